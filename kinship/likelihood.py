@@ -23,8 +23,10 @@ and under H2, by Hardy-Weinberg, ``P(a/a) = p_a^2``, ``P(a/b) = 2 p_a p_b``. Typ
 own genotype probabilities are the same under H1 and H2 (no theta correction) and cancel.
 This is exact for duos and trios and equals Familias/forrel with untyped members kept.
 
-A locus where no parent is typed carries no information about the family: its table is 0
-(LR 1) and it is not counted as compared. Assumptions: HWE, linkage equilibrium between loci
+A locus where no parent is typed is not counted as compared, but its table is still the exact
+one: both parents transmit ``p M``, which differs from ``p`` under a non-stationary mutation
+model, so the LR is close to but not exactly 1 (forrel and Familias, with untyped members kept,
+give the same value). A locus where the *candidate* is untyped contributes exactly 0. Assumptions: HWE, linkage equilibrium between loci
 (the combined LR is the sum of the per-locus log10 LRs), theta = 0.
 """
 
@@ -132,10 +134,10 @@ def family_locus_tables(
     log10_lr : ndarray of float64, shape (n_genotypes + 1, n_families)
         ``log10 P(g | parents) - log10 P(g)``; ``-inf`` where ``g`` is impossible (only without
         mutation). The extra last row is 0: the genotype index ``-1`` (untyped candidate)
-        selects it. Columns of families with no typed parent are 0.
+        selects it.
     inconsistent : ndarray of int8, shape (n_genotypes + 1, n_families)
         1 where ``g`` can not be formed from the typed parents without mutation, else 0; last
-        row 0.
+        row 0; all 0 for a family with no typed parent at the locus.
 
     References
     ----------
@@ -156,7 +158,6 @@ def family_locus_tables(
     """
     father = np.asarray(father)
     mother = np.asarray(mother)
-    informative = (father[:, 0] != UNTYPED) | (mother[:, 0] != UNTYPED)
     h2 = hwe_genotype_probs(afreq)[:, None]
 
     h1 = child_genotype_probs(transmission(father, M_father, afreq), transmission(mother, M_mother, afreq))
@@ -167,8 +168,6 @@ def family_locus_tables(
     h1_plain = child_genotype_probs(transmission(father, eye, afreq), transmission(mother, eye, afreq))
     inconsistent = (h1_plain == 0.0).astype(np.int8)
 
-    log10_lr[:, ~informative] = 0.0
-    inconsistent[:, ~informative] = 0
     n_families = father.shape[0]
     log10_lr = np.vstack([log10_lr, np.zeros((1, n_families))])
     inconsistent = np.vstack([inconsistent, np.zeros((1, n_families), dtype=np.int8)])

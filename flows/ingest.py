@@ -1,0 +1,53 @@
+"""Ingest one lab batch: an export file plus its manifest."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.settings import store_location
+from kinship.ingest import ingest_batch, summary_markdown
+from kinship.store import Store
+
+
+@task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def land_batch(store: str, export: str, manifest: str, lab: str, kit: str | None, fmt: str):
+    return ingest_batch(Store(store), export, manifest, lab=lab, kit=kit, fmt=fmt)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_summary(summary) -> None:
+    create_markdown_artifact(summary_markdown(summary), key="ingestion-summary",
+                             description="Ingestion summary: rows in, landed, quarantined")
+
+
+@flow(name="ingest", log_prints=True)
+def ingest(
+    export: str,
+    manifest: str,
+    lab: str,
+    kit: str | None = None,
+    fmt: str = "genemapper",
+    store: str | None = None,
+) -> dict:
+    """Ingest ``export`` with ``manifest`` into the store; returns the ingestion summary."""
+    summary = land_batch(store_location(store), export, manifest, lab, kit, fmt)
+    publish_summary(summary)
+    return asdict(summary)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=ingest.__doc__)
+    parser.add_argument("export")
+    parser.add_argument("manifest")
+    parser.add_argument("--lab", required=True)
+    parser.add_argument("--kit")
+    parser.add_argument("--fmt", default="genemapper")
+    parser.add_argument("--store")
+    args = parser.parse_args()
+    print(ingest(**vars(args)))

@@ -1,0 +1,126 @@
+"""Ranking, conclusions and posterior probabilities of candidate-family pairs.
+
+Conclusions follow the Chinese paternity-testing rules (GB/T 37223-2018, *Paternity testing
+guide*; SF/Z JD0105001-2016, *Specification of paternity testing*), applied to LRs computed
+under the mutation model:
+
+* CPI >= 10,000 (log10 >= 4) -> ``support``: "supports parentage: send for lab confirmation";
+* 3 or more inconsistent loci, or CPI < 0.0001 (log10 < -4) -> ``excluded``; 3 or more
+  inconsistent loci always read excluded, and are *flagged* if the CPI is nonetheless >= 10,000;
+* otherwise ``inconclusive``: "inconclusive: type more loci or the other parent".
+
+The posterior probability of H1 under a prior ``pi`` is Bayes' rule in odds form
+(Essen-Moller 1938; Evett & Weir 1998, eq. 2.4): ``W = LR pi / (LR pi + 1 - pi)``; the
+default ``pi = 0.5`` is the paternity convention (W = LR / (LR + 1)) and is stated in every
+report. At national scale a prior of about 1 / (number of families) is more honest; pass it.
+
+Rankings are deterministic: by descending log10 LR, ties broken by ascending id (the input
+order, which callers keep sorted by id).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "SUPPORT_LOG10_CPI",
+    "EXCLUSION_LOG10_CPI",
+    "EXCLUSION_N_INCONSISTENT",
+    "CONCLUSION_TEXT",
+    "conclude",
+    "posterior_probability",
+    "rank_descending",
+]
+
+SUPPORT_LOG10_CPI = 4.0
+EXCLUSION_LOG10_CPI = -4.0
+EXCLUSION_N_INCONSISTENT = 3
+
+CONCLUSION_TEXT = {
+    "support": "supports parentage: send for lab confirmation",
+    "excluded": "excluded",
+    "inconclusive": "inconclusive: type more loci or the other parent",
+}
+
+
+def conclude(
+    log10_cpi: np.ndarray,
+    n_inconsistent: np.ndarray,
+    *,
+    support_log10: float = SUPPORT_LOG10_CPI,
+    exclusion_log10: float = EXCLUSION_LOG10_CPI,
+    exclusion_n_inconsistent: int = EXCLUSION_N_INCONSISTENT,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Conclusion of each pair under the GB/T 37223-2018 rules.
+
+    Parameters
+    ----------
+    log10_cpi : ndarray of float64, any shape
+        Combined log10 LR (``-inf`` allowed).
+    n_inconsistent : ndarray of int, same shape
+        Mendelian-inconsistent loci.
+
+    Returns
+    -------
+    conclusion : ndarray of str (``"support"``, ``"excluded"``, ``"inconclusive"``)
+    flagged : ndarray of bool
+        ``n_inconsistent >= 3`` but CPI >= 10,000: excluded by rule, contradicted by the LR;
+        a case for review.
+
+    Examples
+    --------
+    >>> c, f = conclude(np.array([6.0, 6.0, -5.0, 1.0]), np.array([0, 3, 0, 1]))
+    >>> c.tolist(), f.tolist()
+    (['support', 'excluded', 'excluded', 'inconclusive'], [False, True, False, False])
+    """
+    log10_cpi = np.asarray(log10_cpi)
+    n_inconsistent = np.asarray(n_inconsistent)
+    too_many = n_inconsistent >= exclusion_n_inconsistent
+    out = np.full(log10_cpi.shape, "inconclusive", dtype=object)
+    out[log10_cpi >= support_log10] = "support"
+    out[(log10_cpi < exclusion_log10) | too_many] = "excluded"
+    flagged = too_many & (log10_cpi >= support_log10)
+    return out.astype(str), flagged
+
+
+def posterior_probability(log10_lr: np.ndarray, prior: float = 0.5) -> np.ndarray:
+    """Posterior probability of H1, ``LR pi / (LR pi + 1 - pi)``, computed without overflow.
+
+    Examples
+    --------
+    >>> posterior_probability(np.array([0.0, 4.0, -np.inf])).round(6).tolist()
+    [0.5, 0.9999, 0.0]
+    """
+    if not 0.0 < prior < 1.0:
+        raise ValueError(f"prior = {prior!r}; expected 0 < prior < 1")
+    log10_prior_odds = np.log10(prior) - np.log10(1.0 - prior)
+    log10_odds = np.asarray(log10_lr, dtype=np.float64) + log10_prior_odds
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + 10.0 ** (-log10_odds))
+
+
+def rank_descending(scores: np.ndarray, axis: int) -> np.ndarray:
+    """1-based rank of each entry along ``axis`` by descending score, ties by position.
+
+    Parameters
+    ----------
+    scores : ndarray of float64, shape (n_candidates, n_families)
+    axis : int
+        1: rank the families of each candidate; 0: rank the candidates of each family.
+
+    Returns
+    -------
+    ndarray of int32, same shape
+
+    Examples
+    --------
+    >>> rank_descending(np.array([[1.0, 3.0, 3.0, -np.inf]]), axis=1).tolist()
+    [[3, 1, 2, 4]]
+    """
+    order = np.argsort(-scores, axis=axis, kind="stable")
+    ranks = np.empty_like(order)
+    idx = np.arange(scores.shape[axis])
+    shape = [1, 1]
+    shape[axis] = -1
+    np.put_along_axis(ranks, order, np.broadcast_to(idx.reshape(shape), scores.shape), axis=axis)
+    return (ranks + 1).astype(np.int32)

@@ -1,0 +1,24 @@
+# Sourced by scripts/demo and scripts/test: make the virtual environment if needed, install the
+# pinned dependencies (constraints.txt), and set Prefect up for its embedded (ephemeral) mode.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt .venv/.installed ] || [ constraints.txt -nt .venv/.installed ]; then
+  PY=""
+  for candidate in python3.11 python3.12 python3.13 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      PY=$candidate; break
+    fi
+  done
+  [ -n "$PY" ] || { echo "Reunite needs Python >= 3.11 (python3.11 not found)" >&2; exit 1; }
+  echo "Setting up .venv with $PY (first run only) ..." >&2
+  "$PY" -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+  touch .venv/.installed
+fi
+
+# Prefect: embedded ephemeral API, home inside the project unless set, no telemetry.
+export PREFECT_HOME="${PREFECT_HOME:-$PWD/.prefect}"
+export PREFECT_SERVER_ANALYTICS_ENABLED=false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="${PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:-90}"
+export PREFECT_LOGGING_LEVEL="${PREFECT_LOGGING_LEVEL:-WARNING}"
