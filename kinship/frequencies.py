@@ -192,7 +192,7 @@ def effective_table(
     >>> eff, subs = effective_table(t, {"TPOX": ["8", "13"]})
     >>> [(s.allele, s.frequency) for s in subs]
     [('13', 0.05)]
-    >>> eff["TPOX"].alleles, [round(x, 6) for x in eff["TPOX"].afreq]
+    >>> eff["TPOX"].alleles, eff["TPOX"].afreq.round(6).tolist()
     (('8', '11', '13'), [0.47619, 0.47619, 0.047619])
     """
     loci = {}

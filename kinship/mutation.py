@@ -138,7 +138,7 @@ def mutation_matrix(
     >>> M[0].tolist()
     [0.99, 0.005, 0.005]
     >>> M = mutation_matrix(["9", "10", "12"], np.ones(3) / 3, model="stepwise", rate=0.01, range_=0.5)
-    >>> [round(x, 6) for x in M[0]]   # weights 0.5^1 : 0.5^3 for the 1- and 3-step mutations
+    >>> M[0].round(6).tolist()   # weights 0.5^1 : 0.5^3 for the 1- and 3-step mutations
     [0.99, 0.008, 0.002]
     """
     n = len(alleles)

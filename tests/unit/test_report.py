@@ -1,0 +1,367 @@
+"""Run outputs: Parquet/CSV schema conformity and determinism, the HTML report, artifact helpers."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from kinship.alleles import allele_sort_key
+from kinship.errors import ReuniteInputError
+from kinship.io.frequencies import load_bundled_table
+from kinship.match_run import (
+    MatchParameters,
+    assemble_inputs,
+    compile_run,
+    effective_frequencies,
+    new_run_id,
+    pair_loci,
+    provenance,
+    rank_matches,
+    reported_pairs,
+)
+from kinship.matching import score_all_pairs
+from kinship.report import (
+    arrow_schema,
+    format_cpi,
+    format_pi,
+    render_html,
+    summary_markdown,
+    top_candidates_table,
+    write_report,
+    write_tables,
+)
+from schemas import load_schema
+
+GENOTYPES = "kinship/data/genotypes/kgp_codis18_east_asia.csv"
+H1 = "the candidate is the missing child of this family"
+ARROW_NAMES = {"string": "string", "float64": "double", "int16": "int16", "int32": "int32", "bool": "bool"}
+CSV_DTYPES = {"string": str, "float64": "float64", "int16": "int16", "int32": "int32", "bool": bool}
+
+
+def _child_of(g: pd.DataFrame, child_id: str, father: str | None, mother: str | None, rng) -> pd.DataFrame:
+    """A child's genotypes: one allele from each typed parent (a random sample for an untyped one)."""
+    rows = []
+    for locus, at_locus in g.groupby("locus", sort=True):
+        donors = at_locus.set_index("sample_id")
+        others = at_locus[["allele_1", "allele_2"]].to_numpy().ravel()
+        pair = []
+        for parent in (father, mother):
+            alleles = donors.loc[parent, ["allele_1", "allele_2"]].tolist() if parent else others
+            pair.append(alleles[rng.integers(len(alleles))])
+        pair.sort(key=allele_sort_key)
+        rows.append({"sample_id": child_id, "locus": locus, "allele_1": pair[0], "allele_2": pair[1]})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def run():
+    """A small real run: 4 families (couple x2, father only, mother only), 12 unrelated
+    candidates and 2 true children, so that some pairs support parentage."""
+    g = pd.read_csv(GENOTYPES, dtype=str).rename(
+        columns={"sample": "sample_id", "allele1": "allele_1", "allele2": "allele_2"}
+    )
+    pairs = [sorted(p, key=allele_sort_key) for p in zip(g.allele_1, g.allele_2)]
+    g["allele_1"] = [p[0] for p in pairs]
+    g["allele_2"] = [p[1] for p in pairs]
+    ids = sorted(g.sample_id.unique())
+    refs, unrelated = ids[:8], ids[8:20]
+    g = g[g.sample_id.isin(refs + unrelated)]
+    rng = np.random.default_rng(2018)
+    children = pd.concat(
+        [_child_of(g, "C-TRUE-1", refs[0], refs[1], rng), _child_of(g, "C-TRUE-2", refs[4], None, rng)]
+    )
+    g = pd.concat([g[["sample_id", "locus", "allele_1", "allele_2"]], children], ignore_index=True)
+    g["role"] = np.where(g.sample_id.isin(refs), "reference", "candidate")
+    members = pd.DataFrame(
+        {
+            "lab": "L",
+            "family_id": ["F000", "F000", "F001", "F001", "F002", "F003"],
+            "sample_id": [refs[0], refs[1], refs[2], refs[3], refs[4], refs[7]],
+            "relationship": ["father", "mother", "father", "mother", "father", "mother"],
+        }
+    )
+    inputs = assemble_inputs(g[["sample_id", "role", "locus", "allele_1", "allele_2"]], members)
+    params = MatchParameters()
+    table, subs = effective_frequencies(inputs, load_bundled_table())
+    compiled = compile_run(inputs, table, params.mutation)
+    scores = score_all_pairs(compiled.family_tables, compiled.candidate_index)
+    matches = rank_matches(compiled, scores)
+    loci = pair_loci(compiled, reported_pairs(matches))
+    started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    prov = provenance(
+        compiled, params, subs, run_id=new_run_id(inputs, started), started_at=started, chosen_table=params.table_id
+    )
+    return matches, loci, prov, members
+
+
+def _with_exclusion(matches: pd.DataFrame, loci: pd.DataFrame):
+    """Copies where the worst reported pair is an exclusion without mutation (LR 0)."""
+    matches, loci = matches.copy(), loci.copy()
+    key = loci[["candidate_id", "lab", "family_id"]].drop_duplicates()
+    worst = key.merge(matches).sort_values("log10_lr").iloc[0]
+    def same(df):
+        return (df.candidate_id == worst.candidate_id) & (df.lab == worst.lab) & (df.family_id == worst.family_id)
+
+    matches.loc[same(matches), ["log10_lr", "posterior"]] = [-np.inf, 0.0]
+    first_inconsistent = loci.index[same(loci) & loci.inconsistent][0]
+    loci.loc[first_inconsistent, "log10_pi"] = -np.inf
+    return matches, loci, (worst.candidate_id, f"{worst.lab}/{worst.family_id}")
+
+
+def test_fixture_has_supports_and_every_family_kind(run):
+    matches, _, prov, _ = run
+    assert (matches.conclusion == "support").sum() >= 2
+    assert prov["inputs"]["family_kinds"] == {"couple": 2, "father only": 1, "mother only": 1}
+
+
+# ---------------------------------------------------------------------------------- tables
+
+
+@pytest.mark.parametrize("name", ["matches.v1", "pair_loci.v1"])
+def test_arrow_schema_follows_the_json_schema(name):
+    spec = load_schema(name)
+    schema = arrow_schema(name)
+    assert schema.names == [f["name"] for f in spec["fields"]]
+    for f in spec["fields"]:
+        field = schema.field(f["name"])
+        assert str(field.type) == ARROW_NAMES[f["type"]]
+        assert field.nullable == f["nullable"]
+    assert schema.metadata == {b"schema_id": spec["$id"].encode()}
+
+
+def test_parquet_round_trip_keeps_schema_values_and_provenance(run, tmp_path):
+    matches, loci, prov, _ = run
+    matches, loci, _ = _with_exclusion(matches, loci)
+    paths = write_tables(tmp_path, matches, loci, prov)
+    assert sorted(paths) == ["matches.csv", "matches.parquet", "pair_loci.csv", "pair_loci.parquet", "provenance.json"]
+    written = json.loads((tmp_path / "provenance.json").read_text(encoding="utf-8"))
+    assert written["outputs"]["matches.parquet"] == {"schema": "reunite/matches/1", "n_rows": len(matches)}
+    assert prov["outputs"] == {}  # the caller's record is not modified
+    for name, df in (("matches", matches), ("pair_loci", loci)):
+        table = pq.read_table(paths[f"{name}.parquet"])
+        expected = arrow_schema(f"{name}.v1")
+        assert table.schema.remove_metadata().equals(expected.remove_metadata(), check_metadata=False)
+        assert [f.nullable for f in table.schema] == [f.nullable for f in expected]
+        assert table.schema.metadata[b"schema_id"] == expected.metadata[b"schema_id"]
+        assert json.loads(table.schema.metadata[b"provenance"]) == written
+        back = table.to_pandas()
+        for column in df.columns:
+            assert back[column].tolist() == df[column].tolist(), column
+    back = pq.read_table(paths["matches.parquet"]).to_pandas()
+    assert np.isneginf(back.log10_lr).sum() == 1
+
+
+def test_csv_round_trip_is_exact_and_writes_minus_inf(run, tmp_path):
+    matches, loci, prov, _ = run
+    matches, loci, _ = _with_exclusion(matches, loci)
+    paths = write_tables(tmp_path, matches, loci, prov)
+    assert ",-inf," in paths["matches.csv"].read_text(encoding="utf-8")
+    for name, df in (("matches", matches), ("pair_loci", loci)):
+        dtypes = {f["name"]: CSV_DTYPES[f["type"]] for f in load_schema(f"{name}.v1")["fields"]}
+        back = pd.read_csv(paths[f"{name}.csv"], dtype=dtypes, keep_default_na=False)
+        assert list(back.columns) == list(df.columns)
+        for column in df.columns:
+            assert back[column].tolist() == df[column].tolist(), column  # floats bit-exact
+
+
+def test_same_inputs_write_byte_identical_files(run, tmp_path):
+    matches, loci, prov, _ = run
+    first = write_tables(tmp_path / "a", matches, loci, prov)
+    second = write_tables(tmp_path / "b", matches, loci, prov)
+    for name in first:
+        assert first[name].read_bytes() == second[name].read_bytes(), name
+
+
+def test_null_in_a_non_nullable_column_is_refused_before_writing(run, tmp_path):
+    matches, loci, prov, _ = run
+    bad = matches.copy()
+    bad.loc[[0, 3], "log10_lr"] = np.nan
+    with pytest.raises(ReuniteInputError, match=r"column 'log10_lr' is non-nullable but has 2 null value\(s\)"):
+        write_tables(tmp_path, bad, loci, prov)
+    bad = loci.copy()
+    bad["father_genotype"] = bad["father_genotype"].astype(object)
+    bad.loc[1, "father_genotype"] = None
+    message = r"table 'pair_loci.v1': column 'father_genotype' is non-nullable but has 1 null"
+    with pytest.raises(ReuniteInputError, match=message):
+        write_tables(tmp_path, matches, bad, prov)
+    assert not any(tmp_path.iterdir())
+
+
+def test_tables_off_schema_are_refused(run, tmp_path):
+    matches, loci, prov, _ = run
+    with pytest.raises(ReuniteInputError, match=r"table 'matches.v1' lacks columns \['flagged'\]"):
+        write_tables(tmp_path, matches.drop(columns="flagged"), loci, prov)
+    with pytest.raises(ReuniteInputError, match=r"has columns \['note'\] that schemas/matches.v1.json does not define"):
+        write_tables(tmp_path, matches.assign(note="x"), loci, prov)
+    with pytest.raises(ReuniteInputError, match=r"column 'conclusion' has 1 row\(s\) with values \['maybe'\]"):
+        write_tables(tmp_path, matches.assign(conclusion=["maybe"] + matches.conclusion.tolist()[1:]), loci, prov)
+    with pytest.raises(ReuniteInputError, match=r"column 'n_loci_compared' .* can not be stored as int16"):
+        write_tables(tmp_path, matches.assign(n_loci_compared=40000), loci, prov)
+
+
+# ---------------------------------------------------------------------------------- html
+
+
+class _Cards(HTMLParser):
+    """Detail cards: {(candidate, family): {locus: (css class, data-log10-pi, PI text)}}."""
+
+    def __init__(self):
+        super().__init__()
+        self.cards, self.card, self.row, self.cell, self.in_pi = {}, None, None, None, False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "article":
+            self.card = self.cards.setdefault((a["data-candidate-id"], a["data-family"]), {})
+            self.card_class = a["class"]
+        elif tag == "tr" and self.card is not None and "data-locus" in a:
+            self.row = [a["data-locus"], a["class"], float(a["data-log10-pi"]), ""]
+        elif tag == "td" and self.row is not None and "pi" in a.get("class", "").split():
+            self.in_pi = True
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self.in_pi = False
+        elif tag == "tr" and self.row is not None:
+            locus, css, log10_pi, text = self.row
+            self.card[locus] = (css, log10_pi, text)
+            self.row = None
+        elif tag == "article":
+            self.card = None
+
+    def handle_data(self, data):
+        if self.in_pi:
+            self.row[3] += data
+
+
+def _parse_cards(html: str) -> dict:
+    parser = _Cards()
+    parser.feed(html)
+    return parser.cards
+
+
+def test_html_states_hypotheses_model_thresholds_and_table(run):
+    matches, loci, prov, _ = run
+    html = render_html(matches, loci, prov)
+    assert html.startswith("<!DOCTYPE html>")
+    assert f"{H1}." in html and "the candidate is unrelated to this family." in html
+    assert "GB/T 37223-2018" in html
+    assert "CPI &ge; 10,000" in html and "CPI &lt; 0.0001" in html and "&ge; 3 inconsistent loci" in html
+    assert prov["mutation_model"] in html
+    assert "&theta; = 0" in html
+    assert prov["frequency_table"]["sha256"] in html
+    for s in prov["frequency_table"]["substitutions"]:
+        assert f"<td>{s['locus']}</td><td>{s['allele']}</td>" in html
+    assert prov["run_id"] in html and "2026-01-02" in html
+    assert "<script" not in html and "http" not in html.split("</style>")[0]
+
+
+def test_html_detail_cards_show_pair_loci_pi(run):
+    matches, loci, prov, members = run
+    html = render_html(matches, loci, prov, samples=members)
+    cards = _parse_cards(html)
+    keys = loci[["candidate_id", "lab", "family_id"]].drop_duplicates()
+    assert len(cards) == len(keys)
+    for row in loci.itertuples(index=False):
+        css, log10_pi, text = cards[(row.candidate_id, f"{row.lab}/{row.family_id}")][row.locus]
+        assert log10_pi == row.log10_pi
+        assert css == ("inconsistent" if row.inconsistent else "compared" if row.compared else "not-compared")
+        if not row.compared:
+            assert text == "—"
+        elif "×" not in text:  # plain decimal, 4 significant digits
+            assert float(text) == pytest.approx(10.0**row.log10_pi, rel=5e-4)
+        assert text == (format_pi(row.log10_pi).replace("^", "") if row.compared else "—")
+    father = members[(members.family_id == "F000") & (members.relationship == "father")].sample_id.iloc[0]
+    assert f'Father <span class="id">{father}</span>' in html
+    assert 'class="card support"' in html
+
+
+def test_html_orders_cards_by_lr_and_caps_them(run):
+    matches, loci, prov, _ = run
+    html = render_html(matches, loci, prov, max_pairs=3)
+    cards = list(_parse_cards(html))
+    n_pairs = len(loci[["candidate_id", "lab", "family_id"]].drop_duplicates())
+    assert len(cards) == 3 and f"Showing the first 3 of {n_pairs} reported pairs" in html
+    keys = list(zip(matches.candidate_id, matches.lab + "/" + matches.family_id))
+    lr = pd.Series(matches.log10_lr.to_numpy(), index=keys)
+    assert [lr[k] for k in cards] == sorted(lr[k] for k in cards)[::-1]
+    assert cards[0][0] in ("C-TRUE-1", "C-TRUE-2")
+
+
+def test_html_prints_lr_zero_as_exclusion(run):
+    matches, loci, prov, _ = run
+    matches, loci, pair = _with_exclusion(matches, loci)
+    html = render_html(matches, loci, prov)
+    assert "0 (exclusion)" in html
+    card = _parse_cards(html)[pair]
+    assert any(text == "0 (exclusion)" and math.isinf(v) for _, v, text in card.values())
+    assert format_cpi(-math.inf) == "0 (exclusion)"
+
+
+def test_html_marks_flagged_pairs(run):
+    matches, loci, prov, _ = run
+    matches = matches.copy()
+    worst = matches.index[matches.candidate_id == "C-TRUE-1"][0]
+    matches.loc[worst, ["n_inconsistent", "conclusion", "flagged"]] = [3, "excluded", True]
+    html = render_html(matches, loci, prov)
+    assert 'class="card flagged"' in html and "flagged: review" in html
+    assert "No pair is flagged." not in html
+
+
+def test_html_escapes_ids(run):
+    matches, loci, prov, _ = run
+    evil = '<x>&"'
+    matches = matches.replace({"candidate_id": {"C-TRUE-1": evil}})
+    loci = loci.replace({"candidate_id": {"C-TRUE-1": evil}})
+    html = render_html(matches, loci, prov)
+    assert evil not in html and "<x>" not in html
+    assert "&lt;x&gt;&amp;&#34;" in html
+    assert (evil, "L/F000") in _parse_cards(html)
+
+
+def test_html_refuses_pairs_absent_from_matches(run):
+    matches, loci, prov, _ = run
+    with pytest.raises(ReuniteInputError, match=r"pair_loci holds \d+ pair\(s\) absent from matches"):
+        render_html(matches[matches.candidate_id != "C-TRUE-1"], loci, prov)
+
+
+def test_write_report_writes_utf8(run, tmp_path):
+    matches, loci, prov, _ = run
+    path = write_report(tmp_path, matches, loci, prov, max_pairs=2)
+    assert path.name == "report.html"
+    assert path.read_text(encoding="utf-8") == render_html(matches, loci, prov, max_pairs=2)
+
+
+# ---------------------------------------------------------------------------------- artifacts
+
+
+def test_summary_markdown_counts_and_table(run):
+    matches, _, prov, _ = run
+    text = summary_markdown(matches, prov)
+    assert f"| pairs compared | {len(matches):,} |" in text
+    assert f"| support (CPI ≥ 10,000) | {(matches.conclusion == 'support').sum()} |" in text
+    assert prov["frequency_table"]["sha256"] in text
+    assert "C\\-TRUE\\-1" in text or "C-TRUE-1" in text
+
+
+def test_top_candidates_table_is_json_safe_and_ranked(run):
+    matches, _, _, _ = run
+    matches = matches.copy()
+    best = matches[matches.rank_for_candidate == 1]
+    matches.loc[best.log10_lr.idxmin(), ["log10_lr", "posterior"]] = [-np.inf, 0.0]
+    rows = top_candidates_table(matches, n=100)
+    json.dumps(rows, allow_nan=False)
+    assert len(rows) == matches.candidate_id.nunique()
+    assert {r["candidate_id"] for r in rows[:2]} == {"C-TRUE-1", "C-TRUE-2"}
+    assert all(r["conclusion"] == "support" for r in rows[:2])
+    assert rows[-1]["log10_lr"] is None and rows[-1]["cpi"] == "0 (exclusion)"
+    finite = [r["log10_lr"] for r in rows if r["log10_lr"] is not None]
+    assert finite == sorted(finite, reverse=True)
+    assert len(top_candidates_table(matches, n=3)) == 3
