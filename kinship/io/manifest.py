@@ -1,0 +1,385 @@
+"""Read and validate a batch manifest (``schemas/manifest.v1.json``).
+
+The manifest says who each sample of an export is: ``role`` (reference or candidate), the
+family of a reference (``family_id``, scoped by ``lab``) and its ``relationship`` to the
+missing child, and optionally ``sex``, ``lab`` and ``kit``. Allowed roles, relationships and
+sexes, the id pattern and the column lists are read from the schema file, never repeated
+here, so adding a relationship kind is a one-line schema change.
+
+Validation collects every row error instead of stopping at the first. A bad row does not
+abort the batch: :func:`read_manifest` returns the valid entries and a list of
+:class:`ManifestRowError`, and the ingest step quarantines the samples named by bad rows.
+Only file-level problems (unreadable file, missing or unknown columns) raise
+:class:`~kinship.errors.ManifestError` at once. Unknown columns are refused on purpose: a
+stray ``name`` or ``phone`` column must never reach the store.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from kinship.errors import ManifestError
+from schemas import load_schema
+
+__all__ = [
+    "MANIFEST_SCHEMA",
+    "MANIFEST_COLUMNS",
+    "ManifestRowError",
+    "Manifest",
+    "manifest_rules",
+    "read_manifest",
+    "parse_manifest",
+]
+
+#: Name of the manifest schema file under ``schemas/`` (version 1).
+MANIFEST_SCHEMA = "manifest.v1"
+
+#: Columns of the validated manifest table returned in :attr:`Manifest.entries`.
+MANIFEST_COLUMNS = ["sample_id", "role", "family_id", "relationship", "sex", "lab", "kit", "source_line"]
+
+
+@dataclass(frozen=True)
+class ManifestRowError:
+    """One invalid manifest cell (or row), with everything needed to fix it.
+
+    Attributes
+    ----------
+    file : str
+        Manifest file name.
+    line : int
+        1-based line number in the file (the header is line 1).
+    sample_id : str
+        The row's sample id as written (may be empty).
+    column : str
+        Offending column.
+    value : str
+        Offending value as written.
+    expected : str
+        What the schema allows.
+    fix : str
+        How to correct the row.
+    """
+
+    file: str
+    line: int
+    sample_id: str
+    column: str
+    value: str
+    expected: str
+    fix: str
+
+    @property
+    def message(self) -> str:
+        """Human-readable message naming file, line, sample, column, value, expected and fix."""
+        return (
+            f"manifest {self.file} line {self.line} (sample {self.sample_id!r}): column "
+            f"{self.column!r} has value {self.value!r}; expected {self.expected}; fix: {self.fix}"
+        )
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class Manifest:
+    """A read manifest: valid entries plus the row errors found.
+
+    Attributes
+    ----------
+    file : str
+        Manifest file name (for messages).
+    entries : pandas.DataFrame
+        Valid rows, columns :data:`MANIFEST_COLUMNS`; every column is ``str`` except
+        ``source_line`` (int). ``family_id`` and ``relationship`` are ``""`` for candidates;
+        ``sex`` is never empty (``"unknown"`` by default); ``lab``/``kit`` are filled from the
+        batch defaults. Rows of samples named in :attr:`errors` are not in it.
+    errors : list of ManifestRowError
+        Every row error, in file order.
+    """
+
+    file: str
+    entries: pd.DataFrame
+    errors: list[ManifestRowError] = field(default_factory=list)
+
+    @property
+    def bad_sample_ids(self) -> set[str]:
+        """Sample ids named by at least one row error (their rows are left out of ``entries``)."""
+        return {e.sample_id for e in self.errors if e.sample_id}
+
+    def errors_for(self, sample_id: str) -> list[ManifestRowError]:
+        """Row errors of one sample."""
+        return [e for e in self.errors if e.sample_id == sample_id]
+
+    def raise_errors(self) -> None:
+        """Raise one :class:`~kinship.errors.ManifestError` listing every row error, if any."""
+        if self.errors:
+            listing = "\n  ".join(e.message for e in self.errors)
+            raise ManifestError(f"{len(self.errors)} invalid manifest row value(s):\n  {listing}")
+
+    def sample_ids(self) -> set[str]:
+        """Every sample id of the manifest, valid or not."""
+        return set(self.entries["sample_id"]) | self.bad_sample_ids
+
+
+def manifest_rules(schema: dict | None = None) -> dict:
+    """The validation rules of the manifest, read from its JSON schema.
+
+    Parameters
+    ----------
+    schema : dict, optional
+        Parsed schema; the bundled ``schemas/manifest.v1.json`` by default.
+
+    Returns
+    -------
+    dict
+        ``columns``, ``required_columns`` (lists), ``roles``, ``relationships``, ``sexes``
+        (lists), ``default_sex`` (str), ``id_pattern`` (compiled regex), ``max_length``
+        (int), ``implied_sex`` (dict relationship -> sex).
+
+    Examples
+    --------
+    >>> rules = manifest_rules()
+    >>> rules["roles"]
+    ['reference', 'candidate']
+    >>> "father" in rules["relationships"], rules["default_sex"]
+    (True, 'unknown')
+    """
+    schema = schema if schema is not None else load_schema(MANIFEST_SCHEMA)
+    props = schema["properties"]
+    return {
+        "columns": list(schema["x-columns"]),
+        "required_columns": list(schema["x-required-columns"]),
+        "roles": list(props["role"]["enum"]),
+        "relationships": list(props["relationship"]["enum"]),
+        "sexes": list(props["sex"]["enum"]),
+        "default_sex": props["sex"]["default"],
+        "id_pattern": re.compile(props["sample_id"]["pattern"]),
+        "max_length": int(props["sample_id"]["maxLength"]),
+        "implied_sex": dict(schema.get("x-implied-sex", {})),
+    }
+
+
+def read_manifest(
+    path: str | Path,
+    *,
+    lab: str,
+    kit: str | None = None,
+    data: bytes | None = None,
+    strict: bool = False,
+) -> Manifest:
+    """Read a manifest CSV and validate every row against ``schemas/manifest.v1.json``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The manifest file (UTF-8, BOM and CRLF accepted).
+    lab : str
+        Lab of the batch; fills empty ``lab`` cells. Family ids are scoped by lab.
+    kit : str, optional
+        Kit of the batch; fills empty ``kit`` cells (``""`` if neither is given).
+    data : bytes, optional
+        The file's bytes if already read (so a hash and the parse see the same bytes).
+    strict : bool, default False
+        Raise :class:`~kinship.errors.ManifestError` listing all row errors instead of
+        returning them.
+
+    Returns
+    -------
+    Manifest
+        Valid entries and the row errors.
+
+    Raises
+    ------
+    ManifestError
+        If the file can not be decoded, lacks a required column, has an unknown column, has
+        no rows, or (with ``strict=True``) has any invalid row.
+    """
+    path = Path(path)
+    raw = path.read_bytes() if data is None else data
+    manifest = parse_manifest(raw, file=path.name, lab=lab, kit=kit)
+    if strict:
+        manifest.raise_errors()
+    return manifest
+
+
+def _decode(raw: bytes, file: str) -> str:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(
+            f"manifest {file} is not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); "
+            "expected a UTF-8 CSV; fix: save the manifest as 'CSV UTF-8'"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_manifest(raw: bytes, *, file: str, lab: str, kit: str | None = None) -> Manifest:
+    """Validate manifest bytes; see :func:`read_manifest` (which reads the file).
+
+    Examples
+    --------
+    >>> csv = (b"sample_id,role,family_id,relationship,sex\\n"
+    ...        b"R1,reference,F1,father,male\\n"
+    ...        b"C1,candidate,,,\\n"
+    ...        b"R2,reference,,mother,female\\n")
+    >>> m = parse_manifest(csv, file="m.csv", lab="LAB1")
+    >>> list(m.entries["sample_id"]), list(m.entries["sex"])
+    (['R1', 'C1'], ['male', 'unknown'])
+    >>> print(m.errors[0])  # doctest: +ELLIPSIS
+    manifest m.csv line 4 (sample 'R2'): column 'family_id' has value ''; expected a family id ...
+    """
+    rules = manifest_rules()
+    text = _decode(raw, file)
+    try:
+        table = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            quoting=0,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ManifestError(
+            f"manifest {file} is not a readable CSV ({exc}); expected a comma-separated file "
+            f"with header {','.join(rules['columns'])}; fix: re-export the manifest as CSV"
+        ) from None
+    table.columns = [str(c).strip() for c in table.columns]
+    missing = [c for c in rules["required_columns"] if c not in table.columns]
+    if missing:
+        raise ManifestError(
+            f"manifest {file} line 1: missing column(s) {missing}; found {list(table.columns)}; "
+            f"expected columns {rules['columns']} (required: {rules['required_columns']}); "
+            "fix: add the missing column(s) to the header"
+        )
+    unknown = [c for c in table.columns if c not in rules["columns"]]
+    if unknown:
+        raise ManifestError(
+            f"manifest {file} line 1: unknown column(s) {unknown}; expected only {rules['columns']}; "
+            "fix: remove the column(s) — the store keeps pseudonymous ids only, never names or "
+            "contact details"
+        )
+    for column in rules["columns"]:
+        if column not in table.columns:
+            table[column] = ""
+    table = table[rules["columns"]].apply(lambda s: s.str.strip())
+    # Line numbers: header is line 1, row i of the frame is line i + 2 (blank lines are kept).
+    table["source_line"] = range(2, len(table) + 2)
+    table = table[(table[rules["columns"]] != "").any(axis=1)]
+    if table.empty:
+        raise ManifestError(
+            f"manifest {file} has a header but no rows; expected one row per typed sample; "
+            "fix: list the batch's samples in the manifest"
+        )
+    errors: list[ManifestRowError] = []
+    rows = []
+    for rec in table.to_dict("records"):
+        row_errors = _check_row(rec, rules, file)
+        errors.extend(row_errors)
+        if not row_errors:
+            rec["sex"] = rec["sex"] or rules["default_sex"]
+            rec["lab"] = rec["lab"] or lab
+            rec["kit"] = rec["kit"] or (kit or "")
+            rows.append(rec)
+    entries = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+    errors.extend(_check_consistency(entries, rules, file))
+    bad = {e.sample_id for e in errors if e.sample_id}
+    entries = entries[~entries["sample_id"].isin(bad)].reset_index(drop=True)
+    entries["source_line"] = entries["source_line"].astype("int64")
+    return Manifest(file=file, entries=entries, errors=errors)
+
+
+def _check_row(rec: dict, rules: dict, file: str) -> list[ManifestRowError]:
+    sid, line = rec["sample_id"], rec["source_line"]
+
+    def err(column, expected, fix):
+        return ManifestRowError(file, line, sid, column, rec[column], expected, fix)
+
+    out = []
+    pattern, max_len = rules["id_pattern"], rules["max_length"]
+    id_expected = (
+        f"a pseudonymous id matching {pattern.pattern} (at most {max_len} characters)"
+    )
+    if not sid or not pattern.match(sid) or len(sid) > max_len:
+        out.append(err("sample_id", id_expected,
+                       "write the sample id exactly as in the export's sample-name column"))
+    if rec["role"] not in rules["roles"]:
+        out.append(err("role", f"one of {rules['roles']}", "set role to reference for a typed "
+                       "relative, candidate for a rescued child"))
+        return out
+    if rec["role"] == "reference":
+        fid = rec["family_id"]
+        if not fid or not pattern.match(fid) or len(fid) > max_len:
+            out.append(err("family_id", f"a family id for a reference ({id_expected})",
+                           "give the family id of the missing child this reference belongs to"))
+        if rec["relationship"] not in rules["relationships"]:
+            out.append(err("relationship", f"one of {rules['relationships']} for a reference",
+                           "give the reference's relationship to the missing child"))
+    else:
+        for column in ("family_id", "relationship"):
+            if rec[column]:
+                out.append(err(column, "empty for a candidate",
+                               "leave family_id and relationship empty for candidates, or set "
+                               "role to reference if this is a typed relative"))
+    if rec["sex"] and rec["sex"] not in rules["sexes"]:
+        out.append(err("sex", f"one of {rules['sexes']} or empty",
+                       "write male, female or unknown"))
+    implied = rules["implied_sex"].get(rec["relationship"])
+    if implied and rec["sex"] in rules["sexes"] and rec["sex"] not in (implied, rules["default_sex"]):
+        out.append(err("sex", f"{implied!r} (or {rules['default_sex']!r}) for a {rec['relationship']}",
+                       "correct the sex or the relationship"))
+    if rec["lab"] and (not pattern.match(rec["lab"]) or len(rec["lab"]) > max_len):
+        out.append(err("lab", f"a lab code matching {pattern.pattern}", "use the lab's short code"))
+    return out
+
+
+def _check_consistency(entries: pd.DataFrame, rules: dict, file: str) -> list[ManifestRowError]:
+    """Errors across rows: a sample listed twice inconsistently, a family with two fathers."""
+    out: list[ManifestRowError] = []
+    by_sample: dict[str, list[dict]] = {}
+    for rec in entries.to_dict("records"):
+        by_sample.setdefault(rec["sample_id"], []).append(rec)
+    for sid in sorted(by_sample):
+        rows = by_sample[sid]
+        first = rows[0]
+        for column in ("role", "sex", "lab", "kit"):
+            odd = next((r for r in rows if r[column] != first[column]), None)
+            if odd is not None:
+                out.append(ManifestRowError(
+                    file, int(odd["source_line"]), sid, column, odd[column],
+                    f"the same {column} on every row of the sample (line {int(first['source_line'])} "
+                    f"has {first[column]!r})",
+                    f"give sample {sid} one {column}"))
+        if first["role"] == "candidate" and len(rows) > 1:
+            out.append(ManifestRowError(
+                file, int(rows[1]["source_line"]), sid, "sample_id", sid,
+                "one row per candidate", "remove the duplicate row"))
+        if first["role"] == "reference":
+            seen: set[tuple[str, str]] = set()
+            for rec in rows:
+                key = (rec["lab"], rec["family_id"])
+                if key in seen:
+                    out.append(ManifestRowError(
+                        file, int(rec["source_line"]), sid, "family_id", rec["family_id"],
+                        "one row per (sample, family)", "remove the duplicate row"))
+                seen.add(key)
+    slots: dict[tuple[str, str, str], dict[str, dict]] = {}
+    for sid in sorted(by_sample):
+        for rec in by_sample[sid]:
+            # Relationships that imply a sex (the parents) occur once per family.
+            if rec["role"] == "reference" and rec["relationship"] in rules["implied_sex"]:
+                key = (rec["lab"], rec["family_id"], rec["relationship"])
+                slots.setdefault(key, {}).setdefault(sid, rec)
+    for (lab, fid, rel), holders in sorted(slots.items()):
+        if len(holders) > 1:
+            for rec in holders.values():
+                out.append(ManifestRowError(
+                    file, int(rec["source_line"]), rec["sample_id"], "relationship", rel,
+                    f"at most one {rel} in family {fid!r} of lab {lab!r} (found {sorted(holders)})",
+                    "correct the relationship or the family id"))
+    return out

@@ -1,0 +1,163 @@
+"""Reader of tidy long genotype CSVs, and the common record table every reader returns.
+
+Tidy layout: a comma-separated file with header ``sample_id, locus, allele_1, allele_2``
+(other columns are ignored), one row per (sample, locus). An empty ``allele_2`` means a
+homozygote, as in GeneMapper exports. Cells are read as text; ``NA`` and empty cells are no
+call.
+
+The common record table (:data:`RECORD_COLUMNS`) is the one shape every reader returns: raw
+names and calls as written, plus where each row came from, so the ingest step can land or
+quarantine every input row and cite its line.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from kinship.errors import ExportFormatError
+
+__all__ = ["RECORD_COLUMNS", "read_tidy", "parse_tidy", "decode_text", "records_from_calls"]
+
+#: Columns of the common long record table; every column holds ``str``.
+RECORD_COLUMNS = [
+    "sample_id",
+    "locus",
+    "allele_1",
+    "allele_2",
+    "n_alleles_called",
+    "extra_calls",
+    "source_line",
+]
+
+_REQUIRED = ["sample_id", "locus", "allele_1", "allele_2"]
+_NO_CALL = frozenset({"", "NA"})
+
+
+def decode_text(raw: bytes, file: str) -> str:
+    """Decode UTF-8 bytes (BOM stripped) and normalise CRLF / CR line ends to LF.
+
+    Raises
+    ------
+    ExportFormatError
+        If the bytes are not UTF-8.
+
+    Examples
+    --------
+    >>> decode_text(b"\\xef\\xbb\\xbfa\\tb\\r\\n", "f.txt")
+    'a\\tb\\n'
+    """
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ExportFormatError(
+            f"export {file} is not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); "
+            "expected UTF-8 (a BOM is fine); fix: re-export the file as UTF-8 text"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def records_from_calls(samples, loci, calls, lines) -> pd.DataFrame:
+    """Build the common record table from per-row calls.
+
+    Parameters
+    ----------
+    samples, loci : sequence of str, length n_rows
+        Raw sample ids and locus names.
+    calls : sequence of sequence of str, length n_rows
+        Each row's calls in column order; ``""`` is no call (gaps are skipped).
+    lines : sequence of int, length n_rows
+        1-based source line of each row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`RECORD_COLUMNS`, all ``str``.
+
+    Examples
+    --------
+    >>> records_from_calls(["S"], ["vWA"], [["14", "", "16", "17"]], [2]).iloc[0].tolist()
+    ['S', 'vWA', '14', '16', '3', '17', '2']
+    """
+    rows = []
+    for sample, locus, row_calls, line in zip(samples, loci, calls, lines):
+        present = [c for c in row_calls if c != ""]
+        rows.append((
+            sample,
+            locus,
+            present[0] if present else "",
+            present[1] if len(present) > 1 else "",
+            str(len(present)),
+            ",".join(present[2:]),
+            str(int(line)),
+        ))
+    return pd.DataFrame(rows, columns=RECORD_COLUMNS, dtype=str)
+
+
+def read_tidy(path: str | Path, *, data: bytes | None = None) -> pd.DataFrame:
+    """Read a tidy long genotype CSV into the common record table.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The CSV file (UTF-8, BOM and CRLF accepted).
+    data : bytes, optional
+        The file's bytes if already read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`RECORD_COLUMNS`, all ``str``; see
+        :func:`kinship.io.genemapper.read_genemapper`.
+
+    Raises
+    ------
+    ExportFormatError
+        If the file is not UTF-8 or lacks one of ``sample_id, locus, allele_1, allele_2``.
+    """
+    path = Path(path)
+    raw = path.read_bytes() if data is None else data
+    return parse_tidy(raw, file=path.name)
+
+
+def parse_tidy(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
+    """Parse the bytes of a tidy long CSV; see :func:`read_tidy`.
+
+    Examples
+    --------
+    >>> recs = parse_tidy(b"sample_id,locus,allele_1,allele_2\\nC1,TH01,9.3,6\\nC1,FGA,22,\\n")
+    >>> recs[["locus", "allele_1", "allele_2", "n_alleles_called", "source_line"]].values.tolist()
+    [['TH01', '9.3', '6', '2', '2'], ['FGA', '22', '', '1', '3']]
+    """
+    text = decode_text(raw, file)
+    try:
+        table = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            quoting=3,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ExportFormatError(
+            f"export {file} is not a readable CSV ({exc}); expected a comma-separated file with "
+            f"header {','.join(_REQUIRED)}; fix: write the file as CSV"
+        ) from None
+    table.columns = [str(c).strip() for c in table.columns]
+    missing = [c for c in _REQUIRED if c not in table.columns]
+    if missing:
+        raise ExportFormatError(
+            f"export {file} line 1: missing column(s) {missing}; found {list(table.columns)}; "
+            f"expected a tidy long CSV with columns {_REQUIRED}; fix: rename the columns, or use "
+            "fmt='genemapper' for a GeneMapper export"
+        )
+    lines = pd.Series(range(2, len(table) + 2), index=table.index)
+    calls = table[["allele_1", "allele_2"]].apply(lambda s: s.str.strip())
+    calls = calls.where(~calls.isin(_NO_CALL), "")
+    samples = table["sample_id"].str.strip()
+    loci = table["locus"].str.strip()
+    keep = (samples != "") | (loci != "") | (calls != "").any(axis=1)
+    return records_from_calls(samples[keep], loci[keep], calls[keep].values.tolist(), lines[keep])

@@ -1,0 +1,819 @@
+"""The profile store: samples, genotypes, ingested files, quarantine, match runs and matches.
+
+One SQLAlchemy 2 Core schema (``schemas/store.v1.json`` documents it) on SQLite (the default:
+give a file path) or PostgreSQL (give a URL such as
+``postgresql+psycopg://user@host:5432/db``, driver ``psycopg`` v3). Tables are created on
+first use; migrations (Alembic) come later, and a store written by another schema version is
+refused rather than misread.
+
+Only pseudonymous ids are stored: no names, no contact details. Genotypes are canonical
+locus names and canonical allele labels as text (``"9.3"``), never floats. A stored genotype
+is never overwritten: :func:`kinship.ingest.ingest_batch` quarantines a conflicting
+re-submission instead. ``log10_lr`` is a float64 column; ``-inf`` (an exclusion) round-trips
+on SQLite and PostgreSQL, NaN is refused when writing.
+
+Times are stored in UTC and read back as timezone-aware ``datetime64[ns, UTC]`` columns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kinship.errors import StoreError
+
+__all__ = ["STORE_SCHEMA_VERSION", "Store", "metadata", "MATCH_COLUMNS", "MATCH_RUN_COLUMNS"]
+
+#: Version of the table layout (``schemas/store.v1.json``).
+STORE_SCHEMA_VERSION = 1
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timestamp stored in UTC; naive datetimes are taken as UTC, results are UTC-aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if isinstance(value, pd.Timestamp):
+            value = value.to_pydatetime()
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+_ID = sa.String(64)
+_F64 = sa.Float(precision=53)
+
+metadata = sa.MetaData()
+
+store_meta = sa.Table(
+    "store_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+ingested_files = sa.Table(
+    "ingested_files",
+    metadata,
+    sa.Column("file_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("export_sha256", sa.String(64), nullable=False),
+    sa.Column("manifest_sha256", sa.String(64), nullable=False),
+    sa.Column("export_name", sa.Text, nullable=False),
+    sa.Column("manifest_name", sa.Text, nullable=False),
+    sa.Column("fmt", sa.String(32), nullable=False),
+    sa.Column("lab", _ID, nullable=False),
+    sa.Column("kit", sa.String(64), nullable=True),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("n_rows", sa.Integer, nullable=False),
+    sa.Column("n_landed", sa.Integer, nullable=False),
+    sa.Column("n_untyped", sa.Integer, nullable=False),
+    sa.Column("n_quarantined", sa.Integer, nullable=False),
+    sa.Column("n_warnings", sa.Integer, nullable=False),
+    sa.Column("n_samples_landed", sa.Integer, nullable=False),
+    sa.Column("n_genotypes_added", sa.Integer, nullable=False),
+    sa.Column("code_version", sa.String(32), nullable=False),
+)
+
+samples = sa.Table(
+    "samples",
+    metadata,
+    sa.Column("sample_id", _ID, primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("sex", sa.String(16), nullable=False),
+    sa.Column("lab", _ID, nullable=False),
+    sa.Column("kit", sa.String(64), nullable=True),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
+)
+
+family_members = sa.Table(
+    "family_members",
+    metadata,
+    sa.Column("lab", _ID, primary_key=True),
+    sa.Column("family_id", _ID, primary_key=True),
+    sa.Column("sample_id", _ID, sa.ForeignKey("samples.sample_id"), primary_key=True),
+    sa.Column("relationship", sa.String(32), nullable=False),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
+)
+
+genotypes = sa.Table(
+    "genotypes",
+    metadata,
+    sa.Column("sample_id", _ID, sa.ForeignKey("samples.sample_id"), primary_key=True),
+    sa.Column("locus", sa.String(32), primary_key=True),
+    sa.Column("allele_1", sa.String(16), nullable=False),
+    sa.Column("allele_2", sa.String(16), nullable=False),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # export | manifest
+    sa.Column("kind", sa.String(32), nullable=False),  # rule that decided (see kinship.ingest)
+    sa.Column("line", sa.Integer, nullable=True),
+    sa.Column("sample_id", sa.Text, nullable=False),  # as written in the file: may be any length
+    sa.Column("locus", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("fix", sa.Text, nullable=False),
+)
+
+warnings_table = sa.Table(
+    "warnings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # export | manifest
+    sa.Column("kind", sa.String(32), nullable=False),  # rule that decided (see kinship.ingest)
+    sa.Column("line", sa.Integer, nullable=True),
+    sa.Column("sample_id", sa.Text, nullable=False),  # as written in the file: may be any length
+    sa.Column("locus", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+)
+
+match_runs = sa.Table(
+    "match_runs",
+    metadata,
+    sa.Column("run_id", sa.String(128), primary_key=True),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False),
+    sa.Column("freq_table_name", sa.Text, nullable=False),
+    sa.Column("freq_table_hash", sa.String(64), nullable=False),
+    sa.Column("code_version", sa.String(32), nullable=False),
+    sa.Column("n_families", sa.Integer, nullable=True),
+    sa.Column("n_candidates", sa.Integer, nullable=True),
+    sa.Column("n_pairs", sa.Integer, nullable=True),
+    sa.Column("provenance", sa.Text, nullable=True),
+)
+
+matches = sa.Table(
+    "matches",
+    metadata,
+    sa.Column("run_id", sa.String(128), sa.ForeignKey("match_runs.run_id"), primary_key=True),
+    sa.Column("lab", _ID, primary_key=True),
+    sa.Column("family_id", _ID, primary_key=True),
+    sa.Column("candidate_id", _ID, primary_key=True),
+    sa.Column("family_kind", sa.String(32), nullable=True),
+    sa.Column("log10_lr", _F64, nullable=False),
+    sa.Column("n_loci_compared", sa.Integer, nullable=False),
+    sa.Column("n_inconsistent", sa.Integer, nullable=False),
+    sa.Column("rank_for_candidate", sa.Integer, nullable=False),
+    sa.Column("rank_for_family", sa.Integer, nullable=False),
+    sa.Column("posterior", _F64, nullable=True),
+    sa.Column("conclusion", sa.String(32), nullable=False),
+    sa.Column("flag", sa.Boolean, nullable=False),
+)
+
+#: Columns :meth:`Store.write_matches` requires, in the order :meth:`Store.load_matches` returns.
+MATCH_COLUMNS = [
+    "lab",
+    "family_id",
+    "candidate_id",
+    "log10_lr",
+    "n_loci_compared",
+    "n_inconsistent",
+    "rank_for_candidate",
+    "rank_for_family",
+    "posterior",
+    "conclusion",
+    "flag",
+]
+_LOADED_MATCH_COLUMNS = [*MATCH_COLUMNS, "family_kind"]
+_MATCH_DTYPES = {
+    "lab": "str",
+    "family_id": "str",
+    "candidate_id": "str",
+    "log10_lr": "float64",
+    "n_loci_compared": "int16",
+    "n_inconsistent": "int16",
+    "rank_for_candidate": "int32",
+    "rank_for_family": "int32",
+    "posterior": "float64",
+    "conclusion": "str",
+    "flag": "bool",
+}
+
+#: Columns of :meth:`Store.list_match_runs`; ``record_match_run`` accepts these keys.
+MATCH_RUN_COLUMNS = [c.name for c in match_runs.columns]
+_RUN_REQUIRED = ["run_id", "started_at", "kind", "parameters", "freq_table_name", "freq_table_hash", "code_version"]
+
+
+def _is_url(target: str) -> bool:
+    return "://" in target
+
+
+class Store:
+    """The profile store on SQLite (file path) or any SQLAlchemy URL (PostgreSQL).
+
+    Parameters
+    ----------
+    url_or_path : str or pathlib.Path
+        A filesystem path means a SQLite file (parent folders are created); anything
+        containing ``"://"`` is a SQLAlchemy URL, e.g. ``"sqlite://"`` (in memory) or
+        ``"postgresql+psycopg://root@127.0.0.1:5432/reunite"``.
+    schema : str, optional
+        PostgreSQL schema to hold the tables (created if missing); ``None`` is the default
+        search path. Not supported on SQLite.
+    echo : bool, default False
+        Log SQL statements (never use with real data: statements carry genotypes).
+
+    Raises
+    ------
+    StoreError
+        If the database holds tables of another store schema version.
+
+    Examples
+    --------
+    >>> store = Store("sqlite://")
+    >>> store.load_genotypes().columns.tolist()
+    ['sample_id', 'role', 'locus', 'allele_1', 'allele_2']
+    >>> store.close()
+    """
+
+    def __init__(self, url_or_path: str | Path, *, schema: str | None = None, echo: bool = False):
+        target = str(url_or_path)
+        if _is_url(target):
+            url = sa.engine.make_url(target)
+        else:
+            path = Path(target).expanduser().resolve()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            url = sa.engine.URL.create("sqlite", database=str(path))
+        self.url = url
+        self.schema = schema
+        engine = sa.create_engine(url, echo=echo)
+        if engine.dialect.name == "sqlite":
+            if schema is not None:
+                raise StoreError(
+                    f"store {url.render_as_string(hide_password=True)}: schema={schema!r} given for "
+                    "SQLite, which has no schemas; fix: drop the schema argument or use PostgreSQL"
+                )
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        elif schema is not None:
+            with engine.begin() as conn:
+                conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+            engine = engine.execution_options(schema_translate_map={None: schema})
+        self.engine = engine
+        self._create()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _create(self) -> None:
+        with self.engine.begin() as conn:
+            metadata.create_all(conn, checkfirst=True)
+            row = conn.execute(
+                sa.select(store_meta.c.value).where(store_meta.c.key == "schema_version")
+            ).scalar_one_or_none()
+            if row is None:
+                conn.execute(store_meta.insert().values(key="schema_version", value=str(STORE_SCHEMA_VERSION)))
+            elif row != str(STORE_SCHEMA_VERSION):
+                raise StoreError(
+                    f"store {self.describe()} has schema version {row}; this code reads version "
+                    f"{STORE_SCHEMA_VERSION}; fix: migrate the store or use a matching code version"
+                )
+
+    def describe(self) -> str:
+        """The store's URL without password (for messages)."""
+        text = self.url.render_as_string(hide_password=True)
+        return f"{text} (schema {self.schema})" if self.schema else text
+
+    def close(self) -> None:
+        """Release all database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.describe()!r})"
+
+    def drop_all(self) -> None:
+        """Drop every store table (tests and throw-away stores only)."""
+        with self.engine.begin() as conn:
+            metadata.drop_all(conn, checkfirst=True)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: everything done on the yielded connection commits or rolls back."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _conn(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.engine.connect() as own:
+                yield own
+
+    # -- ingestion support (used by kinship.ingest) ---------------------------------------
+    def find_ingested_file(self, sha256: str, *, conn: Connection | None = None) -> dict | None:
+        """The ``ingested_files`` row of a batch hash, or ``None`` if it was never ingested."""
+        with self._conn(conn) as c:
+            row = c.execute(sa.select(ingested_files).where(ingested_files.c.sha256 == sha256)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def stored_samples(self, sample_ids: Iterable[str], *, conn: Connection | None = None) -> dict[str, dict]:
+        """``samples`` rows of the given ids that are stored, keyed by sample id."""
+        ids = sorted(set(sample_ids))
+        out: dict[str, dict] = {}
+        with self._conn(conn) as c:
+            for chunk in _chunks(ids):
+                for row in c.execute(sa.select(samples).where(samples.c.sample_id.in_(chunk))).mappings():
+                    out[row["sample_id"]] = dict(row)
+        return out
+
+    def stored_profiles(
+        self, sample_ids: Iterable[str], *, conn: Connection | None = None
+    ) -> dict[str, dict[str, tuple[str, str, int]]]:
+        """Stored genotypes of the given samples: ``{sample_id: {locus: (a1, a2, file_id)}}``."""
+        ids = sorted(set(sample_ids))
+        out: dict[str, dict[str, tuple[str, str, int]]] = {}
+        with self._conn(conn) as c:
+            for chunk in _chunks(ids):
+                q = sa.select(genotypes).where(genotypes.c.sample_id.in_(chunk))
+                for r in c.execute(q):
+                    out.setdefault(r.sample_id, {})[r.locus] = (r.allele_1, r.allele_2, r.file_id)
+        return out
+
+    def stored_family_members(
+        self, keys: Iterable[tuple[str, str]], *, conn: Connection | None = None
+    ) -> dict[tuple[str, str], list[dict]]:
+        """Stored members of the given ``(lab, family_id)`` families, keyed by family."""
+        out: dict[tuple[str, str], list[dict]] = {}
+        wanted = sorted(set(keys))
+        with self._conn(conn) as c:
+            for chunk in _chunks(wanted):
+                cond = sa.tuple_(family_members.c.lab, family_members.c.family_id).in_(chunk)
+                for row in c.execute(sa.select(family_members).where(cond)).mappings():
+                    out.setdefault((row["lab"], row["family_id"]), []).append(dict(row))
+        return out
+
+    def write_batch(
+        self,
+        conn: Connection,
+        *,
+        file_row: dict,
+        sample_rows: list[dict],
+        member_rows: list[dict],
+        genotype_rows: list[dict],
+        quarantine_rows: list[dict],
+        warning_rows: list[dict],
+    ) -> int:
+        """Insert one ingested batch on ``conn`` (the caller's transaction); return its file_id.
+
+        Rows are dicts keyed by column name, without ``file_id`` (filled in here).
+        """
+        file_id = conn.execute(ingested_files.insert().values(**file_row)).inserted_primary_key[0]
+        for table, rows in (
+            (samples, sample_rows),
+            (family_members, member_rows),
+            (genotypes, genotype_rows),
+            (quarantine, quarantine_rows),
+            (warnings_table, warning_rows),
+        ):
+            if rows:
+                conn.execute(table.insert(), [{**r, "file_id": file_id} for r in rows])
+        return int(file_id)
+
+    # -- reading profiles ------------------------------------------------------------------
+    def load_genotypes(self, role: str | None = None) -> pd.DataFrame:
+        """All stored genotypes, optionally of one role.
+
+        Parameters
+        ----------
+        role : {"reference", "candidate"}, optional
+            Only samples of this role.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``sample_id, role, locus, allele_1, allele_2`` (all ``str``, canonical
+            locus names and allele labels, ``allele_1 <= allele_2`` in canonical order), one
+            row per typed locus, sorted by ``sample_id, locus``. Loci of every catalogue kind
+            (Amelogenin, Y, quality sensors) are included; filter by the catalogue's kind.
+        """
+        q = (
+            sa.select(genotypes.c.sample_id, samples.c.role, genotypes.c.locus, genotypes.c.allele_1, genotypes.c.allele_2)
+            .join(samples, samples.c.sample_id == genotypes.c.sample_id)
+            .order_by(genotypes.c.sample_id, genotypes.c.locus)
+        )
+        if role is not None:
+            q = q.where(samples.c.role == role)
+        return self._frame(q, ["sample_id", "role", "locus", "allele_1", "allele_2"])
+
+    def load_family_members(self) -> pd.DataFrame:
+        """Members of every family.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``lab, family_id, sample_id, relationship, sex`` (all ``str``), sorted by
+            ``lab, family_id, sample_id``. The family key is ``(lab, family_id)``.
+        """
+        q = (
+            sa.select(family_members.c.lab, family_members.c.family_id, family_members.c.sample_id,
+                      family_members.c.relationship, samples.c.sex)
+            .join(samples, samples.c.sample_id == family_members.c.sample_id)
+            .order_by(family_members.c.lab, family_members.c.family_id, family_members.c.sample_id)
+        )
+        return self._frame(q, ["lab", "family_id", "sample_id", "relationship", "sex"])
+
+    def load_samples(self) -> pd.DataFrame:
+        """Every stored sample.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``sample_id, role, sex, lab, kit`` (``str``; ``kit`` ``""`` if unknown) and
+            ``received_at`` (``datetime64[ns, UTC]``), sorted by ``sample_id``.
+        """
+        cols = ["sample_id", "role", "sex", "lab", "kit", "received_at"]
+        q = sa.select(*(samples.c[c] for c in cols)).order_by(samples.c.sample_id)
+        frame = self._frame(q, cols, text=cols[:-1])
+        frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
+        return frame
+
+    def observed_alleles(self) -> dict[str, set[str]]:
+        """Alleles present in the stored genotypes, per canonical locus.
+
+        Returns
+        -------
+        dict of str to set of str
+            ``{locus: {allele, ...}}`` over every stored sample (both alleles of each pair).
+        """
+        out: dict[str, set[str]] = {}
+        q = sa.union(
+            sa.select(genotypes.c.locus, genotypes.c.allele_1.label("allele")),
+            sa.select(genotypes.c.locus, genotypes.c.allele_2.label("allele")),
+        )
+        with self.engine.connect() as c:
+            for locus, allele in c.execute(q):
+                out.setdefault(locus, set()).add(allele)
+        return out
+
+    def load_ingested_files(self) -> pd.DataFrame:
+        """Every ingested batch (one row per export + manifest pair), sorted by ``file_id``."""
+        cols = [c.name for c in ingested_files.columns]
+        frame = self._frame(sa.select(ingested_files).order_by(ingested_files.c.file_id), cols, text=[])
+        frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
+        return frame
+
+    def quarantine_records(self, *, file_id: int | None = None) -> pd.DataFrame:
+        """Every quarantined record, with the name of the export it came from.
+
+        Parameters
+        ----------
+        file_id : int, optional
+            Only the records of one ingested batch.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``id, file_id, export_name, source, kind, line, sample_id, locus, value,
+            reason, fix``; ``kind`` is the rule that quarantined the record; ``source`` is ``"export"`` (an export row) or ``"manifest"`` (a manifest
+            row, ``line`` is then the manifest line); sorted by ``id``.
+        """
+        return self._records(quarantine, ["source", "kind", "line", "sample_id", "locus", "value", "reason", "fix"], file_id)
+
+    def warning_records(self, *, file_id: int | None = None) -> pd.DataFrame:
+        """Every ingestion warning (off-ladder calls, no-calls, sex check...), sorted by ``id``."""
+        return self._records(warnings_table, ["source", "kind", "line", "sample_id", "locus", "value", "message"], file_id)
+
+    def _records(self, table: sa.Table, cols: list[str], file_id: int | None) -> pd.DataFrame:
+        q = (
+            sa.select(table.c.id, table.c.file_id, ingested_files.c.export_name, *(table.c[c] for c in cols))
+            .join(ingested_files, ingested_files.c.file_id == table.c.file_id)
+            .order_by(table.c.id)
+        )
+        if file_id is not None:
+            q = q.where(table.c.file_id == file_id)
+        names = ["id", "file_id", "export_name", *cols]
+        frame = self._frame(q, names, text=[c for c in names if c not in ("id", "file_id", "line")])
+        frame["line"] = frame["line"].astype("Int64")
+        return frame
+
+    # -- match runs --------------------------------------------------------------------------
+    def record_match_run(self, run: dict) -> None:
+        """Record the start of a match run (its provenance).
+
+        Parameters
+        ----------
+        run : dict
+            Keys ``run_id`` (str), ``started_at`` (datetime or ISO-8601 str; naive = UTC),
+            ``kind`` (str, e.g. ``"incremental"`` / ``"full"``), ``parameters`` (dict, stored
+            as canonical JSON, or a JSON str), ``freq_table_name``, ``freq_table_hash``,
+            ``code_version`` (str); optional ``finished_at``, ``n_families``,
+            ``n_candidates``, ``n_pairs``.
+
+        Raises
+        ------
+        StoreError
+            If a key is missing or unknown, or the run id is already recorded.
+        """
+        row = self._run_row(run, required=_RUN_REQUIRED)
+        try:
+            with self.engine.begin() as c:
+                c.execute(match_runs.insert().values(**row))
+        except sa.exc.IntegrityError:
+            raise StoreError(self._known_run(row["run_id"])) from None
+
+    def finish_match_run(self, run_id: str, **fields) -> None:
+        """Complete a recorded run: set ``finished_at`` (default now, UTC) and counts.
+
+        Parameters
+        ----------
+        run_id : str
+            A recorded run.
+        **fields
+            Any of ``finished_at``, ``n_families``, ``n_candidates``, ``n_pairs``,
+            ``parameters``, ``freq_table_name``, ``freq_table_hash``, ``code_version``,
+            ``kind``.
+
+        Raises
+        ------
+        StoreError
+            If the run is not recorded or a field is unknown.
+        """
+        fields.setdefault("finished_at", datetime.now(timezone.utc))
+        row = self._run_row({"run_id": run_id, **fields}, required=["run_id"])
+        row.pop("run_id")
+        with self.engine.begin() as c:
+            n = c.execute(match_runs.update().where(match_runs.c.run_id == run_id).values(**row)).rowcount
+        if n != 1:
+            raise StoreError(self._unknown_run(run_id))
+
+    def _run_row(self, run: dict, *, required: list[str]) -> dict:
+        unknown = sorted(set(run) - set(MATCH_RUN_COLUMNS))
+        missing = [k for k in required if run.get(k) is None]
+        if unknown or missing:
+            raise StoreError(
+                f"match run {run.get('run_id')!r}: unknown field(s) {unknown}, missing field(s) "
+                f"{missing}; expected fields {MATCH_RUN_COLUMNS} (required {_RUN_REQUIRED}); "
+                "fix: pass the run's provenance record with these keys"
+            )
+        row = dict(run)
+        for key in ("parameters", "provenance"):
+            if row.get(key) is not None and not isinstance(row[key], str):
+                row[key] = json.dumps(row[key], sort_keys=True, separators=(",", ":"), default=str)
+        for key in ("n_families", "n_candidates", "n_pairs"):
+            if row.get(key) is not None:
+                row[key] = int(row[key])
+        return row
+
+    def _known_run(self, run_id: str) -> str:
+        return (
+            f"match run {run_id!r} is already recorded in store {self.describe()}; expected a new "
+            "run id; fix: derive the run id from the run's inputs and start time"
+        )
+
+    def _unknown_run(self, run_id: str) -> str:
+        return (
+            f"match run {run_id!r} is not recorded in store {self.describe()}; expected a run "
+            "id from list_match_runs(); fix: call record_match_run first"
+        )
+
+    def write_matches(self, run_id: str, matches_frame: pd.DataFrame) -> int:
+        """Store the scored pairs of a recorded run.
+
+        Parameters
+        ----------
+        run_id : str
+            A run recorded with :meth:`record_match_run`.
+        matches_frame : pandas.DataFrame
+            One row per (family, candidate) pair, columns :data:`MATCH_COLUMNS`:
+            ``log10_lr`` float64 (``-inf`` allowed, NaN not), counts and ranks ints,
+            ``posterior`` float64 (NaN stored as NULL), ``conclusion`` str, ``flag`` bool (a
+            column ``flagged``, the name in ``schemas/matches.v1.json``, is accepted for it);
+            optional ``family_kind`` str. Other columns are ignored.
+
+        Returns
+        -------
+        int
+            Number of rows written.
+
+        Raises
+        ------
+        StoreError
+            If the run is not recorded, a column is missing, a value is null or NaN where
+            not allowed, or a pair is already stored for the run.
+        """
+        rows = self._match_rows(run_id, matches_frame)
+        with self.engine.begin() as c:
+            self._insert_matches(c, run_id, rows)
+        return len(rows)
+
+    def save_match_run(self, provenance: dict, matches_frame: pd.DataFrame) -> int:
+        """Record a finished run from its provenance record and store its pairs, atomically.
+
+        Parameters
+        ----------
+        provenance : dict
+            The run's provenance record (``schemas/provenance.v1.json``): ``run_id``,
+            ``started_at``, ``code_version``, ``parameters``, ``frequency_table`` (``source``
+            or ``name``, ``sha256``), ``inputs`` (``n_families``, ``n_candidates``); optional
+            ``kind`` (default ``"full"``) and ``finished_at`` (default now). The whole record
+            is kept as JSON in ``match_runs.provenance``.
+        matches_frame : pandas.DataFrame
+            The run's pairs, as for :meth:`write_matches`.
+
+        Returns
+        -------
+        int
+            Number of pairs written.
+
+        Raises
+        ------
+        StoreError
+            If the record lacks a field, the run id is already recorded, or a pair is invalid.
+        """
+        try:
+            table = provenance["frequency_table"]
+            inputs = provenance.get("inputs", {})
+            run = {
+                "run_id": provenance["run_id"],
+                "started_at": provenance["started_at"],
+                "finished_at": provenance.get("finished_at") or datetime.now(timezone.utc),
+                "kind": provenance.get("kind", "full"),
+                "parameters": provenance["parameters"],
+                "freq_table_name": table.get("source") or table["name"],
+                "freq_table_hash": table["sha256"],
+                "code_version": provenance["code_version"],
+                "n_families": inputs.get("n_families"),
+                "n_candidates": inputs.get("n_candidates"),
+                "n_pairs": len(matches_frame),
+                "provenance": provenance,
+            }
+        except KeyError as exc:
+            raise StoreError(
+                f"provenance record of run {provenance.get('run_id')!r} lacks field {exc.args[0]!r}; "
+                "expected a record of schemas/provenance.v1.json; fix: build it with "
+                "kinship.match_run.provenance"
+            ) from None
+        row = self._run_row(run, required=_RUN_REQUIRED)
+        rows = self._match_rows(row["run_id"], matches_frame)
+        with self.engine.begin() as c:
+            try:
+                with c.begin_nested():
+                    c.execute(match_runs.insert().values(**row))
+            except sa.exc.IntegrityError:
+                raise StoreError(self._known_run(row["run_id"])) from None
+            self._insert_matches(c, row["run_id"], rows)
+        return len(rows)
+
+    def _match_rows(self, run_id: str, matches_frame: pd.DataFrame) -> list[dict]:
+        frame = matches_frame
+        if "flag" not in frame.columns and "flagged" in frame.columns:
+            frame = frame.rename(columns={"flagged": "flag"})
+        missing = [c for c in MATCH_COLUMNS if c not in frame.columns]
+        if missing:
+            raise StoreError(
+                f"matches of run {run_id!r}: missing column(s) {missing}; expected columns "
+                f"{MATCH_COLUMNS}; fix: write the ranked table of kinship.match_run.rank_matches"
+            )
+        for column in MATCH_COLUMNS:
+            if column == "posterior":
+                continue
+            bad = frame[column].isna()
+            if bad.any():
+                first = frame[bad].iloc[0]
+                raise StoreError(
+                    f"matches of run {run_id!r}: {int(bad.sum())} null/NaN value(s) in column "
+                    f"{column!r} (first: family {first['lab']}/{first['family_id']}, candidate "
+                    f"{first['candidate_id']}); expected a value in every row (log10_lr may be "
+                    "-inf); fix: flag 0/0 likelihoods upstream instead of writing NaN"
+                )
+        kinds = frame["family_kind"] if "family_kind" in frame.columns else pd.Series(None, index=frame.index)
+        return [
+            {
+                "run_id": run_id,
+                "lab": str(r.lab),
+                "family_id": str(r.family_id),
+                "candidate_id": str(r.candidate_id),
+                "family_kind": None if pd.isna(kind) else str(kind),
+                "log10_lr": float(r.log10_lr),
+                "n_loci_compared": int(r.n_loci_compared),
+                "n_inconsistent": int(r.n_inconsistent),
+                "rank_for_candidate": int(r.rank_for_candidate),
+                "rank_for_family": int(r.rank_for_family),
+                "posterior": None if pd.isna(r.posterior) else float(r.posterior),
+                "conclusion": str(r.conclusion),
+                "flag": bool(r.flag),
+            }
+            for r, kind in zip(frame[MATCH_COLUMNS].itertuples(index=False), kinds)
+        ]
+
+    def _insert_matches(self, conn: Connection, run_id: str, rows: list[dict]) -> None:
+        known = conn.execute(sa.select(match_runs.c.run_id).where(match_runs.c.run_id == run_id)).first()
+        if known is None:
+            raise StoreError(self._unknown_run(run_id))
+        try:
+            with conn.begin_nested():
+                for chunk in _chunks(rows, 5000):
+                    conn.execute(matches.insert(), chunk)
+        except sa.exc.IntegrityError as exc:
+            raise StoreError(
+                f"matches of run {run_id!r}: a (lab, family_id, candidate_id) pair is repeated "
+                f"or already stored ({exc.orig}); expected each pair once per run; fix: write "
+                "a run's matches once, de-duplicated"
+            ) from None
+
+    def load_matches(self, run_id: str) -> pd.DataFrame:
+        """The stored pairs of one run.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`MATCH_COLUMNS` then ``family_kind`` (``""`` if not given);
+            ``log10_lr``/``posterior`` float64 (``-inf`` kept, NULL posterior as NaN), counts
+            int16, ranks int32, ``flag`` bool, the rest ``str``; sorted by ``candidate_id,
+            rank_for_candidate, lab, family_id``.
+
+        Raises
+        ------
+        StoreError
+            If the run is not recorded.
+        """
+        with self.engine.connect() as c:
+            if c.execute(sa.select(match_runs.c.run_id).where(match_runs.c.run_id == run_id)).first() is None:
+                raise StoreError(self._unknown_run(run_id))
+        q = (
+            sa.select(*(matches.c[c] for c in _LOADED_MATCH_COLUMNS))
+            .where(matches.c.run_id == run_id)
+            .order_by(matches.c.candidate_id, matches.c.rank_for_candidate, matches.c.lab, matches.c.family_id)
+        )
+        frame = self._frame(q, _LOADED_MATCH_COLUMNS,
+                            text=["lab", "family_id", "candidate_id", "conclusion", "family_kind"])
+        frame["posterior"] = frame["posterior"].astype("float64")  # NULL -> NaN
+        return frame.astype({k: v for k, v in _MATCH_DTYPES.items() if v != "str"})
+
+    def list_match_runs(self) -> pd.DataFrame:
+        """Every recorded run, sorted by ``started_at, run_id``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`MATCH_RUN_COLUMNS`; times ``datetime64[ns, UTC]`` (``NaT`` while
+            unfinished), counts nullable ``Int64``, ``parameters`` and ``provenance`` (the full
+            record, ``""`` if none was given) JSON text.
+        """
+        q = sa.select(match_runs).order_by(match_runs.c.started_at, match_runs.c.run_id)
+        text = ["run_id", "kind", "parameters", "freq_table_name", "freq_table_hash", "code_version", "provenance"]
+        frame = self._frame(q, MATCH_RUN_COLUMNS, text=text)
+        for column in ("started_at", "finished_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        for column in ("n_families", "n_candidates", "n_pairs"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _frame(self, query, columns: list[str], *, text: list[str] | None = None) -> pd.DataFrame:
+        with self.engine.connect() as c:
+            rows = c.execute(query).all()
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=columns, dtype=object)
+        text = columns if text is None else text
+        for column in text:
+            frame[column] = frame[column].fillna("").astype("str")
+        return frame
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _chunks(items: list, size: int = 500):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+

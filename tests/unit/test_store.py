@@ -1,0 +1,250 @@
+"""The store: tables, loaders, match runs, -inf round trips, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from kinship.errors import StoreError
+from kinship.ingest import ingest_batch
+from kinship.store import MATCH_COLUMNS, STORE_SCHEMA_VERSION, Store, metadata
+from schemas import load_schema
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "ingest"
+PG_URLS = [
+    os.environ.get("REUNITE_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"),
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+]
+
+
+def run_record(run_id: str = "run-1") -> dict:
+    return {
+        "run_id": run_id,
+        "started_at": datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc),
+        "kind": "full",
+        "parameters": {"theta": 0.01, "prior": 0.5, "mutation": "stepwise"},
+        "freq_table_name": "norstr-2023/East Asia",
+        "freq_table_hash": "ab" * 32,
+        "code_version": "0.1.0",
+    }
+
+
+def matches_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "lab": ["OUS", "OUS", "OUS"],
+        "family_id": ["FAM-1", "FAM-2", "FAM-1"],
+        "candidate_id": ["C1", "C1", "C2"],
+        "log10_lr": [7.25, -math.inf, -0.5],
+        "n_loci_compared": [15, 15, 12],
+        "n_inconsistent": [0, 4, 1],
+        "rank_for_candidate": [1, 2, 1],
+        "rank_for_family": [1, 1, 2],
+        "posterior": [0.9999999, 0.0, float("nan")],
+        "conclusion": ["support", "excluded", "inconclusive"],
+        "flag": [False, False, True],
+    })
+
+
+def roundtrip(store: Store) -> None:
+    """Everything the match code relies on, against one store."""
+    s = ingest_batch(store, DATA / "ref3.txt", DATA / "ref3_manifest.csv", lab="OUS", kit="ESX17")
+    assert s.n_landed == 51
+    assert ingest_batch(store, DATA / "ref3.txt", DATA / "ref3_manifest.csv", lab="OUS").already_ingested
+    geno = store.load_genotypes()
+    assert list(geno.columns) == ["sample_id", "role", "locus", "allele_1", "allele_2"]
+    assert len(geno) == 51 and geno.equals(geno.sort_values(["sample_id", "locus"]).reset_index(drop=True))
+    assert (geno.dtypes == object).all() or all(pd.api.types.is_string_dtype(t) for t in geno.dtypes)
+    assert store.observed_alleles()["TH01"] == {"6", "8", "9.3"}
+    members = store.load_family_members()
+    assert members.values.tolist() == [["OUS", "FAM-1", "A2", "mother", "female"],
+                                      ["OUS", "FAM-1", "F2", "father", "male"]]
+    samples = store.load_samples()
+    assert samples["sample_id"].tolist() == ["A2", "F2", "bc"] and str(samples["received_at"].dt.tz) == "UTC"
+
+    store.record_match_run(run_record())
+    assert store.write_matches("run-1", matches_frame()) == 3
+    store.finish_match_run("run-1", n_families=2, n_candidates=2, n_pairs=3,
+                           finished_at=datetime(2026, 3, 1, 12, 5, tzinfo=timezone.utc))
+    got = store.load_matches("run-1")
+    assert list(got.columns) == [*MATCH_COLUMNS, "family_kind"]
+    assert got["candidate_id"].tolist() == ["C1", "C1", "C2"]
+    assert got["log10_lr"].tolist()[:2] == [7.25, -math.inf] and got["log10_lr"].dtype == "float64"
+    assert math.isnan(got["posterior"].iloc[2]) and got["flag"].tolist() == [False, False, True]
+    assert str(got["n_loci_compared"].dtype) == "int16" and str(got["rank_for_family"].dtype) == "int32"
+    runs = store.list_match_runs()
+    assert runs[["run_id", "n_pairs"]].values.tolist() == [["run-1", 3]]
+    assert runs["parameters"].iloc[0] == '{"mutation":"stepwise","prior":0.5,"theta":0.01}'
+    assert runs["finished_at"].iloc[0] == pd.Timestamp("2026-03-01 12:05", tz="UTC")
+
+
+def test_save_match_run_takes_the_provenance_record_and_ranked_table():
+    """The shape kinship.match_run produces: ``flagged`` (schema matches.v1) and ``family_kind``."""
+    ranked = matches_frame().rename(columns={"flag": "flagged"})
+    ranked["family_kind"] = ["couple", "father only", "couple"]
+    provenance = {
+        "schema": "reunite/provenance/1",
+        "run_id": "run-20260301T120000Z-abcd1234",
+        "kind": "full",
+        "code_version": "0.1.0",
+        "started_at": "2026-03-01T12:00:00+00:00",
+        "parameters": {"prior": 0.5},
+        "frequency_table": {"name": "effective", "source": "norstr-2023/East Asia", "sha256": "cd" * 32},
+        "inputs": {"n_families": 2, "n_candidates": 2},
+        "outputs": {},
+    }
+    with Store("sqlite://") as store:
+        assert store.save_match_run(provenance, ranked) == 3
+        got = store.load_matches(provenance["run_id"])
+        assert got["family_kind"].tolist() == ["couple", "father only", "couple"]
+        assert got["flag"].tolist() == [False, False, True] and got["log10_lr"].iloc[1] == -math.inf
+        run = store.list_match_runs().iloc[0]
+        assert (run.freq_table_name, run.n_families, run.n_pairs) == ("norstr-2023/East Asia", 2, 3)
+        assert run.started_at == pd.Timestamp("2026-03-01 12:00", tz="UTC") and not pd.isna(run.finished_at)
+        assert '"schema":"reunite/provenance/1"' in run.provenance
+        with pytest.raises(StoreError, match=r"is already recorded"):
+            store.save_match_run(provenance, ranked)
+        with pytest.raises(StoreError, match=r"lacks field 'frequency_table'"):
+            store.save_match_run({k: v for k, v in provenance.items() if k != "frequency_table"}, ranked)
+        bad = ranked.copy()
+        bad.loc[2, "log10_lr"] = float("nan")
+        with pytest.raises(StoreError, match=r"null/NaN value"):
+            store.save_match_run({**provenance, "run_id": "run-2"}, bad)
+        assert store.list_match_runs()["run_id"].tolist() == [provenance["run_id"]]  # atomic: run-2 absent
+
+
+def test_sqlite_roundtrip_and_path_creates_parent_folders(tmp_path):
+    path = tmp_path / "deep" / "er" / "reunite.db"
+    with Store(path) as store:
+        roundtrip(store)
+    assert path.exists()
+    with Store(path) as again:  # reopening keeps everything
+        assert again.load_matches("run-1")["log10_lr"].iloc[1] == -math.inf
+
+
+def test_minus_infinity_round_trips_exactly_on_sqlite():
+    with Store("sqlite://") as store:
+        store.record_match_run(run_record())
+        store.write_matches("run-1", matches_frame())
+        with store.engine.connect() as c:
+            raw = c.execute(sa.text("select log10_lr from matches where family_id = 'FAM-2'")).scalar_one()
+        assert raw == -math.inf
+
+
+def test_nan_log10_lr_is_refused():
+    frame = matches_frame()
+    frame.loc[0, "log10_lr"] = float("nan")
+    with Store("sqlite://") as store:
+        store.record_match_run(run_record())
+        with pytest.raises(StoreError, match=r"1 null/NaN value\(s\) in column 'log10_lr' \(first: family OUS/FAM-1, candidate C1\)"):
+            store.write_matches("run-1", frame)
+
+
+def test_matches_need_a_recorded_run_and_all_columns():
+    with Store("sqlite://") as store:
+        with pytest.raises(StoreError, match=r"match run 'nope' is not recorded .* fix: call record_match_run first"):
+            store.write_matches("nope", matches_frame())
+        store.record_match_run(run_record())
+        with pytest.raises(StoreError, match=r"missing column\(s\) \['flag'\]"):
+            store.write_matches("run-1", matches_frame().drop(columns="flag"))
+        store.write_matches("run-1", matches_frame())
+        with pytest.raises(StoreError, match=r"pair is repeated or already stored"):
+            store.write_matches("run-1", matches_frame())
+        with pytest.raises(StoreError, match=r"already recorded"):
+            store.record_match_run(run_record())
+        with pytest.raises(StoreError, match=r"unknown field\(s\) \['colour'\]"):
+            store.record_match_run({**run_record("run-2"), "colour": "red"})
+        with pytest.raises(StoreError, match=r"is not recorded"):
+            store.finish_match_run("run-9")
+
+
+def test_a_store_of_another_schema_version_is_refused(tmp_path):
+    path = tmp_path / "old.db"
+    Store(path).close()
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as c:
+        c.execute(sa.text("update store_meta set value = '99' where key = 'schema_version'"))
+    engine.dispose()
+    with pytest.raises(StoreError, match=rf"has schema version 99; this code reads version {STORE_SCHEMA_VERSION}"):
+        Store(path)
+
+
+def test_schema_file_documents_every_table_and_column():
+    doc = load_schema("store.v1")
+    assert doc["version"] == STORE_SCHEMA_VERSION
+    documented = {t["name"]: [c["name"] for c in t["columns"]] for t in doc["tables"]}
+    actual = {t.name: [c.name for c in t.columns] for t in metadata.sorted_tables}
+    assert documented == actual
+    for table in doc["tables"]:
+        real = metadata.tables[table["name"]]
+        assert table["primary_key"] == [c.name for c in real.primary_key.columns]
+        assert all(c["description"] for c in table["columns"]), table["name"]
+
+
+def test_no_column_could_hold_a_name_or_contact_detail():
+    forbidden = ("name", "phone", "address", "email", "birth")
+    columns = [c.name for t in metadata.sorted_tables for c in t.columns]
+    assert not [c for c in columns if any(w in c for w in forbidden) and c not in ("export_name", "manifest_name", "freq_table_name")]
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_store():
+    """A store in a fresh PostgreSQL schema, dropped afterwards; skips when no server answers."""
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        if in_ci:
+            pytest.fail("CI=true but the psycopg driver is not installed")
+        pytest.skip("psycopg (v3) driver not installed")
+    errors = []
+    for url in PG_URLS:
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as c:
+                c.execute(sa.text("select 1"))
+        except sa.exc.OperationalError as exc:
+            errors.append(f"{url}: {exc.orig}")
+            continue
+        finally:
+            engine.dispose()
+        schema = f"reunite_test_{uuid.uuid4().hex[:12]}"
+        store = Store(url, schema=schema)
+        try:
+            yield store
+        finally:
+            store.close()
+            engine = sa.create_engine(url)
+            with engine.begin() as c:
+                c.execute(sa.text(f'drop schema if exists "{schema}" cascade'))
+            engine.dispose()
+        return
+    message = "no PostgreSQL server answered: " + "; ".join(errors)
+    if in_ci:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.mark.postgres
+def test_postgresql_roundtrip(pg_store):
+    roundtrip(pg_store)
+    table = metadata.tables["matches"]
+    with pg_store.engine.connect() as c:  # Core query: the store's schema map applies
+        raw = c.execute(sa.select(table.c.log10_lr).where(table.c.family_id == "FAM-2")).scalar_one()
+    assert raw == -math.inf
+
+
+@pytest.mark.postgres
+def test_postgresql_set3_counts_match_sqlite(pg_store):
+    s = ingest_batch(pg_store, DATA / "set3.txt", DATA / "set3_manifest.csv", lab="OUS", kit="ESX17")
+    assert (s.n_rows, s.n_landed, s.n_untyped, s.n_quarantined, s.n_warnings) == (680, 67, 18, 595, 19)
+    assert len(pg_store.quarantine_records()) == 595
