@@ -80,8 +80,8 @@ def save_matches(store: str, provenance: dict, matches) -> int:
 
 
 @task(**IO)
-def write_outputs(out_dir: str, matches, pairs, provenance: dict):
-    return report.write_all(out_dir, matches, pairs, provenance)
+def write_outputs(out_dir: str, matches, pairs, provenance: dict, members):
+    return report.write_all(out_dir, matches, pairs, provenance, samples=members)
 
 
 @task(**COMPUTE)
@@ -110,13 +110,14 @@ def match(
     model = MutationModel(mutation_model, rate_male, rate_female, mutation_range, rate2)
     params = match_run.MatchParameters(table_id, model, prior, frequency_floor)
     started_at = match_run.utc_now()
-    inputs = assemble(load_genotypes(store), load_family_members(store))
+    members = load_family_members(store)
+    inputs = assemble(load_genotypes(store), members)
     table, substitutions = effective_frequencies(inputs, load_table(table_id), frequency_floor)
     compiled = compile_families(inputs, table, model)
     matches = rank(compiled, score(compiled), prior)
     pairs = detail(compiled, select_pairs(matches))
     provenance = describe(compiled, params, substitutions, started_at, table_id)
-    paths = write_outputs(out_location(out_dir), matches, pairs, provenance)
+    paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members)
     save_matches(store, provenance, matches)
     publish(matches, provenance)
     return {"provenance": provenance, "paths": {k: str(v) for k, v in paths.items()}}

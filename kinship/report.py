@@ -787,3 +787,25 @@ def top_candidates_table(matches: pd.DataFrame, n: int = 25) -> list[dict]:
             }
         )
     return rows
+
+
+def write_all(
+    out_dir,
+    matches: pd.DataFrame,
+    pair_loci: pd.DataFrame,
+    provenance: dict,
+    *,
+    samples: pd.DataFrame | None = None,
+) -> dict[str, Path]:
+    """Write every output of a run into ``out_dir/<run_id>/``: tables, provenance and report.
+
+    Returns
+    -------
+    dict of str to Path
+        Keys ``matches_parquet``, ``matches_csv``, ``pair_loci_parquet``, ``pair_loci_csv``,
+        ``provenance_json`` and ``report_html``.
+    """
+    run_dir = Path(out_dir) / provenance["run_id"]
+    paths = {name.replace(".", "_"): path for name, path in write_tables(run_dir, matches, pair_loci, provenance).items()}
+    paths["report_html"] = write_report(run_dir, matches, pair_loci, provenance, samples=samples)
+    return paths
