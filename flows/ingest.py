@@ -9,11 +9,23 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.settings import store_location
+from kinship.errors import ReuniteInputError
 from kinship.ingest import ingest_batch, summary_markdown
 from kinship.store import Store
 
 
-@task(retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def _io_failure(task, task_run, state) -> bool:
+    """Retry only when the store or the file system failed, never on bad input."""
+    try:
+        state.result()
+    except ReuniteInputError:
+        return False
+    except Exception:  # noqa: BLE001 - any other failure may be transient I/O
+        return True
+    return False
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_io_failure, cache_policy=NO_CACHE)
 def land_batch(store: str, export: str, manifest: str, lab: str, kit: str | None, fmt: str):
     return ingest_batch(Store(store), export, manifest, lab=lab, kit=kit, fmt=fmt)
 

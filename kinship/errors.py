@@ -16,6 +16,7 @@ __all__ = [
     "ManifestError",
     "ExportFormatError",
     "StoreError",
+    "PedigreeError",
 ]
 
 
@@ -60,3 +61,7 @@ class ExportFormatError(ReuniteInputError):
 
 class StoreError(ReuniteInputError):
     """A request to the store that conflicts with what it holds."""
+
+
+class PedigreeError(ReuniteInputError):
+    """A pedigree (relationship kinds, a PED-style table or a .fam file) that is not valid."""

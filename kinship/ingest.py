@@ -15,12 +15,16 @@ Row rules (:func:`normalise_records`), in order:
 
 1. locus name -> canonical name via the locus catalogue; an unknown name is quarantined with
    the catalogue's "did you mean" suggestion;
-2. each call via :func:`kinship.alleles.parse_allele`; an invalid label is quarantined;
-3. more than two distinct alleles called (``OL`` peaks not counted) -> quarantined as a
-   three-allele pattern;
-4. any ``OL`` call -> untyped with a warning (an off-ladder peak may be the true allele, so the
+2. an allele outside the kit's ladder written as ``">27"`` or ``"<6"`` is quarantined
+   (``out_of_range``): its repeat number is unknown, so it can be neither matched nor given a
+   frequency, and guessing 27 or 28 could create a false exclusion; the rest of the profile
+   lands;
+3. each call via :func:`kinship.alleles.parse_allele`; an invalid label is quarantined;
+4. more than two distinct alleles called (``OL`` peaks not counted) -> the row is quarantined
+   as a three-allele pattern (the locus is left out of the profile) and the sample is flagged;
+5. any ``OL`` call -> untyped with a warning (an off-ladder peak may be the true allele, so the
    other call alone is not a genotype); no call -> untyped with a warning;
-5. otherwise one allele is a homozygote (``12`` and ``12, 12`` agree), two are sorted in
+6. otherwise one allele is a homozygote (``12`` and ``12, 12`` agree), two are sorted in
    canonical order (:func:`kinship.alleles.allele_sort_key`).
 
 Sample rules (:func:`plan_batch`): a sample with ``mixture_min_loci`` (2) or more three-allele
@@ -29,18 +33,36 @@ ladders, positive and negative controls, unknown samples) or with an invalid man
 wholly quarantined; two different genotypes for one sample and locus, in the batch or against
 the store, quarantine the sample's submission with a locus-by-locus diff (a stored genotype
 is never overwritten); a conflicting role, lab or family slot (a second father) quarantines
-the sample; a sample with no typed autosomal locus is not stored. Amelogenin, Y and
-quality-sensor loci are stored like any locus; their kind lives in the catalogue, and the
-matcher keeps them out of the likelihood ratio.
+the sample; a sample with fewer than ``min_autosomal_loci`` (12) typed autosomal loci (this
+batch and the store together) is quarantined (``too_few_loci``). Samples a reader refuses
+(a CODIS specimen of a forensic category: not reference material) are quarantined whole.
+Amelogenin, Y and quality-sensor loci are stored like any locus; their kind lives in the
+catalogue, and the matcher keeps them out of the likelihood ratio.
 
-A batch is idempotent and atomic: its key is the SHA-256 of the export and manifest bytes,
-a second submission of the same pair adds nothing (``already_ingested=True``), and all rows
-(landed and quarantined) are written in one transaction.
+Flags (warnings of the kinds :data:`FLAG_KINDS`; the records land, and ``n_flagged`` counts
+them): ``sex_check`` (Amelogenin disagrees with the declared sex, or with the sex a father
+(X,Y) or mother (X,X) implies), ``three_allele_locus`` (a locus left out, above),
+``profile_extended`` (a re-test of a stored sample that only adds loci the first typing
+lacked: the new loci land and the extension is recorded), ``possible_duplicate`` (the
+landed profile equals another sample's at every shared autosomal locus, at least
+``duplicate_min_loci`` (10) of them: the same person sampled twice, or a sample swap).
+
+Records a reader can not place on any catalogue locus (the non-forensic STRs of a sequencing
+VCF) are not rows: they are counted (``n_records_skipped``) and reported in one warning
+(``not_in_catalogue``), never errors.
+
+A batch is idempotent and atomic: its key is the SHA-256 of the export and manifest bytes
+(plus the reader options, e.g. a CODIS category map, when given), a second submission of the
+same pair adds nothing (``already_ingested=True``), and all rows (landed and quarantined) are
+written in one transaction (:meth:`kinship.store.Store.write_transaction`), which also
+serialises concurrent ingestions: two processes landing the same file land it once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -52,9 +74,9 @@ import sqlalchemy as sa
 
 import kinship
 from kinship.alleles import allele_sort_key, parse_allele
-from kinship.errors import AlleleError, ExportFormatError, UnknownLocusError
+from kinship.errors import AlleleError, ExportFormatError, ManifestError, UnknownLocusError
 from kinship.io import read_export
-from kinship.io.manifest import Manifest, manifest_rules, read_manifest
+from kinship.io.manifest import Manifest, manifest_rules, parse_manifest, read_manifest
 from kinship.loci import LocusCatalogue, default_catalogue
 
 if TYPE_CHECKING:
@@ -62,6 +84,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIXTURE_MIN_LOCI",
+    "MIN_AUTOSOMAL_LOCI",
+    "DUPLICATE_MIN_LOCI",
+    "FLAG_KINDS",
+    "duplicate_warnings",
     "QuarantineRecord",
     "IngestWarning",
     "IngestSummary",
@@ -76,6 +102,17 @@ __all__ = [
 #: A sample with at least this many three-allele loci is quarantined as a probable mixture.
 MIXTURE_MIN_LOCI = 2
 
+#: A profile with fewer typed autosomal loci than this (batch and store together) is quarantined.
+MIN_AUTOSOMAL_LOCI = 12
+
+#: Shared autosomal loci needed before two identical profiles are flagged as a possible duplicate.
+DUPLICATE_MIN_LOCI = 10
+
+#: Warning kinds that are flags: the records land, the sample is marked for review.
+FLAG_KINDS = ("sex_check", "three_allele_locus", "profile_extended", "possible_duplicate")
+
+_OUT_OF_RANGE = re.compile(r"^([<>])\s*(\d+(?:\.\d)?)$")
+
 LANDED, UNTYPED, QUARANTINED = "landed", "untyped", "quarantined"
 
 _FIX = {
@@ -88,7 +125,9 @@ _FIX = {
     "positive/negative controls need no action",
     "conflict": "check for a sample swap or typing error; if the stored genotype is wrong, ask "
     "the store keeper to retract it (stored genotypes are never overwritten)",
-    "autosomal": "re-type the sample; at least one autosomal locus is needed to match",
+    "autosomal": "re-type the missing loci (or the sample) and re-submit; the typed loci of a re-test "
+    "extend the stored profile",
+    "range": "size the allele exactly (an extended ladder, or sequencing) and re-submit the locus",
 }
 
 
@@ -110,8 +149,9 @@ class QuarantineRecord:
         Which file the record is a row of.
     kind : str
         The rule that quarantined it: ``unknown_locus``, ``bad_allele``, ``three_allele``,
-        ``mixture``, ``not_in_manifest``, ``manifest_error``, ``conflict``, ``no_autosomal``,
-        ``no_sample`` (export rows) or ``manifest_row`` (manifest rows).
+        ``mixture``, ``not_in_manifest``, ``manifest_error``, ``conflict``, ``too_few_loci``,
+        ``out_of_range``, ``not_reference_material`` (and other reader refusals), ``no_sample``
+        (export rows) or ``manifest_row`` (manifest rows).
     """
 
     file: str
@@ -137,7 +177,8 @@ class IngestWarning:
 
     ``line`` is the export line, or the manifest line for a sample-level remark (``source``
     ``"manifest"``). ``kind``: ``off_ladder``, ``no_call``, ``repeated_row``,
-    ``missing_from_export``, ``no_typed_locus`` or ``sex_check``.
+    ``missing_from_export``, ``no_typed_locus``, ``not_in_catalogue``, or a flag of
+    :data:`FLAG_KINDS`.
     """
 
     file: str
@@ -182,6 +223,10 @@ class IngestSummary:
     warnings : list of IngestWarning
     manifest_errors : list of QuarantineRecord
         Invalid manifest rows (``source="manifest"``); the samples they name are quarantined.
+    n_flagged : int
+        Warnings that are flags (:data:`FLAG_KINDS`): landed records marked for review.
+    n_records_skipped : int
+        Input records placed on no catalogue locus (not rows; see the module docstring).
     """
 
     file_sha256: str
@@ -199,6 +244,8 @@ class IngestSummary:
     quarantine: list[QuarantineRecord] = field(default_factory=list)
     warnings: list[IngestWarning] = field(default_factory=list)
     manifest_errors: list[QuarantineRecord] = field(default_factory=list)
+    n_flagged: int = 0
+    n_records_skipped: int = 0
 
     def __post_init__(self) -> None:
         if self.n_landed + self.n_untyped + self.n_quarantined != self.n_rows:
@@ -210,11 +257,13 @@ class IngestSummary:
             raise AssertionError(f"ingest summary of {self.export_name}: record lists do not match counts")
 
 
-def batch_sha256(export_bytes: bytes, manifest_bytes: bytes) -> str:
+def batch_sha256(export_bytes: bytes, manifest_bytes: bytes, options: bytes = b"") -> str:
     """Batch key: SHA-256 over the export bytes then the manifest bytes, each length-prefixed.
 
     The 8-byte big-endian length before each part keeps (export, manifest) pairs distinct even
-    when bytes move from one file to the other.
+    when bytes move from one file to the other. ``options`` (canonical JSON of the reader
+    options, e.g. a CODIS category map) is appended the same way when not empty, so the key
+    of a plain batch does not depend on it.
 
     Examples
     --------
@@ -224,7 +273,7 @@ def batch_sha256(export_bytes: bytes, manifest_bytes: bytes) -> str:
     64
     """
     h = hashlib.sha256()
-    for part in (export_bytes, manifest_bytes):
+    for part in (export_bytes, manifest_bytes, *((options,) if options else ())):
         h.update(len(part).to_bytes(8, "big"))
         h.update(part)
     return h.hexdigest()
@@ -319,11 +368,28 @@ def _normalise_rows(records: pd.DataFrame, *, file: str, catalogue: LocusCatalog
                 out.update(kind="unknown_locus", value=raw_locus, reason=str(exc), fix=_FIX["locus"])
             continue
         out["locus"] = canonical[raw_locus]
+        ranged = next((c for c in calls if _OUT_OF_RANGE.match(c.strip())), None)
+        if ranged is not None:
+            m = _OUT_OF_RANGE.match(ranged.strip())
+            side = "above the largest" if m.group(1) == ">" else "below the smallest"
+            out.update(kind="out_of_range", value=ranged,
+                       reason=(f"allele {ranged!r} at {out['locus']} ({where}) is {side} ladder allele "
+                               f"({m.group(2)}): its repeat number is unknown, so it can be neither matched "
+                               "nor given a frequency; the locus is left out of the profile"),
+                       fix=_FIX["range"])
+            continue
         try:
             labels = [parse_allele(c, context=where) for c in calls]
         except AlleleError as exc:
             bad = next(c for c in calls if _is_bad(c))
             out.update(kind="bad_allele", value=bad, reason=str(exc), fix=_FIX["allele"])
+            continue
+        sex_label = next((c for c, a in zip(calls, labels) if a in ("X", "Y")), None)
+        if sex_label is not None and catalogue.get(out["locus"]).kind != "sex":
+            out.update(kind="bad_allele", value=sex_label,
+                       reason=(f"allele {sex_label!r} at {out['locus']} ({where}) is an Amelogenin "
+                               "label; expected a repeat number such as '12' or '9.3' at an STR locus"),
+                       fix=_FIX["allele"])
             continue
         alleles = sorted({a for a in labels if a is not None}, key=allele_sort_key)
         n_off_ladder = sum(a is None for a in labels)
@@ -409,6 +475,8 @@ def plan_batch(
     received_at: datetime | None = None,
     catalogue: LocusCatalogue | None = None,
     mixture_min_loci: int = MIXTURE_MIN_LOCI,
+    min_autosomal_loci: int = MIN_AUTOSOMAL_LOCI,
+    refused: dict[str, tuple[str, str, str]] | None = None,
 ) -> BatchPlan:
     """Decide the outcome of every export row of a batch (no I/O; see the module docstring).
 
@@ -430,6 +498,11 @@ def plan_batch(
         The bundled catalogue by default.
     mixture_min_loci : int, default 2
         Three-allele loci that make a sample a probable mixture.
+    min_autosomal_loci : int, default 12
+        Fewest typed autosomal loci (this batch and the store together) a stored profile needs.
+    refused : dict, optional
+        ``{sample_id: (kind, reason, fix)}`` of samples the reader refused (e.g. a forensic
+        CODIS specimen); all their rows are quarantined with that reason.
 
     Returns
     -------
@@ -456,8 +529,14 @@ def plan_batch(
     ]
     single_slot = set(manifest_rules()["implied_sex"])  # parents: at most one per family
 
+    refused = refused or {}
     for sid in sorted(by_sample):
         srows = by_sample[sid]
+        # 0. Samples the reader refused (not reference material...).
+        if sid in refused:
+            kind, reason, fix = refused[sid]
+            _quarantine(srows, kind=kind, value=sid, overwrite=True, reason=reason, fix=fix)
+            continue
         # 1. Samples the manifest does not describe (ladders, controls, unknown) or describes badly.
         if sid in bad_manifest:
             errs = "; ".join(e.message for e in manifest.errors_for(sid))
@@ -540,10 +619,14 @@ def plan_batch(
                                 f"{len(seen)} loci: " + "; ".join(diffs)),
                         fix=_FIX["conflict"])
             continue
-        # 5. A profile needs at least one typed autosomal locus.
-        if not any(catalogue.get(locus).is_autosomal for locus in (*seen, *stored)):
-            _quarantine(srows, kind="no_autosomal", value=sid, only_landed=True,
-                        reason=f"sample {sid!r} ({file}) has no typed autosomal locus; the profile is not stored",
+        # 5. Enough typed autosomal loci (this batch and the store together).
+        autosomal = {locus for locus in (*seen, *stored) if catalogue.get(locus).is_autosomal}
+        if len(autosomal) < min_autosomal_loci:
+            _quarantine(srows, kind="too_few_loci", value=str(len(autosomal)), only_landed=True,
+                        reason=(f"sample {sid!r} ({file}) has {len(autosomal)} typed autosomal loci "
+                                f"({len(stored)} already stored); expected at least {min_autosomal_loci} "
+                                "(min_autosomal_loci) for a profile that can be matched; the profile is "
+                                "not stored"),
                         fix=_FIX["autosomal"])
 
     # New genotypes, warnings, new samples and memberships.
@@ -580,6 +663,24 @@ def plan_batch(
                 kind="no_typed_locus"))
     warnings.extend(_sex_check(rows, ent_by_sample, catalogue, file))
     for sid in sorted(landed_samples):
+        srows = by_sample[sid]
+        left_out = sorted({r["locus"] for r in srows if r["kind"] == "three_allele"})
+        if left_out:
+            first = next(r for r in srows if r["kind"] == "three_allele")
+            warnings.append(IngestWarning(
+                file, first["source_line"], sid, first["raw_locus"], ",".join(left_out),
+                f"sample {sid!r}: three-allele pattern at {', '.join(left_out)}; the locus is left out "
+                "of the stored profile and the rest landed — review the sample", kind="three_allele_locus"))
+        stored = stored_profiles.get(sid, {})
+        added = sorted({r["locus"] for r in srows if r.get("is_new")})
+        if stored and added:
+            first = next(r for r in srows if r.get("is_new"))
+            warnings.append(IngestWarning(
+                file, first["source_line"], sid, first["raw_locus"], ",".join(added),
+                f"re-test of stored sample {sid!r} extends its profile by {len(added)} locus/loci "
+                f"({', '.join(added)}); the {len(stored)} stored loci agree and are kept",
+                kind="profile_extended"))
+    for sid in sorted(landed_samples):
         ents = ent_by_sample[sid]
         first = ents[0]
         if sid not in stored_samples:
@@ -597,6 +698,7 @@ def plan_batch(
 def _sex_check(rows: list[dict], ent_by_sample: dict, catalogue: LocusCatalogue, file: str) -> list[IngestWarning]:
     """Warn where the Amelogenin call and the manifest sex disagree (Y dropout is possible)."""
     out = []
+    implied_sex = manifest_rules()["implied_sex"]
     done: set[tuple[str, str]] = set()
     for r in rows:
         if r["outcome"] != LANDED or (r["sample_id"], r["locus"]) in done:
@@ -604,21 +706,135 @@ def _sex_check(rows: list[dict], ent_by_sample: dict, catalogue: LocusCatalogue,
         done.add((r["sample_id"], r["locus"]))
         if catalogue.get(r["locus"]).kind != "sex" or {r["allele_1"], r["allele_2"]} - {"X", "Y"}:
             continue
-        sex = ent_by_sample[r["sample_id"]][0]["sex"]
+        ents = ent_by_sample[r["sample_id"]]
+        sex, basis = ents[0]["sex"], "manifest sex"
+        if sex not in ("male", "female"):
+            implied = {implied_sex.get(e["relationship"]) for e in ents} - {None}
+            if len(implied) == 1:
+                sex = implied.pop()
+                basis = f"declared relationship {ents[0]['relationship']!r} (sex"
         has_y = "Y" in (r["allele_1"], r["allele_2"])
         if (sex == "female" and has_y) or (sex == "male" and not has_y):
             pair = _pair(r["allele_1"], r["allele_2"])
+            what = f"{basis} {sex!r})" if basis.endswith("(sex") else f"{basis} {sex!r}"
             out.append(IngestWarning(
                 file, r["source_line"], r["sample_id"], r["raw_locus"], pair,
-                f"{r['locus']} {pair} disagrees with manifest sex {sex!r} (Y dropout or a sample "
+                f"{r['locus']} {pair} disagrees with {what} (Y dropout or a sample "
                 "swap?); stored as given — check the sample", kind="sex_check"))
     return out
+
+
+def duplicate_warnings(
+    rows: pd.DataFrame,
+    *,
+    file: str,
+    stored_profiles: dict[str, dict[str, tuple]],
+    catalogue: LocusCatalogue | None = None,
+    min_loci: int = DUPLICATE_MIN_LOCI,
+) -> list[IngestWarning]:
+    """Flag samples whose landed profile equals another sample's (a possible duplicate).
+
+    Two samples are possible duplicates when they share at least ``min_loci`` typed autosomal
+    loci and have the same genotype at every one of them: the same person sampled twice (under
+    two ids), or a sample swap. Unrelated people share 10 or more CODIS genotypes with a
+    probability far below 1e-9, first-degree relatives essentially never at every locus.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        :attr:`BatchPlan.rows` (only ``landed`` rows are used).
+    file : str
+        Export file name, quoted in messages.
+    stored_profiles : dict
+        ``{sample_id: {locus: (allele_1, allele_2, ...)}}`` of stored samples that may match
+        (other samples are never compared); a batch sample's stored loci are added to its
+        profile.
+    catalogue : LocusCatalogue, optional
+    min_loci : int, default 10
+
+    Returns
+    -------
+    list of IngestWarning
+        One ``possible_duplicate`` flag per (batch sample, other sample) pair, on the batch
+        sample's first landed row; each pair of batch samples once.
+    """
+    catalogue = catalogue or default_catalogue()
+    landed = rows[rows["outcome"] == LANDED]
+    batch: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
+    first_line: dict[str, tuple[int, str]] = {}
+    for r in landed.itertuples():
+        if catalogue.get(r.locus).is_autosomal:
+            batch[r.sample_id][r.locus] = (r.allele_1, r.allele_2)
+            first_line.setdefault(r.sample_id, (int(r.source_line), r.raw_locus))
+    profiles: dict[str, dict[str, tuple[str, str]]] = {}
+    for sid, prof in stored_profiles.items():
+        profiles[sid] = {k: tuple(v[:2]) for k, v in prof.items() if catalogue.get(k).is_autosomal}
+    for sid, prof in batch.items():
+        profiles[sid] = {**profiles.get(sid, {}), **prof}
+    out = []
+    done: set[frozenset] = set()
+    for sid in sorted(batch):
+        mine = profiles[sid]
+        for other in sorted(profiles):
+            if other == sid or frozenset((sid, other)) in done:
+                continue
+            theirs = profiles[other]
+            shared = [locus for locus in mine if locus in theirs]
+            if len(shared) >= min_loci and all(mine[locus] == theirs[locus] for locus in shared):
+                done.add(frozenset((sid, other)))
+                line, raw_locus = first_line[sid]
+                where = "in this batch" if other in batch else "already stored"
+                out.append(IngestWarning(
+                    file, line, sid, "", other,
+                    f"possible duplicate: sample {sid!r} has the same genotype as sample {other!r} "
+                    f"({where}) at all {len(shared)} shared autosomal loci — the same person sampled "
+                    "twice, or a sample swap; both are stored, check the sample records",
+                    kind="possible_duplicate"))
+    return out
+
+
+def _duplicate_lookup(store: Store, conn, rows: pd.DataFrame, catalogue: LocusCatalogue,
+                      min_loci: int) -> dict[str, dict[str, tuple]]:
+    """Stored profiles that share at least ``min_loci`` genotypes with some landed sample."""
+    landed = rows[rows["outcome"] == LANDED]
+    keys = {(r.locus, r.allele_1, r.allele_2) for r in landed.itertuples() if catalogue.get(r.locus).is_autosomal}
+    if not keys:
+        return {}
+    hits = store.samples_sharing_genotypes(keys, conn=conn)
+    by_sample: dict[str, set] = defaultdict(set)
+    for r in landed.itertuples():
+        by_sample[r.sample_id].add((r.locus, r.allele_1, r.allele_2))
+    candidates = set()
+    for other, genos in hits.items():
+        theirs = {(locus, a1, a2) for locus, (a1, a2) in genos.items()}
+        if any(len(theirs & mine) >= min_loci for sid, mine in by_sample.items() if sid != other):
+            candidates.add(other)
+    return store.stored_profiles(candidates, conn=conn) if candidates else {}
+
+
+def _cmf_manifest(specimens: pd.DataFrame, *, file: str, lab: str, kit: str | None) -> tuple[Manifest, bytes]:
+    """The manifest a CODIS file implies: its reference-material specimens and their roles."""
+    rows = ["sample_id,role,family_id,relationship,sex"]
+    for r in specimens.itertuples():
+        if r.role:
+            family = r.case_id if r.role == "reference" else ""
+            rows.append(",".join(_csv_cell(v) for v in (r.sample_id, r.role, family, r.relationship, r.sex)))
+    raw = ("\n".join(rows) + "\n").encode()
+    if len(rows) == 1:
+        return Manifest(file=f"{file} (specimen categories)", entries=pd.DataFrame(
+            columns=["sample_id", "role", "family_id", "relationship", "sex", "lab", "kit", "source_line"])), raw
+    return parse_manifest(raw, file=f"{file} (specimen categories)", lab=lab, kit=kit), raw
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return '"' + text.replace('"', '""') + '"' if any(ch in text for ch in ',"\n') else text
 
 
 def ingest_batch(
     store: Store,
     export_path: str | Path,
-    manifest_path: str | Path,
+    manifest_path: str | Path | None = None,
     *,
     lab: str,
     kit: str | None = None,
@@ -626,6 +842,9 @@ def ingest_batch(
     received_at: datetime | None = None,
     catalogue: LocusCatalogue | None = None,
     mixture_min_loci: int = MIXTURE_MIN_LOCI,
+    min_autosomal_loci: int = MIN_AUTOSOMAL_LOCI,
+    duplicate_min_loci: int = DUPLICATE_MIN_LOCI,
+    reader_options: dict | None = None,
 ) -> IngestSummary:
     """Read, validate and land one batch (lab export + manifest) in the store, atomically.
 
@@ -635,20 +854,30 @@ def ingest_batch(
         Target store.
     export_path : str or pathlib.Path
         The lab export.
-    manifest_path : str or pathlib.Path
-        Its manifest CSV (``schemas/manifest.v1.json``).
+    manifest_path : str or pathlib.Path, optional
+        Its manifest CSV (``schemas/manifest.v1.json``). Required except for ``fmt="cmf"``,
+        where the specimens' categories imply roles and relationships (and the CODIS
+        ``CASEID`` is the family id) when no manifest is given.
     lab : str
         Submitting lab (fills empty ``lab`` cells; scopes family ids).
     kit : str, optional
         Typing kit (fills empty ``kit`` cells).
-    fmt : {"genemapper", "tidy"}
-        Export format.
+    fmt : str
+        Export format, a key of :data:`kinship.io.READERS`: ``genemapper`` (long or wide),
+        ``tidy``, ``parquet``, ``cmf``, ``vcf``.
     received_at : datetime, optional
         Receipt time recorded for the batch and its new samples (UTC now by default).
     catalogue : LocusCatalogue, optional
         Locus catalogue (bundled by default).
     mixture_min_loci : int, default 2
         Three-allele loci that make a sample a probable mixture.
+    min_autosomal_loci : int, default 12
+        Fewest typed autosomal loci a stored profile needs (batch and store together).
+    duplicate_min_loci : int, default 10
+        Shared identical autosomal loci that flag two samples as a possible duplicate.
+    reader_options : dict, optional
+        Keyword options of the reader (e.g. ``category_map`` for ``cmf``, ``caller`` for
+        ``vcf``); part of the batch key.
 
     Returns
     -------
@@ -661,71 +890,123 @@ def ingest_batch(
     ExportFormatError
         If the export is not of format ``fmt`` (nothing is stored).
     ManifestError
-        If the manifest as a whole is unreadable (missing/unknown columns, no rows); invalid
-        rows do not raise, their samples are quarantined.
+        If the manifest as a whole is unreadable (missing/unknown columns, no rows), or is
+        missing where the format needs one; invalid rows do not raise, their samples are
+        quarantined.
     """
-    export_path, manifest_path = Path(export_path), Path(manifest_path)
-    export_bytes, manifest_bytes = export_path.read_bytes(), manifest_path.read_bytes()
-    sha = batch_sha256(export_bytes, manifest_bytes)
+    export_path = Path(export_path)
+    options = dict(reader_options or {})
+    export_bytes = export_path.read_bytes()
+    manifest_bytes = Path(manifest_path).read_bytes() if manifest_path is not None else b""
+    options_bytes = json.dumps(options, sort_keys=True, separators=(",", ":"), default=str).encode() if options else b""
+    sha = batch_sha256(export_bytes, manifest_bytes, options_bytes)
     previous = store.find_ingested_file(sha)
     if previous is not None:
         return _summary_from_store(store, previous)
-    records = read_export(export_path, fmt=fmt, data=export_bytes)
-    if records.empty:
+    file = export_path.name
+    records = read_export(export_path, fmt=fmt, data=export_bytes, **options)
+    skipped = list(records.attrs.get("skipped", []))
+    refused = dict(records.attrs.get("refused", {}))
+    if records.empty and not skipped:
         raise ExportFormatError(
-            f"export {export_path.name} has no data rows; expected one row per (sample, locus); "
+            f"export {file} has no data rows; expected one row per (sample, locus); "
             "fix: export the genotypes table with its rows"
         )
-    manifest = read_manifest(manifest_path, lab=lab, kit=kit, data=manifest_bytes)
+    if manifest_path is not None:
+        manifest_name = Path(manifest_path).name
+        manifest = read_manifest(manifest_path, lab=lab, kit=kit, data=manifest_bytes)
+    elif "specimens" in records.attrs:
+        manifest, _ = _cmf_manifest(records.attrs["specimens"], file=file, lab=lab, kit=kit)
+        manifest_name = manifest.file
+    else:
+        raise ManifestError(
+            f"export {file} ({fmt}): no manifest given; expected a manifest CSV saying who each sample "
+            "is (sample_id, role, family_id, relationship, sex); fix: pass the batch's manifest"
+        )
+    catalogue = catalogue or default_catalogue()
     received_at = received_at or datetime.now(timezone.utc)
-    file = export_path.name
     try:
-        with store.begin() as conn:
-            ids = set(records["sample_id"]) | set(manifest.entries["sample_id"])
-            families = {(r.lab, r.family_id) for r in manifest.entries.itertuples() if r.role == "reference"}
-            plan = plan_batch(
-                records, manifest, file=file,
-                stored_samples=store.stored_samples(ids, conn=conn),
-                stored_profiles=store.stored_profiles(ids, conn=conn),
-                stored_members=store.stored_family_members(families, conn=conn),
-                received_at=received_at, catalogue=catalogue, mixture_min_loci=mixture_min_loci,
-            )
-            summary = _summary(plan, sha=sha, file=file, manifest_name=manifest_path.name)
-            file_id = store.write_batch(
-                conn,
-                file_row={
-                    "sha256": sha,
-                    "export_sha256": hashlib.sha256(export_bytes).hexdigest(),
-                    "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
-                    "export_name": file, "manifest_name": manifest_path.name, "fmt": fmt,
-                    "lab": lab, "kit": kit, "received_at": received_at,
-                    "n_rows": summary.n_rows, "n_landed": summary.n_landed,
-                    "n_untyped": summary.n_untyped, "n_quarantined": summary.n_quarantined,
-                    "n_warnings": summary.n_warnings, "n_samples_landed": summary.n_samples_landed,
-                    "n_genotypes_added": summary.n_genotypes_added,
-                    "code_version": kinship.__version__,
-                },
-                sample_rows=plan.samples,
-                member_rows=plan.members,
-                genotype_rows=[
-                    {"sample_id": r.sample_id, "locus": r.locus, "allele_1": r.allele_1, "allele_2": r.allele_2}
-                    for r in plan.rows[plan.rows["is_new"]].itertuples()
-                ],
-                quarantine_rows=[_qrow(q) for q in (*summary.quarantine, *summary.manifest_errors)],
-                warning_rows=[
-                    {"source": w.source, "kind": w.kind, "line": w.line, "sample_id": w.sample_id, "locus": w.locus,
-                     "value": w.value, "message": w.message}
-                    for w in summary.warnings
-                ],
-            )
+        with store.write_transaction() as conn:
+            previous = store.find_ingested_file(sha, conn=conn)
+            if previous is not None:  # a concurrent ingestion of the same batch won the lock
+                summary = None
+            else:
+                summary, file_id = _plan_and_write(
+                    store, conn, records, manifest, file=file, manifest_name=manifest_name, sha=sha,
+                    export_bytes=export_bytes, manifest_bytes=manifest_bytes, fmt=fmt, lab=lab, kit=kit,
+                    received_at=received_at, catalogue=catalogue, mixture_min_loci=mixture_min_loci,
+                    min_autosomal_loci=min_autosomal_loci, duplicate_min_loci=duplicate_min_loci,
+                    refused=refused, skipped=skipped,
+                )
     except sa.exc.IntegrityError:
         # Another process landed the same batch between our check and our write.
         previous = store.find_ingested_file(sha)
         if previous is None:
             raise
+        summary = None
+    if summary is None:
         return _summary_from_store(store, previous)
     summary.file_id = file_id
     return summary
+
+
+def _plan_and_write(store, conn, records, manifest, *, file, manifest_name, sha, export_bytes, manifest_bytes,
+                    fmt, lab, kit, received_at, catalogue, mixture_min_loci, min_autosomal_loci,
+                    duplicate_min_loci, refused, skipped):
+    ids = set(records["sample_id"]) | set(manifest.entries["sample_id"])
+    families = {(r.lab, r.family_id) for r in manifest.entries.itertuples() if r.role == "reference"}
+    plan = plan_batch(
+        records, manifest, file=file,
+        stored_samples=store.stored_samples(ids, conn=conn),
+        stored_profiles=store.stored_profiles(ids, conn=conn),
+        stored_members=store.stored_family_members(families, conn=conn),
+        received_at=received_at, catalogue=catalogue, mixture_min_loci=mixture_min_loci,
+        min_autosomal_loci=min_autosomal_loci, refused=refused,
+    )
+    similar = _duplicate_lookup(store, conn, plan.rows, catalogue, duplicate_min_loci)
+    landed_ids = set(plan.rows.loc[plan.rows["outcome"] == LANDED, "sample_id"])
+    own = store.stored_profiles(landed_ids, conn=conn) if landed_ids else {}
+    plan.warnings.extend(duplicate_warnings(plan.rows, file=file, stored_profiles={**similar, **own},
+                                            catalogue=catalogue, min_loci=duplicate_min_loci))
+    if skipped:
+        names = ", ".join(str(s["record"]) for s in skipped[:10]) + (", ..." if len(skipped) > 10 else "")
+        plan.warnings.append(IngestWarning(
+            file, int(skipped[0]["line"]), "", "", f"{len(skipped)} records",
+            f"{len(skipped)} record(s) of {file} match no catalogue locus and were skipped ({names}): "
+            "not forensic STRs, or loci missing from kinship/data/str_reference_alleles.csv — add a "
+            "locus there (with its GRCh38 repeat coordinates and reference CE allele) to read it",
+            kind="not_in_catalogue"))
+    summary = _summary(plan, sha=sha, file=file, manifest_name=manifest_name)
+    summary.n_records_skipped = len(skipped)
+    file_id = store.write_batch(
+        conn,
+        file_row={
+            "sha256": sha,
+            "export_sha256": hashlib.sha256(export_bytes).hexdigest(),
+            "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+            "export_name": file, "manifest_name": manifest_name, "fmt": fmt,
+            "lab": lab, "kit": kit, "received_at": received_at,
+            "n_rows": summary.n_rows, "n_landed": summary.n_landed,
+            "n_untyped": summary.n_untyped, "n_quarantined": summary.n_quarantined,
+            "n_warnings": summary.n_warnings, "n_samples_landed": summary.n_samples_landed,
+            "n_genotypes_added": summary.n_genotypes_added, "n_flagged": summary.n_flagged,
+            "n_records_skipped": summary.n_records_skipped,
+            "code_version": kinship.__version__,
+        },
+        sample_rows=plan.samples,
+        member_rows=plan.members,
+        genotype_rows=[
+            {"sample_id": r.sample_id, "locus": r.locus, "allele_1": r.allele_1, "allele_2": r.allele_2}
+            for r in plan.rows[plan.rows["is_new"]].itertuples()
+        ],
+        quarantine_rows=[_qrow(q) for q in (*summary.quarantine, *summary.manifest_errors)],
+        warning_rows=[
+            {"source": w.source, "kind": w.kind, "line": w.line, "sample_id": w.sample_id, "locus": w.locus,
+             "value": w.value, "message": w.message}
+            for w in summary.warnings
+        ],
+    )
+    return summary, file_id
 
 
 def _qrow(q: QuarantineRecord) -> dict:
@@ -757,6 +1038,7 @@ def _summary(plan: BatchPlan, *, sha: str, file: str, manifest_name: str) -> Ing
         ],
         warnings=list(plan.warnings),
         manifest_errors=list(plan.manifest_errors),
+        n_flagged=sum(w.kind in FLAG_KINDS for w in plan.warnings),
     )
 
 
@@ -792,6 +1074,8 @@ def _summary_from_store(store: Store, row: dict) -> IngestSummary:
             for r in w.itertuples()
         ],
         manifest_errors=[r for r in records if r.source == "manifest"],
+        n_flagged=int(row.get("n_flagged") or 0),
+        n_records_skipped=int(row.get("n_records_skipped") or 0),
     )
 
 
@@ -827,10 +1111,12 @@ def summary_markdown(summary: IngestSummary) -> str:
         f"batch sha256 `{summary.file_sha256[:16]}…`, file_id {summary.file_id}"
         + (" — **already ingested: nothing added**" if summary.already_ingested else ""),
         "",
-        "| rows | landed | untyped | quarantined | warnings | samples landed | genotypes added |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| rows | landed | untyped | quarantined | flagged | warnings | samples landed | genotypes added "
+        "| records skipped |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {summary.n_rows} | {summary.n_landed} | {summary.n_untyped} | {summary.n_quarantined} | "
-        f"{summary.n_warnings} | {summary.n_samples_landed} | {summary.n_genotypes_added} |",
+        f"{summary.n_flagged} | {summary.n_warnings} | {summary.n_samples_landed} | "
+        f"{summary.n_genotypes_added} | {summary.n_records_skipped} |",
     ]
 
     def table(title: str, items) -> list[str]:

@@ -1,10 +1,19 @@
 """The profile store: samples, genotypes, ingested files, quarantine, match runs and matches.
 
-One SQLAlchemy 2 Core schema (``schemas/store.v1.json`` documents it) on SQLite (the default:
+One SQLAlchemy 2 Core schema (``schemas/store.v2.json`` documents it) on SQLite (the default:
 give a file path) or PostgreSQL (give a URL such as
-``postgresql+psycopg://user@host:5432/db``, driver ``psycopg`` v3). Tables are created on
-first use; migrations (Alembic) come later, and a store written by another schema version is
-refused rather than misread.
+``postgresql+psycopg://user@host:5432/db``, driver ``psycopg`` v3). Tables are created and
+upgraded by Alembic migrations shipped inside the package (``kinship/migrations``): opening a
+:class:`Store` runs ``alembic upgrade head`` programmatically (under a lock, so two processes
+opening a fresh store at once migrate it once). A store of the pre-Alembic layout (version 1,
+created by ``create_all``) is stamped and upgraded; a store written by newer code (an unknown
+revision or a higher ``store_meta.schema_version``) is refused rather than misread. The
+:data:`metadata` below mirrors the head revision; a test checks that the migrated database and
+the metadata agree.
+
+On SQLite every transaction is opened explicitly (``BEGIN``; ``BEGIN IMMEDIATE`` for the write
+transactions of ingestion and migration), so concurrent writers queue on the file lock instead
+of failing half-way; on PostgreSQL ingestion takes a transaction-scoped advisory lock.
 
 Only pseudonymous ids are stored: no names, no contact details. Genotypes are canonical
 locus names and canonical allele labels as text (``"9.3"``), never floats. A stored genotype
@@ -29,10 +38,18 @@ from sqlalchemy.engine import Connection
 
 from kinship.errors import StoreError
 
-__all__ = ["STORE_SCHEMA_VERSION", "Store", "metadata", "MATCH_COLUMNS", "MATCH_RUN_COLUMNS"]
+__all__ = [
+    "STORE_SCHEMA_VERSION",
+    "Store",
+    "metadata",
+    "MATCH_COLUMNS",
+    "MATCH_RUN_COLUMNS",
+    "RUN_INPUT_COLUMNS",
+    "alembic_config",
+]
 
 #: Version of the table layout (``schemas/store.v1.json``).
-STORE_SCHEMA_VERSION = 1
+STORE_SCHEMA_VERSION = 2
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -94,6 +111,8 @@ ingested_files = sa.Table(
     sa.Column("n_samples_landed", sa.Integer, nullable=False),
     sa.Column("n_genotypes_added", sa.Integer, nullable=False),
     sa.Column("code_version", sa.String(32), nullable=False),
+    sa.Column("n_flagged", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("n_records_skipped", sa.Integer, nullable=False, server_default="0"),
 )
 
 samples = sa.Table(
@@ -126,6 +145,7 @@ genotypes = sa.Table(
     sa.Column("allele_1", sa.String(16), nullable=False),
     sa.Column("allele_2", sa.String(16), nullable=False),
     sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
+    sa.Index("ix_genotypes_locus_alleles", "locus", "allele_1", "allele_2"),
 )
 
 quarantine = sa.Table(
@@ -185,12 +205,26 @@ matches = sa.Table(
     sa.Column("log10_lr", _F64, nullable=False),
     sa.Column("n_loci_compared", sa.Integer, nullable=False),
     sa.Column("n_inconsistent", sa.Integer, nullable=False),
-    sa.Column("rank_for_candidate", sa.Integer, nullable=False),
-    sa.Column("rank_for_family", sa.Integer, nullable=False),
+    sa.Column("rank_for_candidate", sa.Integer, nullable=True),  # null: not in the candidate's top k
+    sa.Column("rank_for_family", sa.Integer, nullable=True),  # null: not in the family's top k
     sa.Column("posterior", _F64, nullable=True),
     sa.Column("conclusion", sa.String(32), nullable=False),
     sa.Column("flag", sa.Boolean, nullable=False),
 )
+
+match_run_inputs = sa.Table(
+    "match_run_inputs",
+    metadata,
+    sa.Column("run_id", sa.String(128), sa.ForeignKey("match_runs.run_id"), primary_key=True),
+    sa.Column("entity", sa.String(16), primary_key=True),  # candidate | family
+    sa.Column("lab", _ID, primary_key=True),  # "" for candidates
+    sa.Column("entity_id", _ID, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+)
+
+#: Columns of :meth:`Store.record_run_inputs` / :meth:`Store.load_run_inputs`.
+RUN_INPUT_COLUMNS = ["entity", "lab", "entity_id", "sha256"]
+_RUN_INPUT_ENTITIES = ("candidate", "family")
 
 #: Columns :meth:`Store.write_matches` requires, in the order :meth:`Store.load_matches` returns.
 MATCH_COLUMNS = [
@@ -207,6 +241,8 @@ MATCH_COLUMNS = [
     "flag",
 ]
 _LOADED_MATCH_COLUMNS = [*MATCH_COLUMNS, "family_kind"]
+#: May be null: posterior (NaN), ranks (not among the best k; ``schemas/matches.v2.json``).
+_NULLABLE_MATCH_COLUMNS = ("posterior", "rank_for_candidate", "rank_for_family")
 _MATCH_DTYPES = {
     "lab": "str",
     "family_id": "str",
@@ -214,8 +250,8 @@ _MATCH_DTYPES = {
     "log10_lr": "float64",
     "n_loci_compared": "int16",
     "n_inconsistent": "int16",
-    "rank_for_candidate": "int32",
-    "rank_for_family": "int32",
+    "rank_for_candidate": "Int32",
+    "rank_for_family": "Int32",
     "posterior": "float64",
     "conclusion": "str",
     "flag": "bool",
@@ -275,28 +311,74 @@ class Store:
                     f"store {url.render_as_string(hide_password=True)}: schema={schema!r} given for "
                     "SQLite, which has no schemas; fix: drop the schema argument or use PostgreSQL"
                 )
-            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            sa.event.listen(engine, "connect", _sqlite_connect)
+            sa.event.listen(engine, "begin", _sqlite_begin)
         elif schema is not None:
             with engine.begin() as conn:
                 conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+            engine.dispose()  # pooled connections predate the search_path hook
+            sa.event.listen(engine, "connect", _pg_search_path(schema))
             engine = engine.execution_options(schema_translate_map={None: schema})
         self.engine = engine
-        self._create()
+        self._migrate()
 
     # -- lifecycle -------------------------------------------------------------------------
-    def _create(self) -> None:
-        with self.engine.begin() as conn:
-            metadata.create_all(conn, checkfirst=True)
-            row = conn.execute(
-                sa.select(store_meta.c.value).where(store_meta.c.key == "schema_version")
-            ).scalar_one_or_none()
-            if row is None:
-                conn.execute(store_meta.insert().values(key="schema_version", value=str(STORE_SCHEMA_VERSION)))
-            elif row != str(STORE_SCHEMA_VERSION):
-                raise StoreError(
-                    f"store {self.describe()} has schema version {row}; this code reads version "
-                    f"{STORE_SCHEMA_VERSION}; fix: migrate the store or use a matching code version"
-                )
+    def _migrate(self) -> None:
+        """Bring the database to the head Alembic revision (a no-op when it is there already)."""
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+        from alembic.util.exc import CommandError
+
+        config = alembic_config()
+        head = ScriptDirectory.from_config(config).get_current_head()
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current != head:
+            with self.write_transaction() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+                if current != head:
+                    config.attributes["connection"] = conn
+                    try:
+                        if current is None and sa.inspect(conn).has_table("store_meta"):
+                            self._check_version(conn, allowed=("1",))  # the pre-Alembic layout
+                            command.stamp(config, "0001")
+                        command.upgrade(config, "head")
+                    except CommandError as exc:
+                        raise StoreError(
+                            f"store {self.describe()} is at migration revision {current!r}, which this "
+                            f"code (head {head!r}) does not know ({exc}); fix: open it with the newer "
+                            "code version that wrote it"
+                        ) from None
+        with self.engine.connect() as conn:
+            self._check_version(conn, allowed=(str(STORE_SCHEMA_VERSION),))
+
+    def _check_version(self, conn: Connection, *, allowed: tuple[str, ...]) -> None:
+        row = conn.execute(
+            sa.select(store_meta.c.value).where(store_meta.c.key == "schema_version")
+        ).scalar_one_or_none()
+        if row not in allowed:
+            raise StoreError(
+                f"store {self.describe()} has schema version {row}; this code reads version "
+                f"{STORE_SCHEMA_VERSION}; fix: migrate the store or use a matching code version"
+            )
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[Connection]:
+        """One write transaction that serialises with every other writer of the store.
+
+        SQLite: ``BEGIN IMMEDIATE`` (the file's write lock is taken at once; other writers wait
+        up to the 30 s busy timeout). PostgreSQL: a transaction-scoped advisory lock, so two
+        ingestions never plan against the same stale state. Everything done on the yielded
+        connection commits or rolls back together.
+        """
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
+                yield conn
+        else:
+            with self.engine.begin() as conn:
+                conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+                yield conn
 
     def describe(self) -> str:
         """The store's URL without password (for messages)."""
@@ -317,9 +399,10 @@ class Store:
         return f"Store({self.describe()!r})"
 
     def drop_all(self) -> None:
-        """Drop every store table (tests and throw-away stores only)."""
+        """Drop every store table and the migration record (tests and throw-away stores only)."""
         with self.engine.begin() as conn:
             metadata.drop_all(conn, checkfirst=True)
+            conn.execute(sa.text("drop table if exists alembic_version"))
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -363,6 +446,25 @@ class Store:
                 q = sa.select(genotypes).where(genotypes.c.sample_id.in_(chunk))
                 for r in c.execute(q):
                     out.setdefault(r.sample_id, {})[r.locus] = (r.allele_1, r.allele_2, r.file_id)
+        return out
+
+    def samples_sharing_genotypes(
+        self, genotype_keys: Iterable[tuple[str, str, str]], *, conn: Connection | None = None
+    ) -> dict[str, dict[str, tuple[str, str]]]:
+        """Stored genotypes equal to any of the given ``(locus, allele_1, allele_2)`` keys.
+
+        Returns ``{sample_id: {locus: (allele_1, allele_2)}}`` of the matching rows only (the
+        duplicate-profile check narrows candidates with it, then compares whole profiles).
+        """
+        keys = sorted(set(genotype_keys))
+        out: dict[str, dict[str, tuple[str, str]]] = {}
+        with self._conn(conn) as c:
+            for chunk in _chunks(keys):
+                cond = sa.tuple_(genotypes.c.locus, genotypes.c.allele_1, genotypes.c.allele_2).in_(chunk)
+                q = sa.select(genotypes.c.sample_id, genotypes.c.locus, genotypes.c.allele_1,
+                              genotypes.c.allele_2).where(cond)
+                for r in c.execute(q):
+                    out.setdefault(r.sample_id, {})[r.locus] = (r.allele_1, r.allele_2)
         return out
 
     def stored_family_members(
@@ -611,8 +713,8 @@ class Store:
             A run recorded with :meth:`record_match_run`.
         matches_frame : pandas.DataFrame
             One row per (family, candidate) pair, columns :data:`MATCH_COLUMNS`:
-            ``log10_lr`` float64 (``-inf`` allowed, NaN not), counts and ranks ints,
-            ``posterior`` float64 (NaN stored as NULL), ``conclusion`` str, ``flag`` bool (a
+            ``log10_lr`` float64 (``-inf`` allowed, NaN not), counts ints, ranks ints or null
+            (a pair outside the best k), ``posterior`` float64 (NaN stored as NULL), ``conclusion`` str, ``flag`` bool (a
             column ``flagged``, the name in ``schemas/matches.v1.json``, is accepted for it);
             optional ``family_kind`` str. Other columns are ignored.
 
@@ -632,7 +734,9 @@ class Store:
             self._insert_matches(c, run_id, rows)
         return len(rows)
 
-    def save_match_run(self, provenance: dict, matches_frame: pd.DataFrame) -> int:
+    def save_match_run(
+        self, provenance: dict, matches_frame: pd.DataFrame, run_inputs: pd.DataFrame | None = None
+    ) -> int:
         """Record a finished run from its provenance record and store its pairs, atomically.
 
         Parameters
@@ -645,6 +749,9 @@ class Store:
             is kept as JSON in ``match_runs.provenance``.
         matches_frame : pandas.DataFrame
             The run's pairs, as for :meth:`write_matches`.
+        run_inputs : pandas.DataFrame, optional
+            The profile hashes the run scored, as for :meth:`record_run_inputs`; written in the
+            same transaction (all three land or none).
 
         Returns
         -------
@@ -681,6 +788,7 @@ class Store:
             ) from None
         row = self._run_row(run, required=_RUN_REQUIRED)
         rows = self._match_rows(row["run_id"], matches_frame)
+        input_rows = None if run_inputs is None else self._run_input_rows(row["run_id"], run_inputs)
         with self.engine.begin() as c:
             try:
                 with c.begin_nested():
@@ -688,6 +796,8 @@ class Store:
             except sa.exc.IntegrityError:
                 raise StoreError(self._known_run(row["run_id"])) from None
             self._insert_matches(c, row["run_id"], rows)
+            if input_rows is not None:
+                self._insert_run_inputs(c, row["run_id"], input_rows)
         return len(rows)
 
     def _match_rows(self, run_id: str, matches_frame: pd.DataFrame) -> list[dict]:
@@ -701,7 +811,7 @@ class Store:
                 f"{MATCH_COLUMNS}; fix: write the ranked table of kinship.match_run.rank_matches"
             )
         for column in MATCH_COLUMNS:
-            if column == "posterior":
+            if column in _NULLABLE_MATCH_COLUMNS:
                 continue
             bad = frame[column].isna()
             if bad.any():
@@ -723,8 +833,8 @@ class Store:
                 "log10_lr": float(r.log10_lr),
                 "n_loci_compared": int(r.n_loci_compared),
                 "n_inconsistent": int(r.n_inconsistent),
-                "rank_for_candidate": int(r.rank_for_candidate),
-                "rank_for_family": int(r.rank_for_family),
+                "rank_for_candidate": None if pd.isna(r.rank_for_candidate) else int(r.rank_for_candidate),
+                "rank_for_family": None if pd.isna(r.rank_for_family) else int(r.rank_for_family),
                 "posterior": None if pd.isna(r.posterior) else float(r.posterior),
                 "conclusion": str(r.conclusion),
                 "flag": bool(r.flag),
@@ -755,7 +865,7 @@ class Store:
         pandas.DataFrame
             Columns :data:`MATCH_COLUMNS` then ``family_kind`` (``""`` if not given);
             ``log10_lr``/``posterior`` float64 (``-inf`` kept, NULL posterior as NaN), counts
-            int16, ranks int32, ``flag`` bool, the rest ``str``; sorted by ``candidate_id,
+            int16, ranks nullable ``Int32`` (``<NA>`` outside the best k), ``flag`` bool, the rest ``str``; sorted by ``candidate_id,
             rank_for_candidate, lab, family_id``.
 
         Raises
@@ -769,7 +879,8 @@ class Store:
         q = (
             sa.select(*(matches.c[c] for c in _LOADED_MATCH_COLUMNS))
             .where(matches.c.run_id == run_id)
-            .order_by(matches.c.candidate_id, matches.c.rank_for_candidate, matches.c.lab, matches.c.family_id)
+            .order_by(matches.c.candidate_id, matches.c.rank_for_candidate.asc().nulls_last(), matches.c.lab,
+                      matches.c.family_id)
         )
         frame = self._frame(q, _LOADED_MATCH_COLUMNS,
                             text=["lab", "family_id", "candidate_id", "conclusion", "family_kind"])
@@ -795,6 +906,138 @@ class Store:
             frame[column] = frame[column].astype("Int64")
         return frame
 
+    # -- inputs of a match run (incremental matching) --------------------------------------------
+    def record_run_inputs(self, run_id: str, frame: pd.DataFrame, *, conn: Connection | None = None) -> int:
+        """Store the profile hashes a recorded run scored (one row per candidate and family).
+
+        Parameters
+        ----------
+        run_id : str
+            A run recorded with :meth:`record_match_run` or :meth:`save_match_run`.
+        frame : pandas.DataFrame
+            Columns :data:`RUN_INPUT_COLUMNS`: ``entity`` (``"candidate"`` or ``"family"``),
+            ``lab`` (the family's lab; ``""`` for candidates), ``entity_id`` (candidate
+            sample id or family id), ``sha256`` (64 hex characters: the hash of that entity's
+            profile(s) as the run encoded them). Other columns are ignored.
+        conn : Connection, optional
+            Write on the caller's transaction (as :meth:`save_match_run` does).
+
+        Returns
+        -------
+        int
+            Number of rows written.
+
+        Raises
+        ------
+        StoreError
+            If the run is not recorded, a column is missing, a value is null or invalid, or an
+            ``(entity, lab, entity_id)`` key is repeated or already stored for the run.
+        """
+        rows = self._run_input_rows(run_id, frame)
+        if conn is not None:
+            self._insert_run_inputs(conn, run_id, rows)
+        else:
+            with self.engine.begin() as c:
+                self._insert_run_inputs(c, run_id, rows)
+        return len(rows)
+
+    def _run_input_rows(self, run_id: str, frame: pd.DataFrame) -> list[dict]:
+        missing = [c for c in RUN_INPUT_COLUMNS if c not in frame.columns]
+        if missing:
+            raise StoreError(
+                f"inputs of run {run_id!r}: missing column(s) {missing}; expected columns "
+                f"{RUN_INPUT_COLUMNS}; fix: one row per candidate and per family scored"
+            )
+        rows = []
+        for i, r in enumerate(frame[RUN_INPUT_COLUMNS].itertuples(index=False)):
+            entity, lab, entity_id, sha = r
+            lab = "" if lab is None or (not isinstance(lab, str) and pd.isna(lab)) else str(lab)
+            problem = None
+            if entity not in _RUN_INPUT_ENTITIES:
+                problem = f"entity {entity!r} (expected one of {list(_RUN_INPUT_ENTITIES)})"
+            elif entity == "candidate" and lab != "":
+                problem = f"lab {lab!r} for a candidate (expected '': candidates are global)"
+            elif entity == "family" and lab == "":
+                problem = "empty lab for a family (family ids are scoped by lab)"
+            elif not isinstance(entity_id, str) or not entity_id:
+                problem = f"entity_id {entity_id!r} (expected a non-empty id)"
+            elif not isinstance(sha, str) or len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
+                problem = f"sha256 {sha!r} (expected 64 lower-case hex characters)"
+            if problem:
+                raise StoreError(
+                    f"inputs of run {run_id!r}, row {i}: invalid {problem}; fix: write one row per "
+                    "scored candidate (lab '') and family (its lab) with the hash of its profile(s)"
+                )
+            rows.append({"run_id": run_id, "entity": entity, "lab": lab, "entity_id": entity_id, "sha256": sha})
+        return rows
+
+    def _insert_run_inputs(self, conn: Connection, run_id: str, rows: list[dict]) -> None:
+        known = conn.execute(sa.select(match_runs.c.run_id).where(match_runs.c.run_id == run_id)).first()
+        if known is None:
+            raise StoreError(self._unknown_run(run_id))
+        try:
+            with conn.begin_nested():
+                for chunk in _chunks(rows, 5000):
+                    conn.execute(match_run_inputs.insert(), chunk)
+        except sa.exc.IntegrityError as exc:
+            raise StoreError(
+                f"inputs of run {run_id!r}: an (entity, lab, entity_id) key is repeated or already "
+                f"stored ({exc.orig}); expected each candidate and family once per run; fix: "
+                "de-duplicate the inputs table"
+            ) from None
+
+    def load_run_inputs(self, run_id: str) -> pd.DataFrame:
+        """The profile hashes a run scored.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`RUN_INPUT_COLUMNS` (all ``str``), sorted by ``entity, lab,
+            entity_id``; empty if the run recorded none.
+
+        Raises
+        ------
+        StoreError
+            If the run is not recorded.
+        """
+        with self.engine.connect() as c:
+            if c.execute(sa.select(match_runs.c.run_id).where(match_runs.c.run_id == run_id)).first() is None:
+                raise StoreError(self._unknown_run(run_id))
+        t = match_run_inputs
+        q = (
+            sa.select(*(t.c[c] for c in RUN_INPUT_COLUMNS))
+            .where(t.c.run_id == run_id)
+            .order_by(t.c.entity, t.c.lab, t.c.entity_id)
+        )
+        return self._frame(q, RUN_INPUT_COLUMNS)
+
+    def latest_match_run(self, kind: str | None = None) -> dict | None:
+        """The most recent finished run (optionally of one ``kind``), or ``None``.
+
+        "Most recent" is the latest ``finished_at`` (ties: later ``started_at``, then the
+        larger ``run_id``); unfinished runs are ignored.
+
+        Returns
+        -------
+        dict or None
+            The ``match_runs`` row (keys :data:`MATCH_RUN_COLUMNS`): times as UTC-aware
+            ``datetime``, counts ``int`` or ``None``, ``parameters`` and ``provenance`` parsed
+            from JSON (``provenance`` ``None`` if none was stored).
+        """
+        q = sa.select(match_runs).where(match_runs.c.finished_at.is_not(None))
+        if kind is not None:
+            q = q.where(match_runs.c.kind == kind)
+        q = q.order_by(match_runs.c.finished_at.desc(), match_runs.c.started_at.desc(),
+                       match_runs.c.run_id.desc()).limit(1)
+        with self.engine.connect() as c:
+            row = c.execute(q).mappings().first()
+        if row is None:
+            return None
+        out = dict(row)
+        out["parameters"] = json.loads(out["parameters"])
+        out["provenance"] = json.loads(out["provenance"]) if out.get("provenance") else None
+        return out
+
     # -- helpers -------------------------------------------------------------------------------
     def _frame(self, query, columns: list[str], *, text: list[str] | None = None) -> pd.DataFrame:
         with self.engine.connect() as c:
@@ -806,11 +1049,45 @@ class Store:
         return frame
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+#: Key of the PostgreSQL advisory lock taken by :meth:`Store.write_transaction`.
+_PG_LOCK_KEY = 0x52454E49  # "RENI"
+
+
+def alembic_config():
+    """An Alembic ``Config`` for the migrations shipped in the package (no ini file needed).
+
+    ``alembic.ini`` at the repository root points at the same scripts for command-line use.
+    """
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "kinship:migrations")
+    return config
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # pysqlite's own transaction handling is switched off; SQLAlchemy's "begin" event emits
+    # BEGIN itself, so DDL is transactional and write transactions can be IMMEDIATE.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def _pg_search_path(schema: str):
+    def connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f'SET search_path TO "{schema}"')
+        cursor.close()
+        dbapi_connection.commit()
+
+    return connect
 
 
 def _chunks(items: list, size: int = 500):

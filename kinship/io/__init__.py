@@ -5,8 +5,13 @@ raw locus name, first and second call, number of calls, extra calls, source line
 calls are not interpreted here; :mod:`kinship.ingest` normalises and validates them. The
 batch manifest is read by :mod:`kinship.io.manifest`.
 
-Formats: ``"genemapper"`` (GeneMapper ID-X genotype-table export, tab-delimited) and
-``"tidy"`` (long CSV ``sample_id, locus, allele_1, allele_2``).
+Formats: ``"genemapper"`` (GeneMapper ID-X exports, long or wide, tab or comma),
+``"tidy"`` (long CSV ``sample_id, locus, allele_1, allele_2``), ``"parquet"`` (the same
+columns in Parquet), ``"cmf"`` (CODIS CMF 3.2 XML, :mod:`kinship.io.cmf`) and ``"vcf"``
+(GangSTR / ExpansionHunter / HipSTR through pysam, :mod:`kinship.io.vcf`). A reader may add
+``attrs`` to the table: ``skipped`` (records placed on no catalogue locus), ``refused``
+(samples to quarantine whole, with reason and fix) and ``specimens`` (CODIS specimens with
+the role their category implies).
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from pathlib import Path
 import pandas as pd
 
 from kinship.errors import ExportFormatError
+from kinship.io.cmf import read_cmf
 from kinship.io.genemapper import read_genemapper
 from kinship.io.manifest import Manifest, ManifestRowError, read_manifest
-from kinship.io.tidy import RECORD_COLUMNS, read_tidy
+from kinship.io.tidy import RECORD_COLUMNS, read_parquet, read_tidy
+from kinship.io.vcf import read_vcf
 
 __all__ = [
     "READERS",
@@ -26,26 +33,37 @@ __all__ = [
     "read_export",
     "read_genemapper",
     "read_tidy",
+    "read_parquet",
+    "read_cmf",
+    "read_vcf",
     "read_manifest",
     "Manifest",
     "ManifestRowError",
 ]
 
 #: Reader of each supported export format.
-READERS = {"genemapper": read_genemapper, "tidy": read_tidy}
+READERS = {
+    "genemapper": read_genemapper,
+    "tidy": read_tidy,
+    "parquet": read_parquet,
+    "cmf": read_cmf,
+    "vcf": read_vcf,
+}
 
 
-def read_export(path: str | Path, *, fmt: str = "genemapper", data: bytes | None = None) -> pd.DataFrame:
+def read_export(path: str | Path, *, fmt: str = "genemapper", data: bytes | None = None, **options) -> pd.DataFrame:
     """Read a lab export of format ``fmt`` into the common record table.
 
     Parameters
     ----------
     path : str or pathlib.Path
         The export file.
-    fmt : {"genemapper", "tidy"}
+    fmt : {"genemapper", "tidy", "parquet", "cmf", "vcf"}
         The file's format.
     data : bytes, optional
         The file's bytes if already read.
+    **options
+        Reader options (``category_map`` for ``cmf``; ``caller``, ``ce_field`` for ``vcf``).
 
     Returns
     -------
@@ -59,10 +77,10 @@ def read_export(path: str | Path, *, fmt: str = "genemapper", data: bytes | None
 
     Examples
     --------
-    >>> read_export("x.vcf", fmt="vcf")
+    >>> read_export("x.fam", fmt="fam")
     Traceback (most recent call last):
     ...
-    kinship.errors.ExportFormatError: export x.vcf: format 'vcf' is not supported; ...
+    kinship.errors.ExportFormatError: export x.fam: format 'fam' is not supported; ...
     """
     try:
         reader = READERS[fmt]
@@ -72,4 +90,12 @@ def read_export(path: str | Path, *, fmt: str = "genemapper", data: bytes | None
             f"{sorted(READERS)}; fix: pass fmt= one of those, or convert the file to the tidy "
             "long CSV (sample_id, locus, allele_1, allele_2)"
         ) from None
-    return reader(path, data=data)
+    try:
+        return reader(path, data=data, **options)
+    except TypeError as exc:
+        if "unexpected keyword" not in str(exc):
+            raise
+        raise ExportFormatError(
+            f"export {Path(path).name}: reader option(s) {sorted(options)} do not apply to format {fmt!r} "
+            f"({exc}); fix: pass only that reader's options"
+        ) from None

@@ -1,19 +1,28 @@
-"""Reader of GeneMapper ID-X genotype-table exports (tab-delimited text).
+"""Reader of GeneMapper ID-X genotype-table exports, long and wide.
 
-Layout: one row per (sample, locus); a sample column (``Sample Name`` or ``Sample.Name``), a
-locus column (``Marker``) and allele columns ``Allele 1`` .. ``Allele n`` (or ``Allele.1`` ..).
-Any other column (``Dye``, ``Size n``, ``Height n``, ``Data.Point n``, ``Remark``, ``Panel``,
-``Sample File``...) is ignored. Every cell is read as text, so ``9.3`` stays ``"9.3"``;
-``NA`` and empty cells are no call. A UTF-8 BOM and CRLF or CR line ends are accepted.
+**Long layout** (the Genotypes table): one row per (sample, locus); a sample column
+(``Sample Name`` or ``Sample.Name``), a locus column (``Marker``) and allele columns
+``Allele 1`` .. ``Allele n`` (or ``Allele.1`` ..). Any other column (``Dye``, ``Size n``,
+``Height n``, ``Data.Point n``, ``Remark``, ``Panel``, ``Sample File``...) is ignored.
+
+**Wide layout** (a Samples-table export, e.g. for LRmix/SmartRank): one row per sample, a
+``Sample Name`` column and one column per locus whose cell holds the calls comma-joined
+(``"12, 13, , "``); ``Height``/``Size``/``Sample File`` columns are ignored. Every other
+column is taken as a locus (an unknown name is quarantined with a suggestion, never dropped).
+
+Both: tab- or comma-separated (sniffed from the header line), fields quoted or not, UTF-8
+with or without BOM, LF/CRLF/CR line ends. Every cell is read as text, so ``9.3`` stays
+``"9.3"``; ``NA`` and empty cells are no call. Header spelling is matched regardless of
+case, spaces, dots and underscores.
 
 The reader does not interpret calls: homozygote conventions (``12, 12`` or ``12, <blank>``),
 off-ladder ``OL`` calls, invalid labels and extra peaks are passed on as written and decided
-by :mod:`kinship.ingest`. Header spelling is matched regardless of case, spaces, dots and
-underscores.
+by :mod:`kinship.ingest`.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from pathlib import Path
@@ -29,6 +38,10 @@ _NO_CALL = frozenset({"", "NA"})
 _ALLELE_COLUMN = re.compile(r"^allele(\d+)$")
 _SAMPLE_KEYS = ("samplename", "sampleid")
 _LOCUS_KEYS = ("marker", "locus")
+#: Column keys (see :func:`_key`) of the wide layout that are not loci.
+_WIDE_IGNORED = re.compile(r"^(samplefile|samplename|sampleid|sampletype|height\d*|size\d*|area\d*|peakarea\d*|"
+                           r"datapoint\d*|dye|panel|runname|run|comment[s]?|remark[s]?|qual.*|analysismethod|"
+                           r"specimencategory|user.*|)$")
 
 
 def _key(column: str) -> str:
@@ -66,7 +79,7 @@ def read_genemapper(path: str | Path, *, data: bytes | None = None) -> pd.DataFr
 
 
 def parse_genemapper(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
-    """Parse the bytes of a GeneMapper export; see :func:`read_genemapper`.
+    """Parse the bytes of a GeneMapper export (long or wide); see :func:`read_genemapper`.
 
     Examples
     --------
@@ -76,6 +89,9 @@ def parse_genemapper(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
     >>> recs = parse_genemapper(b"\\xef\\xbb\\xbf" + text, file="x.txt")
     >>> recs[["sample_id", "locus", "allele_1", "allele_2", "n_alleles_called"]].values.tolist()
     [['S1', 'TH01', '9.3', '', '1'], ['S1', 'D18S51', '13', '15', '2']]
+    >>> wide = b'"Sample Name","TH01","Height","vWA"\\n"S2","6, 9.3, ","120, 80","17, , "\\n'
+    >>> parse_genemapper(wide)[["sample_id", "locus", "allele_1", "allele_2", "source_line"]].values.tolist()
+    [['S2', 'TH01', '6', '9.3', '2'], ['S2', 'vWA', '17', '', '2']]
     """
     text = decode_text(raw, file)
     if not text.strip():
@@ -83,47 +99,72 @@ def parse_genemapper(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
             f"export {file} is empty; expected a GeneMapper genotype table with a header line; "
             "fix: re-export the genotypes table from GeneMapper"
         )
-    try:
-        table = pd.read_csv(
-            io.StringIO(text),
-            sep="\t",
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            quoting=3,  # csv.QUOTE_NONE: one data row per line, so line numbers are exact
-            engine="c",
-        )
-    except pd.errors.ParserError as exc:
+    if "\x00" in text:
         raise ExportFormatError(
-            f"export {file} is not a rectangular tab-delimited table ({exc}); expected every "
-            "line to have the header's number of tab-separated fields; fix: re-export the "
-            "genotypes table from GeneMapper without editing it in a spreadsheet"
+            f"export {file} contains NUL bytes; expected a text table; fix: re-export the table as text"
+        )
+    header_line = text.split("\n", 1)[0]
+    sep = "\t" if "\t" in header_line else ","
+    reader = csv.reader(io.StringIO(text), delimiter=sep, quotechar='"', strict=False)
+    try:
+        header = next(reader)
+        body = []
+        for fields in reader:
+            body.append((reader.line_num, fields))
+    except csv.Error as exc:
+        raise ExportFormatError(
+            f"export {file} line {reader.line_num}: not a readable delimited table ({exc}); expected "
+            "tab- or comma-separated fields; fix: re-export the genotypes table from GeneMapper"
         ) from None
-    columns = [str(c).strip() for c in table.columns]
-    table.columns = columns
-    keys = {_key(c): c for c in columns}
-    sample_col = next((keys[k] for k in _SAMPLE_KEYS if k in keys), None)
-    locus_col = next((keys[k] for k in _LOCUS_KEYS if k in keys), None)
-    allele_cols = sorted(
-        ((int(m.group(1)), c) for c in columns if (m := _ALLELE_COLUMN.match(_key(c)))),
-    )
-    if sample_col is None or locus_col is None or not allele_cols:
+    columns = [c.strip() for c in header]
+    keys = [_key(c) for c in columns]
+    sample_col = next((keys.index(k) for k in _SAMPLE_KEYS if k in keys), None)
+    locus_col = next((keys.index(k) for k in _LOCUS_KEYS if k in keys), None)
+    allele_cols = sorted((int(m.group(1)), i) for i, k in enumerate(keys) if (m := _ALLELE_COLUMN.match(k)))
+    if sample_col is not None and locus_col is not None and allele_cols:
+        layout = "long"
+    elif sample_col is not None and locus_col is None and not allele_cols and any(
+        not _WIDE_IGNORED.match(k) for k in keys
+    ):
+        layout = "wide"
+    else:
         hint = " (the header has one column: is the file comma-separated?)" if len(columns) == 1 else ""
         raise ExportFormatError(
             f"export {file} line 1: header {columns[:8]}{'...' if len(columns) > 8 else ''} is not a "
-            f"GeneMapper genotype table{hint}; expected tab-separated columns 'Sample Name' (or "
-            "'Sample.Name'), 'Marker' and 'Allele 1'..'Allele n'; fix: export the Genotypes "
-            "table from GeneMapper ID-X as tab-delimited text, or use fmt='tidy' for a long CSV"
+            f"GeneMapper genotype table{hint}; expected columns 'Sample Name' (or 'Sample.Name'), "
+            "'Marker' and 'Allele 1'..'Allele n' (long layout), or 'Sample Name' and one column per "
+            "locus with comma-joined alleles (wide layout); fix: export the Genotypes table from "
+            "GeneMapper ID-X as tab-delimited text, or use fmt='tidy' for a long CSV"
         )
-    lines = pd.Series(range(2, len(table) + 2), index=table.index)
-    calls = table[[c for _, c in allele_cols]].apply(lambda s: s.str.strip())
-    calls = calls.where(~calls.isin(_NO_CALL), "")
-    samples = table[sample_col].str.strip()
-    loci = table[locus_col].str.strip()
-    # A blank line (every cell empty) is not a record.
-    keep = (samples != "") | (loci != "") | (calls != "").any(axis=1)
-    return records_from_calls(
-        samples[keep], loci[keep], calls[keep].values.tolist(), lines[keep]
-    )
+    samples, loci, calls, lines = [], [], [], []
 
+    def cell(fields: list[str], i: int) -> str:
+        value = fields[i].strip() if i < len(fields) else ""
+        return "" if value in _NO_CALL else value
+
+    for line, fields in body:
+        if not any(f.strip() for f in fields):
+            continue  # a blank line is not a record
+        if len(fields) > len(columns) and any(f.strip() for f in fields[len(columns):]):
+            raise ExportFormatError(
+                f"export {file} line {line}: {len(fields)} fields but the header has {len(columns)}; "
+                "expected every line to have the header's fields; fix: re-export the table without "
+                "editing it in a spreadsheet"
+            )
+        if layout == "long":
+            samples.append(cell(fields, sample_col))
+            loci.append(cell(fields, locus_col))
+            calls.append([cell(fields, i) for _, i in allele_cols])
+            lines.append(line)
+        else:
+            sample = cell(fields, sample_col)
+            for i, k in enumerate(keys):
+                if _WIDE_IGNORED.match(k):
+                    continue
+                value = fields[i] if i < len(fields) else ""
+                row_calls = [c.strip() for c in value.split(",")]
+                samples.append(sample)
+                loci.append(columns[i])
+                calls.append(["" if c in _NO_CALL else c for c in row_calls])
+                lines.append(line)
+    return records_from_calls(samples, loci, calls, lines)

@@ -12,6 +12,8 @@ quarantine every input row and cite its line.
 
 from __future__ import annotations
 
+import re
+
 import io
 from pathlib import Path
 
@@ -19,7 +21,7 @@ import pandas as pd
 
 from kinship.errors import ExportFormatError
 
-__all__ = ["RECORD_COLUMNS", "read_tidy", "parse_tidy", "decode_text", "records_from_calls"]
+__all__ = ["RECORD_COLUMNS", "read_tidy", "parse_tidy", "read_parquet", "decode_text", "records_from_calls"]
 
 #: Columns of the common long record table; every column holds ``str``.
 RECORD_COLUMNS = [
@@ -33,6 +35,15 @@ RECORD_COLUMNS = [
 ]
 
 _REQUIRED = ["sample_id", "locus", "allele_1", "allele_2"]
+_EXTRA_ALLELE = re.compile(r"^allele_(\d+)$")
+
+
+def _allele_columns(columns) -> list[str]:
+    """``allele_1, allele_2`` and any further ``allele_3, allele_4 ...`` columns, in order:
+    a third call is never dropped, it becomes a three-allele pattern for the checks."""
+    extra = sorted((c for c in columns if _EXTRA_ALLELE.match(c) and c not in ("allele_1", "allele_2")),
+                   key=lambda c: int(_EXTRA_ALLELE.match(c).group(1)))
+    return ["allele_1", "allele_2", *extra]
 _NO_CALL = frozenset({"", "NA"})
 
 
@@ -139,7 +150,6 @@ def parse_tidy(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
             keep_default_na=False,
             na_filter=False,
             skip_blank_lines=False,
-            quoting=3,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ExportFormatError(
@@ -155,9 +165,76 @@ def parse_tidy(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
             "fmt='genemapper' for a GeneMapper export"
         )
     lines = pd.Series(range(2, len(table) + 2), index=table.index)
-    calls = table[["allele_1", "allele_2"]].apply(lambda s: s.str.strip())
+    calls = table[_allele_columns(table.columns)].apply(lambda s: s.str.strip())
     calls = calls.where(~calls.isin(_NO_CALL), "")
     samples = table["sample_id"].str.strip()
     loci = table["locus"].str.strip()
     keep = (samples != "") | (loci != "") | (calls != "").any(axis=1)
     return records_from_calls(samples[keep], loci[keep], calls[keep].values.tolist(), lines[keep])
+
+
+def read_parquet(path: str | Path, *, data: bytes | None = None) -> pd.DataFrame:
+    """Read a tidy long genotype Parquet file into the common record table.
+
+    Same columns as the tidy CSV (``sample_id, locus, allele_1, allele_2``; others ignored).
+    Columns must be strings (integers are accepted and written as decimal text); a
+    floating-point allele column is refused, since a float can not tell ``9.1`` from ``9.10``
+    and float32 turns ``9.3`` into ``9.300000190734863``. Nulls are no call.
+    ``source_line`` is the 1-based row number.
+
+    Raises
+    ------
+    ExportFormatError
+        If the bytes are not Parquet, a required column is missing, or a column has a
+        floating-point or other non-text type.
+
+    Examples
+    --------
+    >>> import io as _io, pyarrow as pa, pyarrow.parquet as pq
+    >>> buf = _io.BytesIO()
+    >>> pq.write_table(pa.table({"sample_id": ["C1"], "locus": ["TH01"], "allele_1": ["9.3"],
+    ...                          "allele_2": [None]}), buf)
+    >>> read_parquet("x.parquet", data=buf.getvalue())[["allele_1", "allele_2", "source_line"]].values.tolist()
+    [['9.3', '', '1']]
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    raw = path.read_bytes() if data is None else data
+    file = path.name
+    try:
+        table = pq.read_table(pa.BufferReader(raw))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ExportFormatError(
+            f"export {file} is not a readable Parquet file ({exc}); expected a Parquet table with "
+            f"columns {_REQUIRED}; fix: write the table with pyarrow or pandas.to_parquet"
+        ) from None
+    missing = [c for c in _REQUIRED if c not in table.column_names]
+    if missing:
+        raise ExportFormatError(
+            f"export {file}: missing column(s) {missing}; found {table.column_names}; expected a tidy "
+            f"long table with columns {_REQUIRED}; fix: rename the columns"
+        )
+    columns = {}
+    for name in ["sample_id", "locus", *_allele_columns(table.column_names)]:
+        col = table.column(name)
+        t = col.type
+        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t):
+            values = col.cast(pa.string())
+        elif pa.types.is_integer(t) or pa.types.is_null(t):
+            values = col.cast(pa.string())
+        else:
+            raise ExportFormatError(
+                f"export {file}: column {name!r} has type {t}; expected strings (alleles as text, "
+                "'9.3' not 9.3); fix: write the column as strings"
+            )
+        columns[name] = ["" if v is None else str(v).strip() for v in values.to_pylist()]
+    frame = pd.DataFrame(columns, dtype=str)
+    allele_columns = _allele_columns(frame.columns)
+    for name in allele_columns:
+        frame[name] = frame[name].where(~frame[name].isin(_NO_CALL), "")
+    lines = pd.Series(range(1, len(frame) + 1), index=frame.index)
+    keep = (frame["sample_id"] != "") | (frame["locus"] != "") | (frame[allele_columns] != "").any(axis=1)
+    return records_from_calls(frame["sample_id"][keep], frame["locus"][keep],
+                              frame[allele_columns][keep].values.tolist(), lines[keep])

@@ -76,9 +76,11 @@ def test_missing_columns_is_a_format_error(tmp_path):
         read_genemapper(path)
 
 
-def test_comma_separated_file_given_as_genemapper_says_so(tmp_path):
+def test_comma_separated_file_is_read_and_a_one_column_header_says_so(tmp_path):
     path = tmp_path / "tidy.csv"
     path.write_text("sample_id,locus,allele_1,allele_2\nS1,TH01,9,9.3\n")
+    assert read_export(path, fmt="genemapper").equals(read_export(path, fmt="tidy"))
+    path.write_text("Sample Name;Marker;Allele 1\nS1;TH01;9\n")
     with pytest.raises(ExportFormatError, match=r"is the file comma-separated\?.*fmt='tidy'"):
         read_export(path, fmt="genemapper")
 
@@ -91,8 +93,8 @@ def test_non_utf8_export_is_refused(tmp_path):
 
 
 def test_unknown_format_is_refused():
-    with pytest.raises(ExportFormatError, match=r"format 'cmf' is not supported; expected one of \['genemapper', 'tidy'\]"):
-        read_export(SET3, fmt="cmf")
+    with pytest.raises(ExportFormatError, match=r"format 'fam' is not supported; expected one of \['cmf', 'genemapper', 'parquet', 'tidy', 'vcf'\]"):
+        read_export(SET3, fmt="fam")
 
 
 def test_tidy_reader_reads_blank_second_allele_and_crlf(tmp_path):

@@ -77,7 +77,7 @@ def roundtrip(store: Store) -> None:
     assert got["candidate_id"].tolist() == ["C1", "C1", "C2"]
     assert got["log10_lr"].tolist()[:2] == [7.25, -math.inf] and got["log10_lr"].dtype == "float64"
     assert math.isnan(got["posterior"].iloc[2]) and got["flag"].tolist() == [False, False, True]
-    assert str(got["n_loci_compared"].dtype) == "int16" and str(got["rank_for_family"].dtype) == "int32"
+    assert str(got["n_loci_compared"].dtype) == "int16" and str(got["rank_for_family"].dtype) == "Int32"
     runs = store.list_match_runs()
     assert runs[["run_id", "n_pairs"]].values.tolist() == [["run-1", 3]]
     assert runs["parameters"].iloc[0] == '{"mutation":"stepwise","prior":0.5,"theta":0.01}'
@@ -176,7 +176,7 @@ def test_a_store_of_another_schema_version_is_refused(tmp_path):
 
 
 def test_schema_file_documents_every_table_and_column():
-    doc = load_schema("store.v1")
+    doc = load_schema("store.v2")
     assert doc["version"] == STORE_SCHEMA_VERSION
     documented = {t["name"]: [c["name"] for c in t["columns"]] for t in doc["tables"]}
     actual = {t.name: [c.name for c in t.columns] for t in metadata.sorted_tables}
@@ -246,5 +246,150 @@ def test_postgresql_roundtrip(pg_store):
 @pytest.mark.postgres
 def test_postgresql_set3_counts_match_sqlite(pg_store):
     s = ingest_batch(pg_store, DATA / "set3.txt", DATA / "set3_manifest.csv", lab="OUS", kit="ESX17")
-    assert (s.n_rows, s.n_landed, s.n_untyped, s.n_quarantined, s.n_warnings) == (680, 67, 18, 595, 19)
-    assert len(pg_store.quarantine_records()) == 595
+    assert (s.n_rows, s.n_landed, s.n_untyped, s.n_quarantined, s.n_warnings) == (680, 62, 18, 600, 20)
+    assert len(pg_store.quarantine_records()) == 600
+
+
+# -- match-run inputs, latest run (incremental matching) ---------------------------------------
+
+
+def _provenance(run_id: str, finished: str, kind: str = "full") -> dict:
+    return {
+        "schema": "reunite/provenance/1", "run_id": run_id, "kind": kind, "code_version": "0.1.0",
+        "started_at": "2026-03-01T12:00:00+00:00", "finished_at": finished,
+        "parameters": {"prior": 0.5, "theta": 0.0},
+        "frequency_table": {"name": "effective", "source": "norstr-2023/East Asia", "sha256": "cd" * 32},
+        "inputs": {"n_families": 2, "n_candidates": 2}, "outputs": {},
+    }
+
+
+def _inputs() -> pd.DataFrame:
+    return pd.DataFrame({
+        "entity": ["family", "candidate", "family", "candidate"],
+        "lab": ["OUS", "", "OUS", ""],
+        "entity_id": ["FAM-2", "C1", "FAM-1", "C2"],
+        "sha256": ["a" * 64, "b" * 64, "c" * 64, "d" * 64],
+    })
+
+
+def test_run_inputs_are_saved_with_the_run_and_read_back(store):
+    assert store.latest_match_run() is None
+    assert store.save_match_run(_provenance("run-a", "2026-03-01T12:05:00+00:00"), matches_frame(), _inputs()) == 3
+    got = store.load_run_inputs("run-a")
+    assert got.values.tolist() == [["candidate", "", "C1", "b" * 64], ["candidate", "", "C2", "d" * 64],
+                                   ["family", "OUS", "FAM-1", "c" * 64], ["family", "OUS", "FAM-2", "a" * 64]]
+    assert list(got.columns) == ["entity", "lab", "entity_id", "sha256"]
+    store.save_match_run(_provenance("run-b", "2026-03-02T08:00:00+00:00", kind="incremental"), matches_frame())
+    assert store.load_run_inputs("run-b").empty
+    store.record_match_run(run_record("run-c"))  # started, never finished: not "latest"
+    latest = store.latest_match_run()
+    assert latest["run_id"] == "run-b" and latest["kind"] == "incremental"
+    assert latest["parameters"] == {"prior": 0.5, "theta": 0.0} and latest["provenance"]["run_id"] == "run-b"
+    assert latest["finished_at"] == datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc) and latest["n_pairs"] == 3
+    assert store.latest_match_run(kind="full")["run_id"] == "run-a"
+    assert store.latest_match_run(kind="nightly") is None
+    assert store.record_run_inputs("run-c", _inputs().iloc[:1]) == 1
+
+
+def test_run_inputs_are_validated_and_atomic_with_the_run(store):
+    with pytest.raises(StoreError, match=r"match run 'nope' is not recorded"):
+        store.load_run_inputs("nope")
+    bad = _inputs()
+    bad.loc[1, "lab"] = "OUS"
+    with pytest.raises(StoreError, match=r"row 1: invalid lab 'OUS' for a candidate"):
+        store.save_match_run(_provenance("run-x", "2026-03-01T12:05:00+00:00"), matches_frame(), bad)
+    assert store.list_match_runs().empty  # nothing of run-x landed
+    dup = pd.concat([_inputs(), _inputs().iloc[:1]])
+    with pytest.raises(StoreError, match=r"an \(entity, lab, entity_id\) key is repeated"):
+        store.save_match_run(_provenance("run-y", "2026-03-01T12:05:00+00:00"), matches_frame(), dup)
+    assert store.list_match_runs().empty
+    with pytest.raises(StoreError, match=r"missing column\(s\) \['sha256'\]"):
+        store.record_run_inputs("run-y", _inputs().drop(columns="sha256"))
+    short = _inputs()
+    short.loc[0, "sha256"] = "xyz"
+    with pytest.raises(StoreError, match=r"invalid sha256 'xyz'"):
+        store.record_run_inputs("run-y", short)
+
+
+# -- Alembic migrations ------------------------------------------------------------------------
+
+
+def test_migrated_database_matches_the_metadata_and_head_revision(store):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from kinship.store import alembic_config
+
+    with store.engine.connect() as c:
+        context = MigrationContext.configure(c)
+        assert context.get_current_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+        diff = compare_metadata(context, metadata)
+    # Server defaults and type spellings aside, no table, column or index differs.
+    structural = [d for d in diff if isinstance(d, tuple) and d[0] in (
+        "add_table", "remove_table", "add_column", "remove_column", "add_index", "remove_index")]
+    assert structural == []
+
+
+def test_a_pre_alembic_store_is_stamped_and_upgraded(tmp_path):
+    # Layout 1 exactly as the first store code made it: create_all of the v1 tables.
+    path = tmp_path / "v1.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    with engine.begin() as c:
+        ops = Operations(MigrationContext.configure(c))
+        import importlib.util
+        spec = importlib.util.spec_from_file_location(
+            "m0001", Path(__file__).resolve().parents[2] / "kinship" / "migrations" / "versions" / "0001_initial.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        with Operations.context(ops.migration_context):
+            module.upgrade()
+        c.execute(sa.text("insert into ingested_files (sha256, export_sha256, manifest_sha256, export_name, "
+                          "manifest_name, fmt, lab, received_at, n_rows, n_landed, n_untyped, n_quarantined, "
+                          "n_warnings, n_samples_landed, n_genotypes_added, code_version) values ('x', 'e', 'm', "
+                          "'a.txt', 'a.csv', 'genemapper', 'L', '2026-01-01 00:00:00', 1, 1, 0, 0, 0, 1, 1, '0.1.0')"))
+    engine.dispose()
+    with Store(path) as store:
+        files = store.load_ingested_files()
+        assert files[["export_name", "n_flagged", "n_records_skipped"]].values.tolist() == [["a.txt", 0, 0]]
+        with store.engine.connect() as c:
+            assert c.execute(sa.text("select version_num from alembic_version")).scalar_one() == "0002"
+            assert c.execute(sa.text("select value from store_meta")).scalar_one() == str(STORE_SCHEMA_VERSION)
+
+
+def test_a_store_written_by_newer_code_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    Store(path).close()
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as c:
+        c.execute(sa.text("update alembic_version set version_num = '0099'"))
+    engine.dispose()
+    with pytest.raises(StoreError, match=r"is at migration revision '0099', which this code \(head '0002'\) does not know"):
+        Store(path)
+
+
+def test_alembic_ini_upgrades_a_store_from_the_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    path = tmp_path / "cli.db"
+    done = subprocess.run([sys.executable, "-m", "alembic", "-c", str(root / "alembic.ini"), "-x", f"store={path}",
+                           "upgrade", "head"], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with Store(path) as store:
+        assert store.load_samples().empty
+
+
+def test_ranks_outside_the_best_k_are_stored_as_null_and_sorted_last(store):
+    frame = matches_frame()
+    frame["rank_for_candidate"] = pd.array([pd.NA, 1, 1], dtype="Int32")
+    frame["rank_for_family"] = pd.array([1, pd.NA, pd.NA], dtype="Int32")
+    store.record_match_run(run_record())
+    store.write_matches("run-1", frame)
+    got = store.load_matches("run-1")
+    assert got[["family_id", "candidate_id"]].values.tolist() == [["FAM-2", "C1"], ["FAM-1", "C1"], ["FAM-1", "C2"]]
+    assert got["rank_for_candidate"].tolist()[:2] == [1, pd.NA] and str(got["rank_for_family"].dtype) == "Int32"
