@@ -50,6 +50,7 @@ from kinship.profiles import Profile, encode_profiles
 from kinship.simulate import simulate_child
 
 __all__ = [
+    "DemoRelative",
     "DEMO_SEED",
     "DEMO_LAB",
     "DEMO_KIT",
@@ -99,6 +100,11 @@ DEMO_COMPOSITION = {
     "mother_only": 10,
     "rescued_couple": 45,
     "rescued_single": 15,
+    # families without both parents on file (issue 3), every child rescued:
+    "one_sibling": 3,          # one typed full sibling; both parents real, untyped
+    "two_siblings": 3,         # two typed full siblings
+    "mother_paternal_grandparents": 3,   # mother + father's parents; father simulated, untyped
+    "father_maternal_grandparents": 3,   # father + mother's parents; mother simulated, untyped
     "n_candidates": 200,
 }
 #: Files written by :func:`write_demo_batch`, in writing order.
@@ -119,7 +125,7 @@ _TRUTH_COLUMNS = (
 _FAMILY_COLUMNS = (
     "lab", "family_id", "family_kind", "father_source", "mother_source", "father_reference_id",
     "mother_reference_id", "child_sex", "child_n_mutations", "child_mutated_loci",
-    "child_rescued", "child_candidate_id",
+    "child_rescued", "child_candidate_id", "relatives",
 )  # fmt: skip
 
 
@@ -151,6 +157,25 @@ class Person:
 
 
 @dataclass(frozen=True)
+class DemoRelative:
+    """A typed relative other than a parent (a simulated sibling or a real grandparent).
+
+    Attributes
+    ----------
+    relationship : str
+        Manifest relationship kind (``full_sibling``, ``paternal_grandfather``, ...).
+    person : Person
+        A real grandparent, or a simulated sibling (``sample_id`` ``"simulated"``).
+    reference_id : str or None
+        Pseudonymous reference id (assigned with the parents' ids).
+    """
+
+    relationship: str
+    person: Person
+    reference_id: str | None = None
+
+
+@dataclass(frozen=True)
 class DemoFamily:
     """One family: the parents of an abducted child and the simulated child.
 
@@ -158,9 +183,12 @@ class DemoFamily:
     ----------
     family_id : str
         ``"F-001"`` ...
-    kind : {"couple", "father_only", "mother_only"}
+    kind : {"couple", "father_only", "mother_only", "siblings", "parent_grandparents"}
     father, mother : Person
-        Both real parents; in a single-parent family one of them is untyped (not filed).
+        Both parents; in a single-parent family one of them is untyped (not filed); in a
+        siblings family both are real and untyped; in a parent + grandparents family the
+        parent between the grandparents and the child is simulated (``sample_id``
+        ``"simulated"``) and untyped.
     father_reference_id, mother_reference_id : str or None
         Pseudonymous reference ids of the typed parents; ``None`` for the untyped partner.
     child_profile : mapping of str to (str, str)
@@ -180,6 +208,7 @@ class DemoFamily:
     child_profile: Profile
     child_sex: str
     mutated_loci: tuple[str, ...]
+    relatives: tuple[DemoRelative, ...] = ()
 
     @property
     def n_mutations(self) -> int:
@@ -371,9 +400,11 @@ def build_demo_batch(
     --------
     >>> batch = build_demo_batch(read_kgp_genotypes(), seed=1)
     >>> len(batch.families), len(batch.candidates), len(batch.child_candidate_ids())
-    (70, 200, 60)
+    (82, 200, 72)
     >>> {f.father.sex for f in batch.families}, {f.mother.sex for f in batch.families}
     ({'male'}, {'female'})
+    >>> sorted({r.relationship for f in batch.families for r in f.relatives})[:2]
+    ['full_sibling', 'maternal_grandfather']
     """
     model = model or MutationModel()
     comp = DEMO_COMPOSITION
@@ -429,6 +460,69 @@ def build_demo_batch(
     )
     rescued_ids = {f.family_id for f in rescued_couples + rescued_singles}
 
+    # Families without both parents on file (drawn after the parentage families, so those stay
+    # as they were): real founders from the unused Han people, relatives simulated with mutation.
+    n_sib = comp["one_sibling"] + comp["two_siblings"]
+    n_mgp, n_fgp = comp["mother_paternal_grandparents"], comp["father_maternal_grandparents"]
+    extra_m, han_rest_m = _pick(rng, han_rest_m, n_sib + n_mgp + 2 * n_fgp, "further Han males")
+    extra_f, han_rest_f = _pick(rng, han_rest_f, n_sib + 2 * n_mgp + n_fgp, "further Han females")
+    extra_people = extra_m + extra_f
+    extra_arrays = encode_profiles(
+        {p.sample_id: p.profile for p in extra_people}, [p.sample_id for p in extra_people], eff, KIT_LOCUS_ORDER
+    )
+    arr = {p.sample_id: extra_arrays[:, k] for k, p in enumerate(extra_people)}
+
+    def child_of(father_arr, mother_arr):
+        c, mut = simulate_child(father_arr, mother_arr, rng, M_father=m_father, M_mother=m_mother)
+        return c, mut
+
+    def simulated(sex, alleles):
+        return Person("simulated", "-", sex, _profile_from_indices(alleles, eff))
+
+    im = iter(extra_m)
+    jf = iter(extra_f)
+    for k in range(n_sib + n_mgp + n_fgp):
+        fid = f"F-{len(drafts) + 1:03d}"
+        if k < n_sib:
+            father, mother = next(im), next(jf)
+            n_typed = 1 if k < comp["one_sibling"] else 2
+            relatives = []
+            for _ in range(n_typed):
+                sib_sex = "male" if rng.random() < 0.5 else "female"
+                sib, _ = child_of(arr[father.sample_id], arr[mother.sample_id])
+                relatives.append(DemoRelative("full_sibling", simulated(sib_sex, sib)))
+            child_sex = "male" if rng.random() < 0.5 else "female"
+            child, mutated = child_of(arr[father.sample_id], arr[mother.sample_id])
+            kind = "siblings"
+        elif k < n_sib + n_mgp:
+            gf, gm, mother = next(im), next(jf), next(jf)
+            father_alleles, _ = child_of(arr[gf.sample_id], arr[gm.sample_id])
+            father = simulated("male", father_alleles)
+            child_sex = "male" if rng.random() < 0.5 else "female"
+            child, mutated = child_of(father_alleles, arr[mother.sample_id])
+            relatives = [DemoRelative("paternal_grandfather", gf), DemoRelative("paternal_grandmother", gm)]
+            kind = "parent_grandparents"
+        else:
+            gf, gm, father = next(im), next(jf), next(im)
+            mother_alleles, _ = child_of(arr[gf.sample_id], arr[gm.sample_id])
+            mother = simulated("female", mother_alleles)
+            child_sex = "male" if rng.random() < 0.5 else "female"
+            child, mutated = child_of(arr[father.sample_id], mother_alleles)
+            relatives = [DemoRelative("maternal_grandfather", gf), DemoRelative("maternal_grandmother", gm)]
+            kind = "parent_grandparents"
+        drafts.append(
+            DemoFamily(
+                family_id=fid, kind=kind, father=father, mother=mother,
+                father_reference_id=None, mother_reference_id=None,
+                child_profile=_profile_from_indices(child, eff), child_sex=child_sex,
+                mutated_loci=tuple(
+                    locus for li, locus in enumerate(KIT_LOCUS_ORDER) for _ in range(int(mutated[li].sum()))
+                ),
+                relatives=tuple(relatives),
+            )
+        )  # fmt: skip
+        rescued_ids.add(fid)
+
     unrelated = sorted(han_rest_m + han_rest_f, key=lambda p: p.sample_id)
     n_other = comp["n_candidates"] - len(rescued_ids) - len(unrelated)
     per_population = [n_other // len(OTHER_POPULATIONS)] * len(OTHER_POPULATIONS)
@@ -440,8 +534,9 @@ def build_demo_batch(
 
     # Reference ids: typed parents in (family, relationship) order get ids in random order.
     typed = sorted(
-        [(f.family_id, "father") for f in drafts if f.kind != "mother_only"]
-        + [(f.family_id, "mother") for f in drafts if f.kind != "father_only"]
+        [(f.family_id, "father") for f in drafts if f.kind in ("couple", "father_only") or _typed_parent(f) == "father"]
+        + [(f.family_id, "mother") for f in drafts if f.kind in ("couple", "mother_only") or _typed_parent(f) == "mother"]
+        + [(f.family_id, f"{r.relationship}:{n}") for f in drafts for n, r in enumerate(f.relatives)]
     )
     ref_order = rng.permutation(len(typed)).tolist()
     reference_id = {typed[j]: f"R-{i + 1:04d}" for i, j in enumerate(ref_order)}
@@ -450,6 +545,10 @@ def build_demo_batch(
             f,
             father_reference_id=reference_id.get((f.family_id, "father")),
             mother_reference_id=reference_id.get((f.family_id, "mother")),
+            relatives=tuple(
+                replace(r, reference_id=reference_id[(f.family_id, f"{r.relationship}:{n}")])
+                for n, r in enumerate(f.relatives)
+            ),
         )
         for f in drafts
     )
@@ -462,6 +561,13 @@ def build_demo_batch(
         for i, (family_id, sex, profile, person) in enumerate(entries[j] for j in cand_order)
     )
     return DemoBatch(seed, families, candidates, eff.name, model)
+
+
+def _typed_parent(f: DemoFamily) -> str | None:
+    """The parent on file of a parent + grandparents family (the one that is a real person)."""
+    if f.kind != "parent_grandparents":
+        return None
+    return "mother" if f.father.sample_id == "simulated" else "father"
 
 
 def _export(samples: Iterable[tuple[str, str, Profile]]) -> bytes:
@@ -517,8 +623,12 @@ def render_demo_files(batch: DemoBatch) -> dict[str, bytes]:
         )
         if ref_id is not None
     )
+    refs = sorted(refs + [(r.reference_id, r.relationship, r.person) for f in batch.families for r in f.relatives])
     family_of = {
-        ref_id: f.family_id for f in batch.families for ref_id in (f.father_reference_id, f.mother_reference_id) if ref_id
+        ref_id: f.family_id
+        for f in batch.families
+        for ref_id in (f.father_reference_id, f.mother_reference_id, *(r.reference_id for r in f.relatives))
+        if ref_id
     }
     ref_manifest = [
         {"sample_id": ref_id, "role": "reference", "family_id": family_of[ref_id], "relationship": relationship,
@@ -550,7 +660,8 @@ def render_demo_files(batch: DemoBatch) -> dict[str, bytes]:
          "child_sex": f.child_sex, "child_n_mutations": f.n_mutations,
          "child_mutated_loci": ";".join(f.mutated_loci),
          "child_rescued": "true" if f.family_id in rescued else "false",
-         "child_candidate_id": rescued.get(f.family_id)}
+         "child_candidate_id": rescued.get(f.family_id),
+         "relatives": ";".join(f"{r.reference_id}:{r.relationship}:{r.person.source}" for r in f.relatives)}
         for f in batch.families
     ]  # fmt: skip
     return {

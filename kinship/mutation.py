@@ -37,7 +37,15 @@ import numpy as np
 from kinship.alleles import allele_value
 from kinship.errors import MutationModelError
 
-__all__ = ["MODELS", "MutationModel", "mutation_matrix", "is_stationary"]
+__all__ = [
+    "MODELS",
+    "MutationModel",
+    "mutation_matrix",
+    "is_stationary",
+    "is_bounded",
+    "load_locus_rates",
+    "mutation_checks",
+]
 
 MODELS = ("none", "equal", "proportional", "stepwise")
 
@@ -57,8 +65,17 @@ class MutationModel:
     rate_female: float = 0.001
     range: float = 0.1
     rate2: float = 1e-6
+    #: Per-locus overrides ``((locus, rate_male, rate_female), ...)``; other loci use the
+    #: model-wide rates (see :func:`load_locus_rates` and ``kinship/data/mutation_rates.csv``).
+    locus_rates: tuple = ()
 
     def __post_init__(self):
+        for row in self.locus_rates:
+            if len(row) != 3 or not all(0.0 <= float(r) < 1.0 for r in row[1:]):
+                raise MutationModelError(
+                    f"per-locus mutation rates {row!r}; expected (locus, rate_male, rate_female) "
+                    "with 0 <= rate < 1"
+                )
         if self.model not in MODELS:
             raise MutationModelError(
                 f"mutation model {self.model!r} is unknown; expected one of {MODELS}"
@@ -70,14 +87,28 @@ class MutationModel:
         if self.model == "stepwise" and not 0.0 < self.range < 1.0:
             raise MutationModelError(f"stepwise range = {self.range!r}; expected 0 < range < 1")
 
-    def rate(self, sex: str) -> float:
-        """Rate per meiosis of a parent of sex ``"male"`` or ``"female"``."""
+    def rate(self, sex: str, locus: str | None = None) -> float:
+        """Rate per meiosis of a parent of sex ``"male"`` or ``"female"`` (at ``locus``).
+
+        Examples
+        --------
+        >>> m = MutationModel(locus_rates=(("FGA", 0.004, 0.0015),))
+        >>> m.rate("male", "FGA"), m.rate("male", "TH01"), m.rate("female", "FGA")
+        (0.004, 0.002, 0.0015)
+        """
+        for name, male, female in self.locus_rates:
+            if name == locus:
+                return float(male) if sex == "male" else float(female)
         return self.rate_male if sex == "male" else self.rate_female
 
-    def matrix(self, alleles, afreq, sex: str) -> np.ndarray:
-        """The matrix of a parent of sex ``sex`` over the given alleles."""
+    def matrix(self, alleles, afreq, sex: str, locus: str | None = None) -> np.ndarray:
+        """The matrix of a parent of sex ``sex`` over the given alleles (at ``locus``).
+
+        Rebuilt from ``alleles``/``afreq`` on every call, so it always matches the run's
+        effective table.
+        """
         return mutation_matrix(
-            alleles, afreq, model=self.model, rate=self.rate(sex), rate2=self.rate2, range_=self.range
+            alleles, afreq, model=self.model, rate=self.rate(sex, locus), rate2=self.rate2, range_=self.range
         )
 
     def as_dict(self) -> dict:
@@ -89,6 +120,8 @@ class MutationModel:
         text = f"{self.model} (male {self.rate_male:g}, female {self.rate_female:g}"
         if self.model == "stepwise":
             text += f", range {self.range:g}, rate2 {self.rate2:g}"
+        if self.locus_rates:
+            text += f"; per-locus rates at {len(self.locus_rates)} loci"
         return text + ")"
 
 
@@ -194,3 +227,84 @@ def is_stationary(M: np.ndarray, afreq: np.ndarray, *, rtol: float = 1e-12) -> b
     False
     """
     return bool(np.allclose(afreq @ M, afreq, rtol=rtol, atol=0.0))
+
+
+def is_bounded(M: np.ndarray, afreq: np.ndarray) -> bool:
+    """Whether ``M[i, j] <= p_j`` for every ``i != j`` (pedmut's *bounded* property).
+
+    A bounded model never makes a mutation into ``j`` more likely than drawing ``j`` from the
+    population, so an inconsistency explained by mutation can never give an LR above the
+    unrelated alternative's (Vigeland 2021, sec. 3.4.3).
+
+    Examples
+    --------
+    >>> p = np.array([.2, .3, .5])
+    >>> is_bounded(mutation_matrix(["9", "10", "11"], p, model="equal", rate=0.01), p)
+    True
+    """
+    off = M - np.diag(np.diag(M))
+    return bool(np.all(off <= afreq[None, :] + 1e-15))
+
+
+def load_locus_rates(path=None) -> tuple:
+    """Per-locus default rates from ``kinship/data/mutation_rates.csv`` (or ``path``).
+
+    Returns
+    -------
+    tuple of (locus, rate_male, rate_female)
+        For :attr:`MutationModel.locus_rates`.
+
+    Examples
+    --------
+    >>> rows = load_locus_rates()
+    >>> ("TH01", 0.002, 0.001) in rows
+    True
+    """
+    import csv
+    from importlib import resources
+    from pathlib import Path
+
+    text = (
+        Path(path).read_text(encoding="utf-8")
+        if path is not None
+        else resources.files("kinship.data").joinpath("mutation_rates.csv").read_text(encoding="utf-8")
+    )
+    rows = []
+    for k, row in enumerate(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")), 2):
+        try:
+            rows.append((row["locus"], float(row["rate_male"]), float(row["rate_female"])))
+        except (KeyError, ValueError, TypeError):
+            raise MutationModelError(
+                f"mutation rate file line {k}: {row!r}; expected columns locus, rate_male, rate_female "
+                "with numbers"
+            ) from None
+    return tuple(rows)
+
+
+def mutation_checks(model: MutationModel, table, loci) -> list[dict]:
+    """Per locus and sex: whether the model's matrix is stationary and bounded under ``table``.
+
+    Non-stationary models (equal with unequal frequencies, stepwise) make an untyped
+    founder's transmitted allele ``p M != p``; the exact likelihood keeps that (the oracle
+    convention), and this check reports where it applies.
+
+    Returns
+    -------
+    list of dict
+        ``locus, sex, rate, stationary, bounded``.
+    """
+    out = []
+    for locus in loci:
+        lf = table[locus]
+        for sex in ("male", "female"):
+            M = model.matrix(lf.alleles, lf.afreq, sex, locus)
+            out.append(
+                {
+                    "locus": locus,
+                    "sex": sex,
+                    "rate": model.rate(sex, locus),
+                    "stationary": is_stationary(M, lf.afreq),
+                    "bounded": is_bounded(M, lf.afreq),
+                }
+            )
+    return out

@@ -8,6 +8,7 @@ families become :class:`kinship.matching.FamilyTables`.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -19,6 +20,8 @@ from kinship.frequencies import FrequencyTable
 from kinship.likelihood import family_locus_tables
 from kinship.matching import FamilyTables
 from kinship.mutation import MutationModel
+from kinship.pedigree import Pedigree, family_kind, pedigree_from_relationships
+from kinship.peeling import pedigree_locus_tables
 
 __all__ = ["Family", "Profile", "encode_profiles", "candidate_genotype_index", "compile_families"]
 
@@ -29,33 +32,79 @@ Profile = Mapping[str, tuple[str, str]]
 class Family:
     """The typed references of one missing child.
 
+    ``Family(lab, family_id, father, mother)`` is a parentage family (the fast duo/trio path
+    of :func:`kinship.likelihood.family_locus_tables`). Other typed relatives are given as
+    ``others`` (``(sample_id, relationship)`` pairs, relationship one of
+    :data:`kinship.pedigree.RELATIONSHIPS`, placed on the canonical template of
+    :func:`kinship.pedigree.pedigree_from_relationships`), or the whole family as an explicit
+    ``pedigree`` (PED-style, :func:`kinship.pedigree.pedigree_from_table`); those are compiled
+    by exact peeling (:mod:`kinship.peeling`).
+
     Attributes
     ----------
     lab, family_id : str
         A family id is scoped by the lab that filed it.
     father, mother : str or None
-        Sample ids of the typed parents on file (at least one).
+        Sample ids of the typed parents on file.
+    others : tuple of (str, str)
+        Further typed relatives ``(sample_id, relationship)``.
+    pedigree : Pedigree or None
+        An explicit pedigree (then ``father``/``mother``/``others`` are not used to build it).
+
+    Examples
+    --------
+    >>> Family("L", "F1", "R1", "R2").kind
+    'couple'
+    >>> f = Family("L", "F2", mother="R3", others=(("R4", "paternal_grandfather"),))
+    >>> f.kind, f.references, f.pedigree.ids[f.pedigree.typed_members[1]]
+    ('parent + relatives', ('R3', 'R4'), 'paternal_grandfather')
     """
 
     lab: str
     family_id: str
     father: str | None = None
     mother: str | None = None
+    others: tuple[tuple[str, str], ...] = ()
+    pedigree: Pedigree | None = None
+
+    def __post_init__(self):
+        if self.pedigree is None and self.others:
+            refs = [(s, k) for s, k in ((self.father, "father"), (self.mother, "mother")) if s]
+            object.__setattr__(
+                self,
+                "pedigree",
+                pedigree_from_relationships(refs + list(self.others), context=f"family {self.key}"),
+            )
 
     @property
     def key(self) -> str:
         return f"{self.lab}/{self.family_id}"
 
     @property
+    def is_parentage(self) -> bool:
+        """Only parents on file (and no explicit pedigree): the fast duo/trio path applies."""
+        return self.pedigree is None
+
+    @property
     def references(self) -> tuple[str, ...]:
+        if self.pedigree is not None:
+            return self.pedigree.references
         return tuple(s for s in (self.father, self.mother) if s is not None)
 
     @property
+    def relationships(self) -> tuple[tuple[str, str], ...]:
+        """``(sample_id, relationship)`` of every reference (``"pedigree"`` for an explicit one)."""
+        if self.pedigree is not None and not self.others:
+            return tuple((s, "pedigree") for s in self.pedigree.references)
+        parents = tuple((s, k) for s, k in ((self.father, "father"), (self.mother, "mother")) if s)
+        return parents + tuple(self.others)
+
+    @property
     def kind(self) -> str:
-        """``"couple"``, ``"father only"`` or ``"mother only"``."""
-        if self.father and self.mother:
-            return "couple"
-        return "father only" if self.father else "mother only"
+        """``"couple"``, ``"father only"``, ``"mother only"``, ``"siblings"``,
+        ``"parent + relatives"``, ``"relatives"`` or ``"pedigree"``
+        (:func:`kinship.pedigree.family_kind`)."""
+        return family_kind(k for _, k in self.relationships)
 
 
 def encode_profiles(
@@ -122,8 +171,15 @@ def compile_families(
     table: FrequencyTable,
     loci: Sequence[str],
     model: MutationModel,
+    *,
+    theta: float = 0.0,
 ) -> FamilyTables:
     """Compile families into per-locus genotype tables of their missing child.
+
+    Parentage families (father and/or mother only) with ``theta = 0`` take the closed-form
+    duo/trio path (:func:`kinship.likelihood.family_locus_tables`); every other family is
+    compiled by exact peeling (:func:`kinship.peeling.pedigree_locus_tables`), vectorised over
+    the families of one pedigree shape. The two paths agree to rounding on parentage families.
 
     Parameters
     ----------
@@ -133,35 +189,87 @@ def compile_families(
     reference_ids : sequence of str, length n_refs
         Sample ids of the columns of ``references``.
     table : FrequencyTable
-        The run's effective table.
+        The run's effective table. It holds every allele any stored profile carries (the
+        matcher builds it from all stored alleles before compiling), so a candidate allele the
+        family has never seen still has its own row, valued exactly: there is no "other
+        allele" bucket.
     loci : sequence of str, length n_loci
     model : MutationModel
-        Paternal matrices use ``rate_male``, maternal ``rate_female``; matrices are rebuilt
-        from ``table`` for every locus, so they always match the allele set.
+        Paternal matrices use the male rate, maternal the female rate (per locus where the
+        model has per-locus rates); matrices are rebuilt from ``table`` for every locus.
+    theta : float
+        Balding-Nichols coancestry (``0`` = HWE).
 
     Returns
     -------
     FamilyTables
+        ``typed[l, f]``: the family has a typed reference at locus ``l`` (and, for a pedigree
+        family, its references are possible together under the model; a family whose
+        references are impossible together at a locus gets a 0 column there and is warned
+        about).
     """
+    n_f = len(families)
     col = {s: k for k, s in enumerate(reference_ids)}
     untyped_col = len(reference_ids)
-    father_cols = np.array([col[f.father] if f.father else untyped_col for f in families], dtype=np.int64)
-    mother_cols = np.array([col[f.mother] if f.mother else untyped_col for f in families], dtype=np.int64)
     pad = np.full((len(loci), 1, 2), UNTYPED, dtype=references.dtype)
     padded = np.concatenate([references, pad], axis=1)
+    fast = [k for k, f in enumerate(families) if f.is_parentage and theta == 0.0]
+    groups: dict[tuple, list[int]] = {}
+    for k, f in enumerate(families):
+        if not (f.is_parentage and theta == 0.0):
+            ped = f.pedigree if f.pedigree is not None else pedigree_from_relationships(
+                f.relationships, context=f"family {f.key}")
+            groups.setdefault(ped.shape, []).append(k)
+    peds = {
+        shape: (families[ks[0]].pedigree or pedigree_from_relationships(families[ks[0]].relationships))
+        for shape, ks in groups.items()
+    }
+    member_cols = {}
+    for shape, ks in groups.items():
+        ped = peds[shape]
+        cols = np.full((len(ks), ped.n_members), untyped_col, dtype=np.int64)
+        for r, k in enumerate(ks):
+            fped = families[k].pedigree or pedigree_from_relationships(families[k].relationships)
+            for m, sid in enumerate(fped.sample_ids):
+                if sid is not None:
+                    cols[r, m] = col[sid]
+        member_cols[shape] = cols
+    fast_idx = np.array(fast, dtype=np.int64)
+    father_cols = np.array([col[families[k].father] if families[k].father else untyped_col for k in fast], dtype=np.int64)
+    mother_cols = np.array([col[families[k].mother] if families[k].mother else untyped_col for k in fast], dtype=np.int64)
     log10_lr, inconsistent, typed = [], [], []
     for li, locus in enumerate(loci):
         lf = table[locus]
-        father = padded[li, father_cols]
-        mother = padded[li, mother_cols]
-        T, I = family_locus_tables(
-            father,
-            mother,
-            lf.afreq,
-            model.matrix(lf.alleles, lf.afreq, "male"),
-            model.matrix(lf.alleles, lf.afreq, "female"),
-        )
-        log10_lr.append(T)
-        inconsistent.append(I)
-        typed.append((father[:, 0] != UNTYPED) | (mother[:, 0] != UNTYPED))
-    return FamilyTables(tuple(loci), tuple(log10_lr), tuple(inconsistent), np.array(typed, dtype=bool).reshape(len(loci), len(families)))
+        M_male = model.matrix(lf.alleles, lf.afreq, "male", locus)
+        M_female = model.matrix(lf.alleles, lf.afreq, "female", locus)
+        n_rows = lf.afreq.shape[0] * (lf.afreq.shape[0] + 1) // 2 + 1
+        T_all = np.zeros((n_rows, n_f))
+        I_all = np.zeros((n_rows, n_f), dtype=np.int8)
+        typed_l = np.zeros(n_f, dtype=bool)
+        if fast:
+            father = padded[li, father_cols]
+            mother = padded[li, mother_cols]
+            T, I = family_locus_tables(father, mother, lf.afreq, M_male, M_female)
+            T_all[:, fast_idx] = T
+            I_all[:, fast_idx] = I
+            typed_l[fast_idx] = (father[:, 0] != UNTYPED) | (mother[:, 0] != UNTYPED)
+        for shape, ks in groups.items():
+            g = padded[li][member_cols[shape]]  # (n_group, n_members, 2)
+            T, I, informative = pedigree_locus_tables(peds[shape], g, lf.afreq, M_male, M_female, theta=theta)
+            ks_arr = np.array(ks, dtype=np.int64)
+            T_all[:, ks_arr] = T
+            I_all[:, ks_arr] = I
+            typed_l[ks_arr] = (g[:, :, 0] != UNTYPED).any(axis=1) & informative
+            if not informative.all():
+                bad = [families[ks[r]].key for r in np.flatnonzero(~informative)]
+                warnings.warn(
+                    f"at {locus} the references of {bad} are impossible together under mutation model "
+                    f"{model.describe()}; the locus is left out for those families (check the samples)",
+                    stacklevel=2,
+                )
+        log10_lr.append(T_all)
+        inconsistent.append(I_all)
+        typed.append(typed_l)
+    return FamilyTables(
+        tuple(loci), tuple(log10_lr), tuple(inconsistent), np.array(typed, dtype=bool).reshape(len(loci), n_f)
+    )

@@ -1,4 +1,5 @@
-"""Read and validate a batch manifest (``schemas/manifest.v1.json``).
+"""Read and validate a batch manifest (``schemas/manifest.v2.json``; v2 adds the relationship kinds
+of kinship.pedigree.RELATIONSHIPS to v1's father | mother).
 
 The manifest says who each sample of an export is: ``role`` (reference or candidate), the
 family of a reference (``family_id``, scoped by ``lab``) and its ``relationship`` to the
@@ -36,8 +37,8 @@ __all__ = [
     "parse_manifest",
 ]
 
-#: Name of the manifest schema file under ``schemas/`` (version 1).
-MANIFEST_SCHEMA = "manifest.v1"
+#: Name of the manifest schema file under ``schemas/`` (version 2: relationship kinds of issue 3).
+MANIFEST_SCHEMA = "manifest.v2"
 
 #: Columns of the validated manifest table returned in :attr:`Manifest.entries`.
 MANIFEST_COLUMNS = ["sample_id", "role", "family_id", "relationship", "sex", "lab", "kit", "source_line"]
@@ -132,7 +133,7 @@ def manifest_rules(schema: dict | None = None) -> dict:
     Parameters
     ----------
     schema : dict, optional
-        Parsed schema; the bundled ``schemas/manifest.v1.json`` by default.
+        Parsed schema; the bundled ``schemas/manifest.v2.json`` by default.
 
     Returns
     -------
@@ -172,7 +173,7 @@ def read_manifest(
     data: bytes | None = None,
     strict: bool = False,
 ) -> Manifest:
-    """Read a manifest CSV and validate every row against ``schemas/manifest.v1.json``.
+    """Read a manifest CSV and validate every row against ``schemas/manifest.v2.json``.
 
     Parameters
     ----------

@@ -89,28 +89,42 @@ def test_exports_and_manifests_have_the_kit_layout_and_pseudonymous_ids(demo):
 
 def test_composition(demo):
     kinds = Counter(f["family_kind"] for f in demo["families"])
-    assert kinds == {"couple": 50, "father_only": 10, "mother_only": 10}
+    assert kinds == {"couple": 50, "father_only": 10, "mother_only": 10, "siblings": 6, "parent_grandparents": 6}
     assert len(demo["cands"]) == len(demo["truth"]) == 200
     assert [t["candidate_id"] for t in demo["truth"]] == list(demo["cands"])
     children = [t for t in demo["truth"] if t["truth"] == "child_of_family"]
-    assert len(children) == 60
-    assert Counter(t["family_kind"] == "couple" for t in children) == {True: 45, False: 15}
-    assert len({t["family_id"] for t in children}) == 60
+    assert len(children) == 72
+    assert Counter(t["family_kind"] for t in children) == {
+        "couple": 45, "father_only": 6, "mother_only": 9, "siblings": 6, "parent_grandparents": 6}
+    assert len({t["family_id"] for t in children}) == 72
     rescued = {f["family_id"]: f["child_candidate_id"] for f in demo["families"] if f["child_rescued"] == "true"}
     assert rescued == {t["family_id"]: t["candidate_id"] for t in children}
     assert all(f["child_candidate_id"] == "" for f in demo["families"] if f["child_rescued"] == "false")
     unrelated = Counter(t["source"].split("/")[1] for t in demo["truth"] if t["truth"] == "unrelated")
-    assert unrelated["CHB"] + unrelated["CHS"] == 208 - 140  # every Han person not in a family
-    assert unrelated["JPT"] == unrelated["KHV"] == unrelated["CDX"] == 24
+    # every Han person not in a family: 140 parents of the parentage families, 30 founders of the others
+    assert unrelated["CHB"] + unrelated["CHS"] == 208 - 170
+    assert unrelated["JPT"] == unrelated["KHV"] == unrelated["CDX"] == 30
 
 
 def test_every_reference_is_in_exactly_one_family_with_the_right_slot(demo):
     by_ref = {r["sample_id"]: r for r in demo["ref_manifest"]}
     slots = Counter()
+    relatives = {}
     for f in demo["families"]:
         typed = {rel: f[f"{rel}_reference_id"] for rel in ("father", "mother") if f[f"{rel}_reference_id"]}
-        expected = {"couple": {"father", "mother"}, "father_only": {"father"}, "mother_only": {"mother"}}
-        assert set(typed) == expected[f["family_kind"]]
+        expected = {"couple": [{"father", "mother"}], "father_only": [{"father"}], "mother_only": [{"mother"}],
+                    "siblings": [set()], "parent_grandparents": [{"father"}, {"mother"}]}
+        assert set(typed) in expected[f["family_kind"]]
+        for entry in filter(None, f["relatives"].split(";")):
+            ref_id, rel, _ = entry.split(":")
+            assert (by_ref[ref_id]["family_id"], by_ref[ref_id]["relationship"]) == (f["family_id"], rel)
+            relatives[ref_id] = rel
+            slots[ref_id] += 1
+        if f["family_kind"] == "siblings":
+            assert {relatives[e.split(":")[0]] for e in f["relatives"].split(";")} == {"full_sibling"}
+        if f["family_kind"] == "parent_grandparents":
+            side = "paternal" if "mother" in typed else "maternal"
+            assert sorted(e.split(":")[1] for e in f["relatives"].split(";")) == [f"{side}_grandfather", f"{side}_grandmother"]
         for rel, ref_id in typed.items():
             assert (by_ref[ref_id]["family_id"], by_ref[ref_id]["relationship"]) == (f["family_id"], rel)
             assert not f[f"{rel}_source"].endswith(" untyped")
@@ -118,10 +132,11 @@ def test_every_reference_is_in_exactly_one_family_with_the_right_slot(demo):
         for rel in {"father", "mother"} - set(typed):
             assert f[f"{rel}_source"].endswith(" untyped")
     assert slots.keys() == by_ref.keys() and set(slots.values()) == {1}
-    assert len(by_ref) == 120
+    assert len(by_ref) == 120 + 3 + 6 + 6 * 3
     sizes = Counter(r["family_id"] for r in demo["ref_manifest"])
     kind = {f["family_id"]: f["family_kind"] for f in demo["families"]}
-    assert all(n == (2 if kind[fid] == "couple" else 1) for fid, n in sizes.items())
+    n_refs = {"couple": [2], "father_only": [1], "mother_only": [1], "siblings": [1, 2], "parent_grandparents": [3]}
+    assert all(n in n_refs[kind[fid]] for fid, n in sizes.items())
 
 
 def test_no_1000g_person_is_used_twice_and_parents_have_their_sex(demo):
@@ -130,13 +145,23 @@ def test_no_1000g_person_is_used_twice_and_parents_have_their_sex(demo):
     for f in demo["families"]:
         for rel, sex in (("father", "male"), ("mother", "female")):
             sample_id, population = f[f"{rel}_source"].removesuffix(" untyped").split("/")
+            if sample_id == "simulated":  # the untyped parent between grandparents and child
+                assert f["family_kind"] == "parent_grandparents" and f[f"{rel}_reference_id"] == ""
+                continue
             assert population in ("CHB", "CHS") and people[sample_id].population == population
             assert people[sample_id].sex == sex
             used.append(sample_id)
+        for entry in filter(None, f["relatives"].split(";")):
+            _, rel, source = entry.split(":")
+            if "grand" in rel:
+                sample_id, population = source.split("/")
+                assert population in ("CHB", "CHS")
+                assert people[sample_id].sex == ("male" if rel.endswith("father") else "female")
+                used.append(sample_id)
     unrelated = [t["source"].split("/")[0] for t in demo["truth"] if t["truth"] == "unrelated"]
-    assert len(set(used)) == len(used) == 140
+    assert len(set(used)) == len(used) == 170
     assert not set(unrelated) & set(used)
-    assert len(set(unrelated)) == len(unrelated) == 140
+    assert len(set(unrelated)) == len(unrelated) == 200 - 72
 
 
 def test_references_and_unrelated_candidates_carry_their_real_genotypes(demo):
@@ -184,6 +209,9 @@ def test_true_children_are_mendelian_except_at_recorded_mutations(demo):
             assert t["family_id"] == t["family_kind"] == t["n_mutations"] == t["mutated_loci"] == ""
             continue
         f = family[t["family_id"]]
+        if f["family_kind"] in ("siblings", "parent_grandparents"):
+            assert int(t["n_mutations"]) == int(f["child_n_mutations"])
+            continue
         father = refs[f["father_reference_id"]] if f["father_reference_id"] else None
         mother = refs[f["mother_reference_id"]] if f["mother_reference_id"] else None
         bad = _inconsistent_loci(demo["cands"][t["candidate_id"]], father, mother)
@@ -199,8 +227,10 @@ def test_amelogenin_matches_the_declared_sex(demo):
     for export, manifest in (("refs", "ref_manifest"), ("cands", "cand_manifest")):
         for row in demo[manifest]:
             assert demo[export][row["sample_id"]][SEX_LOCUS] == expected[row["sex"]]
+    implied = {"father": "male", "mother": "female", "paternal_grandfather": "male", "maternal_grandfather": "male",
+               "paternal_grandmother": "female", "maternal_grandmother": "female"}
     for row in demo["ref_manifest"]:
-        assert row["sex"] == {"father": "male", "mother": "female"}[row["relationship"]]
+        assert row["sex"] == implied.get(row["relationship"], row["sex"])
     child_sex = {f["child_candidate_id"]: f["child_sex"] for f in demo["families"] if f["child_candidate_id"]}
     sex = {r["sample_id"]: r["sex"] for r in demo["cand_manifest"]}
     assert all(sex[cid] == s for cid, s in child_sex.items())
