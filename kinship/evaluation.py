@@ -14,7 +14,7 @@ from kinship.ranking import SUPPORT_LOG10_CPI
 
 __all__ = ["score_against_truth", "format_summary"]
 
-KINDS = ("couple", "father only", "mother only")
+KINDS = ("couple", "father only", "mother only", "siblings", "parent + relatives")
 
 
 def score_against_truth(matches: pd.DataFrame, truth: pd.DataFrame) -> dict:
@@ -72,14 +72,14 @@ def format_summary(score: dict) -> str:
     """Plain-text table of :func:`score_against_truth` for the terminal."""
     lines = [
         f"{score['n_candidates']} candidates x {score['n_families']} families",
-        f"{'family kind':<12} {'true pairs':>10} {'ranked 1st':>10} {'CPI>=1e4':>9} "
-        f"{'both':>5} {'excluded':>8} {'unrelated':>9} {'false hits':>10} {'max unrel. log10':>16}",
+        f"{'family kind':<18} {'true pairs':>10} {'ranked 1st':>10} {'CPI>=1e4':>9} "
+        f"{'both':>5} {'excluded':>8} {'unrel.kept':>10} {'false hits':>10} {'max unrel. log10':>16}",
     ]
     for k in KINDS:
         s = score[k]
         lines.append(
-            f"{k:<12} {s['true_pairs']:>10} {s['ranked_first']:>10} {s['cpi_supports']:>9} "
-            f"{s['ranked_first_and_supported']:>5} {s['excluded']:>8} {s['unrelated_pairs']:>9} "
+            f"{k:<18} {s['true_pairs']:>10} {s['ranked_first']:>10} {s['cpi_supports']:>9} "
+            f"{s['ranked_first_and_supported']:>5} {s['excluded']:>8} {s['unrelated_pairs']:>10} "
             f"{s['unrelated_supported']:>10} {s['max_unrelated_log10_lr']:>16.2f}"
         )
     return "\n".join(lines)

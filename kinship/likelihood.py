@@ -136,7 +136,7 @@ def family_locus_tables(
         mutation). The extra last row is 0: the genotype index ``-1`` (untyped candidate)
         selects it.
     inconsistent : ndarray of int8, shape (n_genotypes + 1, n_families)
-        1 where ``g`` can not be formed from the typed parents without mutation, else 0; last
+        1 where ``g`` cannot be formed from the typed parents without mutation, else 0; last
         row 0; all 0 for a family with no typed parent at the locus.
 
     References

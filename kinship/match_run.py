@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Sequence
 from datetime import datetime, timezone
 
 import numpy as np
@@ -35,7 +36,10 @@ from kinship.frequencies import (
 from kinship.io.frequencies import DEFAULT_TABLE
 from kinship.loci import LocusCatalogue, default_catalogue
 from kinship.matching import FamilyTables, MatchScores
-from kinship.mutation import MutationModel
+from kinship.calibration import tail_probability
+from kinship.likelihood import hwe_genotype_probs
+from kinship.streaming import Entries, ShardResult, merge_results, score_shard
+from kinship.mutation import MutationModel, mutation_checks
 from kinship.profiles import Family, candidate_genotype_index, compile_families, encode_profiles
 from kinship.ranking import (
     CONCLUSION_TEXT,
@@ -50,15 +54,27 @@ from kinship.ranking import (
 __all__ = [
     "MatchParameters",
     "MatchInputs",
+    "EncodedRun",
     "CompiledRun",
+    "RunPlan",
     "assemble_inputs",
     "effective_frequencies",
+    "encode_run",
     "compile_run",
+    "entity_hashes",
+    "family_shards",
+    "plan_run",
+    "score_block",
+    "collect_matches",
+    "calibrate",
     "rank_matches",
     "reported_pairs",
     "pair_loci",
     "provenance",
 ]
+
+#: Family kinds whose conclusions follow the paternity rules (GB/T 37223-2018).
+PARENT_KINDS = ("couple", "father only", "mother only")
 
 HYPOTHESES = {
     "h1": "the candidate is the missing child of this family",
@@ -79,12 +95,23 @@ class MatchParameters:
         Prior probability of H1 for the posterior (0.5: the paternity convention).
     frequency_floor : float
         Minimum allele frequency when the table gives no N.
+    k : int
+        Partners kept per candidate and per family.
+    threshold : float
+        log10 LR at or above which every pair is reported and calibrated (4: CPI 10,000).
     """
 
     table_id: str = DEFAULT_TABLE
     mutation: MutationModel = field(default_factory=MutationModel)
     prior: float = 0.5
     frequency_floor: float = DEFAULT_FREQUENCY_FLOOR
+    k: int = 10
+    threshold: float = SUPPORT_LOG10_CPI
+    #: Balding-Nichols coancestry coefficient of the LRs (0 = Hardy-Weinberg); see kinship.peeling.
+    theta: float = 0.0
+    #: Families without a parent on file: "support" also needs at most this many unrelated
+    #: candidates expected at or above the LR (calibrated, not borrowed from paternity rules).
+    max_expected_unrelated: float = 0.01
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -93,6 +120,10 @@ class MatchParameters:
             "exclusion_cpi": 10.0**EXCLUSION_LOG10_CPI,
             "exclusion_n_inconsistent": EXCLUSION_N_INCONSISTENT,
             "rules": "GB/T 37223-2018 / SF/Z JD0105001-2016",
+            "families_without_a_parent": (
+                f"support needs CPI >= 10,000 and at most {self.max_expected_unrelated:g} unrelated "
+                "candidates expected at or above it; the inconsistent-loci exclusion rule does not apply"
+            ),
         }
         return d
 
@@ -125,34 +156,57 @@ class MatchInputs:
 
 
 @dataclass(frozen=True)
-class CompiledRun:
-    """Arrays of a run, ready for the kernel.
+class EncodedRun:
+    """Profiles of a run encoded against its effective table, ready for compiling and scoring.
 
     Attributes
     ----------
+    inputs : MatchInputs
     table : FrequencyTable
         The effective table.
+    model : MutationModel
     loci : tuple of str
         Loci used: autosomal, in the table, typed in someone.
     loci_left_out : dict of str to str
         Typed loci not used, with the reason.
     references : ndarray of int16, shape (n_loci, n_refs, 2)
     candidates : ndarray of int16, shape (n_loci, n_candidates, 2)
-    family_tables : FamilyTables
     """
 
     inputs: MatchInputs
     table: FrequencyTable
+    model: MutationModel
     loci: tuple[str, ...]
     loci_left_out: dict
     references: np.ndarray
     candidates: np.ndarray
-    family_tables: FamilyTables
+    theta: float = 0.0
 
     @property
     def candidate_index(self) -> np.ndarray:
         """Kernel input: genotype indices, shape (n_candidates, n_loci), int32."""
         return candidate_genotype_index(self.candidates)
+
+    def family_tables(self, families: Sequence[int] | slice = slice(None)) -> FamilyTables:
+        """Compile the tables of some families (by position in ``inputs.families``)."""
+        if isinstance(families, slice):
+            chosen = self.inputs.families[families]
+        else:
+            chosen = tuple(self.inputs.families[i] for i in families)
+        return compile_families(chosen, self.references, self.inputs.reference_ids, self.table, self.loci, self.model,
+                                theta=self.theta)
+
+
+@dataclass(frozen=True)
+class CompiledRun(EncodedRun):
+    """An :class:`EncodedRun` with every family compiled (the full-matrix reference path).
+
+    Attributes
+    ----------
+    family_tables_all : FamilyTables
+    """
+
+    family_tables_all: FamilyTables | None = None
 
 
 def assemble_inputs(
@@ -168,13 +222,17 @@ def assemble_inputs(
     genotypes : DataFrame
         Columns ``sample_id, role, locus, allele_1, allele_2`` (canonical names and labels).
     members : DataFrame
-        Columns ``lab, family_id, sample_id, relationship``; relationship ``father`` or
-        ``mother``.
+        Columns ``lab, family_id, sample_id, relationship``; relationship one of
+        :data:`kinship.pedigree.RELATIONSHIPS` (``father``, ``mother``, ``full_sibling``,
+        grandparents, aunts/uncles, half siblings). A family of parents only is a parentage
+        family (fast duo/trio path); any other relative places the family on the canonical
+        pedigree template (:func:`kinship.pedigree.pedigree_from_relationships`).
 
     Raises
     ------
     ReuniteInputError
-        A family with two fathers or two mothers, or a family member with no profile.
+        A family with two fathers or two mothers (or two of any single kind), an unknown
+        relationship, or a family member with no profile.
     """
     catalogue = catalogue or default_catalogue()
     autosomal = genotypes[[catalogue.is_autosomal(l) for l in genotypes["locus"]]]
@@ -184,8 +242,17 @@ def assemble_inputs(
     roles = genotypes.drop_duplicates("sample_id").set_index("sample_id")["role"]
     candidate_ids = tuple(sorted(s for s, r in roles.items() if r == "candidate" and s in profiles))
     parents: dict[tuple[str, str], dict[str, str]] = {}
+    others: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for row in members.sort_values(["lab", "family_id", "sample_id"]).itertuples(index=False):
         slot = parents.setdefault((row.lab, row.family_id), {})
+        if row.relationship not in ("father", "mother"):
+            if row.sample_id not in profiles:
+                raise ReuniteInputError(
+                    f"family {row.lab}/{row.family_id}: {row.relationship} {row.sample_id} has no "
+                    "autosomal profile in the store; ingest its export"
+                )
+            others.setdefault((row.lab, row.family_id), []).append((row.sample_id, row.relationship))
+            continue
         if row.relationship in slot:
             raise ReuniteInputError(
                 f"family {row.lab}/{row.family_id} has two {row.relationship}s "
@@ -198,7 +265,7 @@ def assemble_inputs(
             )
         slot[row.relationship] = row.sample_id
     families = tuple(
-        Family(lab, family_id, slot.get("father"), slot.get("mother"))
+        Family(lab, family_id, slot.get("father"), slot.get("mother"), tuple(others.get((lab, family_id), ())))
         for (lab, family_id), slot in sorted(parents.items())
     )
     reference_ids = tuple(sorted({s for f in families for s in f.references}))
@@ -219,8 +286,8 @@ def effective_frequencies(
     return effective_table(table, observed, floor=floor)
 
 
-def compile_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel) -> CompiledRun:
-    """Encode profiles against the effective table and compile every family.
+def encode_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel, *, theta: float = 0.0) -> EncodedRun:
+    """Encode profiles against the effective table (families are compiled later, per shard).
 
     Loci typed in some profile but absent from the table are left out and listed.
     """
@@ -236,12 +303,19 @@ def compile_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel
     }
     references = encode_profiles(inputs.profiles, inputs.reference_ids, table, loci)
     candidates = encode_profiles(inputs.profiles, inputs.candidate_ids, table, loci)
-    tables = compile_families(inputs.families, references, inputs.reference_ids, table, loci, model)
-    return CompiledRun(inputs, table, loci, left_out, references, candidates, tables)
+    return EncodedRun(inputs, table, model, loci, left_out, references, candidates, theta)
+
+
+def compile_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel, *, theta: float = 0.0) -> CompiledRun:
+    """Encode profiles and compile every family at once (the full-matrix reference path)."""
+    encoded = encode_run(inputs, table, model, theta=theta)
+    return CompiledRun(**{f: getattr(encoded, f) for f in encoded.__dataclass_fields__},
+                       family_tables_all=encoded.family_tables())
 
 
 def rank_matches(compiled: CompiledRun, scores: MatchScores, *, prior: float = 0.5) -> pd.DataFrame:
-    """All pairs with ranks, posterior and conclusion (schema ``matches.v1``).
+    """All pairs with ranks, posterior and conclusion (schema ``matches.v2``; the full-matrix
+    reference path: every pair, calibration columns empty - see :func:`calibrate`).
 
     Rows are sorted by candidate id, then rank for the candidate.
     """
@@ -262,6 +336,9 @@ def rank_matches(compiled: CompiledRun, scores: MatchScores, *, prior: float = 0
             "posterior": posterior_probability(scores.log10_lr, prior).ravel(),
             "conclusion": conclusion.ravel(),
             "flagged": flagged.ravel(),
+            "p_unrelated": np.full(n_c * n_f, np.nan),
+            "expected_unrelated": np.full(n_c * n_f, np.nan),
+            "is_new": np.ones(n_c * n_f, dtype=bool),
         }
     )
     for column in ("candidate_id", "lab", "family_id", "family_kind", "conclusion"):
@@ -273,12 +350,285 @@ def reported_pairs(matches: pd.DataFrame) -> pd.DataFrame:
     """Pairs a case manager sees in detail: each candidate's best family, each family's best
     candidate, and every pair that supports parentage or is flagged."""
     keep = (
-        (matches["rank_for_candidate"] == 1)
-        | (matches["rank_for_family"] == 1)
+        matches["rank_for_candidate"].eq(1).fillna(False).astype(bool)
+        | matches["rank_for_family"].eq(1).fillna(False).astype(bool)
         | (matches["conclusion"] == "support")
-        | matches["flagged"]
+        | matches["flagged"].astype(bool)
     )
     return matches[keep].sort_values(["log10_lr", "candidate_id", "lab", "family_id"], ascending=[False, True, True, True], kind="stable")
+
+
+def family_shards(n_families: int, shard_size: int) -> list[tuple[int, int]]:
+    """Contiguous ``(start, stop)`` ranges of families, each at most ``shard_size`` long.
+
+    Examples
+    --------
+    >>> family_shards(10, 4)
+    [(0, 4), (4, 8), (8, 10)]
+    """
+    return [(a, min(a + shard_size, n_families)) for a in range(0, n_families, shard_size)]
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a match run compares.
+
+    Attributes
+    ----------
+    kind : {"full", "incremental"}
+    reason : str
+        Why this kind (e.g. "effective frequency table changed").
+    shards : list of (ndarray, ndarray)
+        (family indices, candidate indices) blocks to score; their union with the previous
+        run's pairs is every (candidate, family) pair.
+    new_candidates, new_families : ndarray of bool
+        Entities absent from the previous run (all true without one).
+    previous : ShardResult or None
+        The previous run's kept entries, re-indexed to this run.
+    """
+
+    kind: str
+    reason: str
+    shards: list
+    new_candidates: np.ndarray
+    new_families: np.ndarray
+    previous: ShardResult | None
+
+
+def entity_hashes(inputs: MatchInputs) -> pd.DataFrame:
+    """sha256 of each candidate's profile and of each family (relationships + profiles).
+
+    Columns ``entity`` (candidate | family), ``lab`` (empty for candidates), ``entity_id``,
+    ``sha256``: what a run compared, recorded so the next run can tell what is new or changed.
+    """
+    def digest(obj) -> str:
+        return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+    rows = [("candidate", "", c, digest(sorted(inputs.profiles[c].items()))) for c in inputs.candidate_ids]
+    for f in inputs.families:
+        refs = {"father": f.father, "mother": f.mother}
+        rows.append(("family", f.lab, f.family_id, digest({
+            role: sorted(inputs.profiles[s].items()) if s else None for role, s in refs.items()
+        })))
+    return pd.DataFrame(rows, columns=["entity", "lab", "entity_id", "sha256"])
+
+
+def plan_run(
+    run: EncodedRun,
+    params: MatchParameters,
+    *,
+    previous: dict | None = None,
+    previous_inputs: pd.DataFrame | None = None,
+    previous_matches: pd.DataFrame | None = None,
+    shard_size: int = 4096,
+    force_full: bool = False,
+) -> RunPlan:
+    """Decide between a full and an incremental run, and cut the work into shards.
+
+    A run is incremental when the previous run used the same code version, parameters and
+    effective frequency table (same hash) and every entity it compared is still present
+    unchanged; it then scores only new candidates x all families and old candidates x new
+    families, and merges the previous run's kept entries, which gives exactly the full
+    run's result. Anything else (a new allele changes the effective table) is a full run.
+    """
+    n_c, n_f = len(run.inputs.candidate_ids), len(run.inputs.families)
+    all_c, all_f = np.arange(n_c), np.arange(n_f)
+    hashes = entity_hashes(run.inputs)
+    reason = None
+    if force_full:
+        reason = "full re-match requested"
+    elif previous is None:
+        reason = "no previous run"
+    elif previous.get("code_version") != kinship.__version__:
+        reason = f"code version changed ({previous.get('code_version')} -> {kinship.__version__})"
+    elif previous.get("freq_table_hash") != table_hash(run.table):
+        reason = "effective frequency table changed"
+    elif previous.get("parameters") != _json_roundtrip(params.as_dict()):
+        reason = "match parameters changed"
+    else:
+        before = previous_inputs.set_index(["entity", "lab", "entity_id"])["sha256"]
+        now = hashes.set_index(["entity", "lab", "entity_id"])["sha256"]
+        missing = before.index.difference(now.index)
+        changed = [key for key in before.index.intersection(now.index) if before[key] != now[key]]
+        if len(missing) or changed:
+            reason = f"{len(missing)} compared profiles removed and {len(changed)} changed since the last run"
+    if previous_inputs is None:
+        new_c = np.ones(n_c, bool)
+        new_f = np.ones(n_f, bool)
+    else:
+        seen = set(zip(previous_inputs["entity"], previous_inputs["lab"], previous_inputs["entity_id"]))
+        new_c = np.array([("candidate", "", c) not in seen for c in run.inputs.candidate_ids], dtype=bool)
+        new_f = np.array([("family", f.lab, f.family_id) not in seen for f in run.inputs.families], dtype=bool)
+    if reason is not None:
+        shards = [(all_f[a:b], all_c) for a, b in family_shards(n_f, shard_size)]
+        return RunPlan("full", reason, shards, new_c, new_f, None)
+    fresh_c, fresh_f = np.flatnonzero(new_c), np.flatnonzero(new_f)
+    shards = [(all_f[a:b], fresh_c) for a, b in family_shards(n_f, shard_size)] if fresh_c.size else []
+    old_c = np.flatnonzero(~new_c)
+    shards += [(fresh_f[a:b], old_c) for a, b in family_shards(fresh_f.size, shard_size)] if old_c.size else []
+    kept = _previous_entries(run, previous_matches, threshold=params.threshold)
+    return RunPlan("incremental", f"{fresh_c.size} new candidates, {fresh_f.size} new families", shards, new_c, new_f, kept)
+
+
+def _json_roundtrip(obj):
+    return json.loads(json.dumps(obj))
+
+
+def _previous_entries(run: EncodedRun, matches: pd.DataFrame, *, threshold: float) -> ShardResult:
+    """A previous run's kept pairs as entries indexed like this run (ids are stable)."""
+    cand_col = {c: k for k, c in enumerate(run.inputs.candidate_ids)}
+    fam_col = {(f.lab, f.family_id): k for k, f in enumerate(run.inputs.families)}
+    c = np.array([cand_col[x] for x in matches["candidate_id"]], dtype=np.int64)
+    f = np.array([fam_col[(a, b)] for a, b in zip(matches["lab"], matches["family_id"])], dtype=np.int64)
+    v = matches["log10_lr"].to_numpy(dtype=np.float64)
+
+    def pick(mask):
+        mask = np.asarray(mask, dtype=bool)
+        return Entries(c[mask], f[mask], v[mask])
+
+    return ShardResult(
+        pick(matches["rank_for_candidate"].notna()),
+        pick(matches["rank_for_family"].notna()),
+        pick(v >= threshold),
+    )
+
+
+def score_block(
+    run: EncodedRun, families: np.ndarray, candidates: np.ndarray, *, k: int = 10, threshold: float = SUPPORT_LOG10_CPI
+) -> ShardResult:
+    """Compile ``families`` (indices) and score ``candidates`` (indices) against them, keeping
+    each one's best ``k`` partners and every pair at or above ``threshold``
+    (:func:`kinship.streaming.score_shard`). Memory is bounded by the block."""
+    tables = run.family_tables(np.asarray(families).tolist())
+    return score_shard(
+        tables, run.candidate_index[np.asarray(candidates, dtype=np.int64)],
+        family_index=families, candidate_index=candidates, k=k, threshold=threshold,
+    )
+
+
+def collect_matches(
+    run: EncodedRun,
+    results: Sequence[ShardResult],
+    *,
+    k: int = 10,
+    prior: float = 0.5,
+    new_candidates: np.ndarray | None = None,
+    new_families: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The reported pairs of a run, ranked and concluded (schema ``matches.v2``, without the
+    calibration columns: see :func:`calibrate`).
+
+    Reported: each candidate's best ``k`` families, each family's best ``k`` candidates, and
+    every pair at or above the threshold. ``rank_for_candidate`` (``rank_for_family``) is the
+    exact rank when the pair is among the candidate's (family's) best ``k``, else null.
+    ``n_loci_compared`` and ``n_inconsistent`` are computed exactly for these pairs. Rows are
+    sorted by candidate id, then descending log10 LR, then lab and family id.
+    """
+    cand, cand_rank, fam, fam_rank, hits = merge_results(results, k=k)
+    table: dict[tuple[int, int], list] = {}
+    for c, f, v in zip(hits.candidate.tolist(), hits.family.tolist(), hits.score.tolist()):
+        table[(c, f)] = [v, None, None]
+    for c, f, v, r in zip(cand.candidate.tolist(), cand.family.tolist(), cand.score.tolist(), cand_rank.tolist()):
+        table.setdefault((c, f), [v, None, None])[1] = r
+    for c, f, v, r in zip(fam.candidate.tolist(), fam.family.tolist(), fam.score.tolist(), fam_rank.tolist()):
+        table.setdefault((c, f), [v, None, None])[2] = r
+    keys = sorted(table)
+    c_idx = np.array([c for c, _ in keys], dtype=np.int64)
+    f_idx = np.array([f for _, f in keys], dtype=np.int64)
+    log10_lr = np.array([table[key][0] for key in keys], dtype=np.float64)
+    n_compared, n_inconsistent = _pair_counts(run, c_idx, f_idx)
+    conclusion, flagged = conclude(log10_lr, n_inconsistent)
+    families = run.inputs.families
+    new_c = np.ones(len(run.inputs.candidate_ids), bool) if new_candidates is None else new_candidates
+    new_f = np.ones(len(families), bool) if new_families is None else new_families
+    df = pd.DataFrame(
+        {
+            "candidate_id": pd.array([run.inputs.candidate_ids[c] for c in c_idx], dtype=str),
+            "lab": pd.array([families[f].lab for f in f_idx], dtype=str),
+            "family_id": pd.array([families[f].family_id for f in f_idx], dtype=str),
+            "family_kind": pd.array([families[f].kind for f in f_idx], dtype=str),
+            "log10_lr": log10_lr,
+            "n_loci_compared": n_compared.astype(np.int16),
+            "n_inconsistent": n_inconsistent.astype(np.int16),
+            "rank_for_candidate": pd.array([table[key][1] for key in keys], dtype="Int32"),
+            "rank_for_family": pd.array([table[key][2] for key in keys], dtype="Int32"),
+            "posterior": posterior_probability(log10_lr, prior),
+            "conclusion": pd.array(conclusion, dtype=str),
+            "flagged": flagged,
+            "is_new": new_c[c_idx] | new_f[f_idx] if len(keys) else np.zeros(0, bool),
+        }
+    )
+    order = np.lexsort((df["family_id"].to_numpy(), df["lab"].to_numpy(), -df["log10_lr"].to_numpy(), df["candidate_id"].to_numpy()))
+    return df.iloc[order].reset_index(drop=True)
+
+
+def calibrate(
+    run: EncodedRun,
+    matches: pd.DataFrame,
+    *,
+    threshold: float = SUPPORT_LOG10_CPI,
+    max_expected_unrelated: float | None = 0.01,
+) -> pd.DataFrame:
+    """Fill ``p_unrelated`` and ``expected_unrelated`` for every pair at or above ``threshold``,
+    and conclude pairs of families without a parent on file by calibration: "support" needs
+    CPI >= 10,000 *and* ``expected_unrelated <= max_expected_unrelated`` (None: keep the
+    paternity conclusions for every family).
+
+    ``p_unrelated`` is an upper bound on the probability that an unrelated candidate typed at
+    the same loci reaches the pair's LR against this family (:mod:`kinship.calibration`);
+    ``expected_unrelated`` multiplies it by the number of candidates in the run.
+    """
+    out = matches.copy()
+    p = np.full(len(out), np.nan)
+    hit = np.flatnonzero(out["log10_lr"].to_numpy() >= threshold)
+    if hit.size:
+        fam_col = {(f.lab, f.family_id): k for k, f in enumerate(run.inputs.families)}
+        cand_col = {c: k for k, c in enumerate(run.inputs.candidate_ids)}
+        fams = np.array([fam_col[(out["lab"].iat[i], out["family_id"].iat[i])] for i in hit])
+        wanted, local = np.unique(fams, return_inverse=True)
+        tables = run.family_tables(wanted.tolist())
+        h2 = [hwe_genotype_probs(run.table[locus].afreq) for locus in run.loci]
+        g = run.candidate_index
+        for row, lf in zip(hit, local):
+            typed = g[cand_col[out["candidate_id"].iat[row]]] >= 0
+            loci = np.flatnonzero(typed)
+            p[row] = tail_probability(
+                [tables.log10_lr[li][:-1, lf] for li in loci], [h2[li] for li in loci],
+                float(out["log10_lr"].iat[row]),
+            )
+    out["p_unrelated"] = p
+    out["expected_unrelated"] = p * len(run.inputs.candidate_ids)
+    # Families without a parent on file: paternity thresholds do not transfer. A supporting LR
+    # must also be rare among unrelated candidates of this database; and a sibling or a
+    # grandparent may legitimately share no allele with the child, so inconsistent loci do not
+    # exclude (only the LR does).
+    if max_expected_unrelated is not None:
+        no_parent = ~out["family_kind"].isin(PARENT_KINDS).to_numpy()
+        log10_lr = out["log10_lr"].to_numpy()
+        calibrated = np.where(
+            log10_lr >= SUPPORT_LOG10_CPI,
+            np.where(out["expected_unrelated"].to_numpy() <= max_expected_unrelated, "support", "inconclusive"),
+            np.where(log10_lr < EXCLUSION_LOG10_CPI, "excluded", "inconclusive"),
+        )
+        out["conclusion"] = np.where(no_parent, calibrated, out["conclusion"].to_numpy()).astype(str)
+        out["flagged"] = np.where(no_parent, False, out["flagged"].to_numpy())
+    return out
+
+
+def _pair_counts(run: EncodedRun, cand: np.ndarray, fam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Loci compared and Mendelian-inconsistent loci of given (candidate, family) pairs."""
+    n_compared = np.zeros(cand.size, dtype=np.int16)
+    n_inconsistent = np.zeros(cand.size, dtype=np.int16)
+    if cand.size == 0:
+        return n_compared, n_inconsistent
+    wanted, local = np.unique(fam, return_inverse=True)
+    tables = run.family_tables(wanted.tolist())
+    g = run.candidate_index[cand]  # (n_pairs, n_loci)
+    for li in range(len(run.loci)):
+        gi = g[:, li]
+        n_compared += ((gi >= 0) & tables.typed[li, local]).astype(np.int16)
+        n_inconsistent += tables.inconsistent[li][gi, local]
+    return n_compared, n_inconsistent
 
 
 def _genotype_text(table: FrequencyTable, locus: str, pair: np.ndarray) -> str:
@@ -288,37 +638,42 @@ def _genotype_text(table: FrequencyTable, locus: str, pair: np.ndarray) -> str:
     return f"{alleles[pair[0]]}/{alleles[pair[1]]}"
 
 
-def pair_loci(compiled: CompiledRun, pairs: pd.DataFrame) -> pd.DataFrame:
+def pair_loci(run: EncodedRun, pairs: pd.DataFrame) -> pd.DataFrame:
     """Per-locus genotypes and log10 PI of the given pairs (schema ``pair_loci.v1``).
 
-    The per-locus values are the same table entries the kernel summed, so they add up to the
-    pair's combined log10 LR.
+    The tables of the pairs' families are compiled again (a handful of families), so the
+    per-locus values are the same entries the kernel summed and add up to the pair's combined
+    log10 LR.
     """
-    cand_col = {c: k for k, c in enumerate(compiled.inputs.candidate_ids)}
-    fam_col = {(f.lab, f.family_id): k for k, f in enumerate(compiled.inputs.families)}
-    ref_col = {r: k for k, r in enumerate(compiled.inputs.reference_ids)}
-    g = compiled.candidate_index
+    cand_col = {c: k for k, c in enumerate(run.inputs.candidate_ids)}
+    fam_col = {(f.lab, f.family_id): k for k, f in enumerate(run.inputs.families)}
+    ref_col = {r: k for k, r in enumerate(run.inputs.reference_ids)}
+    wanted = sorted({fam_col[(p.lab, p.family_id)] for p in pairs.itertuples(index=False)})
+    local = {f: k for k, f in enumerate(wanted)}
+    tables = run.family_tables(wanted)
+    g = run.candidate_index
     rows = []
     for pair in pairs.itertuples(index=False):
         c = cand_col[pair.candidate_id]
         f = fam_col[(pair.lab, pair.family_id)]
-        family = compiled.inputs.families[f]
-        for li, locus in enumerate(compiled.loci):
+        lf = local[f]
+        family = run.inputs.families[f]
+        for li, locus in enumerate(run.loci):
             gi = g[c, li]
-            father = compiled.references[li, ref_col[family.father]] if family.father else np.array([-1, -1])
-            mother = compiled.references[li, ref_col[family.mother]] if family.mother else np.array([-1, -1])
+            father = run.references[li, ref_col[family.father]] if family.father else np.array([-1, -1])
+            mother = run.references[li, ref_col[family.mother]] if family.mother else np.array([-1, -1])
             rows.append(
                 {
                     "candidate_id": pair.candidate_id,
                     "lab": pair.lab,
                     "family_id": pair.family_id,
                     "locus": locus,
-                    "candidate_genotype": _genotype_text(compiled.table, locus, compiled.candidates[li, c]),
-                    "father_genotype": _genotype_text(compiled.table, locus, father),
-                    "mother_genotype": _genotype_text(compiled.table, locus, mother),
-                    "log10_pi": float(compiled.family_tables.log10_lr[li][gi, f]),
-                    "compared": bool(gi >= 0 and compiled.family_tables.typed[li, f]),
-                    "inconsistent": bool(compiled.family_tables.inconsistent[li][gi, f]),
+                    "candidate_genotype": _genotype_text(run.table, locus, run.candidates[li, c]),
+                    "father_genotype": _genotype_text(run.table, locus, father),
+                    "mother_genotype": _genotype_text(run.table, locus, mother),
+                    "log10_pi": float(tables.log10_lr[li][gi, lf]),
+                    "compared": bool(gi >= 0 and tables.typed[li, lf]),
+                    "inconsistent": bool(tables.inconsistent[li][gi, lf]),
                 }
             )
     return pd.DataFrame(rows, columns=[
@@ -328,25 +683,47 @@ def pair_loci(compiled: CompiledRun, pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def provenance(
-    compiled: CompiledRun,
+    compiled: EncodedRun,
     params: MatchParameters,
     substitutions: list[AlleleSubstitution],
     *,
-    run_id: str,
     started_at: datetime,
     chosen_table: str,
-    kind: str = "full",
+    run_id: str | None = None,
+    plan: RunPlan | None = None,
+    previous: dict | None = None,
+    matches: pd.DataFrame | None = None,
 ) -> dict:
-    """The run's provenance record (schema ``provenance.v1``)."""
+    """The run's provenance record (schema ``provenance.v1``): what was compared, with what,
+    and what is new since the previous run."""
+    run_id = run_id or new_run_id(compiled.inputs, started_at)
+    n_c, n_f = len(compiled.inputs.candidate_ids), len(compiled.inputs.families)
+    comparison = {"kind": plan.kind if plan else "full", "reason": plan.reason if plan else "",
+                  "previous_run_id": previous["run_id"] if previous else None,
+                  "n_pairs": n_c * n_f}
+    if plan is not None:
+        comparison["n_pairs_scored_now"] = int(sum(len(f) * len(c) for f, c in plan.shards))
+        comparison["n_new_candidates"] = int(plan.new_candidates.sum())
+        comparison["n_new_families"] = int(plan.new_families.sum())
+    if matches is not None:
+        hits = matches["log10_lr"] >= params.threshold
+        comparison["n_reported_pairs"] = int(len(matches))
+        comparison["n_new_reported_pairs"] = int(matches["is_new"].sum())
+        comparison["n_hits"] = int(hits.sum())
+        comparison["n_new_hits"] = int((hits & matches["is_new"]).sum())
     return {
         "schema": "reunite/provenance/1",
         "run_id": run_id,
-        "kind": kind,
+        "kind": comparison["kind"],
+        "comparison": comparison,
         "code_version": kinship.__version__,
         "started_at": started_at.astimezone(timezone.utc).isoformat(),
         "hypotheses": HYPOTHESES,
         "parameters": params.as_dict(),
         "mutation_model": params.mutation.describe(),
+        "theta": params.theta,
+        "mutation_checks": [c for c in mutation_checks(params.mutation, compiled.table, compiled.loci)
+                            if not (c["stationary"] and c["bounded"])],
         "conclusions": CONCLUSION_TEXT,
         "frequency_table": {
             "name": compiled.table.name,
@@ -361,7 +738,8 @@ def provenance(
             "n_candidates": len(compiled.inputs.candidate_ids),
             "family_kinds": {
                 k: sum(f.kind == k for f in compiled.inputs.families)
-                for k in ("couple", "father only", "mother only")
+                for k in ("couple", "father only", "mother only", *sorted(
+                    {f.kind for f in compiled.inputs.families} - {"couple", "father only", "mother only"}))
             },
             "loci": list(compiled.loci),
             "loci_left_out": compiled.loci_left_out,
@@ -371,8 +749,8 @@ def provenance(
 
 
 def new_run_id(inputs: MatchInputs, when: datetime) -> str:
-    """``run-<UTC timestamp>-<first 8 hex of the input hash>``."""
-    return f"run-{when.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{inputs.sha256()[:8]}"
+    """``run-<UTC timestamp to the microsecond>-<first 8 hex of the input hash>``."""
+    return f"run-{when.astimezone(timezone.utc):%Y%m%dT%H%M%S%fZ}-{inputs.sha256()[:8]}"
 
 
 def utc_now() -> datetime:

@@ -56,7 +56,7 @@ class MatchScores:
     n_loci_compared : ndarray of int16, shape (n_candidates, n_families)
         Loci typed in both the candidate and at least one parent of the family.
     n_inconsistent : ndarray of int16, shape (n_candidates, n_families)
-        Compared loci whose candidate genotype can not be formed from the typed parents
+        Compared loci whose candidate genotype cannot be formed from the typed parents
         without mutation.
     """
 

@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 #: Output tables and the schema each one follows.
-TABLE_SCHEMAS = {"matches": "matches.v1", "pair_loci": "pair_loci.v1"}
+TABLE_SCHEMAS = {"matches": "matches.v2", "pair_loci": "pair_loci.v1"}
 
 _ARROW_TYPES = {
     "string": pa.string(),
@@ -203,16 +203,17 @@ def _provenance_json(provenance: dict) -> str:
 
 
 def _csv_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Columns in schema order, floats as ``repr`` text (``-inf`` stays ``-inf``)."""
+    """Columns in schema order, floats as ``repr`` text (``-inf`` stays ``-inf``), nulls of
+    nullable columns as empty cells."""
     out = {}
     for f in load_schema(name)["fields"]:
         column = df[f["name"]]
         if f["type"] == "float64":
-            out[f["name"]] = [repr(float(x)) for x in column.to_numpy(dtype=np.float64)]
+            out[f["name"]] = ["" if np.isnan(x) else repr(float(x)) for x in column.to_numpy(dtype=np.float64)]
         elif f["type"] == "bool":
             out[f["name"]] = ["True" if bool(x) else "False" for x in column]
         else:
-            out[f["name"]] = [str(x) for x in column]
+            out[f["name"]] = ["" if pd.isna(x) else str(x) for x in column]
     return pd.DataFrame(out, columns=list(out))
 
 
@@ -444,13 +445,25 @@ def _match_row(row, conclusions: dict) -> dict:
         "n_inconsistent": int(row.n_inconsistent),
         "posterior": format_posterior(float(row.posterior)),
         "posterior_exact": repr(float(row.posterior)),
-        "rank_for_family": int(row.rank_for_family),
-        "rank_for_candidate": int(row.rank_for_candidate),
+        "rank_for_family": None if pd.isna(row.rank_for_family) else int(row.rank_for_family),
+        "rank_for_candidate": None if pd.isna(row.rank_for_candidate) else int(row.rank_for_candidate),
+        "p_unrelated": _format_probability(getattr(row, "p_unrelated", float("nan"))),
+        "expected_unrelated": _format_probability(getattr(row, "expected_unrelated", float("nan"))),
+        "is_new": bool(getattr(row, "is_new", False)),
         "conclusion": conclusion,
         "conclusion_text": conclusions.get(conclusion, conclusion),
         "flagged": bool(row.flagged),
         "css": "flagged" if bool(row.flagged) else conclusion,
     }
+
+
+def _format_probability(p: float) -> str:
+    """Probability (or expected count) in 3 significant digits; "—" when not computed."""
+    if p is None or pd.isna(p):
+        return "—"
+    if p == 0:
+        return "0"
+    return f"{p:.3g}"
 
 
 def _summary(matches: pd.DataFrame, provenance: dict) -> dict:
@@ -461,10 +474,11 @@ def _summary(matches: pd.DataFrame, provenance: dict) -> dict:
     support = matches[matches["conclusion"] == "support"]
     return {
         "n_families": int(inputs.get("n_families", len(families))),
-        "family_kinds": {k: int(kinds.get(k, 0)) for k in _KINDS},
+        "family_kinds": {k: int(kinds.get(k, 0)) for k in (*_KINDS, *sorted(set(kinds) - set(_KINDS)))},
         "n_references": inputs.get("n_references"),
         "n_candidates": int(inputs.get("n_candidates", matches["candidate_id"].nunique())),
-        "n_pairs": len(matches),
+        "n_pairs": int(provenance.get("comparison", {}).get("n_pairs", len(matches))),
+        "n_reported": len(matches),
         "n_support": int(counts.get("support", 0)),
         "n_inconclusive": int(counts.get("inconclusive", 0)),
         "n_excluded": int(counts.get("excluded", 0)),
@@ -487,7 +501,11 @@ def _parents(samples: pd.DataFrame | None) -> dict:
         )
     out: dict = {}
     for row in samples[needed].itertuples(index=False):
-        out.setdefault((str(row.lab), str(row.family_id)), {})[str(row.relationship)] = str(row.sample_id)
+        family = out.setdefault((str(row.lab), str(row.family_id)), {})
+        if str(row.relationship) in ("father", "mother"):
+            family[str(row.relationship)] = str(row.sample_id)
+        else:
+            family.setdefault("relatives", []).append(f"{row.sample_id} ({str(row.relationship).replace('_', ' ')})")
     return out
 
 
@@ -513,6 +531,7 @@ def _cards(matches: pd.DataFrame, pair_loci: pd.DataFrame, parents: dict, conclu
         card = _match_row(row, conclusions)
         card["father_id"] = family_parents.get("father")
         card["mother_id"] = family_parents.get("mother")
+        card["relatives"] = ", ".join(sorted(family_parents.get("relatives", [])))
         card["anchor"] = f"pair-{len(cards) + 1}"
         card["loci"] = [
             {
@@ -520,7 +539,7 @@ def _cards(matches: pd.DataFrame, pair_loci: pd.DataFrame, parents: dict, conclu
                 "candidate": str(l.candidate_genotype),
                 "father": str(l.father_genotype),
                 "mother": str(l.mother_genotype),
-                "pi": format_pi(float(l.log10_pi), html=True) if bool(l.compared) else "",
+                "pi": format_pi(float(l.log10_pi), html=True) if (bool(l.compared) or float(l.log10_pi) != 0.0) else "",
                 "log10_pi": repr(float(l.log10_pi)),
                 "compared": bool(l.compared),
                 "inconsistent": bool(l.inconsistent),
@@ -585,9 +604,9 @@ def render_html(
 
     supported = _sorted_by_lr(matches[matches["conclusion"] == "support"])
     flagged = _sorted_by_lr(matches[matches["flagged"]])
-    best_family = _sorted_by_lr(matches[matches["rank_for_candidate"] == 1])
-    top = matches[matches["rank_for_family"] <= 3]
-    family_best = top[top["rank_for_family"] == 1].set_index(["lab", "family_id"])["log10_lr"]
+    best_family = _sorted_by_lr(matches[matches["rank_for_candidate"].eq(1).fillna(False).astype(bool)])
+    top = matches[matches["rank_for_family"].le(3).fillna(False).astype(bool)]
+    family_best = top[top["rank_for_family"].eq(1).fillna(False).astype(bool)].set_index(["lab", "family_id"])["log10_lr"]
     top = top.assign(_best=[family_best.get((l, f), -math.inf) for l, f in zip(top["lab"], top["family_id"])])
     top = top.sort_values(
         ["_best", "lab", "family_id", "rank_for_family"], ascending=[False, True, True, True], kind="stable"
@@ -600,6 +619,8 @@ def render_html(
     cards, n_reported = _cards(matches, pair_loci, _parents(samples), conclusions, max_pairs)
     started = str(provenance.get("started_at", ""))
     context = {
+        "comparison": provenance.get("comparison", {}),
+        "parameters": parameters,
         "run_id": str(provenance.get("run_id", "")),
         "kind": provenance.get("kind", "full"),
         "started_at": started,
@@ -768,7 +789,7 @@ def top_candidates_table(matches: pd.DataFrame, n: int = 25) -> list[dict]:
     >>> [(r["candidate_id"], r["log10_lr"], r["cpi"]) for r in top_candidates_table(df)]
     [('C1', 7.5123, '3.3 × 10^7'), ('C2', None, '0 (exclusion)')]
     """
-    best = _sorted_by_lr(matches[matches["rank_for_candidate"] == 1]).head(n)
+    best = _sorted_by_lr(matches[matches["rank_for_candidate"].eq(1).fillna(False).astype(bool)]).head(n)
     rows = []
     for row in best.itertuples(index=False):
         log10_lr = float(row.log10_lr)

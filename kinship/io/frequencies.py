@@ -17,7 +17,7 @@ from kinship.errors import FrequencyTableError
 from kinship.frequencies import FrequencyTable
 from kinship.loci import LocusCatalogue, default_catalogue
 
-__all__ = ["BUNDLED_TABLES", "DEFAULT_TABLE", "read_frequency_csv", "load_bundled_table"]
+__all__ = ["BUNDLED_TABLES", "DEFAULT_TABLE", "read_frequency_csv", "load_bundled_table", "load_frequency_table"]
 
 #: Bundled tables: table id -> (file under kinship/data/frequencies, population).
 BUNDLED_TABLES = {
@@ -123,3 +123,25 @@ def load_bundled_table(table_id: str = DEFAULT_TABLE) -> FrequencyTable:
     path = resources.files("kinship").joinpath(f"data/frequencies/{filename}")
     with path.open("r", encoding="utf-8") as fh:
         return read_frequency_csv(fh, name=table_id, population=population)
+
+
+def load_frequency_table(table: str, *, population: str | None = None) -> FrequencyTable:
+    """A bundled table by id (``"norstr-2023/East Asia"``), or a long CSV file by path.
+
+    A path is read with :func:`read_frequency_csv` and named after the file (and population).
+
+    Raises
+    ------
+    FrequencyTableError
+        If ``table`` is neither a bundled id nor an existing file.
+    """
+    if table in BUNDLED_TABLES:
+        return load_bundled_table(table)
+    path = Path(table)
+    if not path.is_file():
+        raise FrequencyTableError(
+            f"frequency table {table!r} is neither a bundled table ({sorted(BUNDLED_TABLES)}) nor "
+            "a CSV file; give a bundled id or the path of a long CSV (locus, allele, frequency)"
+        )
+    name = path.name if population is None else f"{path.name}/{population}"
+    return read_frequency_csv(path, name=name, population=population)

@@ -28,6 +28,7 @@ from kinship.match_run import (
 )
 from kinship.matching import score_all_pairs
 from kinship.report import (
+    TABLE_SCHEMAS,
     arrow_schema,
     format_cpi,
     format_pi,
@@ -42,7 +43,7 @@ from schemas import load_schema
 GENOTYPES = "kinship/data/genotypes/kgp_codis18_east_asia.csv"
 H1 = "the candidate is the missing child of this family"
 ARROW_NAMES = {"string": "string", "float64": "double", "int16": "int16", "int32": "int32", "bool": "bool"}
-CSV_DTYPES = {"string": str, "float64": "float64", "int16": "int16", "int32": "int32", "bool": bool}
+CSV_DTYPES = {"string": str, "float64": "float64", "int16": "int16", "int32": "Int32", "bool": bool}
 
 
 def _child_of(g: pd.DataFrame, child_id: str, father: str | None, mother: str | None, rng) -> pd.DataFrame:
@@ -91,7 +92,7 @@ def run():
     params = MatchParameters()
     table, subs = effective_frequencies(inputs, load_bundled_table())
     compiled = compile_run(inputs, table, params.mutation)
-    scores = score_all_pairs(compiled.family_tables, compiled.candidate_index)
+    scores = score_all_pairs(compiled.family_tables_all, compiled.candidate_index)
     matches = rank_matches(compiled, scores)
     loci = pair_loci(compiled, reported_pairs(matches))
     started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -136,24 +137,29 @@ def test_arrow_schema_follows_the_json_schema(name):
     assert schema.metadata == {b"schema_id": spec["$id"].encode()}
 
 
+def _plain(column: pd.Series) -> list:
+    """Values as Python objects with every kind of null (NaN, NA, None) as None."""
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
 def test_parquet_round_trip_keeps_schema_values_and_provenance(run, tmp_path):
     matches, loci, prov, _ = run
     matches, loci, _ = _with_exclusion(matches, loci)
     paths = write_tables(tmp_path, matches, loci, prov)
     assert sorted(paths) == ["matches.csv", "matches.parquet", "pair_loci.csv", "pair_loci.parquet", "provenance.json"]
     written = json.loads((tmp_path / "provenance.json").read_text(encoding="utf-8"))
-    assert written["outputs"]["matches.parquet"] == {"schema": "reunite/matches/1", "n_rows": len(matches)}
+    assert written["outputs"]["matches.parquet"] == {"schema": "reunite/matches/2", "n_rows": len(matches)}
     assert prov["outputs"] == {}  # the caller's record is not modified
     for name, df in (("matches", matches), ("pair_loci", loci)):
         table = pq.read_table(paths[f"{name}.parquet"])
-        expected = arrow_schema(f"{name}.v1")
+        expected = arrow_schema(TABLE_SCHEMAS[name])
         assert table.schema.remove_metadata().equals(expected.remove_metadata(), check_metadata=False)
         assert [f.nullable for f in table.schema] == [f.nullable for f in expected]
         assert table.schema.metadata[b"schema_id"] == expected.metadata[b"schema_id"]
         assert json.loads(table.schema.metadata[b"provenance"]) == written
         back = table.to_pandas()
         for column in df.columns:
-            assert back[column].tolist() == df[column].tolist(), column
+            assert _plain(back[column]) == _plain(df[column]), column
     back = pq.read_table(paths["matches.parquet"]).to_pandas()
     assert np.isneginf(back.log10_lr).sum() == 1
 
@@ -164,11 +170,15 @@ def test_csv_round_trip_is_exact_and_writes_minus_inf(run, tmp_path):
     paths = write_tables(tmp_path, matches, loci, prov)
     assert ",-inf," in paths["matches.csv"].read_text(encoding="utf-8")
     for name, df in (("matches", matches), ("pair_loci", loci)):
-        dtypes = {f["name"]: CSV_DTYPES[f["type"]] for f in load_schema(f"{name}.v1")["fields"]}
-        back = pd.read_csv(paths[f"{name}.csv"], dtype=dtypes, keep_default_na=False)
+        schema = load_schema(TABLE_SCHEMAS[name])
+        dtypes = {f["name"]: CSV_DTYPES[f["type"]] for f in schema["fields"]}
+        nullable = [f["name"] for f in schema["fields"] if f.get("nullable")]
+        back = pd.read_csv(paths[f"{name}.csv"], dtype=dtypes, keep_default_na=False, na_values={c: [""] for c in nullable})
         assert list(back.columns) == list(df.columns)
         for column in df.columns:
-            assert back[column].tolist() == df[column].tolist(), column  # floats bit-exact
+            want = df[column].astype(object).where(df[column].notna(), None).tolist()
+            got = back[column].astype(object).where(back[column].notna(), None).tolist()
+            assert got == want, column  # floats bit-exact, nulls as empty cells
 
 
 def test_same_inputs_write_byte_identical_files(run, tmp_path):
@@ -196,9 +206,9 @@ def test_null_in_a_non_nullable_column_is_refused_before_writing(run, tmp_path):
 
 def test_tables_off_schema_are_refused(run, tmp_path):
     matches, loci, prov, _ = run
-    with pytest.raises(ReuniteInputError, match=r"table 'matches.v1' lacks columns \['flagged'\]"):
+    with pytest.raises(ReuniteInputError, match=r"table 'matches.v2' lacks columns \['flagged'\]"):
         write_tables(tmp_path, matches.drop(columns="flagged"), loci, prov)
-    with pytest.raises(ReuniteInputError, match=r"has columns \['note'\] that schemas/matches.v1.json does not define"):
+    with pytest.raises(ReuniteInputError, match=r"has columns \['note'\] that schemas/matches.v2.json does not define"):
         write_tables(tmp_path, matches.assign(note="x"), loci, prov)
     with pytest.raises(ReuniteInputError, match=r"column 'conclusion' has 1 row\(s\) with values \['maybe'\]"):
         write_tables(tmp_path, matches.assign(conclusion=["maybe"] + matches.conclusion.tolist()[1:]), loci, prov)

@@ -1,0 +1,414 @@
+"""Streaming top-k matching at national scale: bounded memory, exact float64, all pairs.
+
+:func:`kinship.matching.score_all_pairs` materialises the full candidates x families matrix;
+it is the reference. At national scale (10^5 children x 10^6 families) the matrix (800 GB) and
+the family tables (tens of GB) can not be held, so this module streams:
+
+* families are compiled in *shards* (a few thousand at a time) and each shard's tables are laid
+  out in *blocks* of ``W`` families: ``rows[block, r, w]`` with ``r = offset[locus] + g`` (the
+  trailing row of each locus is 0 for an untyped candidate). One block of tables (about
+  ``W * 8 * sum_l (G_l + 1)`` bytes, ~1-2 MB) stays in a core's L2 cache while every candidate is
+  scored against its ``W`` families: per candidate and locus, one contiguous row of ``W``
+  float64 values is added to an accumulator held in registers;
+* while scoring, each candidate keeps its best ``k`` families and each family its best ``k``
+  candidates (sorted insertion into arrays of length ``k``; ties go to the lower index, i.e. the
+  lower id, because ids are sorted), and every pair at or above the reporting threshold is
+  recorded.
+
+The sums are float64 and add the loci in the same order as the reference kernel, so every
+reported log10 LR is bit-identical to :func:`~kinship.matching.score_all_pairs` (tested). No
+float32 screening is needed at the measured speed (see benchmarks/README.md).
+
+The inner kernel is compiled with numba when it is installed; otherwise a numpy
+implementation of the same blocked algorithm runs (slower, same results).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kinship.encoding import UNTYPED
+from kinship.matching import FamilyTables
+
+__all__ = [
+    "BLOCK_WIDTH",
+    "BlockedTables",
+    "Entries",
+    "ShardResult",
+    "TopK",
+    "block_tables",
+    "candidate_rows",
+    "score_shard",
+    "best_k",
+    "merge_results",
+    "HAVE_NUMBA",
+]
+
+#: Families per block: 32 float64 scores = four AVX-512 registers.
+BLOCK_WIDTH = 32
+
+try:  # numba is optional: the numpy path gives the same numbers
+    import numba
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only without numba
+    numba = None
+    HAVE_NUMBA = False
+
+
+@dataclass(frozen=True)
+class BlockedTables:
+    """A shard's family tables in cache-sized blocks of ``W`` families.
+
+    Attributes
+    ----------
+    rows : ndarray of float64, shape (n_blocks, n_rows, W)
+        ``rows[b, offset[l] + g, w]`` = log10 LR of genotype ``g`` at locus ``l`` for family
+        ``b * W + w`` of the shard; padding families (past the shard's end) are ``-inf``.
+    offsets : ndarray of int64, shape (n_loci,)
+        First row of each locus.
+    n_genotypes : ndarray of int64, shape (n_loci,)
+        ``G_l``; row ``offset[l] + G_l`` is the zero row selected by an untyped candidate.
+    n_families : int
+    """
+
+    rows: np.ndarray
+    offsets: np.ndarray
+    n_genotypes: np.ndarray
+    n_families: int
+
+
+def block_tables(tables: FamilyTables, width: int = BLOCK_WIDTH) -> BlockedTables:
+    """Lay out a shard's tables in blocks of ``width`` families (see :class:`BlockedTables`)."""
+    n_fam = tables.n_families
+    sizes = np.array([T.shape[0] for T in tables.log10_lr], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    n_blocks = -(-n_fam // width)
+    stacked = np.full((int(sizes.sum()), n_blocks * width), -np.inf)
+    stacked[:, :n_fam] = np.concatenate(tables.log10_lr, axis=0)
+    rows = np.ascontiguousarray(stacked.reshape(stacked.shape[0], n_blocks, width).transpose(1, 0, 2))
+    return BlockedTables(rows, offsets, sizes - 1, n_fam)
+
+
+def candidate_rows(candidates: np.ndarray, blocked: BlockedTables) -> np.ndarray:
+    """Row of each candidate's genotype in the blocked layout, shape (n_candidates, n_loci), int64.
+
+    ``candidates`` are genotype indices (n_candidates, n_loci), ``-1`` = untyped.
+    """
+    g = np.where(candidates == UNTYPED, blocked.n_genotypes[None, :], candidates)
+    return (g + blocked.offsets[None, :]).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class TopK:
+    """Best ``k`` partners, sorted by descending score then ascending index.
+
+    ``index`` is -1 where fewer than ``k`` partners exist; ``score`` is then ``nan``.
+    """
+
+    score: np.ndarray  # (n, k) float64
+    index: np.ndarray  # (n, k) int64
+
+
+@dataclass(frozen=True)
+class Entries:
+    """(candidate, family, log10 LR) triples with global candidate and family indices."""
+
+    candidate: np.ndarray  # int64
+    family: np.ndarray  # int64
+    score: np.ndarray  # float64
+
+    @staticmethod
+    def empty() -> "Entries":
+        return Entries(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+
+    @staticmethod
+    def concat(parts) -> "Entries":
+        parts = list(parts)
+        if not parts:
+            return Entries.empty()
+        return Entries(*(np.concatenate([getattr(p, a) for p in parts]) for a in ("candidate", "family", "score")))
+
+    def __len__(self) -> int:
+        return self.candidate.size
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    """What scoring some candidates against some families keeps (global indices).
+
+    Attributes
+    ----------
+    candidate_best : Entries
+        Each scored candidate's best ``k`` families among the scored ones.
+    family_best : Entries
+        Each scored family's best ``k`` candidates among the scored ones.
+    hits : Entries
+        Every scored pair with log10 LR >= the threshold.
+    """
+
+    candidate_best: Entries
+    family_best: Entries
+    hits: Entries
+
+
+def _insert(vals, idxs, count, v, i, k):  # pragma: no cover - compiled by numba
+    """Sorted insertion of (v, i) into the first ``count`` slots (descending v, ties by order)."""
+    if count < k:
+        pos = count
+        count += 1
+    elif v > vals[k - 1]:
+        pos = k - 1
+    else:
+        return count
+    while pos > 0 and vals[pos - 1] < v:
+        vals[pos] = vals[pos - 1]
+        idxs[pos] = idxs[pos - 1]
+        pos -= 1
+    vals[pos] = v
+    idxs[pos] = i
+    return count
+
+
+def _kernel(rows, cand_rows, n_families, k, threshold, n_chunks,
+            cand_val, cand_idx, cand_cnt, fam_val, fam_idx, fam_cnt, fam_worst,
+            hit_pairs, hit_scores, hit_cnt):  # pragma: no cover - compiled by numba
+    n_blocks = rows.shape[0]
+    n_cand, n_loci = cand_rows.shape
+    max_hits = hit_scores.shape[1]
+    per_chunk = (n_blocks + n_chunks - 1) // n_chunks
+    neg_inf = -np.inf
+    for t in numba.prange(n_chunks):
+        worst_f = np.empty(BLOCK_WIDTH)
+        for b in range(t * per_chunk, min(n_blocks, (t + 1) * per_chunk)):
+            block = rows[b]
+            base = b * BLOCK_WIDTH
+            n_w = min(BLOCK_WIDTH, n_families - base)
+            # Families' current k-th best; +inf for padding, so the fast test never fires.
+            full = False
+            for c in range(n_cand):
+                # A fresh accumulator per candidate: LLVM then knows it aliases nothing and
+                # vectorises the row additions (a reused buffer measured 1.8x slower).
+                acc = block[cand_rows[c, 0]].copy()
+                for l in range(1, n_loci):
+                    acc += block[cand_rows[c, l]]
+                count = cand_cnt[t, c]
+                worst_c = cand_val[t, c, k - 1] if count == k else neg_inf
+                best = neg_inf
+                fam_better = False
+                for w in range(BLOCK_WIDTH):
+                    best = max(best, acc[w])
+                    fam_better |= acc[w] > worst_f[w]
+                # Fast path: no family list, no candidate list and no threshold touched.
+                if full and count == k and not fam_better and best <= worst_c and best < threshold:
+                    continue
+                for w in range(n_w):
+                    v = acc[w]
+                    f = base + w
+                    if count < k or v > worst_c:
+                        count = _insert(cand_val[t, c], cand_idx[t, c], count, v, f, k)
+                        if count == k:
+                            worst_c = cand_val[t, c, k - 1]
+                    if fam_cnt[f] < k or v > fam_val[f, k - 1]:
+                        fam_cnt[f] = _insert(fam_val[f], fam_idx[f], fam_cnt[f], v, c, k)
+                    if v >= threshold:
+                        h = hit_cnt[t]
+                        if h < max_hits:
+                            hit_pairs[t, h, 0] = c
+                            hit_pairs[t, h, 1] = f
+                            hit_scores[t, h] = v
+                        hit_cnt[t] = h + 1
+                cand_cnt[t, c] = count
+                if not full:
+                    full = True
+                    for w in range(n_w):
+                        full = full and fam_cnt[base + w] == k
+                if full:
+                    for w in range(BLOCK_WIDTH):
+                        worst_f[w] = fam_val[base + w, k - 1] if w < n_w else np.inf
+
+
+if HAVE_NUMBA:
+    _insert = numba.njit(cache=True, inline="always")(_insert)
+    _kernel = numba.njit(cache=True, parallel=True, fastmath=False)(_kernel)
+
+
+def _kernel_numpy(rows, cand_rows, n_families, k, threshold):
+    """The same blocked algorithm in numpy: per block, a (n_cand, W) gather-and-sum."""
+    n_blocks, _, width = rows.shape
+    n_cand = cand_rows.shape[0]
+    scores = np.empty((n_cand, n_blocks * width))
+    for b in range(n_blocks):
+        acc = np.zeros((n_cand, width))
+        for l in range(cand_rows.shape[1]):
+            acc += rows[b][cand_rows[:, l]]
+        scores[:, b * width:(b + 1) * width] = acc
+    return scores[:, :n_families]
+
+
+def _top_k_rows(scores: np.ndarray, k: int) -> TopK:
+    """Best ``k`` per row of a dense score matrix, ties by column index."""
+    n, m = scores.shape
+    kk = min(k, m)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :kk]
+    score = np.full((n, k), np.nan)
+    index = np.full((n, k), -1, dtype=np.int64)
+    score[:, :kk] = np.take_along_axis(scores, order, axis=1)
+    index[:, :kk] = order
+    return TopK(score, index)
+
+
+def _entries_from_top_k(top: TopK, owner: np.ndarray, partner: np.ndarray, owner_is_candidate: bool) -> Entries:
+    keep = top.index >= 0
+    rows, cols = np.nonzero(keep)
+    own = owner[rows]
+    part = partner[top.index[rows, cols]]
+    score = top.score[rows, cols]
+    return Entries(own, part, score) if owner_is_candidate else Entries(part, own, score)
+
+
+def score_shard(
+    tables: FamilyTables,
+    candidates: np.ndarray,
+    *,
+    family_index: np.ndarray | None = None,
+    candidate_index: np.ndarray | None = None,
+    k: int = 10,
+    threshold: float = 4.0,
+    max_hits: int = 1_000_000,
+    use_numba: bool | None = None,
+) -> ShardResult:
+    """Score candidates against one shard of families, keeping only what is reported.
+
+    Parameters
+    ----------
+    tables : FamilyTables
+        The shard's compiled families.
+    candidates : ndarray of int32, shape (n_candidates, n_loci)
+        Genotype indices at ``tables.loci``; -1 = untyped.
+    family_index, candidate_index : ndarray of int64, optional
+        Global indices of the shard's families and of the candidates (default 0..n-1).
+    k : int
+        Partners kept per candidate and per family.
+    threshold : float
+        log10 LR at or above which every pair is kept (default 4: CPI 10,000).
+    max_hits : int
+        Bound on kept threshold pairs per worker thread; exceeding it raises.
+    use_numba : bool, optional
+        Force the numba (True) or numpy (False) kernel; default numba when installed.
+
+    Returns
+    -------
+    ShardResult
+
+    Raises
+    ------
+    ValueError
+        If more than ``max_hits`` pairs reach ``threshold`` (raise the threshold).
+    """
+    n_cand = candidates.shape[0]
+    n_fam = tables.n_families
+    family_index = np.arange(n_fam, dtype=np.int64) if family_index is None else np.asarray(family_index, np.int64)
+    candidate_index = np.arange(n_cand, dtype=np.int64) if candidate_index is None else np.asarray(candidate_index, np.int64)
+    if n_cand == 0 or n_fam == 0:
+        return ShardResult(Entries.empty(), Entries.empty(), Entries.empty())
+    blocked = block_tables(tables)
+    rows_idx = candidate_rows(candidates, blocked)
+    if use_numba is None:
+        use_numba = HAVE_NUMBA
+    if use_numba:
+        n_chunks = max(1, min(numba.get_num_threads(), blocked.rows.shape[0]))
+        cand_val = np.full((n_chunks, n_cand, k), np.nan)
+        cand_idx = np.full((n_chunks, n_cand, k), -1, dtype=np.int64)
+        cand_cnt = np.zeros((n_chunks, n_cand), dtype=np.int64)
+        fam_val = np.full((n_fam, k), np.nan)
+        fam_idx = np.full((n_fam, k), -1, dtype=np.int64)
+        fam_cnt = np.zeros(n_fam, dtype=np.int64)
+        fam_worst = np.full(n_fam, np.nan)
+        hit_pairs = np.empty((n_chunks, max_hits, 2), dtype=np.int64)
+        hit_scores = np.empty((n_chunks, max_hits))
+        hit_cnt = np.zeros(n_chunks, dtype=np.int64)
+        _kernel(blocked.rows, rows_idx, n_fam, k, threshold, n_chunks,
+                cand_val, cand_idx, cand_cnt, fam_val, fam_idx, fam_cnt, fam_worst,
+                hit_pairs, hit_scores, hit_cnt)
+        if hit_cnt.max(initial=0) > max_hits:
+            raise ValueError(
+                f"{int(hit_cnt.sum())} pairs reach log10 LR {threshold}; more than max_hits="
+                f"{max_hits} per thread: raise the reporting threshold or max_hits"
+            )
+        vals = cand_val.transpose(1, 0, 2).reshape(n_cand, -1)
+        idxs = cand_idx.transpose(1, 0, 2).reshape(n_cand, -1)
+        candidate_best = _merge_top_k(vals, idxs, k)
+        family_best = TopK(fam_val, fam_idx)
+        pairs = np.concatenate([hit_pairs[t, : hit_cnt[t]] for t in range(n_chunks)]).reshape(-1, 2)
+        pair_scores = np.concatenate([hit_scores[t, : hit_cnt[t]] for t in range(n_chunks)])
+    else:
+        scores = _kernel_numpy(blocked.rows, rows_idx, n_fam, k, threshold)
+        candidate_best = _top_k_rows(scores, k)
+        family_best = _top_k_rows(scores.T, k)
+        c, f = np.nonzero(scores >= threshold)
+        if c.size > max_hits:
+            raise ValueError(
+                f"{c.size} pairs reach log10 LR {threshold}; more than max_hits={max_hits}: "
+                "raise the reporting threshold or max_hits"
+            )
+        pairs = np.stack([c, f], axis=1).astype(np.int64)
+        pair_scores = scores[c, f]
+    return ShardResult(
+        _entries_from_top_k(candidate_best, candidate_index, family_index, True),
+        _entries_from_top_k(family_best, family_index, candidate_index, False),
+        Entries(candidate_index[pairs[:, 0]], family_index[pairs[:, 1]], pair_scores),
+    )
+
+
+def _merge_top_k(vals: np.ndarray, idxs: np.ndarray, k: int) -> TopK:
+    """Best ``k`` of each row's (score, index) entries: descending score, ascending index;
+    empty slots (index -1) last."""
+    key_score = np.where(idxs < 0, np.inf, -vals)  # empty slots sort last
+    key_index = np.where(idxs < 0, np.iinfo(np.int64).max, idxs)
+    order = np.lexsort((key_index, key_score), axis=1)[:, :k]
+    return TopK(np.take_along_axis(vals, order, axis=1), np.take_along_axis(idxs, order, axis=1))
+
+
+def best_k(entries: Entries, *, by: str, k: int) -> tuple[Entries, np.ndarray]:
+    """Each owner's best ``k`` entries (owner = ``"candidate"`` or ``"family"``), with ranks.
+
+    Order within an owner: descending score, then ascending partner index (the lower id wins a
+    tie), so the result does not depend on how the entries were split into shards.
+
+    Returns
+    -------
+    entries : Entries
+        Sorted by owner, then rank.
+    rank : ndarray of int32
+        1-based rank of each kept entry within its owner.
+    """
+    owner = entries.candidate if by == "candidate" else entries.family
+    partner = entries.family if by == "candidate" else entries.candidate
+    order = np.lexsort((partner, -entries.score, owner))
+    owner_sorted = owner[order]
+    start = np.r_[0, np.flatnonzero(np.diff(owner_sorted)) + 1]
+    counts = np.diff(np.r_[start, owner_sorted.size])
+    rank = np.arange(owner_sorted.size) - np.repeat(start, counts) + 1
+    keep = rank <= k
+    kept = order[keep]
+    return Entries(entries.candidate[kept], entries.family[kept], entries.score[kept]), rank[keep].astype(np.int32)
+
+
+def merge_results(results, *, k: int) -> tuple[Entries, np.ndarray, Entries, np.ndarray, Entries]:
+    """Combine shard results (and a previous run's kept entries) into global lists.
+
+    Returns
+    -------
+    candidate_best, candidate_rank, family_best, family_rank, hits
+        Hits are deduplicated and sorted by (candidate, family).
+    """
+    results = list(results)
+    cand, cand_rank = best_k(Entries.concat(r.candidate_best for r in results), by="candidate", k=k)
+    fam, fam_rank = best_k(Entries.concat(r.family_best for r in results), by="family", k=k)
+    hits = Entries.concat(r.hits for r in results)
+    _, first = np.unique(np.stack([hits.candidate, hits.family], axis=1), axis=0, return_index=True) if len(hits) else (None, np.zeros(0, np.int64))
+    hits = Entries(hits.candidate[first], hits.family[first], hits.score[first])
+    return cand, cand_rank, fam, fam_rank, hits

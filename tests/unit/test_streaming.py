@@ -1,0 +1,155 @@
+"""Streamed top-k matching, incremental runs and calibration against the full-matrix reference."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kinship import match_run as mr
+from kinship.alleles import allele_sort_key
+from kinship.calibration import tail_bounds
+from kinship.io.frequencies import load_bundled_table
+from kinship.matching import score_all_pairs
+from kinship.streaming import HAVE_NUMBA, score_shard
+
+K = 3
+THRESHOLD = -2.0  # low, so that many pairs are "hits" and the hit path is exercised
+
+
+@pytest.fixture(scope="module")
+def profiles():
+    g = pd.read_csv("kinship/data/genotypes/kgp_codis18_east_asia.csv", dtype=str)
+    g = g.rename(columns={"sample": "sample_id", "allele1": "allele_1", "allele2": "allele_2"})
+    pairs = [sorted(p, key=allele_sort_key) for p in zip(g.allele_1, g.allele_2)]
+    g["allele_1"] = [p[0] for p in pairs]
+    g["allele_2"] = [p[1] for p in pairs]
+    ids = sorted(g.sample_id.unique())
+    refs = ids[:150]
+    g["role"] = np.where(g.sample_id.isin(refs), "reference", "candidate")
+    members = pd.DataFrame({
+        "lab": "L",
+        "family_id": [f"F{i // 2:03d}" if i < 100 else f"S{i:03d}" for i in range(150)],
+        "sample_id": refs,
+        "relationship": ["father", "mother"] * 75,
+    })
+    return g[["sample_id", "role", "locus", "allele_1", "allele_2"]], members
+
+
+def _run(genotypes, members, params, **plan_kw):
+    inputs = mr.assemble_inputs(genotypes, members)
+    table, _ = mr.effective_frequencies(inputs, load_bundled_table())
+    run = mr.encode_run(inputs, table, params.mutation)
+    plan = mr.plan_run(run, params, shard_size=17, **plan_kw)
+    results = [mr.score_block(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
+    results += [plan.previous] if plan.previous else []
+    matches = mr.collect_matches(run, results, k=params.k, new_candidates=plan.new_candidates, new_families=plan.new_families)
+    return run, plan, matches
+
+
+def test_streamed_pairs_equal_the_full_matrix(profiles):
+    params = mr.MatchParameters(k=K, threshold=THRESHOLD)
+    run, plan, streamed = _run(*profiles, params)
+    inputs = run.inputs
+    compiled = mr.compile_run(inputs, run.table, params.mutation)
+    full = mr.rank_matches(compiled, score_all_pairs(compiled.family_tables_all, compiled.candidate_index))
+    expected = full[(full.rank_for_candidate <= K) | (full.rank_for_family <= K) | (full.log10_lr >= THRESHOLD)]
+    assert len(streamed) == len(expected) > 0
+    both = streamed.merge(full, on=["candidate_id", "lab", "family_id"], suffixes=("", "_ref"))
+    assert (both.log10_lr.to_numpy() == both.log10_lr_ref.to_numpy()).all()  # bit-identical
+    for col in ("rank_for_candidate", "rank_for_family"):
+        kept = both[col].notna()
+        assert (both.loc[kept, col].astype(int) == both.loc[kept, col + "_ref"]).all()
+        assert (both.loc[~kept, col + "_ref"] > K).all()
+    assert (both.n_inconsistent == both.n_inconsistent_ref).all()
+    assert (both.n_loci_compared == both.n_loci_compared_ref).all()
+    assert plan.kind == "full" and streamed.is_new.all()
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed: only the numpy kernel exists")
+def test_numba_and_numpy_kernels_agree(profiles):
+    params = mr.MatchParameters()
+    inputs = mr.assemble_inputs(*profiles)
+    table, _ = mr.effective_frequencies(inputs, load_bundled_table())
+    run = mr.encode_run(inputs, table, params.mutation)
+    tables = run.family_tables(slice(0, 40))
+    a = score_shard(tables, run.candidate_index, k=4, threshold=-5.0, use_numba=True)
+    b = score_shard(tables, run.candidate_index, k=4, threshold=-5.0, use_numba=False)
+    for part in ("candidate_best", "family_best", "hits"):
+        x, y = getattr(a, part), getattr(b, part)
+        ox = np.lexsort((x.family, x.candidate))
+        oy = np.lexsort((y.family, y.candidate))
+        assert np.array_equal(x.candidate[ox], y.candidate[oy]) and np.array_equal(x.family[ox], y.family[oy])
+        assert np.array_equal(x.score[ox], y.score[oy])
+
+
+def test_incremental_run_equals_a_full_rematch_byte_for_byte(profiles):
+    genotypes, members = profiles
+    params = mr.MatchParameters(k=K, threshold=THRESHOLD)
+    # First run: 2/3 of the candidates and the first 60 families.
+    cands = sorted(genotypes[genotypes.role == "candidate"].sample_id.unique())
+    first_members = members[members.family_id.isin(sorted(members.family_id.unique())[:60])]
+    first_refs = set(first_members.sample_id)
+    first_geno = genotypes[genotypes.sample_id.isin(set(cands[: 2 * len(cands) // 3]) | first_refs)]
+    run1, plan1, matches1 = _run(first_geno, first_members, params)
+    previous = {
+        "run_id": "r1", "code_version": mr.kinship.__version__,
+        "freq_table_hash": mr.table_hash(run1.table), "parameters": mr._json_roundtrip(params.as_dict()),
+    }
+    prev_inputs = mr.entity_hashes(run1.inputs)
+    # Everything: incremental from the first run, and a forced full re-match.
+    run2, plan2, incremental = _run(genotypes, members, params, previous=previous,
+                                    previous_inputs=prev_inputs, previous_matches=matches1)
+    _, plan3, full = _run(genotypes, members, params, previous=previous, previous_inputs=prev_inputs,
+                          previous_matches=matches1, force_full=True)
+    assert plan2.kind == "incremental" and plan3.kind == "full"
+    scored = sum(len(f) * len(c) for f, c in plan2.shards)
+    assert scored < len(run2.inputs.candidate_ids) * len(run2.inputs.families)
+    assert incremental.to_csv(index=False) == full.to_csv(index=False)
+    assert 0 < incremental.is_new.sum() < len(incremental)
+
+
+def test_a_new_allele_changes_the_table_and_forces_a_full_run(profiles):
+    genotypes, members = profiles
+    params = mr.MatchParameters(k=K, threshold=THRESHOLD)
+    run1, _, matches1 = _run(genotypes, members, params)
+    previous = {"run_id": "r1", "code_version": mr.kinship.__version__,
+                "freq_table_hash": mr.table_hash(run1.table), "parameters": mr._json_roundtrip(params.as_dict())}
+    prev_inputs = mr.entity_hashes(run1.inputs)
+    newcomer = pd.DataFrame({"sample_id": "ZZ-NEW", "role": "candidate", "locus": ["TH01", "FGA"],
+                             "allele_1": ["13.3", "22"], "allele_2": ["13.3", "24"]})
+    _, plan, _ = _run(pd.concat([genotypes, newcomer]), members, params, previous=previous,
+                      previous_inputs=prev_inputs, previous_matches=matches1)
+    assert plan.kind == "full" and plan.reason == "effective frequency table changed"
+    _, same, _ = _run(genotypes, members, params, previous=previous, previous_inputs=prev_inputs, previous_matches=matches1)
+    assert same.kind == "incremental" and same.shards == []
+
+
+def test_calibration_brackets_brute_force_enumeration():
+    rng = np.random.default_rng(3)
+    values = [rng.normal(0, 1.5, 6) for _ in range(4)]
+    values[1][2] = -np.inf
+    probs = [rng.dirichlet(np.ones(6)) for _ in range(4)]
+    for x in (-1.0, 0.0, 2.0, 4.0, 6.5):
+        exact = sum(
+            np.prod([probs[l][g[l]] for l in range(4)])
+            for g in itertools.product(range(6), repeat=4)
+            if sum(values[l][g[l]] for l in range(4)) >= x
+        )
+        lower, upper = tail_bounds(values, probs, x)
+        assert lower <= exact * (1 + 1e-12) and exact <= upper * (1 + 1e-12)
+        assert upper - lower < 0.01
+
+
+def test_calibrated_hits_carry_tail_probabilities(profiles):
+    params = mr.MatchParameters(k=K, threshold=THRESHOLD)
+    run, _, matches = _run(*profiles, params)
+    cal = mr.calibrate(run, matches, threshold=1.0)
+    hit = cal.log10_lr >= 1.0
+    assert cal.loc[hit, "p_unrelated"].between(0, 1).all() and cal.loc[~hit, "p_unrelated"].isna().all()
+    # P(LR >= x | unrelated) <= 1/x (Markov, since E[LR | unrelated] = 1).
+    assert (cal.loc[hit, "p_unrelated"] <= 10.0 ** -cal.loc[hit, "log10_lr"] * 1.01).all()
+    n = len(run.inputs.candidate_ids)
+    assert np.allclose(cal.loc[hit, "expected_unrelated"], cal.loc[hit, "p_unrelated"] * n)
