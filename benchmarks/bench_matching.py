@@ -29,7 +29,7 @@ from kinship.io.frequencies import load_bundled_table
 from kinship.likelihood import family_locus_tables
 from kinship.matching import FamilyTables
 from kinship.mutation import MutationModel
-from kinship.streaming import merge_results, score_shard
+from kinship.streaming import combine_results, merge_results, score_shard
 
 CODIS20 = ["CSF1PO", "D3S1358", "D5S818", "D7S820", "D8S1179", "D13S317", "D16S539", "D18S51",
            "D21S11", "FGA", "TH01", "TPOX", "vWA", "D1S1656", "D2S441", "D2S1338", "D10S1248",
@@ -83,8 +83,9 @@ def main() -> None:
         typed = np.array([(f[a:b, 0] >= 0) | (m[a:b, 0] >= 0) for f, m, *_ in per_locus])
         tables = FamilyTables(tuple(loci), tuple(t for t, _ in compiled), tuple(i for _, i in compiled), typed)
         t1 = time.perf_counter()
-        results.append(score_shard(tables, candidates, family_index=np.arange(a, b), k=args.k))
+        shard = score_shard(tables, candidates, family_index=np.arange(a, b), k=args.k)
         t2 = time.perf_counter()
+        results = [combine_results([*results, shard], k=args.k)]  # memory stays O((C + F) k)
         t_compile += t1 - t0
         t_score += t2 - t1
     merged = merge_results(results, k=args.k)

@@ -26,8 +26,10 @@ def _io_failure(task, task_run, state) -> bool:
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_io_failure, cache_policy=NO_CACHE)
-def land_batch(store: str, export: str, manifest: str, lab: str, kit: str | None, fmt: str):
-    return ingest_batch(Store(store), export, manifest, lab=lab, kit=kit, fmt=fmt)
+def land_batch(store: str, export: str, manifest: str | None, lab: str, kit: str | None, fmt: str,
+               reader_options: dict | None, min_autosomal_loci: int):
+    return ingest_batch(Store(store), export, manifest, lab=lab, kit=kit, fmt=fmt,
+                        reader_options=reader_options, min_autosomal_loci=min_autosomal_loci)
 
 
 @task(cache_policy=NO_CACHE)
@@ -39,14 +41,20 @@ def publish_summary(summary) -> None:
 @flow(name="ingest", log_prints=True)
 def ingest(
     export: str,
-    manifest: str,
     lab: str,
+    manifest: str | None = None,
     kit: str | None = None,
     fmt: str = "genemapper",
     store: str | None = None,
+    reader_options: dict | None = None,
+    min_autosomal_loci: int = 12,
 ) -> dict:
-    """Ingest ``export`` with ``manifest`` into the store; returns the ingestion summary."""
-    summary = land_batch(store_location(store), export, manifest, lab, kit, fmt)
+    """Ingest ``export`` with its ``manifest`` (optional for CODIS CMF, whose specimen
+    categories give role and relationship) into the store; returns the ingestion summary.
+    ``fmt``: genemapper | tidy | parquet | cmf | vcf; ``reader_options`` go to the reader
+    (e.g. ``{"category_map": {...}}`` for cmf, ``{"caller": "hipstr"}`` for vcf)."""
+    summary = land_batch(store_location(store), export, manifest, lab, kit, fmt, reader_options,
+                         min_autosomal_loci)
     publish_summary(summary)
     return asdict(summary)
 
@@ -56,10 +64,10 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=ingest.__doc__)
     parser.add_argument("export")
-    parser.add_argument("manifest")
+    parser.add_argument("manifest", nargs="?", help="manifest CSV (optional for --fmt cmf)")
     parser.add_argument("--lab", required=True)
     parser.add_argument("--kit")
-    parser.add_argument("--fmt", default="genemapper")
+    parser.add_argument("--fmt", default="genemapper", choices=["genemapper", "tidy", "parquet", "cmf", "vcf"])
     parser.add_argument("--store")
     args = parser.parse_args()
     print(ingest(**vars(args)))

@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.settings import out_location, store_location
-from kinship import match_run, report
+from kinship import match_run, report, streaming
 from kinship.io.frequencies import DEFAULT_TABLE, load_frequency_table
 from kinship.mutation import MutationModel
 from kinship.store import Store
@@ -80,6 +80,11 @@ def plan(run, params, previous, previous_inputs, previous_matches, shard_size: i
 @task(**COMPUTE)
 def score_block(run, block, k: int, threshold: float):
     return match_run.score_block(run, block[0], block[1], k=k, threshold=threshold)
+
+
+@task(**COMPUTE)
+def combine(results, k: int):
+    return streaming.combine_results(results, k=k)
 
 
 @task(**COMPUTE)
@@ -161,7 +166,10 @@ def match(
     run_plan = plan(run, params, previous, load_previous_inputs(store, previous),
                     load_previous_matches(store, previous), shard_size, full)
     futures = score_block.map(unmapped(run), run_plan.shards, unmapped(k), unmapped(threshold))
-    results = [f.result() for f in futures] + ([run_plan.previous] if run_plan.previous else [])
+    kept = run_plan.previous
+    for future in futures:  # reduce as shards finish: memory O((candidates + families) * k)
+        kept = combine([kept, future.result()] if kept else [future.result()], k)
+    results = [kept] if kept else []
     matches = calibrate(run, collect(run, results, run_plan, k, prior), threshold, max_expected_unrelated)
     pairs = detail(run, select_pairs(matches))
     provenance = describe(run, params, substitutions, started_at, table_id, run_plan, previous, matches)

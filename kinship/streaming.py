@@ -42,6 +42,7 @@ __all__ = [
     "candidate_rows",
     "score_shard",
     "best_k",
+    "combine_results",
     "merge_results",
     "HAVE_NUMBA",
 ]
@@ -395,6 +396,20 @@ def best_k(entries: Entries, *, by: str, k: int) -> tuple[Entries, np.ndarray]:
     keep = rank <= k
     kept = order[keep]
     return Entries(entries.candidate[kept], entries.family[kept], entries.score[kept]), rank[keep].astype(np.int32)
+
+
+def combine_results(results, *, k: int) -> ShardResult:
+    """Reduce shard results to one, keeping only what a final merge could still use: each
+    candidate's best ``k`` families, the families' lists and all hits.
+
+    Applying it as shards finish keeps memory at O((n_candidates + n_families) * k) instead of
+    O(n_shards * n_candidates * k); the final :func:`merge_results` is unchanged by it.
+    """
+    results = list(results)
+    cand, _ = best_k(Entries.concat(r.candidate_best for r in results), by="candidate", k=k)
+    # A family's list comes whole from the one shard that scored it (or from the previous run
+    # plus shards of new candidates): it is reduced once, in merge_results.
+    return ShardResult(cand, Entries.concat(r.family_best for r in results), Entries.concat(r.hits for r in results))
 
 
 def merge_results(results, *, k: int) -> tuple[Entries, np.ndarray, Entries, np.ndarray, Entries]:

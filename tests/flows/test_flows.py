@@ -60,6 +60,7 @@ def test_prefect_yaml_declares_the_three_deployments():
     deployments = {d["name"]: d for d in spec["deployments"]}
     assert set(deployments) == {"ingest", "match", "nightly-rematch"}
     assert deployments["nightly-rematch"]["schedules"][0]["cron"] == "0 2 * * *"
+    assert deployments["nightly-rematch"]["parameters"]["full"] is True
     for d in deployments.values():
         path, name = d["entrypoint"].split(":")
         assert (ROOT / path).exists()
