@@ -7,7 +7,6 @@ test. A *true pair* is a candidate and the family whose missing child it is; eve
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from kinship.ranking import SUPPORT_LOG10_CPI

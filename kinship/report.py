@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from kinship.errors import ReuniteInputError
 from kinship.ranking import (
