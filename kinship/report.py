@@ -557,6 +557,7 @@ def render_html(
     *,
     samples: pd.DataFrame | None = None,
     max_pairs: int = 200,
+    max_rows: int = 1000,
 ) -> str:
     """A self-contained HTML report of a match run for case managers.
 
@@ -580,6 +581,10 @@ def render_html(
         ids on the detail cards. Other columns are ignored: the report shows ids only.
     max_pairs : int
         At most this many detail cards, by descending LR; the page says how many were left out.
+    max_rows : int
+        At most this many rows in the "best family per candidate" table and families in the
+        "best candidates per family" table (strongest first); the page says how many are only in
+        ``matches.csv``, so the report stays readable at national scale.
 
     Returns
     -------
@@ -611,8 +616,12 @@ def render_html(
     top = top.sort_values(
         ["_best", "lab", "family_id", "rank_for_family"], ascending=[False, True, True, True], kind="stable"
     )
+    n_best_family, n_family_groups = len(best_family), top[["lab", "family_id"]].drop_duplicates().shape[0]
+    best_family = best_family.head(max_rows)
     family_groups = []
     for (lab, family_id), group in top.groupby(["lab", "family_id"], sort=False):
+        if len(family_groups) == max_rows:
+            break
         rows = [_match_row(r, conclusions) for r in group.itertuples(index=False)]
         family_groups.append({"family": f"{lab}/{family_id}", "family_kind": rows[0]["family_kind"], "rows": rows})
 
@@ -646,6 +655,8 @@ def render_html(
         "flagged": [_match_row(r, conclusions) for r in flagged.itertuples(index=False)],
         "best_family": [_match_row(r, conclusions) for r in best_family.itertuples(index=False)],
         "family_groups": family_groups,
+        "n_best_family": n_best_family,
+        "n_family_groups": n_family_groups,
         "cards": cards,
         "n_reported": n_reported,
         "max_pairs": max_pairs,

@@ -375,3 +375,10 @@ def test_top_candidates_table_is_json_safe_and_ranked(run):
     finite = [r["log10_lr"] for r in rows if r["log10_lr"] is not None]
     assert finite == sorted(finite, reverse=True)
     assert len(top_candidates_table(matches, n=3)) == 3
+
+
+def test_ranked_tables_are_capped_at_max_rows(run):
+    matches, loci, prov, _ = run
+    html = render_html(matches, loci, prov, max_rows=2)
+    n_candidates = int(matches["rank_for_candidate"].eq(1).sum())
+    assert f"The 2 strongest of {n_candidates:,} candidates are shown" in html
