@@ -37,6 +37,11 @@ def load_family_members(store: str):
 
 
 @task(**IO)
+def load_pedigrees(store: str):
+    return Store(store).load_pedigrees()
+
+
+@task(**IO)
 def load_previous_run(store: str):
     return Store(store).latest_match_run()
 
@@ -52,8 +57,8 @@ def load_previous_matches(store: str, previous: dict | None):
 
 
 @task(**COMPUTE)
-def assemble(genotypes, members):
-    return match_run.assemble_inputs(genotypes, members)
+def assemble(genotypes, members, pedigrees):
+    return match_run.assemble_inputs(genotypes, members, pedigrees)
 
 
 @task(**IO)
@@ -159,7 +164,7 @@ def match(
                                        max_expected_unrelated)
     started_at = match_run.utc_now()
     members = load_family_members(store)
-    inputs = assemble(load_genotypes(store), members)
+    inputs = assemble(load_genotypes(store), members, load_pedigrees(store))
     table, substitutions = effective_frequencies(inputs, load_table(table_id), frequency_floor)
     run = encode(inputs, table, model, theta)
     previous = load_previous_run(store)

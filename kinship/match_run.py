@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 from datetime import datetime, timezone
@@ -24,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 import kinship
-from kinship.alleles import allele_sort_key
 from kinship.errors import ReuniteInputError
 from kinship.frequencies import (
     DEFAULT_FREQUENCY_FLOOR,
@@ -40,6 +40,7 @@ from kinship.calibration import tail_probability
 from kinship.likelihood import hwe_genotype_probs
 from kinship.streaming import Entries, ShardResult, merge_results, score_shard
 from kinship.mutation import MutationModel, mutation_checks
+from kinship.pedigree import pedigree_from_table
 from kinship.profiles import Family, candidate_genotype_index, compile_families, encode_profiles
 from kinship.ranking import (
     CONCLUSION_TEXT,
@@ -212,6 +213,7 @@ class CompiledRun(EncodedRun):
 def assemble_inputs(
     genotypes: pd.DataFrame,
     members: pd.DataFrame,
+    pedigrees: pd.DataFrame | None = None,
     *,
     catalogue: LocusCatalogue | None = None,
 ) -> MatchInputs:
@@ -226,13 +228,27 @@ def assemble_inputs(
         :data:`kinship.pedigree.RELATIONSHIPS` (``father``, ``mother``, ``full_sibling``,
         grandparents, aunts/uncles, half siblings). A family of parents only is a parentage
         family (fast duo/trio path); any other relative places the family on the canonical
-        pedigree template (:func:`kinship.pedigree.pedigree_from_relationships`).
+        pedigree template (:func:`kinship.pedigree.pedigree_from_relationships`). Rows of
+        relationship ``pedigree`` (``schemas/manifest.v3.json``) are placed by ``pedigrees``,
+        not here; a family with such rows and no stored pedigree is left out with a warning
+        (its pedigree table is not ingested yet).
+    pedigrees : DataFrame, optional
+        Families filed as a PED-style table (:meth:`kinship.store.Store.load_pedigrees`):
+        columns ``lab, family_id, person_id, father, mother, sex, sample_id, is_missing``.
+        Each family becomes ``Family(lab, family_id, pedigree=...)`` (kind ``"pedigree"``),
+        compiled by exact peeling; members keep the row order given.
+
+    Returns
+    -------
+    MatchInputs
+        Manifest and pedigree families together, sorted by ``(lab, family_id)``.
 
     Raises
     ------
     ReuniteInputError
         A family with two fathers or two mothers (or two of any single kind), an unknown
-        relationship, or a family member with no profile.
+        relationship, a family member with no profile, a family id both in the manifest
+        relationships and in the pedigree table, or an invalid stored pedigree.
     """
     catalogue = catalogue or default_catalogue()
     autosomal = genotypes[[catalogue.is_autosomal(l) for l in genotypes["locus"]]]
@@ -243,7 +259,11 @@ def assemble_inputs(
     candidate_ids = tuple(sorted(s for s, r in roles.items() if r == "candidate" and s in profiles))
     parents: dict[tuple[str, str], dict[str, str]] = {}
     others: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    placed_by_pedigree: set[tuple[str, str]] = set()
     for row in members.sort_values(["lab", "family_id", "sample_id"]).itertuples(index=False):
+        if row.relationship == "pedigree":
+            placed_by_pedigree.add((row.lab, row.family_id))
+            continue
         slot = parents.setdefault((row.lab, row.family_id), {})
         if row.relationship not in ("father", "mother"):
             if row.sample_id not in profiles:
@@ -268,8 +288,48 @@ def assemble_inputs(
         Family(lab, family_id, slot.get("father"), slot.get("mother"), tuple(others.get((lab, family_id), ())))
         for (lab, family_id), slot in sorted(parents.items())
     )
+    from_pedigrees = _pedigree_families(pedigrees, profiles)
+    both = sorted(set(parents) & set(from_pedigrees))
+    if both:
+        lab, family_id = both[0]
+        raise ReuniteInputError(
+            f"family {lab}/{family_id} is in the manifest relationships and in the pedigree table "
+            f"(families {[f'{a}/{b}' for a, b in both]}); expected one of them; fix: give the family's "
+            "references relationship 'pedigree' in the manifest, or file it under another family id"
+        )
+    waiting = sorted(placed_by_pedigree - set(from_pedigrees) - set(parents))
+    if waiting:
+        warnings.warn(
+            f"families {[f'{a}/{b}' for a, b in waiting]} have references of relationship 'pedigree' "
+            "but no stored pedigree; they are left out of this run; fix: ingest their pedigree table "
+            "(scripts/flow ingest_pedigrees PED.csv --lab LAB)",
+            stacklevel=2,
+        )
+    families = tuple(sorted(families + tuple(from_pedigrees.values()), key=lambda f: (f.lab, f.family_id)))
     reference_ids = tuple(sorted({s for f in families for s in f.references}))
     return MatchInputs(profiles, reference_ids, candidate_ids, families)
+
+
+def _pedigree_families(pedigrees: pd.DataFrame | None, profiles: dict) -> dict[tuple[str, str], Family]:
+    """``Family(lab, family_id, pedigree=...)`` of every family of a stored pedigree table."""
+    out: dict[tuple[str, str], Family] = {}
+    if pedigrees is None or pedigrees.empty:
+        return out
+    rows: dict[tuple[str, str], list[dict]] = {}
+    for r in pedigrees.itertuples(index=False):
+        rows.setdefault((r.lab, r.family_id), []).append({
+            "id": r.person_id, "father": r.father, "mother": r.mother, "sex": r.sex,
+            "sample_id": r.sample_id, "is_missing": bool(r.is_missing)})
+    for (lab, family_id), members in sorted(rows.items()):
+        ped = pedigree_from_table(members, context=f"stored pedigree of family {lab}/{family_id}")
+        for k in ped.typed_members:
+            if ped.sample_ids[k] not in profiles:
+                raise ReuniteInputError(
+                    f"family {lab}/{family_id}: pedigree member {ped.ids[k]!r} (sample "
+                    f"{ped.sample_ids[k]}) has no autosomal profile in the store; ingest its export"
+                )
+        out[(lab, family_id)] = Family(lab, family_id, pedigree=ped)
+    return out
 
 
 def effective_frequencies(
@@ -396,7 +456,9 @@ class RunPlan:
 
 
 def entity_hashes(inputs: MatchInputs) -> pd.DataFrame:
-    """sha256 of each candidate's profile and of each family (relationships + profiles).
+    """sha256 of each candidate's profile and of each family (relationships + profiles; for a
+    family compiled on a pedigree, its structure - members, parents, sexes, typed members, the
+    missing child - and every typed member's profile).
 
     Columns ``entity`` (candidate | family), ``lab`` (empty for candidates), ``entity_id``,
     ``sha256``: what a run compared, recorded so the next run can tell what is new or changed.
@@ -406,6 +468,15 @@ def entity_hashes(inputs: MatchInputs) -> pd.DataFrame:
 
     rows = [("candidate", "", c, digest(sorted(inputs.profiles[c].items()))) for c in inputs.candidate_ids]
     for f in inputs.families:
+        if f.pedigree is not None:  # pedigree structure, typed members and their profiles
+            ped = f.pedigree
+            rows.append(("family", f.lab, f.family_id, digest({
+                "pedigree": {"ids": ped.ids, "father": ped.father, "mother": ped.mother, "sex": ped.sex,
+                             "sample_ids": ped.sample_ids, "missing": ped.missing},
+                "relationships": f.relationships,
+                "profiles": {s: sorted(inputs.profiles[s].items()) for s in ped.references},
+            })))
+            continue
         refs = {"father": f.father, "mother": f.mother}
         rows.append(("family", f.lab, f.family_id, digest({
             role: sorted(inputs.profiles[s].items()) if s else None for role, s in refs.items()

@@ -1,5 +1,6 @@
-"""Read and validate a batch manifest (``schemas/manifest.v2.json``; v2 adds the relationship kinds
-of kinship.pedigree.RELATIONSHIPS to v1's father | mother).
+"""Read and validate a batch manifest (``schemas/manifest.v3.json``; v2 added the relationship kinds
+of kinship.pedigree.RELATIONSHIPS to v1's father | mother; v3 adds ``pedigree``: a reference
+placed by its family's PED-style pedigree table, :func:`kinship.ingest.ingest_pedigrees`).
 
 The manifest says who each sample of an export is: ``role`` (reference or candidate), the
 family of a reference (``family_id``, scoped by ``lab``) and its ``relationship`` to the
@@ -37,8 +38,8 @@ __all__ = [
     "parse_manifest",
 ]
 
-#: Name of the manifest schema file under ``schemas/`` (version 2: relationship kinds of issue 3).
-MANIFEST_SCHEMA = "manifest.v2"
+#: Name of the manifest schema file under ``schemas/`` (version 3: relationship ``pedigree``).
+MANIFEST_SCHEMA = "manifest.v3"
 
 #: Columns of the validated manifest table returned in :attr:`Manifest.entries`.
 MANIFEST_COLUMNS = ["sample_id", "role", "family_id", "relationship", "sex", "lab", "kit", "source_line"]
@@ -133,7 +134,7 @@ def manifest_rules(schema: dict | None = None) -> dict:
     Parameters
     ----------
     schema : dict, optional
-        Parsed schema; the bundled ``schemas/manifest.v2.json`` by default.
+        Parsed schema; the bundled ``schemas/manifest.v3.json`` by default.
 
     Returns
     -------
@@ -173,7 +174,7 @@ def read_manifest(
     data: bytes | None = None,
     strict: bool = False,
 ) -> Manifest:
-    """Read a manifest CSV and validate every row against ``schemas/manifest.v2.json``.
+    """Read a manifest CSV and validate every row against ``schemas/manifest.v3.json``.
 
     Parameters
     ----------

@@ -52,13 +52,13 @@ def test_ingesting_the_same_batch_again_adds_nothing(three_family_run):
     assert again["already_ingested"] is True
 
 
-def test_prefect_yaml_declares_the_three_deployments():
+def test_prefect_yaml_declares_the_deployments():
     spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     import prefect
 
     assert spec["prefect-version"] == prefect.__version__ == "3.9.1"
     deployments = {d["name"]: d for d in spec["deployments"]}
-    assert set(deployments) == {"ingest", "match", "nightly-rematch"}
+    assert set(deployments) == {"ingest", "ingest-pedigrees", "match", "nightly-rematch"}
     assert deployments["nightly-rematch"]["schedules"][0]["cron"] == "0 2 * * *"
     assert deployments["nightly-rematch"]["parameters"]["full"] is True
     for d in deployments.values():

@@ -18,7 +18,7 @@ def write(tmp_path, body: str, name: str = "manifest.csv", header: str = HEADER)
 
 
 def test_allowed_values_come_from_the_schema_file():
-    schema = load_schema("manifest.v2")
+    schema = load_schema("manifest.v3")
     rules = manifest_rules()
     assert rules["roles"] == schema["properties"]["role"]["enum"]
     assert rules["relationships"] == schema["properties"]["relationship"]["enum"]
@@ -26,7 +26,7 @@ def test_allowed_values_come_from_the_schema_file():
 
 
 def test_a_new_relationship_kind_is_a_schema_change_only():
-    schema = load_schema("manifest.v2")
+    schema = load_schema("manifest.v3")
     extended = {**schema, "properties": {**schema["properties"], "relationship": {
         "type": "string", "enum": [*schema["properties"]["relationship"]["enum"], "full_sibling"]}}}
     assert "full_sibling" in manifest_rules(extended)["relationships"]
@@ -56,7 +56,7 @@ def test_bad_relationship_message_names_file_line_sample_column_value_expected_f
     with pytest.raises(
         ManifestError,
         match=(r"manifest bad\.csv line 3 \(sample 'R2'\): column 'relationship' has value 'uncle'; "
-               r"expected one of \['father', 'mother', 'full_sibling', .*'maternal_aunt_uncle'\] for a reference; fix: give the reference's "
+               r"expected one of \['father', 'mother', 'full_sibling', .*'maternal_aunt_uncle', 'pedigree'\] for a reference; fix: give the reference's "
                r"relationship to the missing child"),
     ):
         read_manifest(path, lab="LAB1", strict=True)
@@ -117,7 +117,7 @@ def test_empty_manifest_is_refused(tmp_path):
 
 def test_schema_file_is_valid_json_schema_and_agrees_with_the_reader(tmp_path):
     jsonschema = pytest.importorskip("jsonschema", reason="jsonschema not installed")
-    schema = load_schema("manifest.v2")
+    schema = load_schema("manifest.v3")
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
     assert validator.is_valid({"sample_id": "R1", "role": "reference", "family_id": "F1", "relationship": "father"})
