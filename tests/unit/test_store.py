@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,10 +17,6 @@ from kinship.store import MATCH_COLUMNS, STORE_SCHEMA_VERSION, Store, metadata
 from schemas import load_schema
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ingest"
-PG_URLS = [
-    os.environ.get("REUNITE_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"),
-    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-]
 
 
 def run_record(run_id: str = "run-1") -> dict:
