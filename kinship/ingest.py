@@ -74,7 +74,13 @@ import sqlalchemy as sa
 
 import kinship
 from kinship.alleles import allele_sort_key, parse_allele
-from kinship.errors import AlleleError, ExportFormatError, ManifestError, ReuniteInputError, UnknownLocusError
+from kinship.errors import (
+    AlleleError,
+    ExportFormatError,
+    ManifestError,
+    ReuniteInputError,
+    UnknownLocusError,
+)
 from kinship.io import read_export
 from kinship.io.manifest import Manifest, manifest_rules, parse_manifest, read_manifest
 from kinship.loci import LocusCatalogue, default_catalogue
@@ -118,6 +124,8 @@ _OUT_OF_RANGE = re.compile(r"^([<>])\s*(\d+(?:\.\d)?)$")
 LANDED, UNTYPED, QUARANTINED = "landed", "untyped", "quarantined"
 
 _FIX = {
+    "malformed": "re-export the file from the instrument software without editing it in a "
+    "spreadsheet (a cell with a stray separator shifts the line's columns)",
     "locus": "correct the locus name in the export, or add it (with aliases) to kinship/data/loci.csv",
     "allele": "correct the call in the export, or re-analyse the sample",
     "three": "re-analyse the locus (stutter or artefact peaks?) and re-submit the sample; a true "
@@ -354,6 +362,10 @@ def _normalise_rows(records: pd.DataFrame, *, file: str, catalogue: LocusCatalog
             "kind": "", "value": ",".join(calls), "reason": "", "fix": "",
         }
         rows.append(out)
+        if rec.get("problem"):
+            out.update(kind="malformed_line", value="", reason=f"unreadable line ({file} line {line}): {rec['problem']}",
+                       fix=_FIX["malformed"])
+            continue
         if not sample:
             out.update(kind="no_sample", value="", reason=f"row without a sample name ({where})",
                        fix="fill the sample-name cell or delete the row")

@@ -136,7 +136,7 @@ def parse_genemapper(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
             "locus with comma-joined alleles (wide layout); fix: export the Genotypes table from "
             "GeneMapper ID-X as tab-delimited text, or use fmt='tidy' for a long CSV"
         )
-    samples, loci, calls, lines = [], [], [], []
+    samples, loci, calls, lines, problems = [], [], [], [], []
 
     def cell(fields: list[str], i: int) -> str:
         value = fields[i].strip() if i < len(fields) else ""
@@ -146,16 +146,22 @@ def parse_genemapper(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
         if not any(f.strip() for f in fields):
             continue  # a blank line is not a record
         if len(fields) > len(columns) and any(f.strip() for f in fields[len(columns):]):
-            raise ExportFormatError(
-                f"export {file} line {line}: {len(fields)} fields but the header has {len(columns)}; "
-                "expected every line to have the header's fields; fix: re-export the table without "
-                "editing it in a spreadsheet"
+            # The columns of this line can not be trusted: quarantine the line, keep the file.
+            samples.append(cell(fields, sample_col))
+            loci.append(cell(fields, locus_col) if layout == "long" else "")
+            calls.append([])
+            lines.append(line)
+            problems.append(
+                f"{len(fields)} fields but the header has {len(columns)}: the line's columns can not "
+                "be matched to the header"
             )
+            continue
         if layout == "long":
             samples.append(cell(fields, sample_col))
             loci.append(cell(fields, locus_col))
             calls.append([cell(fields, i) for _, i in allele_cols])
             lines.append(line)
+            problems.append("")
         else:
             sample = cell(fields, sample_col)
             for i, k in enumerate(keys):
@@ -167,4 +173,5 @@ def parse_genemapper(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
                 loci.append(columns[i])
                 calls.append(["" if c in _NO_CALL else c for c in row_calls])
                 lines.append(line)
-    return records_from_calls(samples, loci, calls, lines)
+                problems.append("")
+    return records_from_calls(samples, loci, calls, lines, problems)

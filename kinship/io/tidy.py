@@ -12,9 +12,9 @@ quarantine every input row and cite its line.
 
 from __future__ import annotations
 
-import re
-
+import csv
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +32,7 @@ RECORD_COLUMNS = [
     "n_alleles_called",
     "extra_calls",
     "source_line",
+    "problem",
 ]
 
 _REQUIRED = ["sample_id", "locus", "allele_1", "allele_2"]
@@ -70,7 +71,7 @@ def decode_text(raw: bytes, file: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def records_from_calls(samples, loci, calls, lines) -> pd.DataFrame:
+def records_from_calls(samples, loci, calls, lines, problems=None) -> pd.DataFrame:
     """Build the common record table from per-row calls.
 
     Parameters
@@ -81,6 +82,9 @@ def records_from_calls(samples, loci, calls, lines) -> pd.DataFrame:
         Each row's calls in column order; ``""`` is no call (gaps are skipped).
     lines : sequence of int, length n_rows
         1-based source line of each row.
+    problems : sequence of str, length n_rows, optional
+        Why a row could not be read as a record ("" when it could): ingestion quarantines such
+        a row with this reason instead of rejecting the file.
 
     Returns
     -------
@@ -90,10 +94,11 @@ def records_from_calls(samples, loci, calls, lines) -> pd.DataFrame:
     Examples
     --------
     >>> records_from_calls(["S"], ["vWA"], [["14", "", "16", "17"]], [2]).iloc[0].tolist()
-    ['S', 'vWA', '14', '16', '3', '17', '2']
+    ['S', 'vWA', '14', '16', '3', '17', '2', '']
     """
     rows = []
-    for sample, locus, row_calls, line in zip(samples, loci, calls, lines):
+    problems = [""] * len(lines) if problems is None else problems
+    for sample, locus, row_calls, line, problem in zip(samples, loci, calls, lines, problems):
         present = [c for c in row_calls if c != ""]
         rows.append((
             sample,
@@ -103,6 +108,7 @@ def records_from_calls(samples, loci, calls, lines) -> pd.DataFrame:
             str(len(present)),
             ",".join(present[2:]),
             str(int(line)),
+            problem,
         ))
     return pd.DataFrame(rows, columns=RECORD_COLUMNS, dtype=str)
 
@@ -143,34 +149,47 @@ def parse_tidy(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
     [['TH01', '9.3', '6', '2', '2'], ['FGA', '22', '', '1', '3']]
     """
     text = decode_text(raw, file)
+    reader = csv.reader(io.StringIO(text), strict=False)
     try:
-        table = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        header = [h.strip() for h in next(reader, [])]
+        body = [(reader.line_num, fields) for fields in reader]
+    except csv.Error as exc:
         raise ExportFormatError(
-            f"export {file} is not a readable CSV ({exc}); expected a comma-separated file with "
-            f"header {','.join(_REQUIRED)}; fix: write the file as CSV"
+            f"export {file} line {reader.line_num} is not readable CSV ({exc}); expected a "
+            f"comma-separated file with header {','.join(_REQUIRED)}; fix: write the file as CSV"
         ) from None
-    table.columns = [str(c).strip() for c in table.columns]
-    missing = [c for c in _REQUIRED if c not in table.columns]
+    missing = [c for c in _REQUIRED if c not in header]
     if missing:
         raise ExportFormatError(
-            f"export {file} line 1: missing column(s) {missing}; found {list(table.columns)}; "
+            f"export {file} line 1: missing column(s) {missing}; found {header}; "
             f"expected a tidy long CSV with columns {_REQUIRED}; fix: rename the columns, or use "
             "fmt='genemapper' for a GeneMapper export"
         )
-    lines = pd.Series(range(2, len(table) + 2), index=table.index)
-    calls = table[_allele_columns(table.columns)].apply(lambda s: s.str.strip())
-    calls = calls.where(~calls.isin(_NO_CALL), "")
-    samples = table["sample_id"].str.strip()
-    loci = table["locus"].str.strip()
-    keep = (samples != "") | (loci != "") | (calls != "").any(axis=1)
-    return records_from_calls(samples[keep], loci[keep], calls[keep].values.tolist(), lines[keep])
+    index = {name: i for i, name in enumerate(header)}
+    allele_idx = [index[c] for c in _allele_columns(header)]
+
+    def cell(fields: list[str], name_or_index) -> str:
+        i = index[name_or_index] if isinstance(name_or_index, str) else name_or_index
+        return fields[i].strip() if i < len(fields) else ""
+
+    samples, loci, calls, lines, problems = [], [], [], [], []
+    for line, fields in body:
+        row_calls = ["" if cell(fields, i) in _NO_CALL else cell(fields, i) for i in allele_idx]
+        sample, locus = cell(fields, "sample_id"), cell(fields, "locus")
+        if not (sample or locus or any(row_calls)):
+            continue  # a blank line is not a record
+        problem = ""
+        if len(fields) > len(header) and any(f.strip() for f in fields[len(header):]):
+            # The columns of this line can not be trusted: quarantine the line, keep the file.
+            problem = (f"{len(fields)} fields but the header has {len(header)}: the line's "
+                       "columns can not be matched to the header")
+            row_calls = []
+        samples.append(sample)
+        loci.append(locus)
+        calls.append(row_calls)
+        lines.append(line)
+        problems.append(problem)
+    return records_from_calls(samples, loci, calls, lines, problems)
 
 
 def read_parquet(path: str | Path, *, data: bytes | None = None) -> pd.DataFrame:

@@ -62,7 +62,7 @@ def test_set3_reads_every_row_with_extra_calls_and_na_as_empty():
     assert len(recs) == 680
     assert recs["sample_id"].nunique() == 38
     first = recs.iloc[0]  # 01-Pos.ktr.__ AMEL: OL X Y, then NA cells
-    assert first.tolist() == ["01-Pos.ktr.__", "AMEL", "OL", "X", "3", "Y", "2"]
+    assert first.tolist() == ["01-Pos.ktr.__", "AMEL", "OL", "X", "3", "Y", "2", ""]
     neg = recs[recs.sample_id == "02-Neg.ktr.__"]
     assert (neg["n_alleles_called"] == "0").all() and (neg["allele_1"] == "").all()
     ladder = recs[(recs.sample_id == "16-Ladder__") & (recs.locus == "D21S11")].iloc[0]

@@ -281,3 +281,21 @@ def test_tidy_with_quoted_cells_as_r_writes_them():
 
     recs = parse_tidy(b'"sample_id","locus","allele_1","allele_2"\n"C1","TH01","9.3","6"\n')
     assert recs[["sample_id", "locus", "allele_1", "allele_2"]].values.tolist() == [["C1", "TH01", "9.3", "6"]]
+
+
+@pytest.mark.parametrize(
+    "fmt,text",
+    [
+        ("tidy", "sample_id,locus,allele_1,allele_2\nC1,TH01,9.3,6\nC1,vWA,14,16,junk\nC1,FGA,22,24\n"),
+        ("genemapper", "Sample Name\tMarker\tAllele 1\tAllele 2\nC1\tTH01\t9.3\t6\nC1\tvWA\t14\t16\tjunk\nC1\tFGA\t22\t24\n"),
+    ],
+)
+def test_a_line_with_too_many_fields_is_quarantined_and_the_rest_lands(fmt, text):
+    from kinship.ingest import normalise_records
+    from kinship.io import read_export
+
+    rows = normalise_records(read_export("x.txt", fmt=fmt, data=text.encode()), file="x.txt")
+    assert rows["outcome"].tolist() == ["landed", "quarantined", "landed"]
+    bad = rows.iloc[1]
+    assert bad["kind"] == "malformed_line"
+    assert "unreadable line (x.txt line 3): 5 fields but the header has 4" in bad["reason"]
