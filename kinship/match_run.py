@@ -510,8 +510,8 @@ def plan_run(
         reason = "full re-match requested"
     elif previous is None:
         reason = "no previous run"
-    elif previous.get("code_version") != kinship.__version__:
-        reason = f"code version changed ({previous.get('code_version')} -> {kinship.__version__})"
+    elif previous.get("code_version") != kinship.code_version():
+        reason = f"code version changed ({previous.get('code_version')} -> {kinship.code_version()})"
     elif previous.get("freq_table_hash") != table_hash(run.table):
         reason = "effective frequency table changed"
     elif previous.get("parameters") != _json_roundtrip(params.as_dict()):
@@ -787,7 +787,7 @@ def provenance(
         "run_id": run_id,
         "kind": comparison["kind"],
         "comparison": comparison,
-        "code_version": kinship.__version__,
+        "code_version": kinship.code_version(),
         "started_at": started_at.astimezone(timezone.utc).isoformat(),
         "hypotheses": HYPOTHESES,
         "parameters": params.as_dict(),

@@ -95,7 +95,7 @@ def test_incremental_run_equals_a_full_rematch_byte_for_byte(profiles):
     first_geno = genotypes[genotypes.sample_id.isin(set(cands[: 2 * len(cands) // 3]) | first_refs)]
     run1, plan1, matches1 = _run(first_geno, first_members, params)
     previous = {
-        "run_id": "r1", "code_version": mr.kinship.__version__,
+        "run_id": "r1", "code_version": mr.kinship.code_version(),
         "freq_table_hash": mr.table_hash(run1.table), "parameters": mr._json_roundtrip(params.as_dict()),
     }
     prev_inputs = mr.entity_hashes(run1.inputs)
@@ -115,7 +115,7 @@ def test_a_new_allele_changes_the_table_and_forces_a_full_run(profiles):
     genotypes, members = profiles
     params = mr.MatchParameters(k=K, threshold=THRESHOLD)
     run1, _, matches1 = _run(genotypes, members, params)
-    previous = {"run_id": "r1", "code_version": mr.kinship.__version__,
+    previous = {"run_id": "r1", "code_version": mr.kinship.code_version(),
                 "freq_table_hash": mr.table_hash(run1.table), "parameters": mr._json_roundtrip(params.as_dict())}
     prev_inputs = mr.entity_hashes(run1.inputs)
     newcomer = pd.DataFrame({"sample_id": "ZZ-NEW", "role": "candidate", "locus": ["TH01", "FGA"],
