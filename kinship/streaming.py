@@ -214,6 +214,8 @@ def _kernel(rows, cand_rows, n_families, k, threshold, n_chunks,
                             worst_c = cand_val[t, c, k - 1]
                     if fam_cnt[f] < k or v > fam_val[f, k - 1]:
                         fam_cnt[f] = _insert(fam_val[f], fam_idx[f], fam_cnt[f], v, c, k)
+                        if full:
+                            worst_f[w] = fam_val[f, k - 1]
                     if v >= threshold:
                         h = hit_cnt[t]
                         if h < max_hits:
@@ -226,9 +228,9 @@ def _kernel(rows, cand_rows, n_families, k, threshold, n_chunks,
                     full = True
                     for w in range(n_w):
                         full = full and fam_cnt[base + w] == k
-                if full:
-                    for w in range(BLOCK_WIDTH):
-                        worst_f[w] = fam_val[base + w, k - 1] if w < n_w else np.inf
+                    if full:  # from now on worst_f tracks each list's k-th best as it changes
+                        for w in range(BLOCK_WIDTH):
+                            worst_f[w] = fam_val[base + w, k - 1] if w < n_w else np.inf
 
 
 if HAVE_NUMBA:
