@@ -33,7 +33,7 @@ def pg_url() -> str:
     except ImportError:
         if _in_ci():
             pytest.fail("CI=true but the psycopg driver is not installed")
-        pytest.skip("psycopg (v3) driver not installed")
+        pytest.skip(reason="psycopg (v3) driver not installed")
     errors = []
     for url in PG_URLS:
         engine = sa.create_engine(url)
@@ -48,7 +48,7 @@ def pg_url() -> str:
     message = "no PostgreSQL server answered: " + "; ".join(errors)
     if _in_ci():
         pytest.fail(message)
-    pytest.skip(message)
+    pytest.skip(reason=message)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
