@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from kinship.errors import ManifestError
+from kinship.io.tidy import decode_text
 from schemas import load_schema
 
 __all__ = [
@@ -209,17 +210,6 @@ def read_manifest(
     return manifest
 
 
-def _decode(raw: bytes, file: str) -> str:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ManifestError(
-            f"manifest {file} is not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); "
-            "expected a UTF-8 CSV; fix: save the manifest as 'CSV UTF-8'"
-        ) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def parse_manifest(raw: bytes, *, file: str, lab: str, kit: str | None = None) -> Manifest:
     """Validate manifest bytes; see :func:`read_manifest` (which reads the file).
 
@@ -236,7 +226,8 @@ def parse_manifest(raw: bytes, *, file: str, lab: str, kit: str | None = None) -
     manifest m.csv line 4 (sample 'R2'): column 'family_id' has value ''; expected a family id ...
     """
     rules = manifest_rules()
-    text = _decode(raw, file)
+    text = decode_text(raw, file, what="manifest", error=ManifestError, expected="a UTF-8 CSV",
+                       fix="save the manifest as 'CSV UTF-8'")
     try:
         table = pd.read_csv(
             io.StringIO(text),

@@ -48,13 +48,24 @@ def _allele_columns(columns) -> list[str]:
 _NO_CALL = frozenset({"", "NA"})
 
 
-def decode_text(raw: bytes, file: str) -> str:
+def decode_text(
+    raw: bytes,
+    file: str,
+    *,
+    what: str = "export",
+    error: type[Exception] = ExportFormatError,
+    expected: str = "UTF-8 (a BOM is fine)",
+    fix: str = "re-export the file as UTF-8 text",
+) -> str:
     """Decode UTF-8 bytes (BOM stripped) and normalise CRLF / CR line ends to LF.
+
+    ``what``, ``error``, ``expected`` and ``fix`` shape the error for the kind of file read
+    (an export by default; the manifest reader passes its own).
 
     Raises
     ------
     ExportFormatError
-        If the bytes are not UTF-8.
+        If the bytes are not UTF-8 (or ``error``, when given).
 
     Examples
     --------
@@ -64,9 +75,9 @@ def decode_text(raw: bytes, file: str) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ExportFormatError(
-            f"export {file} is not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); "
-            "expected UTF-8 (a BOM is fine); fix: re-export the file as UTF-8 text"
+        raise error(
+            f"{what} {file} is not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); "
+            f"expected {expected}; fix: {fix}"
         ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
