@@ -173,7 +173,7 @@ def match(
     futures = score_block.map(unmapped(run), run_plan.shards, unmapped(k), unmapped(threshold))
     kept = run_plan.previous
     for future in futures:  # reduce as shards finish: memory O((candidates + families) * k)
-        kept = combine([kept, future.result()] if kept else [future.result()], k)
+        kept = combine([kept, future.result()], k)
     results = [kept] if kept else []
     matches = calibrate(run, collect(run, results, run_plan, k, prior), threshold, max_expected_unrelated)
     pairs = detail(run, select_pairs(matches))

@@ -238,7 +238,7 @@ if HAVE_NUMBA:
     _kernel = numba.njit(cache=True, parallel=True, fastmath=False)(_kernel)
 
 
-def _kernel_numpy(rows, cand_rows, n_families, k, threshold):
+def _kernel_numpy(rows, cand_rows, n_families):
     """The same blocked algorithm in numpy: per block, a (n_cand, W) gather-and-sum."""
     n_blocks, _, width = rows.shape
     n_cand = cand_rows.shape[0]
@@ -348,7 +348,7 @@ def score_shard(
         pairs = np.concatenate([hit_pairs[t, : hit_cnt[t]] for t in range(n_chunks)]).reshape(-1, 2)
         pair_scores = np.concatenate([hit_scores[t, : hit_cnt[t]] for t in range(n_chunks)])
     else:
-        scores = _kernel_numpy(blocked.rows, rows_idx, n_fam, k, threshold)
+        scores = _kernel_numpy(blocked.rows, rows_idx, n_fam)
         candidate_best = _top_k_rows(scores, k)
         family_best = _top_k_rows(scores.T, k)
         c, f = np.nonzero(scores >= threshold)
@@ -402,12 +402,13 @@ def best_k(entries: Entries, *, by: str, k: int) -> tuple[Entries, np.ndarray]:
 
 def combine_results(results, *, k: int) -> ShardResult:
     """Reduce shard results to one, keeping only what a final merge could still use: each
-    candidate's best ``k`` families, the families' lists and all hits.
+    candidate's best ``k`` families, the families' lists and all hits. ``None`` entries (no
+    previous run) are skipped.
 
     Applying it as shards finish keeps memory at O((n_candidates + n_families) * k) instead of
     O(n_shards * n_candidates * k); the final :func:`merge_results` is unchanged by it.
     """
-    results = list(results)
+    results = [r for r in results if r is not None]
     cand, _ = best_k(Entries.concat(r.candidate_best for r in results), by="candidate", k=k)
     # A family's list comes whole from the one shard that scored it (or from the previous run
     # plus shards of new candidates): it is reduced once, in merge_results.
