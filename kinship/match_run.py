@@ -552,11 +552,10 @@ def _previous_entries(run: EncodedRun, matches: pd.DataFrame, *, threshold: floa
     c = np.array([cand_col[x] for x in matches["candidate_id"]], dtype=np.int64)
     f = np.array([fam_col[(a, b)] for a, b in zip(matches["lab"], matches["family_id"])], dtype=np.int64)
     v = matches["log10_lr"].to_numpy(dtype=np.float64)
-    kept = Entries(c, f, v, matches["n_loci_compared"].to_numpy(dtype=np.int16),
-                   matches["n_inconsistent"].to_numpy(dtype=np.int16))
 
     def pick(mask):
-        return kept.take(np.asarray(mask, dtype=bool))
+        mask = np.asarray(mask, dtype=bool)
+        return Entries(c[mask], f[mask], v[mask])
 
     return ShardResult(
         pick(matches["rank_for_candidate"].notna()),
@@ -597,20 +596,18 @@ def collect_matches(
     sorted by candidate id, then descending log10 LR, then lab and family id.
     """
     cand, cand_rank, fam, fam_rank, hits = merge_results(results, k=k)
-    # (candidate, family) -> [log10 LR, rank for candidate, rank for family, compared, inconsistent]
     table: dict[tuple[int, int], list] = {}
-    for entries, ranks, slot in ((hits, None, None), (cand, cand_rank, 1), (fam, fam_rank, 2)):
-        columns = [entries.candidate, entries.family, entries.score, entries.n_compared, entries.n_inconsistent]
-        for i, (c, f, v, n_c, n_i) in enumerate(zip(*(col.tolist() for col in columns))):
-            row = table.setdefault((c, f), [v, None, None, n_c, n_i])
-            if slot is not None:
-                row[slot] = int(ranks[i])
+    for c, f, v in zip(hits.candidate.tolist(), hits.family.tolist(), hits.score.tolist()):
+        table[(c, f)] = [v, None, None]
+    for c, f, v, r in zip(cand.candidate.tolist(), cand.family.tolist(), cand.score.tolist(), cand_rank.tolist()):
+        table.setdefault((c, f), [v, None, None])[1] = r
+    for c, f, v, r in zip(fam.candidate.tolist(), fam.family.tolist(), fam.score.tolist(), fam_rank.tolist()):
+        table.setdefault((c, f), [v, None, None])[2] = r
     keys = sorted(table)
     c_idx = np.array([c for c, _ in keys], dtype=np.int64)
     f_idx = np.array([f for _, f in keys], dtype=np.int64)
     log10_lr = np.array([table[key][0] for key in keys], dtype=np.float64)
-    n_compared = np.array([table[key][3] for key in keys], dtype=np.int16)
-    n_inconsistent = np.array([table[key][4] for key in keys], dtype=np.int16)
+    n_compared, n_inconsistent = _pair_counts(run, c_idx, f_idx)
     conclusion, flagged = conclude(log10_lr, n_inconsistent)
     families = run.inputs.families
     new_c = np.ones(len(run.inputs.candidate_ids), bool) if new_candidates is None else new_candidates
@@ -687,6 +684,22 @@ def calibrate(
         out["conclusion"] = np.where(no_parent, calibrated, out["conclusion"].to_numpy()).astype(str)
         out["flagged"] = np.where(no_parent, False, out["flagged"].to_numpy())
     return out
+
+
+def _pair_counts(run: EncodedRun, cand: np.ndarray, fam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Loci compared and Mendelian-inconsistent loci of given (candidate, family) pairs."""
+    n_compared = np.zeros(cand.size, dtype=np.int16)
+    n_inconsistent = np.zeros(cand.size, dtype=np.int16)
+    if cand.size == 0:
+        return n_compared, n_inconsistent
+    wanted, local = np.unique(fam, return_inverse=True)
+    tables = run.family_tables(wanted.tolist())
+    g = run.candidate_index[cand]  # (n_pairs, n_loci)
+    for li in range(len(run.loci)):
+        gi = g[:, li]
+        n_compared += ((gi >= 0) & tables.typed[li, local]).astype(np.int16)
+        n_inconsistent += tables.inconsistent[li][gi, local]
+    return n_compared, n_inconsistent
 
 
 def _genotype_text(table: FrequencyTable, locus: str, pair: np.ndarray) -> str:

@@ -115,33 +115,22 @@ class TopK:
 
 @dataclass(frozen=True)
 class Entries:
-    """Kept (candidate, family) pairs with global indices, their log10 LR, and the loci compared
-    and Mendelian-inconsistent loci, counted from the shard's tables while they are in memory
-    (so no family is compiled a second time to report them)."""
+    """(candidate, family, log10 LR) triples with global candidate and family indices."""
 
     candidate: np.ndarray  # int64
     family: np.ndarray  # int64
     score: np.ndarray  # float64
-    n_compared: np.ndarray  # int16
-    n_inconsistent: np.ndarray  # int16
-
-    FIELDS = ("candidate", "family", "score", "n_compared", "n_inconsistent")
 
     @staticmethod
     def empty() -> "Entries":
-        return Entries(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
-                       np.zeros(0, np.int16), np.zeros(0, np.int16))
+        return Entries(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
 
     @staticmethod
     def concat(parts) -> "Entries":
         parts = list(parts)
         if not parts:
             return Entries.empty()
-        return Entries(*(np.concatenate([getattr(p, a) for p in parts]) for a in Entries.FIELDS))
-
-    def take(self, index) -> "Entries":
-        """The entries at ``index`` (an integer array or a boolean mask)."""
-        return Entries(*(getattr(self, a)[index] for a in Entries.FIELDS))
+        return Entries(*(np.concatenate([getattr(p, a) for p in parts]) for a in ("candidate", "family", "score")))
 
     def __len__(self) -> int:
         return self.candidate.size
@@ -274,26 +263,13 @@ def _top_k_rows(scores: np.ndarray, k: int) -> TopK:
     return TopK(score, index)
 
 
-def _local_pairs(top: TopK, owner_is_candidate: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(candidate, family, score) of a top-k table, in shard-local indices."""
-    rows, cols = np.nonzero(top.index >= 0)
-    partner = top.index[rows, cols]
+def _entries_from_top_k(top: TopK, owner: np.ndarray, partner: np.ndarray, owner_is_candidate: bool) -> Entries:
+    keep = top.index >= 0
+    rows, cols = np.nonzero(keep)
+    own = owner[rows]
+    part = partner[top.index[rows, cols]]
     score = top.score[rows, cols]
-    return (rows, partner, score) if owner_is_candidate else (partner, rows, score)
-
-
-def _entries(tables: FamilyTables, candidates: np.ndarray, cand_local, fam_local, score,
-             candidate_index: np.ndarray, family_index: np.ndarray) -> Entries:
-    """Kept pairs with global indices and their counts of compared and inconsistent loci."""
-    g = candidates[cand_local]
-    n_compared = np.zeros(len(cand_local), dtype=np.int16)
-    n_inconsistent = np.zeros(len(cand_local), dtype=np.int16)
-    for li in range(len(tables.loci)):
-        gi = g[:, li]
-        n_compared += (gi >= 0) & tables.typed[li, fam_local]
-        n_inconsistent += tables.inconsistent[li][gi, fam_local]
-    return Entries(candidate_index[cand_local], family_index[fam_local], np.asarray(score, dtype=np.float64),
-                   n_compared, n_inconsistent)
+    return Entries(own, part, score) if owner_is_candidate else Entries(part, own, score)
 
 
 def score_shard(
@@ -383,13 +359,10 @@ def score_shard(
             )
         pairs = np.stack([c, f], axis=1).astype(np.int64)
         pair_scores = scores[c, f]
-    def entries(c, f, v):
-        return _entries(tables, candidates, c, f, v, candidate_index, family_index)
-
     return ShardResult(
-        entries(*_local_pairs(candidate_best, True)),
-        entries(*_local_pairs(family_best, False)),
-        entries(pairs[:, 0], pairs[:, 1], pair_scores),
+        _entries_from_top_k(candidate_best, candidate_index, family_index, True),
+        _entries_from_top_k(family_best, family_index, candidate_index, False),
+        Entries(candidate_index[pairs[:, 0]], family_index[pairs[:, 1]], pair_scores),
     )
 
 
@@ -424,7 +397,7 @@ def best_k(entries: Entries, *, by: str, k: int) -> tuple[Entries, np.ndarray]:
     rank = np.arange(owner_sorted.size) - np.repeat(start, counts) + 1
     keep = rank <= k
     kept = order[keep]
-    return entries.take(kept), rank[keep].astype(np.int32)
+    return Entries(entries.candidate[kept], entries.family[kept], entries.score[kept]), rank[keep].astype(np.int32)
 
 
 def combine_results(results, *, k: int) -> ShardResult:
@@ -455,5 +428,5 @@ def merge_results(results, *, k: int) -> tuple[Entries, np.ndarray, Entries, np.
     fam, fam_rank = best_k(Entries.concat(r.family_best for r in results), by="family", k=k)
     hits = Entries.concat(r.hits for r in results)
     _, first = np.unique(np.stack([hits.candidate, hits.family], axis=1), axis=0, return_index=True) if len(hits) else (None, np.zeros(0, np.int64))
-    hits = hits.take(first)
+    hits = Entries(hits.candidate[first], hits.family[first], hits.score[first])
     return cand, cand_rank, fam, fam_rank, hits
