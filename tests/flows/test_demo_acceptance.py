@@ -77,6 +77,22 @@ def test_the_run_records_its_provenance(demo_score):
         "couple": 50, "father only": 10, "mother only": 10, "parent + relatives": 6, "siblings": 6}
 
 
+GOLDEN = ROOT / "tests" / "data" / "demo_golden"
+
+
+@pytest.mark.parametrize("name", ["matches", "pair_loci"])
+def test_the_demo_outputs_are_byte_identical_to_the_recorded_run(demo_score, name):
+    """The demo's ranked pairs and per-locus evidence are exactly those recorded before the
+    package restructure (issue 8; tests/data/PROVENANCE.md): a refactor changes no number."""
+    _, result = demo_score
+    written = Path(result["paths"][f"{name}_csv"]).read_bytes()
+    assert written == (GOLDEN / f"{name}.csv").read_bytes()
+    table = pd.read_parquet(result["paths"][f"{name}_parquet"])
+    recorded = pd.read_csv(GOLDEN / f"{name}.csv", dtype={"lab": str, "candidate_id": str, "family_id": str})
+    assert len(table) == len(recorded)
+    assert list(table.columns) == list(recorded.columns)
+
+
 def _split_candidates(tmp_path):
     """Two batches of the demo candidates: the later one carries only alleles the references
     already have, so the effective frequency table does not change between the two runs."""
