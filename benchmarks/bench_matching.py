@@ -4,8 +4,8 @@ Synthetic but realistic: families (75 % couples, 25 % single parents) and candid
 from a bundled frequency table at the 20 CODIS core loci, the default stepwise mutation model
 (0.002 paternal / 0.001 maternal, range 0.1) is on, and every step the production path runs is
 timed: compiling each shard of families into its genotype tables
-(:func:`kinship.likelihood.family_locus_tables`, as ``compile_families`` does), scoring all
-candidates against the shard (:func:`kinship.streaming.score_shard`: float64, top-k per
+(:func:`kinship.likelihood.parentage.family_locus_tables`, as ``compile_families`` does), scoring all
+candidates against the shard (:func:`kinship.matching.streaming.score_shard`: float64, top-k per
 candidate and per family, every pair at CPI >= 10,000 kept), and merging the shards.
 
 Usage::
@@ -24,12 +24,12 @@ import time
 
 import numpy as np
 
-from kinship.encoding import genotype_index
+from kinship.genetics.encoding import genotype_index
 from kinship.io.frequencies import load_bundled_table
-from kinship.likelihood import family_locus_tables
-from kinship.matching import FamilyTables
-from kinship.mutation import MutationModel
-from kinship.streaming import combine_results, merge_results, score_shard
+from kinship.likelihood.parentage import family_locus_tables
+from kinship.matching.reference import FamilyTables
+from kinship.genetics.mutation import MutationModel
+from kinship.matching.streaming import combine_results, merge_results, score_shard
 
 CODIS20 = ["CSF1PO", "D3S1358", "D5S818", "D7S820", "D8S1179", "D13S317", "D16S539", "D18S51",
            "D21S11", "FGA", "TH01", "TPOX", "vWA", "D1S1656", "D2S441", "D2S1338", "D10S1248",

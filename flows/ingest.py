@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.settings import store_location
 from kinship.errors import ReuniteInputError
-from kinship.ingest import ingest_batch, summary_markdown
+from kinship.app.ingest import ingest_batch, summary_markdown
 from kinship.store import Store
 
 

@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.ingest import _io_failure
 from flows.settings import store_location
-from kinship.ingest import ingest_pedigrees as ingest_pedigree_table
+from kinship.app.ingest import ingest_pedigrees as ingest_pedigree_table
 from kinship.store import Store
 
 

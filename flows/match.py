@@ -17,9 +17,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.settings import out_location, store_location
-from kinship import match_run, report, streaming
+from kinship import report
+from kinship.app import match_run
+from kinship.matching import streaming
 from kinship.io.frequencies import DEFAULT_TABLE, load_frequency_table
-from kinship.mutation import MutationModel
+from kinship.genetics.mutation import MutationModel
 from kinship.store import Store
 
 COMPUTE = dict(cache_policy=NO_CACHE)
@@ -83,8 +85,8 @@ def plan(run, params, previous, previous_inputs, previous_matches, shard_size: i
 
 
 @task(**COMPUTE)
-def score_block(run, block, k: int, threshold: float):
-    return match_run.score_block(run, block[0], block[1], k=k, threshold=threshold)
+def score_shard(run, shard, k: int, threshold: float):
+    return match_run.score_shard(run, shard[0], shard[1], k=k, threshold=threshold)
 
 
 @task(**COMPUTE)
@@ -170,7 +172,7 @@ def match(
     previous = load_previous_run(store)
     run_plan = plan(run, params, previous, load_previous_inputs(store, previous),
                     load_previous_matches(store, previous), shard_size, full)
-    futures = score_block.map(unmapped(run), run_plan.shards, unmapped(k), unmapped(threshold))
+    futures = score_shard.map(unmapped(run), run_plan.shards, unmapped(k), unmapped(threshold))
     kept = run_plan.previous
     for future in futures:  # reduce as shards finish: memory O((candidates + families) * k)
         kept = combine([kept, future.result()], k)

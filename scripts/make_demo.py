@@ -1,7 +1,7 @@
 """Generate the demo lab batch (data/demo) from the bundled 1000 Genomes genotypes.
 
 Usage: ``.venv/bin/python scripts/make_demo.py [--seed 20261130] [--out data/demo]``. The same
-seed gives byte-identical files; see data/demo/README.md and :mod:`kinship.demo`.
+seed gives byte-identical files; see data/demo/README.md and :mod:`reunite_demo.batch`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kinship.demo import DEMO_SEED, write_demo_batch
+from reunite_demo.batch import DEMO_SEED, write_demo_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 

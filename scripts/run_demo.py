@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from flows.pipeline import pipeline
-from kinship.evaluation import format_summary, score_against_truth
+from reunite_demo.evaluation import format_summary, score_against_truth
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"

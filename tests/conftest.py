@@ -18,15 +18,15 @@ def pytest_collection_modifyitems(config, items):
 def ped_scenario(tmp_path):
     """A family filed as a PED table (typed grandmother and aunt; the missing child's parents
     untyped) plus one couple family, built from real genotypes (1000 Genomes CODIS loci) with
-    :func:`kinship.simulate.simulate_child`; written as a tidy export, a manifest (v3) and a
+    :func:`kinship.likelihood.simulate.simulate_child`; written as a tidy export, a manifest (v3) and a
     pedigree CSV. Returns paths, the store-shaped frames and the true child of each family."""
     from pathlib import Path
 
     import numpy as np
     import pandas as pd
 
-    from kinship.alleles import allele_sort_key
-    from kinship.simulate import simulate_child
+    from kinship.genetics.alleles import allele_sort_key
+    from kinship.likelihood.simulate import simulate_child
 
     root = Path(__file__).resolve().parents[1]
     g = pd.read_csv(root / "kinship/data/genotypes/kgp_codis18_east_asia.csv", dtype=str)

@@ -2,7 +2,7 @@
 
 Each reader turns a file into :data:`RECORD_COLUMNS` (every column ``str``): raw sample id,
 raw locus name, first and second call, number of calls, extra calls, source line. Names and
-calls are not interpreted here; :mod:`kinship.ingest` normalises and validates them. The
+calls are not interpreted here; :mod:`kinship.app.ingest` normalises and validates them. The
 batch manifest is read by :mod:`kinship.io.manifest`.
 
 Formats: ``"genemapper"`` (GeneMapper ID-X exports, long or wide, tab or comma),

@@ -14,7 +14,7 @@ Mixture"``, ``"Convicted Offender"``...) are refused as not reference material: 
 records are returned but named in ``records.attrs["refused"]``, and the ingest step
 quarantines them whole with that reason. A category the map lacks is refused the same way
 (fix: add it to the map). ``records.attrs["specimens"]`` lists every specimen with the role,
-relationship and implied sex the map gives; without a manifest, :func:`kinship.ingest.ingest_batch`
+relationship and implied sex the map gives; without a manifest, :func:`kinship.app.ingest.ingest_batch`
 builds the batch manifest from it (the family id is the specimen's ``CASEID``).
 """
 

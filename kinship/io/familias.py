@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from kinship.errors import PedigreeError
-from kinship.mutation import MutationModel
-from kinship.pedigree import Pedigree
+from kinship.genetics.mutation import MutationModel
+from kinship.likelihood.pedigree import Pedigree
 
 __all__ = ["FamiliasLocus", "FamiliasFile", "read_familias"]
 

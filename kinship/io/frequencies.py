@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from kinship.alleles import normalise_allele
+from kinship.genetics.alleles import normalise_allele
 from kinship.errors import FrequencyTableError
-from kinship.frequencies import FrequencyTable
-from kinship.loci import LocusCatalogue, default_catalogue
+from kinship.genetics.frequencies import FrequencyTable
+from kinship.genetics.loci import LocusCatalogue, default_catalogue
 
 __all__ = ["BUNDLED_TABLES", "DEFAULT_TABLE", "read_frequency_csv", "load_bundled_table", "load_frequency_table"]
 

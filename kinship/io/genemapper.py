@@ -17,7 +17,7 @@ case, spaces, dots and underscores.
 
 The reader does not interpret calls: homozygote conventions (``12, 12`` or ``12, <blank>``),
 off-ladder ``OL`` calls, invalid labels and extra peaks are passed on as written and decided
-by :mod:`kinship.ingest`.
+by :mod:`kinship.app.ingest`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Read and validate a batch manifest (``schemas/manifest.v3.json``; v2 added the relationship kinds
-of kinship.pedigree.RELATIONSHIPS to v1's father | mother; v3 adds ``pedigree``: a reference
-placed by its family's PED-style pedigree table, :func:`kinship.ingest.ingest_pedigrees`).
+of kinship.genetics.relationships.RELATIONSHIPS to v1's father | mother; v3 adds ``pedigree``: a reference
+placed by its family's PED-style pedigree table, :func:`kinship.app.ingest.ingest_pedigrees`).
 
 The manifest says who each sample of an export is: ``role`` (reference or candidate), the
 family of a reference (``family_id``, scoped by ``lab``) and its ``relationship`` to the

@@ -6,7 +6,7 @@ is ``male``/``female``/``unknown`` (or PED's ``1``/``2``/``0``), ``sample_id`` m
 reference, and exactly one member per family has ``is_missing`` true (the missing child).
 
 Every error names the file, the line, the value and the fix; the rules of a valid pedigree
-are :func:`kinship.pedigree.pedigree_from_table`'s.
+are :func:`kinship.likelihood.pedigree.pedigree_from_table`'s.
 
 Example::
 
@@ -25,7 +25,7 @@ import io
 from pathlib import Path
 
 from kinship.errors import PedigreeError
-from kinship.pedigree import Pedigree, pedigree_from_table
+from kinship.likelihood.pedigree import Pedigree, pedigree_from_table
 
 __all__ = ["PED_COLUMNS", "read_pedigree_csv"]
 

@@ -162,7 +162,7 @@ def _format_error(file: str, detail: str) -> ExportFormatError:
 def _parse_path(path: Path, *, file: str, caller: str | None, ce_field: str | None) -> pd.DataFrame:
     import pysam
 
-    from kinship.loci import default_catalogue
+    from kinship.genetics.loci import default_catalogue
 
     if caller is not None and caller not in CALLERS:
         raise ExportFormatError(

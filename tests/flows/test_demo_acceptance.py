@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from flows.pipeline import pipeline
-from kinship.evaluation import score_against_truth
+from reunite_demo.evaluation import score_against_truth
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo"

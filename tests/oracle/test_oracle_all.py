@@ -3,10 +3,10 @@
 Two routes, both must agree with the oracle per locus and in total:
 
 * the general likelihood ratio P(data | H1) / P(data | H2) of the case's two pedigrees
-  (:func:`kinship.peeling.pedigree_likelihood`, theta and mutation by sex) - every case,
+  (:func:`kinship.likelihood.peeling.pedigree_likelihood`, theta and mutation by sex) - every case,
   including trio_mother_known whose H2 is "another man is the father";
 * the matcher's route: the family compiled into the missing child's table
-  (:func:`kinship.profiles.compile_families`, explicit pedigree, theta) and the candidate's
+  (:func:`kinship.matching.compiler.compile_families`, explicit pedigree, theta) and the candidate's
   genotype looked up - every case whose H2 is "C is unrelated to the rest" (all but
   trio_mother_known).
 """
@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kinship.frequencies import FrequencyTable
-from kinship.matching import score_all_pairs
-from kinship.mutation import MutationModel
-from kinship.pedigree import Pedigree, pedigree_from_table
-from kinship.peeling import pedigree_likelihood
-from kinship.profiles import Family, candidate_genotype_index, compile_families, encode_profiles
+from kinship.genetics.frequencies import FrequencyTable
+from kinship.matching.reference import score_all_pairs
+from kinship.genetics.mutation import MutationModel
+from kinship.likelihood.pedigree import Pedigree, pedigree_from_table
+from kinship.likelihood.peeling import pedigree_likelihood
+from kinship.matching.compiler import Family, candidate_genotype_index, compile_families, encode_profiles
 
 DATA = Path(__file__).parents[1] / "data" / "oracle"
 CASES = json.loads((DATA / "oracle_cases.json").read_text())["cases"]

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kinship.frequencies import FrequencyTable
-from kinship.mutation import MutationModel
-from kinship.profiles import Family, candidate_genotype_index, compile_families, encode_profiles
-from kinship.matching import score_all_pairs
+from kinship.genetics.frequencies import FrequencyTable
+from kinship.genetics.mutation import MutationModel
+from kinship.matching.compiler import Family, candidate_genotype_index, compile_families, encode_profiles
+from kinship.matching.reference import score_all_pairs
 
 DATA = Path(__file__).parents[1] / "data" / "oracle"
 CASES = json.loads((DATA / "oracle_cases.json").read_text())["cases"]

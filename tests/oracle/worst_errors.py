@@ -1,7 +1,7 @@
 """Worst relative error against the peer oracle, per relationship and mutation model.
 
 Run from the repository root: ``.venv/bin/python tests/oracle/worst_errors.py``. Prints a markdown
-table: the general H1/H2 likelihood ratio (kinship.peeling) and the matcher's table look-up
+table: the general H1/H2 likelihood ratio (kinship.likelihood.peeling) and the matcher's table look-up
 against forrel (which agrees with Familias to ~1e-14), per locus and in total.
 """
 import sys, math, collections

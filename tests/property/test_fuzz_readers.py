@@ -4,7 +4,7 @@ Invariant for each reader: it either raises a documented input error
 (:class:`kinship.errors.ReuniteInputError`: ``ExportFormatError``) or returns the common
 record table, and then every record ends up landed, untyped or quarantined — the counts add
 up (``IngestSummary`` checks ``n_landed + n_untyped + n_quarantined == n_rows`` itself) and
-no record is lost or invented. Planning runs without a store (:func:`kinship.ingest.plan_batch`
+no record is lost or invented. Planning runs without a store (:func:`kinship.app.ingest.plan_batch`
 is pure), so the examples are fast.
 """
 
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kinship.errors import ReuniteInputError
-from kinship.ingest import LANDED, QUARANTINED, UNTYPED, _summary, plan_batch
+from kinship.app.ingest import LANDED, QUARANTINED, UNTYPED, _summary, plan_batch
 from kinship.io import RECORD_COLUMNS
 from kinship.io.cmf import parse_cmf
 from kinship.io.genemapper import parse_genemapper

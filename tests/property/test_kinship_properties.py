@@ -7,12 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kinship.encoding import genotype_alleles
-from kinship.frequencies import FrequencyTable
-from kinship.mutation import MutationModel, mutation_matrix
-from kinship.pedigree import RELATIONSHIPS, pedigree_from_relationships
-from kinship.peeling import pedigree_locus_tables
-from kinship.profiles import Family, candidate_genotype_index, compile_families, encode_profiles
+from kinship.genetics.encoding import genotype_alleles
+from kinship.genetics.frequencies import FrequencyTable
+from kinship.genetics.mutation import MutationModel, mutation_matrix
+from kinship.genetics.relationships import RELATIONSHIPS
+from kinship.likelihood.pedigree import pedigree_from_relationships
+from kinship.likelihood.peeling import pedigree_locus_tables
+from kinship.matching.compiler import Family, candidate_genotype_index, compile_families, encode_profiles
 
 KINDS = [k for k in RELATIONSHIPS]
 ALLELES = ["9", "9.3", "10", "11", "12"]
@@ -38,7 +39,7 @@ kinds = st.lists(st.sampled_from(KINDS), min_size=1, max_size=3, unique=True)
 def test_expected_lr_under_unrelated_is_one(p, ks, seed, model, theta):
     """sum_g P(g | references, H2) LR(g) = 1 (stationary models at theta 0, no mutation under
     theta; otherwise the peers' H2 convention makes it P(refs | H1) / P(refs | H2), see
-    kinship.peeling.unrelated_pedigree)."""
+    kinship.likelihood.peeling.unrelated_pedigree)."""
     if theta > 0.0:
         model = "none"  # mutation breaks the IBD correlation of the urn: P(refs) differs by H
         ks = ks[:1]  # theta costs Bell(founder alleles) eliminations: keep the pedigree small
@@ -53,7 +54,7 @@ def test_expected_lr_under_unrelated_is_one(p, ks, seed, model, theta):
         assert float(np.sum(h2 * 10 ** T[:-1, 0])) == pytest.approx(1.0, rel=1e-10)
         return
     # with theta the H2 weights are P(g | references) under H2: compute them from the H1 total
-    from kinship.peeling import missing_child_joint, unrelated_pedigree
+    from kinship.likelihood.peeling import missing_child_joint, unrelated_pedigree
     p2 = missing_child_joint(unrelated_pedigree(ped), g, p, M, M, theta=theta)[0]
     assert float(np.sum(p2 / p2.sum() * 10 ** T[:-1, 0])) == pytest.approx(1.0, rel=1e-10)
 

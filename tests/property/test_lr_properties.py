@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kinship.frequencies import FrequencyTable
-from kinship.likelihood import family_locus_tables, hwe_genotype_probs
-from kinship.matching import score_all_pairs
-from kinship.mutation import MutationModel, mutation_matrix
-from kinship.profiles import Family, candidate_genotype_index, compile_families, encode_profiles
+from kinship.genetics.frequencies import FrequencyTable
+from kinship.likelihood.parentage import family_locus_tables, hwe_genotype_probs
+from kinship.matching.reference import score_all_pairs
+from kinship.genetics.mutation import MutationModel, mutation_matrix
+from kinship.matching.compiler import Family, candidate_genotype_index, compile_families, encode_profiles
 
 ALLELES = ["8", "9", "9.3", "10", "11", "12", "13.2", "14"]
 MODELS = st.sampled_from(["none", "equal", "proportional", "stepwise"])
@@ -37,7 +37,7 @@ genotype = st.one_of(
 @settings(max_examples=60, deadline=None)
 @given(p=afreqs(), father=genotype, mother=genotype, model=MODELS, rate=st.floats(0.0, 0.05))
 def test_expected_lr_under_unrelated_is_one(p, father, mother, model, rate):
-    M = mutation_matrix(ALLELES, p, model=model, rate=rate, rate2=rate / 10, range_=0.3)
+    M = mutation_matrix(ALLELES, p, model=model, rate=rate, rate2=rate / 10, range=0.3)
     T, _ = family_locus_tables(np.array([father]), np.array([mother]), p, M, M)
     h2 = hwe_genotype_probs(p)
     with np.errstate(over="ignore"):

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from kinship.alleles import allele_sort_key, parse_allele
+from kinship.genetics.alleles import allele_sort_key, parse_allele
 from kinship.errors import AlleleError, UnknownLocusError
-from kinship.loci import default_catalogue
+from kinship.genetics.loci import default_catalogue
 
 
 @pytest.mark.parametrize("raw,label", [("9", "9"), ("9.1", "9.1"), ("9.3", "9.3"), (" 30.2 ", "30.2"), ("012", "12"), ("12.0", "12"), ("x", "X")])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kinship.demo import (
+from reunite_demo.batch import (
     DEMO_FILES,
     DEMO_KIT,
     DEMO_LAB,

@@ -10,10 +10,10 @@ import pytest
 from kinship.errors import MutationModelError, PedigreeError
 from kinship.io.familias import read_familias
 from kinship.io.pedigree import read_pedigree_csv
-from kinship.kappa import kappa_lr
-from kinship.mutation import MutationModel, load_locus_rates, mutation_checks
-from kinship.frequencies import FrequencyTable
-from kinship.peeling import pedigree_likelihood
+from kinship.likelihood.kappa import kappa_lr
+from kinship.genetics.mutation import MutationModel, load_locus_rates, mutation_checks
+from kinship.genetics.frequencies import FrequencyTable
+from kinship.likelihood.peeling import pedigree_likelihood
 
 FAM = Path(__file__).parents[1] / "data" / "familias"
 

@@ -5,11 +5,11 @@ import io
 import numpy as np
 import pytest
 
-from kinship.encoding import genotype_alleles, genotype_index, n_genotypes
+from kinship.genetics.encoding import genotype_alleles, genotype_index, n_genotypes
 from kinship.errors import FrequencyTableError, MutationModelError
-from kinship.frequencies import FrequencyTable, effective_table, table_hash
+from kinship.genetics.frequencies import FrequencyTable, effective_table, table_hash
 from kinship.io.frequencies import load_bundled_table, read_frequency_csv
-from kinship.mutation import MutationModel, is_stationary, mutation_matrix
+from kinship.genetics.mutation import MutationModel, is_stationary, mutation_matrix
 from schemas import load_schema
 
 
@@ -63,13 +63,13 @@ P = np.array([0.1, 0.2, 0.3, 0.2, 0.15, 0.05])
 
 @pytest.mark.parametrize("model", ["equal", "proportional", "stepwise"])
 def test_rows_sum_to_one(model):
-    M = mutation_matrix(ALLELES, P, model=model, rate=0.01, rate2=0.001, range_=0.5)
+    M = mutation_matrix(ALLELES, P, model=model, rate=0.01, rate2=0.001, range=0.5)
     assert np.allclose(M.sum(axis=1), 1.0, atol=1e-15)
     assert np.all(M >= 0)
 
 
 def test_stepwise_by_hand():
-    M = mutation_matrix(ALLELES, P, model="stepwise", rate=0.01, rate2=0.001, range_=0.5)
+    M = mutation_matrix(ALLELES, P, model="stepwise", rate=0.01, rate2=0.001, range=0.5)
     # Allele 10: integer group {9, 10, 11, 12}; weights 0.5^1, 0.5^1, 0.5^2 -> 0.4, 0.4, 0.2 of r;
     # the two microvariants (9.3, 13.3) share rate2.
     assert M[2, 0] == pytest.approx(0.004) and M[2, 3] == pytest.approx(0.004) and M[2, 4] == pytest.approx(0.002)

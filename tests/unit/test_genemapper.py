@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kinship.errors import ExportFormatError
-from kinship.ingest import normalise_records
+from kinship.app.ingest import normalise_records
 from kinship.io import RECORD_COLUMNS, read_export, read_genemapper, read_tidy
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ingest"

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from kinship.errors import ExportFormatError
-from kinship.ingest import IngestSummary, batch_sha256, ingest_batch, summary_markdown
+from kinship.app.ingest import IngestSummary, batch_sha256, ingest_batch, summary_markdown
 from kinship.store import Store
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ingest"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from kinship.ingest import ingest_batch
+from kinship.app.ingest import ingest_batch
 from kinship.store import Store
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ingest"
@@ -26,7 +26,7 @@ TABLES = ("ingested_files", "samples", "genotypes", "quarantine", "warnings", "f
 
 _CHILD = r"""
 import json, pathlib, sys, time
-from kinship.ingest import ingest_batch
+from kinship.app.ingest import ingest_batch
 from kinship.store import Store
 
 target, schema, mode, signal_file, go_file = sys.argv[1:6]

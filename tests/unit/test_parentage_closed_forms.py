@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kinship.encoding import genotype_index
-from kinship.likelihood import family_locus_tables
+from kinship.genetics.encoding import genotype_index
+from kinship.likelihood.parentage import family_locus_tables
 
 P = np.array([0.1, 0.2, 0.3, 0.4])  # alleles a, b, c, d
 a, b, c, d = range(4)
@@ -80,10 +80,10 @@ def test_untyped_candidate_contributes_zero():
 
 
 def test_mutation_turns_an_exclusion_into_a_small_lr():
-    from kinship.mutation import mutation_matrix
+    from kinship.genetics.mutation import mutation_matrix
 
     alleles = ["9", "10", "11", "12"]
-    M = mutation_matrix(alleles, P, model="stepwise", rate=0.002, range_=0.1)
+    M = mutation_matrix(alleles, P, model="stepwise", rate=0.002, range=0.1)
     T, inc = family_locus_tables(np.array([[a, a]]), np.array([NONE]), P, M, M)
     g = genotype_index(np.array([b, c]))  # 10/11 against a 9/9 father: one step from 9 -> 10
     assert inc[g, 0] == 1

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kinship import match_run as mr
+from kinship.app import match_run as mr
 from kinship.errors import PedigreeError, ReuniteInputError, StoreError
-from kinship.ingest import ingest_batch, ingest_pedigrees
+from kinship.app.ingest import ingest_batch, ingest_pedigrees
 from kinship.io.frequencies import load_bundled_table
 
 
@@ -16,7 +16,7 @@ def _ranked(genotypes, members, pedigrees, params=mr.MatchParameters()):
     table, _ = mr.effective_frequencies(inputs, load_bundled_table())
     run = mr.encode_run(inputs, table, params.mutation)
     plan = mr.plan_run(run, params, shard_size=1)
-    results = [mr.score_block(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
+    results = [mr.score_shard(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
     return inputs, mr.collect_matches(run, results, k=params.k)
 
 

@@ -7,13 +7,14 @@ import itertools
 import numpy as np
 import pytest
 
-from kinship.encoding import genotype_alleles, genotype_index
+from kinship.genetics.encoding import genotype_alleles, genotype_index
 from kinship.errors import PedigreeError, ReuniteInputError
-from kinship.kappa import KAPPA, kappa_locus_tables
-from kinship.likelihood import family_locus_tables
-from kinship.mutation import mutation_matrix
-from kinship.pedigree import RELATIONSHIPS, pedigree_from_relationships, pedigree_from_table
-from kinship.peeling import (
+from kinship.likelihood.kappa import KAPPA, kappa_locus_tables
+from kinship.likelihood.parentage import family_locus_tables
+from kinship.genetics.mutation import mutation_matrix
+from kinship.genetics.relationships import RELATIONSHIPS
+from kinship.likelihood.pedigree import pedigree_from_relationships, pedigree_from_table
+from kinship.likelihood.peeling import (
     partition_weight,
     pedigree_likelihood,
     pedigree_locus_tables,
@@ -93,7 +94,7 @@ def test_peeling_equals_brute_force_enumeration(relationships, typed, n_alleles,
     g = _geno(ped, typed)
     p = P3 if n_alleles == 3 else np.array([0.3, 0.7])
     labels = ["9", "10", "11"][:n_alleles]
-    Mm = mutation_matrix(labels, p, model="stepwise", rate=0.05, rate2=0.0, range_=0.5)
+    Mm = mutation_matrix(labels, p, model="stepwise", rate=0.05, rate2=0.0, range=0.5)
     Mf = mutation_matrix(labels, p, model="equal", rate=0.02)
     ours = pedigree_likelihood(ped, g[None], p, Mm, Mf, theta=theta)[0]
     assert ours == pytest.approx(brute_force(ped, g, p, Mm, Mf, theta), rel=1e-12)
@@ -142,8 +143,8 @@ def test_parent_families_equal_the_duo_trio_fast_path():
     rng = np.random.default_rng(3)
     alleles = [str(a) for a in range(8, 16)]
     p = rng.dirichlet(np.ones(8))
-    Mm = mutation_matrix(alleles, p, model="stepwise", rate=0.003, rate2=1e-5, range_=0.1)
-    Mf = mutation_matrix(alleles, p, model="stepwise", rate=0.001, rate2=1e-5, range_=0.1)
+    Mm = mutation_matrix(alleles, p, model="stepwise", rate=0.003, rate2=1e-5, range=0.1)
+    Mf = mutation_matrix(alleles, p, model="stepwise", rate=0.001, rate2=1e-5, range=0.1)
     B = 40
     father = np.sort(rng.integers(0, 8, size=(B, 2)), axis=1)
     mother = np.sort(rng.integers(0, 8, size=(B, 2)), axis=1)

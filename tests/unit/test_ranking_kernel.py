@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kinship.likelihood import family_locus_tables
-from kinship.matching import FamilyTables, score_all_pairs
-from kinship.mutation import mutation_matrix
-from kinship.ranking import conclude, posterior_probability, rank_descending
+from kinship.likelihood.parentage import family_locus_tables
+from kinship.matching.reference import FamilyTables, score_all_pairs
+from kinship.genetics.mutation import mutation_matrix
+from kinship.matching.ranking import conclude, posterior_probability, rank_descending
 
 
 def test_conclusion_rules_gb_t_37223():
@@ -36,7 +36,7 @@ def test_kernel_equals_the_per_pair_sum_of_locus_tables():
     n_loci, n_alleles, n_fam, n_cand = 5, 7, 9, 11
     p = rng.dirichlet(np.ones(n_alleles))
     alleles = [str(k + 8) for k in range(n_alleles)]
-    M = mutation_matrix(alleles, p, model="stepwise", rate=0.003, range_=0.1)
+    M = mutation_matrix(alleles, p, model="stepwise", rate=0.003, range=0.1)
     tables, incs, typed = [], [], []
     fathers = np.sort(rng.integers(0, n_alleles, (n_loci, n_fam, 2)), axis=2)
     mothers = np.sort(rng.integers(0, n_alleles, (n_loci, n_fam, 2)), axis=2)

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kinship.errors import ExportFormatError, ManifestError
-from kinship.ingest import ingest_batch
+from kinship.app.ingest import ingest_batch
 from kinship.io import read_export
 from kinship.io.cmf import read_cmf
 from kinship.io.vcf import ce_allele_from_bp, float32_text, read_vcf, reference_alleles
@@ -265,7 +265,7 @@ def test_tidy_third_allele_column_is_a_three_allele_pattern_not_dropped(tmp_path
 def test_amelogenin_label_at_an_autosomal_locus_is_quarantined():
     import pandas as pd
 
-    from kinship.ingest import normalise_records
+    from kinship.app.ingest import normalise_records
     from kinship.io.tidy import parse_tidy
 
     rows = normalise_records(parse_tidy(b"sample_id,locus,allele_1,allele_2\nK-1,TH01,X,9\nK-1,AMEL,X,Y\n"), file="t.csv")
@@ -291,7 +291,7 @@ def test_tidy_with_quoted_cells_as_r_writes_them():
     ],
 )
 def test_a_line_with_too_many_fields_is_quarantined_and_the_rest_lands(fmt, text):
-    from kinship.ingest import normalise_records
+    from kinship.app.ingest import normalise_records
     from kinship.io import read_export
 
     rows = normalise_records(read_export("x.txt", fmt=fmt, data=text.encode()), file="x.txt")

@@ -12,10 +12,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from kinship.alleles import allele_sort_key
+from kinship.genetics.alleles import allele_sort_key
 from kinship.errors import ReuniteInputError
 from kinship.io.frequencies import load_bundled_table
-from kinship.match_run import (
+from kinship.app.match_run import (
     MatchParameters,
     assemble_inputs,
     compile_run,
@@ -26,7 +26,7 @@ from kinship.match_run import (
     rank_matches,
     reported_pairs,
 )
-from kinship.matching import score_all_pairs
+from kinship.matching.reference import score_all_pairs
 from kinship.report import (
     TABLE_SCHEMAS,
     arrow_schema,
@@ -92,7 +92,7 @@ def run():
     params = MatchParameters()
     table, subs = effective_frequencies(inputs, load_bundled_table())
     compiled = compile_run(inputs, table, params.mutation)
-    scores = score_all_pairs(compiled.family_tables_all, compiled.candidate_index)
+    scores = score_all_pairs(compiled.family_tables_all, compiled.candidate_genotypes)
     matches = rank_matches(compiled, scores)
     loci = pair_loci(compiled, reported_pairs(matches))
     started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from kinship.errors import StoreError
-from kinship.ingest import ingest_batch
+from kinship.app.ingest import ingest_batch
 from kinship.store import MATCH_COLUMNS, STORE_SCHEMA_VERSION, Store, metadata
 from schemas import load_schema
 
@@ -80,7 +80,7 @@ def roundtrip(store: Store) -> None:
 
 
 def test_save_match_run_takes_the_provenance_record_and_ranked_table():
-    """The shape kinship.match_run produces: ``flagged`` (schema matches.v1) and ``family_kind``."""
+    """The shape kinship.app.match_run produces: ``flagged`` (schema matches.v1) and ``family_kind``."""
     ranked = matches_frame().rename(columns={"flag": "flagged"})
     ranked["family_kind"] = ["couple", "father only", "couple"]
     provenance = {
@@ -315,7 +315,7 @@ def test_a_pre_alembic_store_is_stamped_and_upgraded(tmp_path):
         ops = Operations(MigrationContext.configure(c))
         import importlib.util
         spec = importlib.util.spec_from_file_location(
-            "m0001", Path(__file__).resolve().parents[2] / "kinship" / "migrations" / "versions" / "0001_initial.py")
+            "m0001", Path(__file__).resolve().parents[2] / "kinship" / "store" / "migrations" / "versions" / "0001_initial.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         with Operations.context(ops.migration_context):

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kinship import match_run as mr
-from kinship.alleles import allele_sort_key
-from kinship.calibration import tail_bounds
+from kinship.app import match_run as mr
+from kinship.genetics.alleles import allele_sort_key
+from kinship.likelihood.calibration import tail_bounds
 from kinship.io.frequencies import load_bundled_table
-from kinship.matching import score_all_pairs
-from kinship.streaming import HAVE_NUMBA, score_shard
+from kinship.matching.reference import score_all_pairs
+from kinship.matching.streaming import HAVE_NUMBA, score_shard
 
 K = 3
 THRESHOLD = -2.0  # low, so that many pairs are "hits" and the hit path is exercised
@@ -43,7 +43,7 @@ def _run(genotypes, members, params, **plan_kw):
     table, _ = mr.effective_frequencies(inputs, load_bundled_table())
     run = mr.encode_run(inputs, table, params.mutation)
     plan = mr.plan_run(run, params, shard_size=17, **plan_kw)
-    results = [mr.score_block(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
+    results = [mr.score_shard(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
     results += [plan.previous] if plan.previous else []
     matches = mr.collect_matches(run, results, k=params.k, new_candidates=plan.new_candidates, new_families=plan.new_families)
     return run, plan, matches
@@ -54,7 +54,7 @@ def test_streamed_pairs_equal_the_full_matrix(profiles):
     run, plan, streamed = _run(*profiles, params)
     inputs = run.inputs
     compiled = mr.compile_run(inputs, run.table, params.mutation)
-    full = mr.rank_matches(compiled, score_all_pairs(compiled.family_tables_all, compiled.candidate_index))
+    full = mr.rank_matches(compiled, score_all_pairs(compiled.family_tables_all, compiled.candidate_genotypes))
     expected = full[(full.rank_for_candidate <= K) | (full.rank_for_family <= K) | (full.log10_lr >= THRESHOLD)]
     assert len(streamed) == len(expected) > 0
     both = streamed.merge(full, on=["candidate_id", "lab", "family_id"], suffixes=("", "_ref"))
@@ -75,8 +75,8 @@ def test_numba_and_numpy_kernels_agree(profiles):
     table, _ = mr.effective_frequencies(inputs, load_bundled_table())
     run = mr.encode_run(inputs, table, params.mutation)
     tables = run.family_tables(slice(0, 40))
-    a = score_shard(tables, run.candidate_index, k=4, threshold=-5.0, use_numba=True)
-    b = score_shard(tables, run.candidate_index, k=4, threshold=-5.0, use_numba=False)
+    a = score_shard(tables, run.candidate_genotypes, k=4, threshold=-5.0, use_numba=True)
+    b = score_shard(tables, run.candidate_genotypes, k=4, threshold=-5.0, use_numba=False)
     for part in ("candidate_best", "family_best", "hits"):
         x, y = getattr(a, part), getattr(b, part)
         ox = np.lexsort((x.family, x.candidate))

@@ -12,8 +12,8 @@ genotypes (``kinship/data/genotypes/kgp_codis18_east_asia.csv``):
   used only to simulate the child (untyped, appears nowhere else). Fathers are ``male`` and
   mothers ``female`` in the source's ``gender`` column.
 * Each family's abducted child is simulated from the two real parents with
-  :func:`kinship.simulate.simulate_child`, *with mutation*: per-locus matrices of
-  :class:`kinship.mutation.MutationModel` (default: stepwise, male 0.002, female 0.001,
+  :func:`kinship.likelihood.simulate.simulate_child`, *with mutation*: per-locus matrices of
+  :class:`kinship.genetics.mutation.MutationModel` (default: stepwise, male 0.002, female 0.001,
   range 0.1, rate2 1e-6) over the effective table = norSTR 2023 East Asia + every allele
   observed in the bundled East Asian genotypes. The child's sex is a fair coin.
 * 200 candidates: the children of 45 couples and of 15 single parents (60 of 70), every Han
@@ -41,13 +41,13 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from kinship.alleles import allele_sort_key, normalise_allele
+from kinship.genetics.alleles import allele_sort_key, normalise_allele
 from kinship.errors import ReuniteInputError
-from kinship.frequencies import FrequencyTable, effective_table
+from kinship.genetics.frequencies import FrequencyTable, effective_table
 from kinship.io.frequencies import load_bundled_table
-from kinship.mutation import MutationModel
-from kinship.profiles import Profile, encode_profiles
-from kinship.simulate import simulate_child
+from kinship.genetics.mutation import MutationModel
+from kinship.matching.compiler import Profile, encode_profiles
+from kinship.likelihood.simulate import simulate_child
 
 __all__ = [
     "DemoRelative",
@@ -369,7 +369,7 @@ def build_demo_batch(
     Draw order (one generator, ``numpy.random.default_rng(seed)``): Han males, Han females
     (each a permutation of the sorted ids; the first 50 + 10 + 10 are couple fathers,
     fathers-only, untyped partners of mothers-only, and likewise for females); the family kind
-    order; each child in family order (sex, then :func:`~kinship.simulate.simulate_child`);
+    order; each child in family order (sex, then :func:`~kinship.likelihood.simulate.simulate_child`);
     the rescued couples' and single parents' children; 24 people of each of JPT, KHV, CDX;
     the reference-id order; the candidate-id order.
 
@@ -383,7 +383,7 @@ def build_demo_batch(
         Default ``MutationModel()`` (stepwise, male 0.002, female 0.001, range 0.1, rate2 1e-6).
     table : FrequencyTable, optional
         Base frequency table, default :data:`DEMO_TABLE`; the matrices are built on its
-        effective table with every allele of ``people`` added (:func:`~kinship.frequencies.effective_table`:
+        effective table with every allele of ``people`` added (:func:`~kinship.genetics.frequencies.effective_table`:
         5/(2N), or the floor 0.001 where the table gives no N; renormalised).
 
     Returns
@@ -436,7 +436,7 @@ def build_demo_batch(
     for k, slot in enumerate(slot_order.tolist()):
         child_sex = "male" if rng.random() < 0.5 else "female"
         child, mutated = simulate_child(
-            parent_arrays[:, 2 * slot], parent_arrays[:, 2 * slot + 1], rng, M_father=m_father, M_mother=m_mother
+            parent_arrays[:, 2 * slot], parent_arrays[:, 2 * slot + 1], rng, M_male=m_father, M_female=m_mother
         )
         drafts.append(
             DemoFamily(
@@ -473,7 +473,7 @@ def build_demo_batch(
     arr = {p.sample_id: extra_arrays[:, k] for k, p in enumerate(extra_people)}
 
     def child_of(father_arr, mother_arr):
-        c, mut = simulate_child(father_arr, mother_arr, rng, M_father=m_father, M_mother=m_mother)
+        c, mut = simulate_child(father_arr, mother_arr, rng, M_male=m_father, M_female=m_mother)
         return c, mut
 
     def simulated(sex, alleles):

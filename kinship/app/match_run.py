@@ -6,7 +6,7 @@ The steps, each one function (the match flow wraps each in one task):
 2. :func:`effective_frequencies` - the chosen table plus every stored allele it lacks, at the
    minimum allele frequency, renormalised; its hash goes into the provenance;
 3. :func:`compile_run` - allele-index arrays and the per-family genotype tables;
-4. :func:`kinship.matching.score_all_pairs` - the kernel;
+4. :func:`kinship.matching.reference.score_all_pairs` - the kernel;
 5. :func:`rank_matches` - ranks, conclusions and posteriors (schema ``matches.v1``);
 6. :func:`pair_loci` - per-locus detail of the pairs a report shows (schema ``pair_loci.v1``);
 7. :func:`provenance` - the run's provenance record (schema ``provenance.v1``).
@@ -26,7 +26,7 @@ import pandas as pd
 
 import kinship
 from kinship.errors import ReuniteInputError
-from kinship.frequencies import (
+from kinship.genetics.frequencies import (
     DEFAULT_FREQUENCY_FLOOR,
     AlleleSubstitution,
     FrequencyTable,
@@ -34,15 +34,17 @@ from kinship.frequencies import (
     table_hash,
 )
 from kinship.io.frequencies import DEFAULT_TABLE
-from kinship.loci import LocusCatalogue, default_catalogue
-from kinship.matching import FamilyTables, MatchScores
-from kinship.calibration import tail_probability
-from kinship.likelihood import hwe_genotype_probs
-from kinship.streaming import Entries, ShardResult, merge_results, score_shard
-from kinship.mutation import MutationModel, mutation_checks
-from kinship.pedigree import pedigree_from_table
-from kinship.profiles import Family, candidate_genotype_index, compile_families, encode_profiles
-from kinship.ranking import (
+from kinship.genetics.relationships import PARENT_KINDS
+from kinship.genetics.loci import LocusCatalogue, default_catalogue
+from kinship.matching.reference import FamilyTables, MatchScores
+from kinship.likelihood.calibration import tail_probability
+from kinship.likelihood.parentage import hwe_genotype_probs
+from kinship.matching import streaming
+from kinship.matching.streaming import Entries, ShardResult, merge_results
+from kinship.genetics.mutation import MutationModel, mutation_checks
+from kinship.likelihood.pedigree import pedigree_from_table
+from kinship.matching.compiler import Family, candidate_genotype_index, compile_families, encode_profiles
+from kinship.matching.ranking import (
     CONCLUSION_TEXT,
     EXCLUSION_LOG10_CPI,
     EXCLUSION_N_INCONSISTENT,
@@ -65,7 +67,7 @@ __all__ = [
     "entity_hashes",
     "family_shards",
     "plan_run",
-    "score_block",
+    "score_shard",
     "collect_matches",
     "calibrate",
     "rank_matches",
@@ -73,9 +75,6 @@ __all__ = [
     "pair_loci",
     "provenance",
 ]
-
-#: Family kinds whose conclusions follow the paternity rules (GB/T 37223-2018).
-PARENT_KINDS = ("couple", "father only", "mother only")
 
 HYPOTHESES = {
     "h1": "the candidate is the missing child of this family",
@@ -108,7 +107,7 @@ class MatchParameters:
     frequency_floor: float = DEFAULT_FREQUENCY_FLOOR
     k: int = 10
     threshold: float = SUPPORT_LOG10_CPI
-    #: Balding-Nichols coancestry coefficient of the LRs (0 = Hardy-Weinberg); see kinship.peeling.
+    #: Balding-Nichols coancestry coefficient of the LRs (0 = Hardy-Weinberg); see kinship.likelihood.peeling.
     theta: float = 0.0
     #: Families without a parent on file: "support" also needs at most this many unrelated
     #: candidates expected at or above the LR (calibrated, not borrowed from paternity rules).
@@ -184,7 +183,7 @@ class EncodedRun:
     theta: float = 0.0
 
     @property
-    def candidate_index(self) -> np.ndarray:
+    def candidate_genotypes(self) -> np.ndarray:
         """Kernel input: genotype indices, shape (n_candidates, n_loci), int32."""
         return candidate_genotype_index(self.candidates)
 
@@ -225,10 +224,10 @@ def assemble_inputs(
         Columns ``sample_id, role, locus, allele_1, allele_2`` (canonical names and labels).
     members : DataFrame
         Columns ``lab, family_id, sample_id, relationship``; relationship one of
-        :data:`kinship.pedigree.RELATIONSHIPS` (``father``, ``mother``, ``full_sibling``,
+        :data:`kinship.genetics.relationships.RELATIONSHIPS` (``father``, ``mother``, ``full_sibling``,
         grandparents, aunts/uncles, half siblings). A family of parents only is a parentage
         family (fast duo/trio path); any other relative places the family on the canonical
-        pedigree template (:func:`kinship.pedigree.pedigree_from_relationships`). Rows of
+        pedigree template (:func:`kinship.likelihood.pedigree.pedigree_from_relationships`). Rows of
         relationship ``pedigree`` (``schemas/manifest.v3.json``) are placed by ``pedigrees``,
         not here; a family with such rows and no stored pedigree is left out with a warning
         (its pedigree table is not ingested yet).
@@ -337,7 +336,7 @@ def effective_frequencies(
 ) -> tuple[FrequencyTable, list[AlleleSubstitution]]:
     """The run's effective table: ``table`` plus every allele the profiles carry that it lacks.
 
-    See :func:`kinship.frequencies.effective_table`.
+    See :func:`kinship.genetics.frequencies.effective_table`.
     """
     observed: dict[str, set[str]] = {}
     for profile in inputs.profiles.values():
@@ -439,7 +438,7 @@ class RunPlan:
     reason : str
         Why this kind (e.g. "effective frequency table changed").
     shards : list of (ndarray, ndarray)
-        (family indices, candidate indices) blocks to score; their union with the previous
+        (family indices, candidate indices) shards to score; their union with the previous
         run's pairs is every (candidate, family) pair.
     new_candidates, new_families : ndarray of bool
         Entities absent from the previous run (all true without one).
@@ -564,15 +563,15 @@ def _previous_entries(run: EncodedRun, matches: pd.DataFrame, *, threshold: floa
     )
 
 
-def score_block(
+def score_shard(
     run: EncodedRun, families: np.ndarray, candidates: np.ndarray, *, k: int = 10, threshold: float = SUPPORT_LOG10_CPI
 ) -> ShardResult:
     """Compile ``families`` (indices) and score ``candidates`` (indices) against them, keeping
     each one's best ``k`` partners and every pair at or above ``threshold``
-    (:func:`kinship.streaming.score_shard`). Memory is bounded by the block."""
+    (:func:`kinship.matching.streaming.score_shard`). Memory is bounded by the shard."""
     tables = run.family_tables(np.asarray(families).tolist())
-    return score_shard(
-        tables, run.candidate_index[np.asarray(candidates, dtype=np.int64)],
+    return streaming.score_shard(
+        tables, run.candidate_genotypes[np.asarray(candidates, dtype=np.int64)],
         family_index=families, candidate_index=candidates, k=k, threshold=threshold,
     )
 
@@ -646,7 +645,7 @@ def calibrate(
     paternity conclusions for every family).
 
     ``p_unrelated`` is an upper bound on the probability that an unrelated candidate typed at
-    the same loci reaches the pair's LR against this family (:mod:`kinship.calibration`);
+    the same loci reaches the pair's LR against this family (:mod:`kinship.likelihood.calibration`);
     ``expected_unrelated`` multiplies it by the number of candidates in the run.
     """
     out = matches.copy()
@@ -659,7 +658,7 @@ def calibrate(
         wanted, local = np.unique(fams, return_inverse=True)
         tables = run.family_tables(wanted.tolist())
         h2 = [hwe_genotype_probs(run.table[locus].afreq) for locus in run.loci]
-        g = run.candidate_index
+        g = run.candidate_genotypes
         for row, lf in zip(hit, local):
             typed = g[cand_col[out["candidate_id"].iat[row]]] >= 0
             loci = np.flatnonzero(typed)
@@ -694,7 +693,7 @@ def _pair_counts(run: EncodedRun, cand: np.ndarray, fam: np.ndarray) -> tuple[np
         return n_compared, n_inconsistent
     wanted, local = np.unique(fam, return_inverse=True)
     tables = run.family_tables(wanted.tolist())
-    g = run.candidate_index[cand]  # (n_pairs, n_loci)
+    g = run.candidate_genotypes[cand]  # (n_pairs, n_loci)
     for li in range(len(run.loci)):
         gi = g[:, li]
         n_compared += ((gi >= 0) & tables.typed[li, local]).astype(np.int16)
@@ -722,7 +721,7 @@ def pair_loci(run: EncodedRun, pairs: pd.DataFrame) -> pd.DataFrame:
     wanted = sorted({fam_col[(p.lab, p.family_id)] for p in pairs.itertuples(index=False)})
     local = {f: k for k, f in enumerate(wanted)}
     tables = run.family_tables(wanted)
-    g = run.candidate_index
+    g = run.candidate_genotypes
     rows = []
     for pair in pairs.itertuples(index=False):
         c = cand_col[pair.candidate_id]
@@ -809,8 +808,8 @@ def provenance(
             "n_candidates": len(compiled.inputs.candidate_ids),
             "family_kinds": {
                 k: sum(f.kind == k for f in compiled.inputs.families)
-                for k in ("couple", "father only", "mother only", *sorted(
-                    {f.kind for f in compiled.inputs.families} - {"couple", "father only", "mother only"}))
+                for k in (*PARENT_KINDS, *sorted(
+                    {f.kind for f in compiled.inputs.families} - set(PARENT_KINDS)))
             },
             "loci": list(compiled.loci),
             "loci_left_out": compiled.loci_left_out,

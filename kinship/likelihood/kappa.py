@@ -9,7 +9,7 @@ with identity-by-descent probabilities ``kappa = (κ0, κ1, κ2)`` (Thompson 197
 where ``P1(gy | gx)`` is the probability of ``gy`` when one of its alleles is a copy of an
 allele of ``gx`` chosen with probability 1/2 and the other is drawn from ``p``, and ``P(gy)`` is
 Hardy-Weinberg. No mutation and θ = 0: this is the fast screen and the report's explanation;
-the reported LRs come from exact peeling (:mod:`kinship.peeling`), which equals this index for
+the reported LRs come from exact peeling (:mod:`kinship.likelihood.peeling`), which equals this index for
 these pairs without mutation (tested).
 
 Standard coefficients (:data:`KAPPA`): parent-child (0, 1, 0); full siblings (1/4, 1/2, 1/4);
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kinship.encoding import UNTYPED, genotype_alleles
+from kinship.genetics.encoding import UNTYPED, genotype_alleles
 from kinship.errors import ReuniteInputError
 
 __all__ = ["KAPPA", "kappa_lr", "kappa_locus_tables"]
@@ -118,7 +118,7 @@ def kappa_lr(gx: np.ndarray, gy: np.ndarray, afreq: list[np.ndarray], kappa) -> 
     >>> round(float(10 ** tot), 10), round((1 + .1 + .2 + 2 * .02) / (8 * .02), 10)
     (8.375, 8.375)
     """
-    from kinship.encoding import genotype_index
+    from kinship.genetics.encoding import genotype_index
 
     gx, gy = np.asarray(gx), np.asarray(gy)
     per = np.zeros(gx.shape[0])

@@ -1,6 +1,6 @@
 """Streaming top-k matching at national scale: bounded memory, exact float64, all pairs.
 
-:func:`kinship.matching.score_all_pairs` materialises the full candidates x families matrix;
+:func:`kinship.matching.reference.score_all_pairs` materialises the full candidates x families matrix;
 it is the reference. At national scale (10^5 children x 10^6 families) the matrix (800 GB) and
 the family tables (tens of GB) can not be held, so this module streams:
 
@@ -16,7 +16,7 @@ the family tables (tens of GB) can not be held, so this module streams:
   recorded.
 
 The sums are float64 and add the loci in the same order as the reference kernel, so every
-reported log10 LR is bit-identical to :func:`~kinship.matching.score_all_pairs` (tested). No
+reported log10 LR is bit-identical to :func:`~kinship.matching.reference.score_all_pairs` (tested). No
 float32 screening is needed at the measured speed (see benchmarks/README.md).
 
 The inner kernel is compiled with numba when it is installed; otherwise a numpy
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kinship.encoding import UNTYPED
-from kinship.matching import FamilyTables
+from kinship.genetics.encoding import UNTYPED
+from kinship.matching.reference import FamilyTables
 
 __all__ = [
     "BLOCK_WIDTH",

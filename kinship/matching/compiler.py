@@ -3,7 +3,7 @@
 A *profile* is one person's genotypes: ``{locus: (allele_1, allele_2)}`` with canonical allele
 labels. For computation, profiles become int16 allele-index arrays of shape
 ``(n_loci, n_people, 2)`` against a frequency table (scikit-allel's layout; -1 = untyped), and
-families become :class:`kinship.matching.FamilyTables`.
+families become :class:`kinship.matching.reference.FamilyTables`.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from kinship.encoding import ALLELE_DTYPE, UNTYPED, genotype_index
+from kinship.genetics.encoding import ALLELE_DTYPE, UNTYPED, genotype_index
 from kinship.errors import FrequencyTableError
-from kinship.frequencies import FrequencyTable
-from kinship.likelihood import family_locus_tables
-from kinship.matching import FamilyTables
-from kinship.mutation import MutationModel
-from kinship.pedigree import Pedigree, family_kind, pedigree_from_relationships
-from kinship.peeling import pedigree_locus_tables
+from kinship.genetics.frequencies import FrequencyTable
+from kinship.likelihood.parentage import family_locus_tables
+from kinship.matching.reference import FamilyTables
+from kinship.genetics.mutation import MutationModel
+from kinship.genetics.relationships import family_kind
+from kinship.likelihood.pedigree import Pedigree, pedigree_from_relationships
+from kinship.likelihood.peeling import pedigree_locus_tables
 
 __all__ = ["Family", "Profile", "encode_profiles", "candidate_genotype_index", "compile_families"]
 
@@ -33,12 +34,12 @@ class Family:
     """The typed references of one missing child.
 
     ``Family(lab, family_id, father, mother)`` is a parentage family (the fast duo/trio path
-    of :func:`kinship.likelihood.family_locus_tables`). Other typed relatives are given as
+    of :func:`kinship.likelihood.parentage.family_locus_tables`). Other typed relatives are given as
     ``others`` (``(sample_id, relationship)`` pairs, relationship one of
-    :data:`kinship.pedigree.RELATIONSHIPS`, placed on the canonical template of
-    :func:`kinship.pedigree.pedigree_from_relationships`), or the whole family as an explicit
-    ``pedigree`` (PED-style, :func:`kinship.pedigree.pedigree_from_table`); those are compiled
-    by exact peeling (:mod:`kinship.peeling`).
+    :data:`kinship.genetics.relationships.RELATIONSHIPS`, placed on the canonical template of
+    :func:`kinship.likelihood.pedigree.pedigree_from_relationships`), or the whole family as an explicit
+    ``pedigree`` (PED-style, :func:`kinship.likelihood.pedigree.pedigree_from_table`); those are compiled
+    by exact peeling (:mod:`kinship.likelihood.peeling`).
 
     Attributes
     ----------
@@ -103,7 +104,7 @@ class Family:
     def kind(self) -> str:
         """``"couple"``, ``"father only"``, ``"mother only"``, ``"siblings"``,
         ``"parent + relatives"``, ``"relatives"`` or ``"pedigree"``
-        (:func:`kinship.pedigree.family_kind`)."""
+        (:func:`kinship.genetics.relationships.family_kind`)."""
         return family_kind(k for _, k in self.relationships)
 
 
@@ -121,7 +122,7 @@ def encode_profiles(
     sample_ids : sequence of str, length n_people
     table : FrequencyTable
         Must contain every allele the profiles carry at ``loci`` (use the run's effective
-        table, :func:`kinship.frequencies.effective_table`).
+        table, :func:`kinship.genetics.frequencies.effective_table`).
     loci : sequence of str, length n_loci
 
     Returns
@@ -177,8 +178,8 @@ def compile_families(
     """Compile families into per-locus genotype tables of their missing child.
 
     Parentage families (father and/or mother only) with ``theta = 0`` take the closed-form
-    duo/trio path (:func:`kinship.likelihood.family_locus_tables`); every other family is
-    compiled by exact peeling (:func:`kinship.peeling.pedigree_locus_tables`), vectorised over
+    duo/trio path (:func:`kinship.likelihood.parentage.family_locus_tables`); every other family is
+    compiled by exact peeling (:func:`kinship.likelihood.peeling.pedigree_locus_tables`), vectorised over
     the families of one pedigree shape. The two paths agree to rounding on parentage families.
 
     Parameters

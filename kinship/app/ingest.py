@@ -19,13 +19,13 @@ Row rules (:func:`normalise_records`), in order:
    (``out_of_range``): its repeat number is unknown, so it can be neither matched nor given a
    frequency, and guessing 27 or 28 could create a false exclusion; the rest of the profile
    lands;
-3. each call via :func:`kinship.alleles.parse_allele`; an invalid label is quarantined;
+3. each call via :func:`kinship.genetics.alleles.parse_allele`; an invalid label is quarantined;
 4. more than two distinct alleles called (``OL`` peaks not counted) -> the row is quarantined
    as a three-allele pattern (the locus is left out of the profile) and the sample is flagged;
 5. any ``OL`` call -> untyped with a warning (an off-ladder peak may be the true allele, so the
    other call alone is not a genotype); no call -> untyped with a warning;
 6. otherwise one allele is a homozygote (``12`` and ``12, 12`` agree), two are sorted in
-   canonical order (:func:`kinship.alleles.allele_sort_key`).
+   canonical order (:func:`kinship.genetics.alleles.allele_sort_key`).
 
 Sample rules (:func:`plan_batch`): a sample with ``mixture_min_loci`` (2) or more three-allele
 loci is a probable mixture and wholly quarantined; a sample not in the manifest (allelic
@@ -73,7 +73,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 import kinship
-from kinship.alleles import allele_sort_key, parse_allele
+from kinship.genetics.alleles import allele_sort_key, parse_allele
 from kinship.errors import (
     AlleleError,
     ExportFormatError,
@@ -83,7 +83,7 @@ from kinship.errors import (
 )
 from kinship.io import read_export
 from kinship.io.manifest import Manifest, manifest_rules, parse_manifest, read_manifest
-from kinship.loci import LocusCatalogue, default_catalogue
+from kinship.genetics.loci import LocusCatalogue, default_catalogue
 
 if TYPE_CHECKING:
     from kinship.store import Store

@@ -3,7 +3,7 @@
 One SQLAlchemy 2 Core schema (``schemas/store.v3.json`` documents it) on SQLite (the default:
 give a file path) or PostgreSQL (give a URL such as
 ``postgresql+psycopg://user@host:5432/db``, driver ``psycopg`` v3). Tables are created and
-upgraded by Alembic migrations shipped inside the package (``kinship/migrations``): opening a
+upgraded by Alembic migrations shipped inside the package (``kinship/store/migrations``): opening a
 :class:`Store` runs ``alembic upgrade head`` programmatically (under a lock, so two processes
 opening a fresh store at once migrate it once). A store of the pre-Alembic layout (version 1,
 created by ``create_all``) is stamped and upgraded; a store written by newer code (an unknown
@@ -17,7 +17,7 @@ of failing half-way; on PostgreSQL ingestion takes a transaction-scoped advisory
 
 Only pseudonymous ids are stored: no names, no contact details. Genotypes are canonical
 locus names and canonical allele labels as text (``"9.3"``), never floats. A stored genotype
-is never overwritten: :func:`kinship.ingest.ingest_batch` quarantines a conflicting
+is never overwritten: :func:`kinship.app.ingest.ingest_batch` quarantines a conflicting
 re-submission instead. ``log10_lr`` is a float64 column; ``-inf`` (an exclusion) round-trips
 on SQLite and PostgreSQL, NaN is refused when writing.
 
@@ -155,7 +155,7 @@ quarantine = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
     sa.Column("source", sa.String(16), nullable=False),  # export | manifest
-    sa.Column("kind", sa.String(32), nullable=False),  # rule that decided (see kinship.ingest)
+    sa.Column("kind", sa.String(32), nullable=False),  # rule that decided (see kinship.app.ingest)
     sa.Column("line", sa.Integer, nullable=True),
     sa.Column("sample_id", sa.Text, nullable=False),  # as written in the file: may be any length
     sa.Column("locus", sa.Text, nullable=False),
@@ -170,7 +170,7 @@ warnings_table = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
     sa.Column("source", sa.String(16), nullable=False),  # export | manifest
-    sa.Column("kind", sa.String(32), nullable=False),  # rule that decided (see kinship.ingest)
+    sa.Column("kind", sa.String(32), nullable=False),  # rule that decided (see kinship.app.ingest)
     sa.Column("line", sa.Integer, nullable=True),
     sa.Column("sample_id", sa.Text, nullable=False),  # as written in the file: may be any length
     sa.Column("locus", sa.Text, nullable=False),
@@ -435,7 +435,7 @@ class Store:
             with self.engine.connect() as own:
                 yield own
 
-    # -- ingestion support (used by kinship.ingest) ---------------------------------------
+    # -- ingestion support (used by kinship.app.ingest) ---------------------------------------
     def find_ingested_file(self, sha256: str, *, conn: Connection | None = None) -> dict | None:
         """The ``ingested_files`` row of a batch hash, or ``None`` if it was never ingested."""
         with self._conn(conn) as c:
@@ -579,7 +579,7 @@ class Store:
             ``"0"`` for a founder), ``sex`` (``male``/``female``/``unknown``), ``sample_id``
             (the typed reference; empty or null for an untyped member), ``is_missing``
             (bool: the missing child). Other columns are ignored. Rows are validated as a
-            pedigree by the caller (:func:`kinship.ingest.ingest_pedigrees`).
+            pedigree by the caller (:func:`kinship.app.ingest.ingest_pedigrees`).
         lab : str
             The lab that filed the families (family ids are scoped by lab).
 
@@ -911,7 +911,7 @@ class Store:
             raise StoreError(
                 f"provenance record of run {provenance.get('run_id')!r} lacks field {exc.args[0]!r}; "
                 "expected a record of schemas/provenance.v1.json; fix: build it with "
-                "kinship.match_run.provenance"
+                "kinship.app.match_run.provenance"
             ) from None
         row = self._run_row(run, required=_RUN_REQUIRED)
         rows = self._match_rows(row["run_id"], matches_frame)
@@ -935,7 +935,7 @@ class Store:
         if missing:
             raise StoreError(
                 f"matches of run {run_id!r}: missing column(s) {missing}; expected columns "
-                f"{MATCH_COLUMNS}; fix: write the ranked table of kinship.match_run.rank_matches"
+                f"{MATCH_COLUMNS}; fix: write the ranked table of kinship.app.match_run.rank_matches"
             )
         for column in MATCH_COLUMNS:
             if column in _NULLABLE_MATCH_COLUMNS:
@@ -1194,7 +1194,7 @@ def alembic_config():
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", "kinship:migrations")
+    config.set_main_option("script_location", "kinship.store:migrations")
     return config
 
 

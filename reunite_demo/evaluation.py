@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kinship.ranking import SUPPORT_LOG10_CPI
+from kinship.matching.ranking import SUPPORT_LOG10_CPI
 
 __all__ = ["score_against_truth", "format_summary"]
 

@@ -9,13 +9,13 @@ parent between a grandparent and the missing child) are members with ``sample_id
 Pedigrees come from two places:
 
 * :func:`pedigree_from_relationships` - the manifest's relationship kinds
-  (:data:`RELATIONSHIPS`), placed on a canonical template around the missing child, so that two
+  (:data:`kinship.genetics.relationships.RELATIONSHIPS`), placed on a canonical template around the missing child, so that two
   families with the same multiset of relationship kinds have the same *shape* (and their tables
   are compiled together, vectorised over families);
 * :func:`pedigree_from_table` - any pedigree as a PED-style table (``id, father, mother, sex,
   sample_id, is_missing``); read from CSV by :func:`kinship.io.pedigree.read_pedigree_csv`.
 
-Nothing here computes probabilities: see :mod:`kinship.peeling`.
+Nothing here computes probabilities: see :mod:`kinship.likelihood.peeling`.
 """
 
 from __future__ import annotations
@@ -25,51 +25,18 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from kinship.errors import PedigreeError
+from kinship.genetics.relationships import (
+    RELATIONSHIPS,
+    SEXES,
+    SINGLE_RELATIONSHIPS,
+)
 
 __all__ = [
-    "RELATIONSHIPS",
-    "PARENT_RELATIONSHIPS",
-    "IMPLIED_SEX",
     "Pedigree",
     "pedigree_from_relationships",
     "pedigree_from_table",
-    "family_kind",
 ]
 
-#: Relationship kinds of a typed reference to the missing child, in canonical template order.
-RELATIONSHIPS = (
-    "father",
-    "mother",
-    "full_sibling",
-    "paternal_half_sibling",
-    "maternal_half_sibling",
-    "paternal_grandfather",
-    "paternal_grandmother",
-    "maternal_grandfather",
-    "maternal_grandmother",
-    "paternal_aunt_uncle",
-    "maternal_aunt_uncle",
-)
-#: Kinds of which a family has at most one.
-SINGLE_RELATIONSHIPS = (
-    "father",
-    "mother",
-    "paternal_grandfather",
-    "paternal_grandmother",
-    "maternal_grandfather",
-    "maternal_grandmother",
-)
-PARENT_RELATIONSHIPS = ("father", "mother")
-#: Sex implied by a relationship kind (the others can be either).
-IMPLIED_SEX = {
-    "father": "male",
-    "mother": "female",
-    "paternal_grandfather": "male",
-    "paternal_grandmother": "female",
-    "maternal_grandfather": "male",
-    "maternal_grandmother": "female",
-}
-SEXES = ("male", "female", "unknown")
 
 
 @dataclass(frozen=True)
@@ -372,31 +339,3 @@ def pedigree_from_table(rows: Sequence[Mapping[str, object]], *, context: str = 
             f"{context}: {len(missing)} members are marked is_missing; mark exactly one member (the missing child)"
         )
     return Pedigree(tuple(ids), tuple(fa), tuple(mo), tuple(sx), tuple(samples), missing[0])
-
-
-def family_kind(relationships: Iterable[str]) -> str:
-    """Report label of a family from its references' relationship kinds.
-
-    ``couple``, ``father only``, ``mother only`` (the parentage kinds of ``matches.v1``);
-    ``siblings`` (only full/half siblings); ``parent + relatives`` (one or both parents and
-    others); ``relatives`` (no parent, not only siblings); ``pedigree`` for a PED-style family.
-
-    Examples
-    --------
-    >>> family_kind(["father", "mother"]), family_kind(["full_sibling"]), family_kind(["mother", "paternal_grandfather"])
-    ('couple', 'siblings', 'parent + relatives')
-    """
-    kinds = set(relationships)
-    if kinds == {"father", "mother"}:
-        return "couple"
-    if kinds == {"father"}:
-        return "father only"
-    if kinds == {"mother"}:
-        return "mother only"
-    if kinds and kinds <= {"full_sibling", "paternal_half_sibling", "maternal_half_sibling"}:
-        return "siblings"
-    if kinds & {"father", "mother"}:
-        return "parent + relatives"
-    if "pedigree" in kinds:
-        return "pedigree"
-    return "relatives"

@@ -7,7 +7,7 @@ every genotype ``g`` the missing child could have,
 
 the likelihood ratio of H1 "the candidate with genotype g is this family's missing child"
 against H2 "the candidate is unrelated to it". Scoring a candidate is then a table look-up per
-locus (see :mod:`kinship.matching`).
+locus (see :mod:`kinship.matching.reference`).
 
 Transmission (Egeland, Kling & Mostad 2016, eq. 2.9; Vigeland 2021, sec. 3.4): a parent with
 genotype ``{x1, x2}`` and mutation matrix ``M`` passes allele ``a`` with probability
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kinship.encoding import UNTYPED, genotype_alleles
+from kinship.genetics.encoding import UNTYPED, genotype_alleles
 
 __all__ = [
     "transmission",
@@ -114,8 +114,8 @@ def family_locus_tables(
     father: np.ndarray,
     mother: np.ndarray,
     afreq: np.ndarray,
-    M_father: np.ndarray,
-    M_mother: np.ndarray,
+    M_male: np.ndarray,
+    M_female: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Log10 LR and Mendelian-inconsistency tables of many families at one locus.
 
@@ -126,7 +126,7 @@ def family_locus_tables(
         file). A family must have at least one typed parent to be informative.
     afreq : ndarray of float64, shape (n_alleles,)
         Effective allele frequencies.
-    M_father, M_mother : ndarray of float64, shape (n_alleles, n_alleles)
+    M_male, M_female : ndarray of float64, shape (n_alleles, n_alleles)
         Mutation matrices (paternal and maternal rates).
 
     Returns
@@ -160,7 +160,7 @@ def family_locus_tables(
     mother = np.asarray(mother)
     h2 = hwe_genotype_probs(afreq)[:, None]
 
-    h1 = child_genotype_probs(transmission(father, M_father, afreq), transmission(mother, M_mother, afreq))
+    h1 = child_genotype_probs(transmission(father, M_male, afreq), transmission(mother, M_female, afreq))
     with np.errstate(divide="ignore"):
         log10_lr = np.log10(h1) - np.log10(h2)
 

@@ -1,7 +1,7 @@
 """The all-pairs matching kernel: candidates x families as a gather-and-sum over loci.
 
 Each family is compiled, per locus, into a table over the missing child's genotypes
-(:func:`kinship.likelihood.family_locus_tables`), laid out family-minor: ``T[l]`` has shape
+(:func:`kinship.likelihood.parentage.family_locus_tables`), laid out family-minor: ``T[l]`` has shape
 ``(n_genotypes_l + 1, n_families)`` so one candidate's genotype selects one contiguous row of
 all families' scores. The combined log10 LR of every (candidate, family) pair is
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kinship.encoding import UNTYPED
+from kinship.genetics.encoding import UNTYPED
 
 __all__ = ["FamilyTables", "MatchScores", "score_all_pairs"]
 

@@ -21,7 +21,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from kinship.alleles import allele_sort_key
+from kinship.genetics.alleles import allele_sort_key
 from kinship.errors import FrequencyTableError
 
 __all__ = [
@@ -45,7 +45,7 @@ class LocusFrequencies:
     Attributes
     ----------
     alleles : tuple of str, length n
-        Canonical labels in canonical order (:func:`kinship.alleles.allele_sort_key`).
+        Canonical labels in canonical order (:func:`kinship.genetics.alleles.allele_sort_key`).
     afreq : ndarray of float64, shape (n,)
         Frequencies, each > 0, summing to 1.
     n_individuals : int or None

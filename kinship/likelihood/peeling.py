@@ -47,7 +47,7 @@ same urn as the family's founders) and the references related to each other as i
 (:func:`unrelated_pedigree`: the peers' convention; a reference related to no other reference
 is a founder under H2). With ``theta = 0`` this is
 ``log10 P(g | references) - log10 P(g)`` with HWE ``P(g)``, the format of
-:func:`kinship.likelihood.family_locus_tables` (which this equals for parent-only families).
+:func:`kinship.likelihood.parentage.family_locus_tables` (which this equals for parent-only families).
 With ``theta > 0`` the denominator ``P(g | references, H2)`` depends on the family's typed
 alleles, so the table is still one table per family over ``g``: theta costs the matcher
 nothing at scoring time, only at compilation (one more elimination per partition).
@@ -61,9 +61,9 @@ from typing import Sequence
 
 import numpy as np
 
-from kinship.encoding import UNTYPED, genotype_alleles
+from kinship.genetics.encoding import UNTYPED, genotype_alleles
 from kinship.errors import PedigreeError
-from kinship.pedigree import Pedigree
+from kinship.likelihood.pedigree import Pedigree
 
 __all__ = [
     "MAX_THETA_FOUNDER_ALLELES",
@@ -400,7 +400,7 @@ def pedigree_likelihood(
     --------
     One founder typed a/b: 2 p_a p_b.
 
-    >>> from kinship.pedigree import pedigree_from_table
+    >>> from kinship.likelihood.pedigree import pedigree_from_table
     >>> ped = pedigree_from_table([{"id": "x", "sex": "male", "is_missing": True}])
     >>> p = np.array([0.2, 0.8]); I = np.eye(2)
     >>> round(float(pedigree_likelihood(ped, np.array([[[0, 1]]]), p, I, I)[0]), 12)
@@ -455,7 +455,7 @@ def unrelated_pedigree(ped: Pedigree) -> Pedigree:
 
     Examples
     --------
-    >>> from kinship.pedigree import pedigree_from_relationships
+    >>> from kinship.likelihood.pedigree import pedigree_from_relationships
     >>> h2 = unrelated_pedigree(pedigree_from_relationships([("S", "full_sibling")]))
     >>> h2.founders == tuple(range(h2.n_members))   # the lone sibling is a founder
     True
@@ -533,7 +533,7 @@ def pedigree_locus_tables(
     --------
     Full sibling typed a/a, candidate a/a: LR = (1 + p_a)^2 / (4 p_a^2) (Weir et al. 2006).
 
-    >>> from kinship.pedigree import pedigree_from_relationships
+    >>> from kinship.likelihood.pedigree import pedigree_from_relationships
     >>> ped = pedigree_from_relationships([("S", "full_sibling")])
     >>> g = np.full((1, ped.n_members, 2), -1); g[0, ped.index("full_sibling_1")] = 0
     >>> p = np.array([0.2, 0.8]); I = np.eye(2)

@@ -2,7 +2,7 @@
 
 Mendelian transmission: each parent passes one of its two alleles with probability 1/2, then
 (optionally) the passed allele mutates to allele ``b`` with probability ``M[a, b]`` of that
-parent's mutation matrix (the same matrices the likelihoods use, :mod:`kinship.mutation`).
+parent's mutation matrix (the same matrices the likelihoods use, :mod:`kinship.genetics.mutation`).
 Loci are independent. Reproducible: the same seed gives the same child.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kinship.encoding import UNTYPED
+from kinship.genetics.encoding import UNTYPED
 
 __all__ = ["simulate_child"]
 
@@ -20,8 +20,8 @@ def simulate_child(
     mother: np.ndarray,
     rng: np.random.Generator,
     *,
-    M_father: list[np.ndarray] | None = None,
-    M_mother: list[np.ndarray] | None = None,
+    M_male: list[np.ndarray] | None = None,
+    M_female: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Simulate one child of two typed parents.
 
@@ -31,7 +31,7 @@ def simulate_child(
         Allele indices of the parents, all loci typed.
     rng : numpy.random.Generator
         Source of randomness (seed it for reproducibility).
-    M_father, M_mother : list of ndarray of float64, each (n_alleles_l, n_alleles_l), optional
+    M_male, M_female : list of ndarray of float64, each (n_alleles_l, n_alleles_l), optional
         Per-locus mutation matrices. ``None`` means no mutation.
 
     Returns
@@ -60,7 +60,7 @@ def simulate_child(
     n_loci = father.shape[0]
     child = np.empty((n_loci, 2), dtype=np.int16)
     mutated = np.zeros((n_loci, 2), dtype=bool)
-    for column, (parent, matrices) in enumerate(((father, M_father), (mother, M_mother))):
+    for column, (parent, matrices) in enumerate(((father, M_male), (mother, M_female))):
         pick = rng.integers(0, 2, size=n_loci)
         passed = parent[np.arange(n_loci), pick]
         u = rng.random(n_loci)

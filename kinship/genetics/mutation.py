@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from kinship.alleles import allele_value
+from kinship.genetics.alleles import allele_value
 from kinship.errors import MutationModelError
 
 __all__ = [
@@ -108,7 +108,7 @@ class MutationModel:
         effective table.
         """
         return mutation_matrix(
-            alleles, afreq, model=self.model, rate=self.rate(sex, locus), rate2=self.rate2, range_=self.range
+            alleles, afreq, model=self.model, rate=self.rate(sex, locus), rate2=self.rate2, range=self.range
         )
 
     def as_dict(self) -> dict:
@@ -132,7 +132,7 @@ def mutation_matrix(
     model: str,
     rate: float,
     rate2: float = 0.0,
-    range_: float = 0.1,
+    range: float = 0.1,  # noqa: A002 - the field's name (Familias, pedmut)
 ) -> np.ndarray:
     """Mutation matrix over ``alleles``.
 
@@ -147,7 +147,7 @@ def mutation_matrix(
         Total mutation probability per meiosis.
     rate2 : float
         ``stepwise`` only: probability of mutating into another microvariant group.
-    range_ : float
+    range : float
         ``stepwise`` only: ratio of the probability of a (k+1)-step to a k-step mutation.
 
     Returns
@@ -170,7 +170,7 @@ def mutation_matrix(
     >>> M = mutation_matrix(["9", "10", "11"], np.array([.2, .3, .5]), model="equal", rate=0.01)
     >>> M[0].tolist()
     [0.99, 0.005, 0.005]
-    >>> M = mutation_matrix(["9", "10", "12"], np.ones(3) / 3, model="stepwise", rate=0.01, range_=0.5)
+    >>> M = mutation_matrix(["9", "10", "12"], np.ones(3) / 3, model="stepwise", rate=0.01, range=0.5)
     >>> M[0].round(6).tolist()   # weights 0.5^1 : 0.5^3 for the 1- and 3-step mutations
     [0.99, 0.008, 0.002]
     """
@@ -195,14 +195,14 @@ def mutation_matrix(
         repeats = np.array([v.repeats for v in values], dtype=np.float64)
         group = np.array([v.bases for v in values])
         M = np.zeros((n, n))
-        for i in range(n):
-            same = group == group[i]
+        for i, own in enumerate(group):
+            same = group == own
             same[i] = False
-            other = group != group[i]
+            other = group != own
             if other.any():
                 M[i, other] = rate2 / other.sum()
             if same.any():
-                w = range_ ** np.abs(repeats[same] - repeats[i])
+                w = range ** np.abs(repeats[same] - repeats[i])
                 M[i, same] = rate * w / w.sum()
             M[i, i] = 1.0 - (rate if same.any() else 0.0) - (rate2 if other.any() else 0.0)
     else:

@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-03-09
 
 - ``family_pedigrees``: one row per member of a family filed as a pedigree
-  (:func:`kinship.ingest.ingest_pedigrees`): member id, parents (``""`` for a founder), sex,
+  (:func:`kinship.app.ingest.ingest_pedigrees`): member id, parents (``""`` for a founder), sex,
   the typed reference's sample id (null for an untyped member) and the missing-child mark.
   Key ``(lab, family_id, person_id)``; a stored pedigree is never overwritten.
 """

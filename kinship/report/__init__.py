@@ -1,0 +1,61 @@
+"""Outputs of a match run: the tables (Parquet, CSV), the provenance record, the HTML report
+for case managers, and markdown summaries for Prefect artifacts.
+
+The numbers written here were computed by :mod:`kinship.app.match_run`; this layer only lays
+them out.
+
+* :mod:`kinship.report.tables` - ``matches`` and ``pair_loci`` as Parquet and CSV, checked
+  against their schemas, and ``provenance.json``;
+* :mod:`kinship.report.html` - ``report.html``, a self-contained page;
+* :mod:`kinship.report.markdown` - summaries for Prefect artifacts;
+* :mod:`kinship.report.formatting` - number formatting shared by the two.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from kinship.report.formatting import format_cpi, format_pi, format_posterior, format_power_of_ten
+from kinship.report.html import render_html, write_report
+from kinship.report.markdown import summary_markdown, top_candidates_table
+from kinship.report.tables import TABLE_SCHEMAS, arrow_schema, check_table, write_tables
+
+__all__ = [
+    "TABLE_SCHEMAS",
+    "arrow_schema",
+    "check_table",
+    "write_tables",
+    "format_power_of_ten",
+    "format_cpi",
+    "format_pi",
+    "format_posterior",
+    "render_html",
+    "write_report",
+    "summary_markdown",
+    "top_candidates_table",
+    "write_all",
+]
+
+
+def write_all(
+    out_dir,
+    matches: pd.DataFrame,
+    pair_loci: pd.DataFrame,
+    provenance: dict,
+    *,
+    samples: pd.DataFrame | None = None,
+) -> dict[str, Path]:
+    """Write every output of a run into ``out_dir/<run_id>/``: tables, provenance and report.
+
+    Returns
+    -------
+    dict of str to Path
+        Keys ``matches_parquet``, ``matches_csv``, ``pair_loci_parquet``, ``pair_loci_csv``,
+        ``provenance_json`` and ``report_html``.
+    """
+    run_dir = Path(out_dir) / provenance["run_id"]
+    paths = {name.replace(".", "_"): path for name, path in write_tables(run_dir, matches, pair_loci, provenance).items()}
+    paths["report_html"] = write_report(run_dir, matches, pair_loci, provenance, samples=samples)
+    return paths

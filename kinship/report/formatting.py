@@ -1,0 +1,175 @@
+"""Number formatting shared by the HTML report and the markdown summaries.
+
+LRs are formatted from their log10 so that values beyond float64 range print correctly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from markupsafe import Markup
+
+from kinship.genetics.relationships import PARENT_KINDS
+from kinship.matching.ranking import EXCLUSION_LOG10_CPI, EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI
+
+__all__ = ["format_power_of_ten", "format_cpi", "format_pi", "format_posterior", "format_probability"]
+
+# --------------------------------------------------------------------------------------------
+# Number formatting
+
+
+def format_power_of_ten(log10_value: float, digits: int = 2, *, html: bool = False) -> str:
+    """``10**log10_value`` in scientific notation, ``m × 10^e``, with ``digits`` significant digits.
+
+    Works from the log10 so that values beyond float64 range print correctly.
+
+    Parameters
+    ----------
+    log10_value : float
+        ``-inf`` prints ``0``; NaN prints ``not computed``.
+    digits : int
+        Significant digits of the mantissa.
+    html : bool
+        Write the exponent as ``<sup>``; the result is then :class:`markupsafe.Markup`.
+
+    Examples
+    --------
+    >>> format_power_of_ten(7.5051499783)
+    '3.2 × 10^7'
+    >>> format_power_of_ten(-4.5, 4)
+    '3.162 × 10^-5'
+    >>> format_power_of_ten(3.99999)
+    '1.0 × 10^4'
+    >>> format_power_of_ten(512.0, html=True)
+    Markup('1.0 × 10<sup>512</sup>')
+    """
+    if math.isnan(log10_value):
+        return "not computed"
+    if log10_value == -math.inf:
+        return "0"
+    if log10_value == math.inf:
+        return "infinite"
+    exponent = math.floor(log10_value)
+    mantissa = round(10.0 ** (log10_value - exponent), digits - 1)
+    if mantissa >= 10.0:
+        mantissa, exponent = mantissa / 10.0, exponent + 1
+    m = f"{mantissa:.{digits - 1}f}"
+    if html:
+        return Markup(f"{m} × 10<sup>{exponent}</sup>")
+    return f"{m} × 10^{exponent}"
+
+
+def format_cpi(log10_lr: float, *, html: bool = False) -> str:
+    """Combined LR (CPI) for a reader: ``3.2 × 10^7``, or ``0 (exclusion)`` for LR 0.
+
+    Examples
+    --------
+    >>> format_cpi(7.5051499783), format_cpi(-float("inf"))
+    ('3.2 × 10^7', '0 (exclusion)')
+    """
+    if log10_lr == -math.inf:
+        return "0 (exclusion)"
+    return format_power_of_ten(log10_lr, 2, html=html)
+
+
+def format_pi(log10_pi: float, *, html: bool = False) -> str:
+    """Per-locus PI, ``10**log10_pi``, to 4 significant digits.
+
+    Plain decimals between 0.001 and 10,000, scientific notation outside; ``0 (exclusion)``
+    for PI 0.
+
+    Examples
+    --------
+    >>> format_pi(0.0), format_pi(0.117916), format_pi(-2.5), format_pi(-4.5)
+    ('1.000', '1.312', '0.003162', '3.162 × 10^-5')
+    >>> format_pi(-float("inf"))
+    '0 (exclusion)'
+    """
+    if log10_pi == -math.inf:
+        return "0 (exclusion)"
+    if math.isnan(log10_pi) or not -4.0 < log10_pi < 5.0:
+        return format_power_of_ten(log10_pi, 4, html=html)
+    rounded = float(f"{10.0 ** log10_pi:.3e}")
+    exponent = math.floor(math.log10(rounded))
+    if not -3 <= exponent <= 3:
+        return format_power_of_ten(log10_pi, 4, html=html)
+    return f"{rounded:.{3 - exponent}f}"
+
+
+def format_posterior(posterior: float) -> str:
+    """Posterior probability of H1 as a percentage, with the ends capped.
+
+    Examples
+    --------
+    >>> format_posterior(0.5), format_posterior(0.99999), format_posterior(1e-30), format_posterior(0.0)
+    ('50.00%', '> 99.99%', '< 0.01%', '0%')
+    """
+    if math.isnan(posterior):
+        return "not computed"
+    if posterior == 0.0:
+        return "0%"
+    if posterior > 0.9999:
+        return "> 99.99%"
+    if posterior < 0.0001:
+        return "< 0.01%"
+    return f"{100.0 * posterior:.2f}%"
+
+
+def _format_log10(x: float) -> str:
+    if x == -math.inf:
+        return "−∞"
+    return f"{x:.2f}"
+
+
+def _format_threshold(x: float) -> str:
+    return f"{x:,.0f}" if x >= 1 else f"{x:g}"
+
+
+def _rules(provenance: dict) -> dict:
+    t = provenance.get("parameters", {}).get("thresholds", {})
+    return {
+        "support_cpi": _format_threshold(t.get("support_cpi", 10.0**SUPPORT_LOG10_CPI)),
+        "exclusion_cpi": _format_threshold(t.get("exclusion_cpi", 10.0**EXCLUSION_LOG10_CPI)),
+        "exclusion_n_inconsistent": t.get("exclusion_n_inconsistent", EXCLUSION_N_INCONSISTENT),
+        "source": t.get("rules", "GB/T 37223-2018 / SF/Z JD0105001-2016"),
+    }
+
+
+def _sorted_by_lr(df: pd.DataFrame, *extra: str) -> pd.DataFrame:
+    return df.sort_values(
+        ["log10_lr", *extra, "candidate_id", "lab", "family_id"],
+        ascending=[False, *([True] * len(extra)), True, True, True],
+        kind="stable",
+    )
+
+
+def format_probability(p: float) -> str:
+    """Probability (or expected count) in 3 significant digits; "—" when not computed."""
+    if p is None or pd.isna(p):
+        return "—"
+    if p == 0:
+        return "0"
+    return f"{p:.3g}"
+
+
+def _summary(matches: pd.DataFrame, provenance: dict) -> dict:
+    inputs = provenance.get("inputs", {})
+    families = matches.drop_duplicates(["lab", "family_id"])
+    kinds = inputs.get("family_kinds") or {k: int((families["family_kind"] == k).sum()) for k in PARENT_KINDS}
+    counts = matches["conclusion"].value_counts()
+    support = matches[matches["conclusion"] == "support"]
+    return {
+        "n_families": int(inputs.get("n_families", len(families))),
+        "family_kinds": {k: int(kinds.get(k, 0)) for k in (*PARENT_KINDS, *sorted(set(kinds) - set(PARENT_KINDS)))},
+        "n_references": inputs.get("n_references"),
+        "n_candidates": int(inputs.get("n_candidates", matches["candidate_id"].nunique())),
+        "n_pairs": int(provenance.get("comparison", {}).get("n_pairs", len(matches))),
+        "n_reported": len(matches),
+        "n_support": int(counts.get("support", 0)),
+        "n_inconclusive": int(counts.get("inconclusive", 0)),
+        "n_excluded": int(counts.get("excluded", 0)),
+        "n_flagged": int(matches["flagged"].sum()),
+        "n_candidates_supported": int(support["candidate_id"].nunique()),
+        "n_families_supported": len(support.drop_duplicates(["lab", "family_id"])),
+    }

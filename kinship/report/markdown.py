@@ -1,0 +1,144 @@
+"""Markdown and table summaries of a match run, for Prefect artifacts (plain data: this
+package never imports prefect). They show sample ids only, never a genotype."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from kinship.report.formatting import _rules, _summary, _sorted_by_lr, format_cpi
+
+__all__ = ["summary_markdown", "top_candidates_table"]
+
+# --------------------------------------------------------------------------------------------
+# Prefect artifacts (plain data; this module never imports prefect)
+
+_MD_SPECIAL = set("\\`*_[]<>|")
+
+
+def _md(text: str) -> str:
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text))
+
+
+def summary_markdown(matches: pd.DataFrame, provenance: dict) -> str:
+    """Short markdown summary of a run, for a Prefect markdown artifact.
+
+    Counts (families by kind, candidates, pairs, conclusions, flagged), up to 10 supported
+    pairs by id, the frequency table with its sha256, the mutation model, θ and the prior.
+    Ids are markdown-escaped.
+
+    Parameters
+    ----------
+    matches : DataFrame
+        Schema ``matches.v1``.
+    provenance : dict
+        Schema ``provenance.v1``.
+
+    Returns
+    -------
+    str
+    """
+    s = _summary(matches, provenance)
+    rules = _rules(provenance)
+    table = provenance.get("frequency_table", {})
+    parameters = provenance.get("parameters", {})
+    left_out = provenance.get("inputs", {}).get("loci_left_out", {})
+    kinds = ", ".join(f"{k} {n}" for k, n in s["family_kinds"].items())
+    lines = [
+        f"### Match run {_md(provenance.get('run_id', ''))}",
+        "",
+        f"Started {_md(provenance.get('started_at', ''))}, code {_md(provenance.get('code_version', ''))}.",
+        "",
+        "| | |",
+        "|---|---:|",
+        f"| families | {s['n_families']:,} ({kinds}) |",
+        f"| candidates | {s['n_candidates']:,} |",
+        f"| pairs compared | {s['n_pairs']:,} |",
+        f"| support (CPI ≥ {rules['support_cpi']}) | {s['n_support']:,} |",
+        f"| flagged for review | {s['n_flagged']:,} |",
+        f"| inconclusive | {s['n_inconclusive']:,} |",
+        f"| excluded | {s['n_excluded']:,} |",
+        "",
+    ]
+    supported = _sorted_by_lr(matches[matches["conclusion"] == "support"])
+    if len(supported):
+        lines.append("**Supported pairs** (send for lab confirmation):")
+        lines.append("")
+        for row in supported.head(10).itertuples(index=False):
+            lines.append(
+                f"- candidate {_md(row.candidate_id)} with family {_md(row.lab)}/{_md(row.family_id)}: "
+                f"CPI {format_cpi(float(row.log10_lr))}, {int(row.n_inconsistent)} inconsistent loci"
+            )
+        if len(supported) > 10:
+            lines.append(f"- … and {len(supported) - 10:,} more (see report.html)")
+        lines.append("")
+    if s["n_flagged"]:
+        lines.append(
+            f"**{s['n_flagged']:,} flagged pair(s)**: ≥ {rules['exclusion_n_inconsistent']} inconsistent loci "
+            f"although CPI ≥ {rules['support_cpi']}; review."
+        )
+        lines.append("")
+    n_subs = len(table.get("substitutions", []))
+    lines += [
+        f"Frequency table: {_md(table.get('name', ''))} (sha256 `{table.get('sha256', '')}`), "
+        f"{n_subs} allele(s) added at the minimum frequency; loci left out: "
+        f"{_md(', '.join(left_out)) if left_out else 'none'}.",
+        "",
+        f"Mutation model: {_md(provenance.get('mutation_model', ''))}; θ = {parameters.get('theta', 0.0):g}; "
+        f"prior P(H1) = {parameters.get('prior', 0.5):g}; rules {_md(rules['source'])}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def top_candidates_table(matches: pd.DataFrame, n: int = 25) -> list[dict]:
+    """Each candidate's best family, best pairs first, as JSON-safe rows (Prefect table artifact).
+
+    Parameters
+    ----------
+    matches : DataFrame
+        Schema ``matches.v1``.
+    n : int
+        At most this many rows.
+
+    Returns
+    -------
+    list of dict
+        Keys ``candidate_id``, ``family`` (``"lab/family_id"``), ``family_kind``, ``cpi``
+        (text, e.g. ``"3.2 × 10^7"`` or ``"0 (exclusion)"``), ``log10_lr`` (float rounded to 4
+        decimals, ``None`` for LR 0 so that the value stays valid JSON), ``n_loci_compared``,
+        ``n_inconsistent``, ``posterior`` (float), ``conclusion``, ``flagged``. Sorted by
+        descending LR, ties by candidate id.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> df = pd.DataFrame({
+    ...     "candidate_id": ["C2", "C1"], "lab": ["L", "L"], "family_id": ["F1", "F1"],
+    ...     "family_kind": ["couple"] * 2, "log10_lr": [-np.inf, 7.51234],
+    ...     "n_loci_compared": [18, 18], "n_inconsistent": [4, 0],
+    ...     "rank_for_candidate": [1, 1], "rank_for_family": [2, 1],
+    ...     "posterior": [0.0, 1.0], "conclusion": ["excluded", "support"], "flagged": [False, False]})
+    >>> [(r["candidate_id"], r["log10_lr"], r["cpi"]) for r in top_candidates_table(df)]
+    [('C1', 7.5123, '3.3 × 10^7'), ('C2', None, '0 (exclusion)')]
+    """
+    best = _sorted_by_lr(matches[matches["rank_for_candidate"].eq(1).fillna(False).astype(bool)]).head(n)
+    rows = []
+    for row in best.itertuples(index=False):
+        log10_lr = float(row.log10_lr)
+        rows.append(
+            {
+                "candidate_id": str(row.candidate_id),
+                "family": f"{row.lab}/{row.family_id}",
+                "family_kind": str(row.family_kind),
+                "cpi": format_cpi(log10_lr),
+                "log10_lr": round(log10_lr, 4) if math.isfinite(log10_lr) else None,
+                "n_loci_compared": int(row.n_loci_compared),
+                "n_inconsistent": int(row.n_inconsistent),
+                "posterior": float(row.posterior),
+                "conclusion": str(row.conclusion),
+                "flagged": bool(row.flagged),
+            }
+        )
+    return rows
