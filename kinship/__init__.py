@@ -1,7 +1,16 @@
-"""Reunite's kinship library: STR profiles, frequency tables, mutation models, pedigree
-likelihood ratios, the all-pairs matching kernel and ranking.
+"""Reunite's kinship library, in layers; each imports only from the layers above it in this list
+(``tests/unit/test_layers.py`` checks it):
 
-The library never imports prefect; orchestration lives in ``flows/``.
+1. :mod:`kinship.genetics` - the data model: loci, alleles, genotype encoding, frequency tables,
+   mutation models, relationships;
+2. :mod:`kinship.likelihood` - the math: parent tables, pedigrees and peeling, θ, κ, calibration;
+3. :mod:`kinship.matching` - the engine: family compiler, reference and streaming kernels, ranking;
+4. :mod:`kinship.io` (readers of lab formats), :mod:`kinship.store` (SQLite / PostgreSQL, with its
+   Alembic migrations) and :mod:`kinship.report` (tables, HTML report, summaries);
+5. :mod:`kinship.app` - the application: ingestion rules and one match run.
+
+:mod:`kinship.errors` holds every error class, for all layers. The library never imports
+prefect; orchestration lives in ``flows/``.
 """
 
 from __future__ import annotations

@@ -597,7 +597,7 @@ def render_demo_files(batch: DemoBatch) -> dict[str, bytes]:
         Allele 1, Allele 2``), samples in id order, loci ``AMEL`` then
         :data:`KIT_LOCUS_ORDER`, alleles in ladder order, a homozygote written twice.
     ``references_manifest.csv`` / ``candidates_manifest.csv``
-        ``sample_id, role, family_id, relationship, sex, lab, kit`` (``schemas/manifest.v1``).
+        ``sample_id, role, family_id, relationship, sex, lab, kit`` (``schemas/manifest.v3.json``).
     ``truth.csv``
         One row per candidate: ``candidate_id, truth (child_of_family | unrelated), lab,
         family_id, family_kind, n_mutations, mutated_loci`` (``;``-separated, one entry per

@@ -154,11 +154,11 @@ def render_html(
     Parameters
     ----------
     matches : DataFrame
-        Schema ``matches.v1``.
+        Schema ``matches.v2``.
     pair_loci : DataFrame
         Schema ``pair_loci.v1``; its pairs get detail cards.
     provenance : dict
-        Schema ``provenance.v1``.
+        Schema ``provenance.v2``.
     samples : DataFrame, optional
         The family members table (columns ``lab, family_id, sample_id, relationship``, the
         one given to :func:`kinship.app.match_run.assemble_inputs`), to show the parents' sample

@@ -31,9 +31,9 @@ def summary_markdown(matches: pd.DataFrame, provenance: dict) -> str:
     Parameters
     ----------
     matches : DataFrame
-        Schema ``matches.v1``.
+        Schema ``matches.v2``.
     provenance : dict
-        Schema ``provenance.v1``.
+        Schema ``provenance.v2``.
 
     Returns
     -------
@@ -98,7 +98,7 @@ def top_candidates_table(matches: pd.DataFrame, n: int = 25) -> list[dict]:
     Parameters
     ----------
     matches : DataFrame
-        Schema ``matches.v1``.
+        Schema ``matches.v2``.
     n : int
         At most this many rows.
 
