@@ -22,14 +22,13 @@ by :mod:`kinship.app.ingest`.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from kinship.errors import ExportFormatError
+from kinship.io.lines import duplicate_columns, split_delimited
 from kinship.io.tidy import decode_text, records_from_calls
 
 __all__ = ["read_genemapper", "parse_genemapper"]
@@ -42,6 +41,12 @@ _LOCUS_KEYS = ("marker", "locus")
 _WIDE_IGNORED = re.compile(r"^(samplefile|samplename|sampleid|sampletype|height\d*|size\d*|area\d*|peakarea\d*|"
                            r"datapoint\d*|dye|panel|runname|run|comment[s]?|remark[s]?|qual.*|analysismethod|"
                            r"specimencategory|user.*|)$")
+
+
+#: Column keys that mean the same column (a header with both is ambiguous).
+_MEANING = {"samplename": "sample", "sampleid": "sample", "marker": "locus", "locus": "locus"}
+#: A comma followed by something other than a space: GeneMapper writes "9, 3", never "9,3".
+_DECIMAL_COMMA = re.compile(r",(?=[^\s,])")
 
 
 def _key(column: str) -> str:
@@ -70,8 +75,11 @@ def read_genemapper(path: str | Path, *, data: bytes | None = None) -> pd.DataFr
     Raises
     ------
     ExportFormatError
-        If the file is not UTF-8 text, is not tab-delimited, or lacks the sample, marker or
-        allele columns.
+        If the file is not UTF-8 text, is not tab-delimited, lacks the sample, marker or
+        allele columns, names a column it reads twice (``Allele 1`` twice, or both ``Sample
+        Name`` and ``Sample ID``), or its header line is damaged (:mod:`kinship.io.lines`). A
+        damaged data line is not an error: its record carries the reason in ``problem``, for
+        ingestion to quarantine it; so does a wide-layout cell with a decimal comma (``9,3``).
     """
     path = Path(path)
     raw = path.read_bytes() if data is None else data
@@ -99,24 +107,10 @@ def parse_genemapper(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
             f"export {file} is empty; expected a GeneMapper genotype table with a header line; "
             "fix: re-export the genotypes table from GeneMapper"
         )
-    if "\x00" in text:
-        raise ExportFormatError(
-            f"export {file} contains NUL bytes; expected a text table; fix: re-export the table as text"
-        )
     header_line = text.split("\n", 1)[0]
     sep = "\t" if "\t" in header_line else ","
-    reader = csv.reader(io.StringIO(text), delimiter=sep, quotechar='"', strict=False)
-    try:
-        header = next(reader)
-        body = []
-        for fields in reader:
-            body.append((reader.line_num, fields))
-    except csv.Error as exc:
-        raise ExportFormatError(
-            f"export {file} line {reader.line_num}: not a readable delimited table ({exc}); expected "
-            "tab- or comma-separated fields; fix: re-export the genotypes table from GeneMapper"
-        ) from None
-    columns = [c.strip() for c in header]
+    header, body = split_delimited(text, sep=sep, file=file)
+    columns = header
     keys = [_key(c) for c in columns]
     sample_col = next((keys.index(k) for k in _SAMPLE_KEYS if k in keys), None)
     locus_col = next((keys.index(k) for k in _LOCUS_KEYS if k in keys), None)
@@ -136,25 +130,29 @@ def parse_genemapper(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
             "locus with comma-joined alleles (wide layout); fix: export the Genotypes table from "
             "GeneMapper ID-X as tab-delimited text, or use fmt='tidy' for a long CSV"
         )
+    if layout == "long":
+        read = lambda k: k in ("sample", "locus") or bool(_ALLELE_COLUMN.match(k))  # noqa: E731
+    else:
+        read = lambda k: k == "sample" or not _WIDE_IGNORED.match(k)  # noqa: E731
+    duplicate_columns(columns, [_MEANING.get(k, k) for k in keys], file=file, meaningful=read)
     samples, loci, calls, lines, problems = [], [], [], [], []
 
     def cell(fields: list[str], i: int) -> str:
         value = fields[i].strip() if i < len(fields) else ""
         return "" if value in _NO_CALL else value
 
-    for line, fields in body:
-        if not any(f.strip() for f in fields):
-            continue  # a blank line is not a record
-        if len(fields) > len(columns) and any(f.strip() for f in fields[len(columns):]):
+    for entry in body:
+        line, fields, problem = entry.number, entry.fields, entry.problem
+        if not problem and len(fields) > len(columns) and any(f.strip() for f in fields[len(columns):]):
             # The columns of this line can not be trusted: quarantine the line, keep the file.
+            problem = (f"{len(fields)} fields but the header has {len(columns)}: the line's columns can not "
+                       "be matched to the header")
+        if problem:
             samples.append(cell(fields, sample_col))
             loci.append(cell(fields, locus_col) if layout == "long" else "")
             calls.append([])
             lines.append(line)
-            problems.append(
-                f"{len(fields)} fields but the header has {len(columns)}: the line's columns can not "
-                "be matched to the header"
-            )
+            problems.append(problem)
             continue
         if layout == "long":
             samples.append(cell(fields, sample_col))
@@ -169,9 +167,13 @@ def parse_genemapper(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
                     continue
                 value = fields[i] if i < len(fields) else ""
                 row_calls = [c.strip() for c in value.split(",")]
+                decimal_comma = _DECIMAL_COMMA.search(value)
                 samples.append(sample)
                 loci.append(columns[i])
-                calls.append(["" if c in _NO_CALL else c for c in row_calls])
+                calls.append([] if decimal_comma else ["" if c in _NO_CALL else c for c in row_calls])
                 lines.append(line)
-                problems.append("")
+                problems.append(
+                    f"the cell {value.strip()!r} has a comma with no space after it: GeneMapper joins calls "
+                    "with ', ', so this may be a decimal comma (9,3 for the allele 9.3) rather than two "
+                    "calls; fix: export with '.' as the decimal mark" if decimal_comma else "")
     return records_from_calls(samples, loci, calls, lines, problems)

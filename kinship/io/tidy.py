@@ -12,14 +12,13 @@ quarantine every input row and cite its line.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from kinship.errors import ExportFormatError
+from kinship.io.lines import duplicate_columns, split_delimited
 
 __all__ = ["RECORD_COLUMNS", "read_tidy", "parse_tidy", "read_parquet", "decode_text", "records_from_calls"]
 
@@ -143,7 +142,10 @@ def read_tidy(path: str | Path, *, data: bytes | None = None) -> pd.DataFrame:
     Raises
     ------
     ExportFormatError
-        If the file is not UTF-8 or lacks one of ``sample_id, locus, allele_1, allele_2``.
+        If the file is not UTF-8, lacks one of ``sample_id, locus, allele_1, allele_2``, names
+        one of them (or an ``allele_n`` column) twice, or its header line is damaged
+        (:mod:`kinship.io.lines`). A damaged data line is not an error: its record carries the
+        reason in ``problem``, for ingestion to quarantine it.
     """
     path = Path(path)
     raw = path.read_bytes() if data is None else data
@@ -160,15 +162,7 @@ def parse_tidy(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
     [['TH01', '9.3', '6', '2', '2'], ['FGA', '22', '', '1', '3']]
     """
     text = decode_text(raw, file)
-    reader = csv.reader(io.StringIO(text), strict=False)
-    try:
-        header = [h.strip() for h in next(reader, [])]
-        body = [(reader.line_num, fields) for fields in reader]
-    except csv.Error as exc:
-        raise ExportFormatError(
-            f"export {file} line {reader.line_num} is not readable CSV ({exc}); expected a "
-            f"comma-separated file with header {','.join(_REQUIRED)}; fix: write the file as CSV"
-        ) from None
+    header, body = split_delimited(text, sep=",", file=file)
     missing = [c for c in _REQUIRED if c not in header]
     if missing:
         raise ExportFormatError(
@@ -176,6 +170,8 @@ def parse_tidy(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
             f"expected a tidy long CSV with columns {_REQUIRED}; fix: rename the columns, or use "
             "fmt='genemapper' for a GeneMapper export"
         )
+    read = set(_allele_columns(header)) | {"sample_id", "locus"}
+    duplicate_columns(header, header, file=file, meaningful=lambda name: name in read)
     index = {name: i for i, name in enumerate(header)}
     allele_idx = [index[c] for c in _allele_columns(header)]
 
@@ -184,21 +180,20 @@ def parse_tidy(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
         return fields[i].strip() if i < len(fields) else ""
 
     samples, loci, calls, lines, problems = [], [], [], [], []
-    for line, fields in body:
+    for line in body:
+        fields, problem = line.fields, line.problem
         row_calls = ["" if cell(fields, i) in _NO_CALL else cell(fields, i) for i in allele_idx]
         sample, locus = cell(fields, "sample_id"), cell(fields, "locus")
-        if not (sample or locus or any(row_calls)):
-            continue  # a blank line is not a record
-        problem = ""
-        if len(fields) > len(header) and any(f.strip() for f in fields[len(header):]):
+        if not problem and len(fields) > len(header) and any(f.strip() for f in fields[len(header):]):
             # The columns of this line can not be trusted: quarantine the line, keep the file.
             problem = (f"{len(fields)} fields but the header has {len(header)}: the line's "
                        "columns can not be matched to the header")
+        if problem:
             row_calls = []
         samples.append(sample)
         loci.append(locus)
         calls.append(row_calls)
-        lines.append(line)
+        lines.append(line.number)
         problems.append(problem)
     return records_from_calls(samples, loci, calls, lines, problems)
 
