@@ -18,6 +18,7 @@ from typing import NamedTuple
 from kinship.errors import AlleleError
 
 __all__ = [
+    "MAX_LABEL_CHARS",
     "OFF_LADDER",
     "AlleleValue",
     "parse_allele",
@@ -27,6 +28,8 @@ __all__ = [
     "sort_alleles",
 ]
 
+#: Longest allele label accepted (the store's column width); no ISFG name is near it.
+MAX_LABEL_CHARS = 16
 #: Calls that mean "a peak outside the allelic ladder": the locus is untyped.
 OFF_LADDER = frozenset({"OL", "O.L.", "OFF-LADDER", "OFFLADDER"})
 
@@ -66,7 +69,8 @@ def parse_allele(raw: object, *, context: str = "") -> str | None:
     Raises
     ------
     AlleleError
-        If the value is empty, a float, or not of the form ``N``, ``N.d``, ``X`` or ``Y``.
+        If the value is empty, a float, longer than :data:`MAX_LABEL_CHARS`, or not of the form
+        ``N``, ``N.d``, ``X`` or ``Y``.
 
     Examples
     --------
@@ -86,6 +90,11 @@ def parse_allele(raw: object, *, context: str = "") -> str | None:
             "read the file with every allele column as text (dtype=str)"
         )
     text = raw.strip()
+    if len(text) > MAX_LABEL_CHARS:
+        raise AlleleError(
+            f"allele of {len(text):,} characters ({text[:12]!r}...){where} is not an allele name; expected at most "
+            f"{MAX_LABEL_CHARS} characters, such as '9.3'; correct the call in the export or re-analyse the sample"
+        )
     if text.upper() in OFF_LADDER:
         return None
     m = _NUMERIC.match(text)

@@ -115,6 +115,48 @@ def read_cmf(path: str | Path, *, data: bytes | None = None, category_map: dict 
     return parse_cmf(raw, file=path.name, category_map=category_map)
 
 
+_DECLARATION = re.compile(rb"""^(\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+#: Encodings expat reads itself.
+_NATIVE = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1"}
+
+
+def _as_utf8(raw: bytes, file: str) -> bytes:
+    """The document as UTF-8 bytes. Expat reads UTF-8, ASCII and Latin-1 only; a CMF file that
+    declares another encoding (GB18030 or GBK, as Chinese systems write) is decoded with that
+    codec and its declaration rewritten, so every character reaches the checks as written.
+
+    Raises
+    ------
+    ExportFormatError
+        If the declared encoding is unknown, does not decode the bytes, or contradicts a
+        UTF-8 byte-order mark.
+    """
+    m = _DECLARATION.match(raw[:512])
+    if not m or m.group(2).decode("ascii").lower() in _NATIVE:
+        return raw
+    declared = m.group(2).decode("ascii")
+    if m.group(1):
+        raise ExportFormatError(
+            f"export {file} line 1: starts with a UTF-8 byte-order mark but declares encoding {declared!r}; "
+            "expected one encoding; fix: re-export the file, or remove the mark or the declaration"
+        )
+    try:
+        text = raw.decode(declared)
+    except LookupError:
+        raise ExportFormatError(
+            f"export {file} line 1: declares encoding {declared!r}, which is not a known text encoding; "
+            "expected UTF-8, GB18030 or GBK; fix: re-export the file as UTF-8"
+        ) from None
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ExportFormatError(
+            f"export {file} line {line}: byte {exc.start} is not {declared} text although the file declares it; "
+            "expected text in the declared encoding; fix: re-export the file"
+        ) from None
+    start, end = m.span(2)
+    return (raw[:start].decode("ascii") + "UTF-8" + text[len(raw[:end].decode(declared)):]).encode("utf-8")
+
+
 def parse_cmf(raw: bytes, *, file: str = "<export>", category_map: dict | None = None) -> pd.DataFrame:
     """Parse the bytes of a CODIS CMF file; see :func:`read_cmf`.
 
@@ -135,6 +177,7 @@ def parse_cmf(raw: bytes, *, file: str = "<export>", category_map: dict | None =
 
     mapping = _normalise_map(category_map)
     implied_sex = manifest_rules()["implied_sex"]
+    raw = _as_utf8(raw, file)
     parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
     state: dict = {"root": None, "specimens": [], "spec": None, "locus": None, "text": None}
 

@@ -30,9 +30,12 @@ Lines: ``source_line`` is the record's line in the (decompressed) text.
 from __future__ import annotations
 
 import csv
+import gzip
 import os
 import re
 import tempfile
+import zlib
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
@@ -142,14 +145,55 @@ def read_vcf(path: str | Path, *, data: bytes | None = None, caller: str | None 
 
 def parse_vcf(raw: bytes, *, file: str = "<export>", caller: str | None = None,
               ce_field: str | None = None) -> pd.DataFrame:
-    """Parse VCF bytes (plain or bgzipped); see :func:`read_vcf`."""
-    fd, tmp = tempfile.mkstemp(suffix=".vcf.gz" if raw[:2] == b"\x1f\x8b" else ".vcf")
+    """Parse VCF bytes (plain, bgzipped or plain-gzipped); see :func:`read_vcf`.
+
+    pysam reads from a path, so the bytes are handed to it through an anonymous in-memory file
+    (Linux ``memfd_create``): no copy of the export is ever written to disk, and none is left
+    behind when the process is killed. Elsewhere a private temporary file (owner-only) is used
+    and removed on every exit path. A plain gzip file (not BGZF, which pysam needs) is
+    decompressed in memory first.
+    """
+    if raw[:2] == _GZIP_MAGIC and not _is_bgzf(raw):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise _format_error(file, f"a gzip file that does not decompress: {exc}") from None
+    with _scratch_path(raw) as path:
+        return _parse_path(path, file=file, caller=caller, ce_field=ce_field)
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _is_bgzf(raw: bytes) -> bool:
+    """A BGZF block: gzip with the FEXTRA flag and a ``BC`` subfield (SAM/BAM spec, sec. 4.1)."""
+    return len(raw) >= 18 and raw[3] & 4 != 0 and raw[12:14] == b"BC"
+
+
+@contextmanager
+def _scratch_path(raw: bytes):
+    """A path holding ``raw`` for as long as the ``with`` block runs."""
+    if hasattr(os, "memfd_create") and Path("/proc/self/fd").is_dir():
+        fd = os.memfd_create("reunite-export", os.MFD_CLOEXEC)
+        try:
+            view = memoryview(raw)
+            while view:
+                view = view[os.write(fd, view):]
+            os.lseek(fd, 0, os.SEEK_SET)
+            yield Path(f"/proc/self/fd/{fd}")
+        finally:
+            os.close(fd)
+        return
+    folder = tempfile.mkdtemp(prefix="reunite-")  # mode 0700
+    path = Path(folder) / "export.vcf"
     try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
-        return _parse_path(Path(tmp), file=file, caller=caller, ce_field=ce_field)
+        yield path
     finally:
-        os.unlink(tmp)
+        path.unlink(missing_ok=True)
+        os.rmdir(folder)
 
 
 def _format_error(file: str, detail: str) -> ExportFormatError:
