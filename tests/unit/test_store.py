@@ -223,6 +223,43 @@ def test_postgresql_set3_counts_match_sqlite(pg_store):
     assert len(pg_store.quarantine_records()) == 600
 
 
+# -- the batch transaction of an ingestion ------------------------------------------------------
+
+
+def _no_rows() -> dict:
+    return {"sample_rows": [], "member_rows": [], "genotype_rows": [], "quarantine_rows": [], "warning_rows": []}
+
+
+def test_a_batch_transaction_sees_a_stored_batch(store):
+    s = ingest_batch(store, DATA / "set3.txt", DATA / "set3_manifest.csv", lab="OUS")
+    with store.batch_transaction(s.file_sha256) as tx:
+        assert tx.stored_batch["file_id"] == s.file_id and tx.stored_batch["n_landed"] == 62
+    assert tx.file_id is None and len(store.load_ingested_files()) == 1
+
+
+def test_a_batch_transaction_absorbs_the_same_batch_landed_by_another_writer(store, monkeypatch):
+    s = ingest_batch(store, DATA / "set3.txt", DATA / "set3_manifest.csv", lab="OUS")
+    file_row = {k: v for k, v in store.find_ingested_file(s.file_sha256).items() if k != "file_id"}
+    real, calls = Store.find_ingested_file, []
+
+    def missed_inside_the_lock(self, sha256, *, conn=None):
+        calls.append(conn)
+        return None if len(calls) == 1 else real(self, sha256, conn=conn)
+
+    monkeypatch.setattr(Store, "find_ingested_file", missed_inside_the_lock)
+    with store.batch_transaction(s.file_sha256) as tx:
+        assert tx.stored_batch is None
+        tx.write_batch(file_row=file_row, **_no_rows())  # the batch key is taken: unique violation
+    assert tx.file_id is None and tx.stored_batch["file_id"] == s.file_id
+    assert len(store.load_ingested_files()) == 1
+    with pytest.raises(sa.exc.IntegrityError):  # any other constraint failure is not absorbed
+        with store.batch_transaction("f" * 64) as tx:
+            tx.write_batch(file_row={**file_row, "sha256": "f" * 64},
+                           **{**_no_rows(), "genotype_rows": [{"sample_id": "nobody", "locus": "TH01",
+                                                               "allele_1": "6", "allele_2": "9.3"}]})
+    assert len(store.load_ingested_files()) == 1
+
+
 # -- match-run inputs, latest run (incremental matching) ---------------------------------------
 
 

@@ -1,0 +1,241 @@
+"""The store's connection to its database: opening, migrating, transactions (base of :class:`Store`).
+
+:class:`StoreBase` holds the engine and what every table group needs: the Alembic upgrade run
+when a store is opened, the serialised write transaction of ingestion
+(:meth:`StoreBase.write_transaction`), plain transactions, and the query-to-DataFrame helper.
+The table groups (:mod:`kinship.store.profiles`, :mod:`kinship.store.pedigrees`,
+:mod:`kinship.store.match_runs`) add their methods to it; :class:`kinship.store.Store` composes
+them.
+
+On SQLite every transaction is opened explicitly (``BEGIN``; ``BEGIN IMMEDIATE`` for the write
+transactions of ingestion and migration), so concurrent writers queue on the file lock instead
+of failing half-way; on PostgreSQL a write transaction takes a transaction-scoped advisory lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Self
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kinship.errors import StoreError
+from kinship.store.tables import STORE_SCHEMA_VERSION, metadata, store_meta
+
+__all__ = ["StoreBase", "alembic_config"]
+
+#: Key of the PostgreSQL advisory lock taken by :meth:`StoreBase.write_transaction`.
+_PG_LOCK_KEY = 0x52454E49  # "RENI"
+
+
+def _is_url(target: str) -> bool:
+    return "://" in target
+
+
+class StoreBase:
+    """The engine of a store and its transactions; see :class:`kinship.store.Store` for the parameters."""
+
+    def __init__(self, url_or_path: str | Path, *, schema: str | None = None, echo: bool = False):
+        target = str(url_or_path)
+        if _is_url(target):
+            url = sa.engine.make_url(target)
+        else:
+            path = Path(target).expanduser().resolve()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            url = sa.engine.URL.create("sqlite", database=str(path))
+        self.url = url
+        self.schema = schema
+        engine = sa.create_engine(url, echo=echo)
+        if engine.dialect.name == "sqlite":
+            if schema is not None:
+                raise StoreError(
+                    f"store {url.render_as_string(hide_password=True)}: schema={schema!r} given for "
+                    "SQLite, which has no schemas; fix: drop the schema argument or use PostgreSQL"
+                )
+            sa.event.listen(engine, "connect", _sqlite_connect)
+            sa.event.listen(engine, "begin", _sqlite_begin)
+        elif schema is not None:
+            with engine.begin() as conn:
+                conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+            engine.dispose()  # pooled connections predate the search_path hook
+            sa.event.listen(engine, "connect", _pg_search_path(schema))
+            engine = engine.execution_options(schema_translate_map={None: schema})
+        self.engine = engine
+        self._migrate()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        """Bring the database to the head Alembic revision (a no-op when it is there already)."""
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+        from alembic.util.exc import CommandError
+
+        config = alembic_config()
+        head = ScriptDirectory.from_config(config).get_current_head()
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current != head:
+            with self.write_transaction() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+                if current != head:
+                    config.attributes["connection"] = conn
+                    try:
+                        if current is None and sa.inspect(conn).has_table("store_meta"):
+                            self._check_version(conn, allowed=("1",))  # the pre-Alembic layout
+                            command.stamp(config, "0001")
+                        command.upgrade(config, "head")
+                    except CommandError as exc:
+                        raise StoreError(
+                            f"store {self.describe()} is at migration revision {current!r}, which this "
+                            f"code (head {head!r}) does not know ({exc}); fix: open it with the newer "
+                            "code version that wrote it"
+                        ) from None
+        with self.engine.connect() as conn:
+            self._check_version(conn, allowed=(str(STORE_SCHEMA_VERSION),))
+
+    def _check_version(self, conn: Connection, *, allowed: tuple[str, ...]) -> None:
+        row = conn.execute(
+            sa.select(store_meta.c.value).where(store_meta.c.key == "schema_version")
+        ).scalar_one_or_none()
+        if row not in allowed:
+            raise StoreError(
+                f"store {self.describe()} has schema version {row}; this code reads version "
+                f"{STORE_SCHEMA_VERSION}; fix: migrate the store or use a matching code version"
+            )
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[Connection]:
+        """One write transaction that serialises with every other writer of the store.
+
+        SQLite: ``BEGIN IMMEDIATE`` (the file's write lock is taken at once; other writers wait
+        up to the 30 s busy timeout). PostgreSQL: a transaction-scoped advisory lock, so two
+        ingestions never plan against the same stale state. Everything done on the yielded
+        connection commits or rolls back together.
+        """
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
+                yield conn
+        else:
+            with self.engine.begin() as conn:
+                conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+                yield conn
+
+    def describe(self) -> str:
+        """The store's URL without password (for messages)."""
+        text = self.url.render_as_string(hide_password=True)
+        return f"{text} (schema {self.schema})" if self.schema else text
+
+    def close(self) -> None:
+        """Release all database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.describe()!r})"
+
+    def drop_all(self) -> None:
+        """Drop every store table and the migration record (tests and throw-away stores only)."""
+        with self.engine.begin() as conn:
+            metadata.drop_all(conn, checkfirst=True)
+            conn.execute(sa.text("drop table if exists alembic_version"))
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: everything done on the yielded connection commits or rolls back."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _conn(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.engine.connect() as own:
+                yield own
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _frame(self, query, columns: list[str], *, text: list[str] | None = None) -> pd.DataFrame:
+        with self.engine.connect() as c:
+            rows = c.execute(query).all()
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=columns, dtype=object)
+        text = columns if text is None else text
+        for column in text:
+            frame[column] = frame[column].fillna("").astype("str")
+        return frame
+
+
+def alembic_config():
+    """An Alembic ``Config`` for the migrations shipped in the package (no ini file needed).
+
+    ``alembic.ini`` at the repository root points at the same scripts for command-line use.
+
+    Returns
+    -------
+    alembic.config.Config
+        With ``script_location`` set to ``kinship.store:migrations``.
+    """
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "kinship.store:migrations")
+    return config
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # pysqlite's own transaction handling is switched off; SQLAlchemy's "begin" event emits
+    # BEGIN itself, so DDL is transactional and write transactions can be IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def _pg_search_path(schema: str):
+    def connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f'SET search_path TO "{schema}"')
+        cursor.close()
+        dbapi_connection.commit()
+
+    return connect
+
+
+def chunks(items: list, size: int = 500):
+    """Consecutive slices of ``items`` of at most ``size`` (bounds the parameters of one statement).
+
+    Parameters
+    ----------
+    items : list
+        Rows or keys, in order.
+    size : int, default 500
+        Most items per slice.
+
+    Yields
+    ------
+    list
+        The next slice.
+
+    Examples
+    --------
+    >>> list(chunks([1, 2, 3], 2))
+    [[1, 2], [3]]
+    """
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+

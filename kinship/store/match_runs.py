@@ -1,0 +1,480 @@
+"""Match-run tables of the store: runs and their provenance, scored pairs, scored inputs.
+
+:class:`MatchRunTables` is the part of :class:`kinship.store.Store` that records match runs
+(``match_runs``), stores their pairs (``matches``, ``schemas/matches.v2.json``) and the
+profile hashes each run scored (``match_run_inputs``, for incremental matching).
+``log10_lr`` is a float64 column; ``-inf`` (an exclusion) round-trips on SQLite and
+PostgreSQL, NaN is refused when writing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kinship.errors import StoreError
+from kinship.store.engine import StoreBase, chunks
+from kinship.store.tables import match_run_inputs, match_runs, matches
+
+__all__ = ["MATCH_COLUMNS", "MATCH_RUN_COLUMNS", "RUN_INPUT_COLUMNS", "MatchRunTables"]
+
+#: Columns of :meth:`Store.record_run_inputs` / :meth:`Store.load_run_inputs`.
+RUN_INPUT_COLUMNS = ["entity", "lab", "entity_id", "sha256"]
+_RUN_INPUT_ENTITIES = ("candidate", "family")
+
+#: Columns :meth:`Store.write_matches` requires, in the order :meth:`Store.load_matches` returns.
+MATCH_COLUMNS = [
+    "lab",
+    "family_id",
+    "candidate_id",
+    "log10_lr",
+    "n_loci_compared",
+    "n_inconsistent",
+    "rank_for_candidate",
+    "rank_for_family",
+    "posterior",
+    "conclusion",
+    "flag",
+]
+_LOADED_MATCH_COLUMNS = [*MATCH_COLUMNS, "family_kind"]
+#: May be null: posterior (NaN), ranks (not among the best k; ``schemas/matches.v2.json``).
+_NULLABLE_MATCH_COLUMNS = ("posterior", "rank_for_candidate", "rank_for_family")
+_MATCH_DTYPES = {
+    "lab": "str",
+    "family_id": "str",
+    "candidate_id": "str",
+    "log10_lr": "float64",
+    "n_loci_compared": "int16",
+    "n_inconsistent": "int16",
+    "rank_for_candidate": "Int32",
+    "rank_for_family": "Int32",
+    "posterior": "float64",
+    "conclusion": "str",
+    "flag": "bool",
+}
+
+#: Columns of :meth:`Store.list_match_runs`; ``record_match_run`` accepts these keys.
+MATCH_RUN_COLUMNS = [c.name for c in match_runs.columns]
+_RUN_REQUIRED = ["run_id", "started_at", "kind", "parameters", "freq_table_name", "freq_table_hash", "code_version"]
+
+
+class MatchRunTables(StoreBase):
+    """Recording match runs and their pairs: the match-run tables of :class:`kinship.store.Store`."""
+
+    def record_match_run(self, run: dict) -> None:
+        """Record the start of a match run (its provenance).
+
+        Parameters
+        ----------
+        run : dict
+            Keys ``run_id`` (str), ``started_at`` (datetime or ISO-8601 str; naive = UTC),
+            ``kind`` (str, e.g. ``"incremental"`` / ``"full"``), ``parameters`` (dict, stored
+            as canonical JSON, or a JSON str), ``freq_table_name``, ``freq_table_hash``,
+            ``code_version`` (str); optional ``finished_at``, ``n_families``,
+            ``n_candidates``, ``n_pairs``.
+
+        Raises
+        ------
+        StoreError
+            If a key is missing or unknown, or the run id is already recorded.
+        """
+        row = self._run_row(run, required=_RUN_REQUIRED)
+        try:
+            with self.engine.begin() as c:
+                c.execute(match_runs.insert().values(**row))
+        except sa.exc.IntegrityError:
+            raise StoreError(self._known_run(row["run_id"])) from None
+
+    def finish_match_run(self, run_id: str, **fields) -> None:
+        """Complete a recorded run: set ``finished_at`` (default now, UTC) and counts.
+
+        Parameters
+        ----------
+        run_id : str
+            A recorded run.
+        **fields
+            Any of ``finished_at``, ``n_families``, ``n_candidates``, ``n_pairs``,
+            ``parameters``, ``freq_table_name``, ``freq_table_hash``, ``code_version``,
+            ``kind``.
+
+        Raises
+        ------
+        StoreError
+            If the run is not recorded or a field is unknown.
+        """
+        fields.setdefault("finished_at", datetime.now(timezone.utc))
+        row = self._run_row({"run_id": run_id, **fields}, required=["run_id"])
+        row.pop("run_id")
+        with self.engine.begin() as c:
+            n = c.execute(match_runs.update().where(match_runs.c.run_id == run_id).values(**row)).rowcount
+        if n != 1:
+            raise StoreError(self._unknown_run(run_id))
+
+    def _run_row(self, run: dict, *, required: list[str]) -> dict:
+        unknown = sorted(set(run) - set(MATCH_RUN_COLUMNS))
+        missing = [k for k in required if run.get(k) is None]
+        if unknown or missing:
+            raise StoreError(
+                f"match run {run.get('run_id')!r}: unknown field(s) {unknown}, missing field(s) "
+                f"{missing}; expected fields {MATCH_RUN_COLUMNS} (required {_RUN_REQUIRED}); "
+                "fix: pass the run's provenance record with these keys"
+            )
+        row = dict(run)
+        for key in ("parameters", "provenance"):
+            if row.get(key) is not None and not isinstance(row[key], str):
+                row[key] = json.dumps(row[key], sort_keys=True, separators=(",", ":"), default=str)
+        for key in ("n_families", "n_candidates", "n_pairs"):
+            if row.get(key) is not None:
+                row[key] = int(row[key])
+        return row
+
+    def _known_run(self, run_id: str) -> str:
+        return (
+            f"match run {run_id!r} is already recorded in store {self.describe()}; expected a new "
+            "run id; fix: derive the run id from the run's inputs and start time"
+        )
+
+    def _unknown_run(self, run_id: str) -> str:
+        return (
+            f"match run {run_id!r} is not recorded in store {self.describe()}; expected a run "
+            "id from list_match_runs(); fix: call record_match_run first"
+        )
+
+    def write_matches(self, run_id: str, matches_frame: pd.DataFrame) -> int:
+        """Store the scored pairs of a recorded run.
+
+        Parameters
+        ----------
+        run_id : str
+            A run recorded with :meth:`record_match_run`.
+        matches_frame : pandas.DataFrame
+            One row per (family, candidate) pair, columns :data:`MATCH_COLUMNS`:
+            ``log10_lr`` float64 (``-inf`` allowed, NaN not), counts ints, ranks ints or null
+            (a pair outside the best k), ``posterior`` float64 (NaN stored as NULL), ``conclusion`` str, ``flag`` bool (a
+            column ``flagged``, the name in ``schemas/matches.v2.json``, is accepted for it);
+            optional ``family_kind`` str. Other columns are ignored.
+
+        Returns
+        -------
+        int
+            Number of rows written.
+
+        Raises
+        ------
+        StoreError
+            If the run is not recorded, a column is missing, a value is null or NaN where
+            not allowed, or a pair is already stored for the run.
+        """
+        rows = self._match_rows(run_id, matches_frame)
+        with self.engine.begin() as c:
+            self._insert_matches(c, run_id, rows)
+        return len(rows)
+
+    def save_match_run(
+        self, provenance: dict, matches_frame: pd.DataFrame, run_inputs: pd.DataFrame | None = None
+    ) -> int:
+        """Record a finished run from its provenance record and store its pairs, atomically.
+
+        Parameters
+        ----------
+        provenance : dict
+            The run's provenance record (``schemas/provenance.v2.json``): ``run_id``,
+            ``started_at``, ``code_version``, ``parameters``, ``frequency_table`` (``source``
+            or ``name``, ``sha256``), ``inputs`` (``n_families``, ``n_candidates``); optional
+            ``kind`` (default ``"full"``) and ``finished_at`` (default now). The whole record
+            is kept as JSON in ``match_runs.provenance``.
+        matches_frame : pandas.DataFrame
+            The run's pairs, as for :meth:`write_matches`.
+        run_inputs : pandas.DataFrame, optional
+            The profile hashes the run scored, as for :meth:`record_run_inputs`; written in the
+            same transaction (all three land or none).
+
+        Returns
+        -------
+        int
+            Number of pairs written.
+
+        Raises
+        ------
+        StoreError
+            If the record lacks a field, the run id is already recorded, or a pair is invalid.
+        """
+        try:
+            table = provenance["frequency_table"]
+            inputs = provenance.get("inputs", {})
+            run = {
+                "run_id": provenance["run_id"],
+                "started_at": provenance["started_at"],
+                "finished_at": provenance.get("finished_at") or datetime.now(timezone.utc),
+                "kind": provenance.get("kind", "full"),
+                "parameters": provenance["parameters"],
+                "freq_table_name": table.get("source") or table["name"],
+                "freq_table_hash": table["sha256"],
+                "code_version": provenance["code_version"],
+                "n_families": inputs.get("n_families"),
+                "n_candidates": inputs.get("n_candidates"),
+                "n_pairs": len(matches_frame),
+                "provenance": provenance,
+            }
+        except KeyError as exc:
+            raise StoreError(
+                f"provenance record of run {provenance.get('run_id')!r} lacks field {exc.args[0]!r}; "
+                "expected a record of schemas/provenance.v1.json; fix: build it with "
+                "kinship.app.match_run.provenance"
+            ) from None
+        row = self._run_row(run, required=_RUN_REQUIRED)
+        rows = self._match_rows(row["run_id"], matches_frame)
+        input_rows = None if run_inputs is None else self._run_input_rows(row["run_id"], run_inputs)
+        with self.engine.begin() as c:
+            try:
+                with c.begin_nested():
+                    c.execute(match_runs.insert().values(**row))
+            except sa.exc.IntegrityError:
+                raise StoreError(self._known_run(row["run_id"])) from None
+            self._insert_matches(c, row["run_id"], rows)
+            if input_rows is not None:
+                self._insert_run_inputs(c, row["run_id"], input_rows)
+        return len(rows)
+
+    def _match_rows(self, run_id: str, matches_frame: pd.DataFrame) -> list[dict]:
+        frame = matches_frame
+        if "flag" not in frame.columns and "flagged" in frame.columns:
+            frame = frame.rename(columns={"flagged": "flag"})
+        missing = [c for c in MATCH_COLUMNS if c not in frame.columns]
+        if missing:
+            raise StoreError(
+                f"matches of run {run_id!r}: missing column(s) {missing}; expected columns "
+                f"{MATCH_COLUMNS}; fix: write the ranked table of kinship.app.match_run.rank_matches"
+            )
+        for column in MATCH_COLUMNS:
+            if column in _NULLABLE_MATCH_COLUMNS:
+                continue
+            bad = frame[column].isna()
+            if bad.any():
+                first = frame[bad].iloc[0]
+                raise StoreError(
+                    f"matches of run {run_id!r}: {int(bad.sum())} null/NaN value(s) in column "
+                    f"{column!r} (first: family {first['lab']}/{first['family_id']}, candidate "
+                    f"{first['candidate_id']}); expected a value in every row (log10_lr may be "
+                    "-inf); fix: flag 0/0 likelihoods upstream instead of writing NaN"
+                )
+        kinds = frame["family_kind"] if "family_kind" in frame.columns else pd.Series(None, index=frame.index)
+        return [
+            {
+                "run_id": run_id,
+                "lab": str(r.lab),
+                "family_id": str(r.family_id),
+                "candidate_id": str(r.candidate_id),
+                "family_kind": None if pd.isna(kind) else str(kind),
+                "log10_lr": float(r.log10_lr),
+                "n_loci_compared": int(r.n_loci_compared),
+                "n_inconsistent": int(r.n_inconsistent),
+                "rank_for_candidate": None if pd.isna(r.rank_for_candidate) else int(r.rank_for_candidate),
+                "rank_for_family": None if pd.isna(r.rank_for_family) else int(r.rank_for_family),
+                "posterior": None if pd.isna(r.posterior) else float(r.posterior),
+                "conclusion": str(r.conclusion),
+                "flag": bool(r.flag),
+            }
+            for r, kind in zip(frame[MATCH_COLUMNS].itertuples(index=False), kinds)
+        ]
+
+    def _insert_matches(self, conn: Connection, run_id: str, rows: list[dict]) -> None:
+        known = conn.execute(sa.select(match_runs.c.run_id).where(match_runs.c.run_id == run_id)).first()
+        if known is None:
+            raise StoreError(self._unknown_run(run_id))
+        try:
+            with conn.begin_nested():
+                for chunk in chunks(rows, 5000):
+                    conn.execute(matches.insert(), chunk)
+        except sa.exc.IntegrityError as exc:
+            raise StoreError(
+                f"matches of run {run_id!r}: a (lab, family_id, candidate_id) pair is repeated "
+                f"or already stored ({exc.orig}); expected each pair once per run; fix: write "
+                "a run's matches once, de-duplicated"
+            ) from None
+
+    def load_matches(self, run_id: str) -> pd.DataFrame:
+        """The stored pairs of one run.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`MATCH_COLUMNS` then ``family_kind`` (``""`` if not given);
+            ``log10_lr``/``posterior`` float64 (``-inf`` kept, NULL posterior as NaN), counts
+            int16, ranks nullable ``Int32`` (``<NA>`` outside the best k), ``flag`` bool, the rest ``str``; sorted by ``candidate_id,
+            rank_for_candidate, lab, family_id``.
+
+        Raises
+        ------
+        StoreError
+            If the run is not recorded.
+        """
+        with self.engine.connect() as c:
+            if c.execute(sa.select(match_runs.c.run_id).where(match_runs.c.run_id == run_id)).first() is None:
+                raise StoreError(self._unknown_run(run_id))
+        q = (
+            sa.select(*(matches.c[c] for c in _LOADED_MATCH_COLUMNS))
+            .where(matches.c.run_id == run_id)
+            .order_by(matches.c.candidate_id, matches.c.rank_for_candidate.asc().nulls_last(), matches.c.lab,
+                      matches.c.family_id)
+        )
+        frame = self._frame(q, _LOADED_MATCH_COLUMNS,
+                            text=["lab", "family_id", "candidate_id", "conclusion", "family_kind"])
+        frame["posterior"] = frame["posterior"].astype("float64")  # NULL -> NaN
+        return frame.astype({k: v for k, v in _MATCH_DTYPES.items() if v != "str"})
+
+    def list_match_runs(self) -> pd.DataFrame:
+        """Every recorded run, sorted by ``started_at, run_id``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`MATCH_RUN_COLUMNS`; times ``datetime64[ns, UTC]`` (``NaT`` while
+            unfinished), counts nullable ``Int64``, ``parameters`` and ``provenance`` (the full
+            record, ``""`` if none was given) JSON text.
+        """
+        q = sa.select(match_runs).order_by(match_runs.c.started_at, match_runs.c.run_id)
+        text = ["run_id", "kind", "parameters", "freq_table_name", "freq_table_hash", "code_version", "provenance"]
+        frame = self._frame(q, MATCH_RUN_COLUMNS, text=text)
+        for column in ("started_at", "finished_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        for column in ("n_families", "n_candidates", "n_pairs"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
+    # -- inputs of a match run (incremental matching) --------------------------------------------
+    def record_run_inputs(self, run_id: str, frame: pd.DataFrame, *, conn: Connection | None = None) -> int:
+        """Store the profile hashes a recorded run scored (one row per candidate and family).
+
+        Parameters
+        ----------
+        run_id : str
+            A run recorded with :meth:`record_match_run` or :meth:`save_match_run`.
+        frame : pandas.DataFrame
+            Columns :data:`RUN_INPUT_COLUMNS`: ``entity`` (``"candidate"`` or ``"family"``),
+            ``lab`` (the family's lab; ``""`` for candidates), ``entity_id`` (candidate
+            sample id or family id), ``sha256`` (64 hex characters: the hash of that entity's
+            profile(s) as the run encoded them). Other columns are ignored.
+        conn : Connection, optional
+            Write on the caller's transaction (as :meth:`save_match_run` does).
+
+        Returns
+        -------
+        int
+            Number of rows written.
+
+        Raises
+        ------
+        StoreError
+            If the run is not recorded, a column is missing, a value is null or invalid, or an
+            ``(entity, lab, entity_id)`` key is repeated or already stored for the run.
+        """
+        rows = self._run_input_rows(run_id, frame)
+        if conn is not None:
+            self._insert_run_inputs(conn, run_id, rows)
+        else:
+            with self.engine.begin() as c:
+                self._insert_run_inputs(c, run_id, rows)
+        return len(rows)
+
+    def _run_input_rows(self, run_id: str, frame: pd.DataFrame) -> list[dict]:
+        missing = [c for c in RUN_INPUT_COLUMNS if c not in frame.columns]
+        if missing:
+            raise StoreError(
+                f"inputs of run {run_id!r}: missing column(s) {missing}; expected columns "
+                f"{RUN_INPUT_COLUMNS}; fix: one row per candidate and per family scored"
+            )
+        rows = []
+        for i, r in enumerate(frame[RUN_INPUT_COLUMNS].itertuples(index=False)):
+            entity, lab, entity_id, sha = r
+            lab = "" if lab is None or (not isinstance(lab, str) and pd.isna(lab)) else str(lab)
+            problem = None
+            if entity not in _RUN_INPUT_ENTITIES:
+                problem = f"entity {entity!r} (expected one of {list(_RUN_INPUT_ENTITIES)})"
+            elif entity == "candidate" and lab != "":
+                problem = f"lab {lab!r} for a candidate (expected '': candidates are global)"
+            elif entity == "family" and lab == "":
+                problem = "empty lab for a family (family ids are scoped by lab)"
+            elif not isinstance(entity_id, str) or not entity_id:
+                problem = f"entity_id {entity_id!r} (expected a non-empty id)"
+            elif not isinstance(sha, str) or len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
+                problem = f"sha256 {sha!r} (expected 64 lower-case hex characters)"
+            if problem:
+                raise StoreError(
+                    f"inputs of run {run_id!r}, row {i}: invalid {problem}; fix: write one row per "
+                    "scored candidate (lab '') and family (its lab) with the hash of its profile(s)"
+                )
+            rows.append({"run_id": run_id, "entity": entity, "lab": lab, "entity_id": entity_id, "sha256": sha})
+        return rows
+
+    def _insert_run_inputs(self, conn: Connection, run_id: str, rows: list[dict]) -> None:
+        known = conn.execute(sa.select(match_runs.c.run_id).where(match_runs.c.run_id == run_id)).first()
+        if known is None:
+            raise StoreError(self._unknown_run(run_id))
+        try:
+            with conn.begin_nested():
+                for chunk in chunks(rows, 5000):
+                    conn.execute(match_run_inputs.insert(), chunk)
+        except sa.exc.IntegrityError as exc:
+            raise StoreError(
+                f"inputs of run {run_id!r}: an (entity, lab, entity_id) key is repeated or already "
+                f"stored ({exc.orig}); expected each candidate and family once per run; fix: "
+                "de-duplicate the inputs table"
+            ) from None
+
+    def load_run_inputs(self, run_id: str) -> pd.DataFrame:
+        """The profile hashes a run scored.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`RUN_INPUT_COLUMNS` (all ``str``), sorted by ``entity, lab,
+            entity_id``; empty if the run recorded none.
+
+        Raises
+        ------
+        StoreError
+            If the run is not recorded.
+        """
+        with self.engine.connect() as c:
+            if c.execute(sa.select(match_runs.c.run_id).where(match_runs.c.run_id == run_id)).first() is None:
+                raise StoreError(self._unknown_run(run_id))
+        t = match_run_inputs
+        q = (
+            sa.select(*(t.c[c] for c in RUN_INPUT_COLUMNS))
+            .where(t.c.run_id == run_id)
+            .order_by(t.c.entity, t.c.lab, t.c.entity_id)
+        )
+        return self._frame(q, RUN_INPUT_COLUMNS)
+
+    def latest_match_run(self, kind: str | None = None) -> dict | None:
+        """The most recent finished run (optionally of one ``kind``), or ``None``.
+
+        "Most recent" is the latest ``finished_at`` (ties: later ``started_at``, then the
+        larger ``run_id``); unfinished runs are ignored.
+
+        Returns
+        -------
+        dict or None
+            The ``match_runs`` row (keys :data:`MATCH_RUN_COLUMNS`): times as UTC-aware
+            ``datetime``, counts ``int`` or ``None``, ``parameters`` and ``provenance`` parsed
+            from JSON (``provenance`` ``None`` if none was stored).
+        """
+        q = sa.select(match_runs).where(match_runs.c.finished_at.is_not(None))
+        if kind is not None:
+            q = q.where(match_runs.c.kind == kind)
+        q = q.order_by(match_runs.c.finished_at.desc(), match_runs.c.started_at.desc(),
+                       match_runs.c.run_id.desc()).limit(1)
+        with self.engine.connect() as c:
+            row = c.execute(q).mappings().first()
+        if row is None:
+            return None
+        out = dict(row)
+        out["parameters"] = json.loads(out["parameters"])
+        out["provenance"] = json.loads(out["provenance"]) if out.get("provenance") else None
+        return out
+

@@ -1,0 +1,323 @@
+"""Ingestion tables of the store: batches, samples, genotypes, family members, quarantine, warnings.
+
+:class:`ProfileTables` is the part of :class:`kinship.store.Store` that lands and reads
+profiles. An ingestion (:func:`kinship.app.ingest.ingest_batch`) works through a
+:class:`BatchTransaction`: it reads what the store holds for the batch's samples and families
+and inserts the whole batch on one serialised write transaction, so a batch lands whole or not
+at all, and two processes landing the same file land it once. A stored genotype is never
+overwritten: the ingestion quarantines a conflicting re-submission instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kinship.store.engine import StoreBase, chunks
+from kinship.store.tables import family_members, genotypes, ingested_files, quarantine, samples, warnings_table
+
+__all__ = ["BatchTransaction", "ProfileTables"]
+
+
+class BatchTransaction:
+    """The store as one batch's ingestion sees it: reads and inserts on one write transaction.
+
+    Obtained from :meth:`ProfileTables.batch_transaction` and valid inside its ``with`` block
+    only; every read sees the state the batch will be written against, and every write commits
+    or rolls back with the batch.
+
+    Attributes
+    ----------
+    sha256 : str
+        The batch key (``ingested_files.sha256``).
+    stored_batch : dict or None
+        The ``ingested_files`` row of the batch when it is stored already (a concurrent
+        ingestion landed it first): write nothing then.
+    file_id : int or None
+        ``ingested_files.file_id`` of the batch once :meth:`write_batch` wrote it and the
+        transaction committed; ``None`` otherwise.
+    """
+
+    def __init__(self, store: ProfileTables, sha256: str):
+        self.store = store
+        self.sha256 = sha256
+        self.stored_batch: dict | None = None
+        self.file_id: int | None = None
+        self._conn: Connection | None = None
+
+    def stored_samples(self, sample_ids: Iterable[str]) -> dict[str, dict]:
+        """As :meth:`ProfileTables.stored_samples`, on this transaction."""
+        return self.store.stored_samples(sample_ids, conn=self._conn)
+
+    def stored_profiles(self, sample_ids: Iterable[str]) -> dict[str, dict[str, tuple[str, str, int]]]:
+        """As :meth:`ProfileTables.stored_profiles`, on this transaction."""
+        return self.store.stored_profiles(sample_ids, conn=self._conn)
+
+    def samples_sharing_genotypes(
+        self, genotype_keys: Iterable[tuple[str, str, str]]
+    ) -> dict[str, dict[str, tuple[str, str]]]:
+        """As :meth:`ProfileTables.samples_sharing_genotypes`, on this transaction."""
+        return self.store.samples_sharing_genotypes(genotype_keys, conn=self._conn)
+
+    def stored_family_members(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict]]:
+        """As :meth:`ProfileTables.stored_family_members`, on this transaction."""
+        return self.store.stored_family_members(keys, conn=self._conn)
+
+    def write_batch(self, **rows: list[dict] | dict) -> int:
+        """Insert the batch (keyword arguments of :meth:`ProfileTables.write_batch`); return its file_id."""
+        self.file_id = self.store.write_batch(self._conn, **rows)
+        return self.file_id
+
+
+class ProfileTables(StoreBase):
+    """Landing and reading profiles: the ingestion tables of :class:`kinship.store.Store`."""
+
+    @contextmanager
+    def batch_transaction(self, sha256: str) -> Iterator[BatchTransaction]:
+        """One write transaction to land the batch keyed ``sha256``, serialised with every writer.
+
+        The transaction is :meth:`~kinship.store.engine.StoreBase.write_transaction`: two
+        ingestions never plan against the same stale state. If the batch key turns out to be
+        stored already when the batch is written (a concurrent writer landed the same batch
+        between our check and our write), the unique-key failure is absorbed: the block's
+        writes roll back, ``stored_batch`` is set to the stored row and ``file_id`` stays
+        ``None``.
+
+        Parameters
+        ----------
+        sha256 : str
+            The batch key (``ingested_files.sha256``).
+
+        Yields
+        ------
+        BatchTransaction
+            With ``stored_batch`` set if the batch is stored already when the transaction starts.
+
+        Raises
+        ------
+        sqlalchemy.exc.IntegrityError
+            A constraint failure that is not the batch being stored already.
+        """
+        tx = BatchTransaction(self, sha256)
+        try:
+            with self.write_transaction() as conn:
+                tx._conn = conn
+                tx.stored_batch = self.find_ingested_file(sha256, conn=conn)
+                yield tx
+        except sa.exc.IntegrityError:
+            stored = self.find_ingested_file(sha256)
+            if stored is None:
+                raise
+            tx.stored_batch, tx.file_id = stored, None
+        finally:
+            tx._conn = None
+
+    # -- ingestion support (used by kinship.app.ingest.batch) ---------------------------------
+    def find_ingested_file(self, sha256: str, *, conn: Connection | None = None) -> dict | None:
+        """The ``ingested_files`` row of a batch hash, or ``None`` if it was never ingested."""
+        with self._conn(conn) as c:
+            row = c.execute(sa.select(ingested_files).where(ingested_files.c.sha256 == sha256)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def stored_samples(self, sample_ids: Iterable[str], *, conn: Connection | None = None) -> dict[str, dict]:
+        """``samples`` rows of the given ids that are stored, keyed by sample id."""
+        ids = sorted(set(sample_ids))
+        out: dict[str, dict] = {}
+        with self._conn(conn) as c:
+            for chunk in chunks(ids):
+                for row in c.execute(sa.select(samples).where(samples.c.sample_id.in_(chunk))).mappings():
+                    out[row["sample_id"]] = dict(row)
+        return out
+
+    def stored_profiles(
+        self, sample_ids: Iterable[str], *, conn: Connection | None = None
+    ) -> dict[str, dict[str, tuple[str, str, int]]]:
+        """Stored genotypes of the given samples: ``{sample_id: {locus: (a1, a2, file_id)}}``."""
+        ids = sorted(set(sample_ids))
+        out: dict[str, dict[str, tuple[str, str, int]]] = {}
+        with self._conn(conn) as c:
+            for chunk in chunks(ids):
+                q = sa.select(genotypes).where(genotypes.c.sample_id.in_(chunk))
+                for r in c.execute(q):
+                    out.setdefault(r.sample_id, {})[r.locus] = (r.allele_1, r.allele_2, r.file_id)
+        return out
+
+    def samples_sharing_genotypes(
+        self, genotype_keys: Iterable[tuple[str, str, str]], *, conn: Connection | None = None
+    ) -> dict[str, dict[str, tuple[str, str]]]:
+        """Stored genotypes equal to any of the given ``(locus, allele_1, allele_2)`` keys.
+
+        Returns ``{sample_id: {locus: (allele_1, allele_2)}}`` of the matching rows only (the
+        duplicate-profile check narrows candidates with it, then compares whole profiles).
+        """
+        keys = sorted(set(genotype_keys))
+        out: dict[str, dict[str, tuple[str, str]]] = {}
+        with self._conn(conn) as c:
+            for chunk in chunks(keys):
+                cond = sa.tuple_(genotypes.c.locus, genotypes.c.allele_1, genotypes.c.allele_2).in_(chunk)
+                q = sa.select(genotypes.c.sample_id, genotypes.c.locus, genotypes.c.allele_1,
+                              genotypes.c.allele_2).where(cond)
+                for r in c.execute(q):
+                    out.setdefault(r.sample_id, {})[r.locus] = (r.allele_1, r.allele_2)
+        return out
+
+    def stored_family_members(
+        self, keys: Iterable[tuple[str, str]], *, conn: Connection | None = None
+    ) -> dict[tuple[str, str], list[dict]]:
+        """Stored members of the given ``(lab, family_id)`` families, keyed by family."""
+        out: dict[tuple[str, str], list[dict]] = {}
+        wanted = sorted(set(keys))
+        with self._conn(conn) as c:
+            for chunk in chunks(wanted):
+                cond = sa.tuple_(family_members.c.lab, family_members.c.family_id).in_(chunk)
+                for row in c.execute(sa.select(family_members).where(cond)).mappings():
+                    out.setdefault((row["lab"], row["family_id"]), []).append(dict(row))
+        return out
+
+    def write_batch(
+        self,
+        conn: Connection,
+        *,
+        file_row: dict,
+        sample_rows: list[dict],
+        member_rows: list[dict],
+        genotype_rows: list[dict],
+        quarantine_rows: list[dict],
+        warning_rows: list[dict],
+    ) -> int:
+        """Insert one ingested batch on ``conn`` (the caller's transaction); return its file_id.
+
+        Rows are dicts keyed by column name, without ``file_id`` (filled in here).
+        """
+        file_id = conn.execute(ingested_files.insert().values(**file_row)).inserted_primary_key[0]
+        for table, rows in (
+            (samples, sample_rows),
+            (family_members, member_rows),
+            (genotypes, genotype_rows),
+            (quarantine, quarantine_rows),
+            (warnings_table, warning_rows),
+        ):
+            if rows:
+                conn.execute(table.insert(), [{**r, "file_id": file_id} for r in rows])
+        return int(file_id)
+
+    # -- reading profiles ------------------------------------------------------------------
+    def load_genotypes(self, role: str | None = None) -> pd.DataFrame:
+        """All stored genotypes, optionally of one role.
+
+        Parameters
+        ----------
+        role : {"reference", "candidate"}, optional
+            Only samples of this role.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``sample_id, role, locus, allele_1, allele_2`` (all ``str``, canonical
+            locus names and allele labels, ``allele_1 <= allele_2`` in canonical order), one
+            row per typed locus, sorted by ``sample_id, locus``. Loci of every catalogue kind
+            (Amelogenin, Y, quality sensors) are included; filter by the catalogue's kind.
+        """
+        q = (
+            sa.select(genotypes.c.sample_id, samples.c.role, genotypes.c.locus, genotypes.c.allele_1, genotypes.c.allele_2)
+            .join(samples, samples.c.sample_id == genotypes.c.sample_id)
+            .order_by(genotypes.c.sample_id, genotypes.c.locus)
+        )
+        if role is not None:
+            q = q.where(samples.c.role == role)
+        return self._frame(q, ["sample_id", "role", "locus", "allele_1", "allele_2"])
+
+    def load_family_members(self) -> pd.DataFrame:
+        """Members of every family.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``lab, family_id, sample_id, relationship, sex`` (all ``str``), sorted by
+            ``lab, family_id, sample_id``. The family key is ``(lab, family_id)``.
+        """
+        q = (
+            sa.select(family_members.c.lab, family_members.c.family_id, family_members.c.sample_id,
+                      family_members.c.relationship, samples.c.sex)
+            .join(samples, samples.c.sample_id == family_members.c.sample_id)
+            .order_by(family_members.c.lab, family_members.c.family_id, family_members.c.sample_id)
+        )
+        return self._frame(q, ["lab", "family_id", "sample_id", "relationship", "sex"])
+    def load_samples(self) -> pd.DataFrame:
+        """Every stored sample.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``sample_id, role, sex, lab, kit`` (``str``; ``kit`` ``""`` if unknown) and
+            ``received_at`` (``datetime64[ns, UTC]``), sorted by ``sample_id``.
+        """
+        cols = ["sample_id", "role", "sex", "lab", "kit", "received_at"]
+        q = sa.select(*(samples.c[c] for c in cols)).order_by(samples.c.sample_id)
+        frame = self._frame(q, cols, text=cols[:-1])
+        frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
+        return frame
+
+    def observed_alleles(self) -> dict[str, set[str]]:
+        """Alleles present in the stored genotypes, per canonical locus.
+
+        Returns
+        -------
+        dict of str to set of str
+            ``{locus: {allele, ...}}`` over every stored sample (both alleles of each pair).
+        """
+        out: dict[str, set[str]] = {}
+        q = sa.union(
+            sa.select(genotypes.c.locus, genotypes.c.allele_1.label("allele")),
+            sa.select(genotypes.c.locus, genotypes.c.allele_2.label("allele")),
+        )
+        with self.engine.connect() as c:
+            for locus, allele in c.execute(q):
+                out.setdefault(locus, set()).add(allele)
+        return out
+
+    def load_ingested_files(self) -> pd.DataFrame:
+        """Every ingested batch (one row per export + manifest pair), sorted by ``file_id``."""
+        cols = [c.name for c in ingested_files.columns]
+        frame = self._frame(sa.select(ingested_files).order_by(ingested_files.c.file_id), cols, text=[])
+        frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
+        return frame
+
+    def quarantine_records(self, *, file_id: int | None = None) -> pd.DataFrame:
+        """Every quarantined record, with the name of the export it came from.
+
+        Parameters
+        ----------
+        file_id : int, optional
+            Only the records of one ingested batch.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``id, file_id, export_name, source, kind, line, sample_id, locus, value,
+            reason, fix``; ``kind`` is the rule that quarantined the record; ``source`` is ``"export"`` (an export row) or ``"manifest"`` (a manifest
+            row, ``line`` is then the manifest line); sorted by ``id``.
+        """
+        return self._records(quarantine, ["source", "kind", "line", "sample_id", "locus", "value", "reason", "fix"], file_id)
+
+    def warning_records(self, *, file_id: int | None = None) -> pd.DataFrame:
+        """Every ingestion warning (off-ladder calls, no-calls, sex check...), sorted by ``id``."""
+        return self._records(warnings_table, ["source", "kind", "line", "sample_id", "locus", "value", "message"], file_id)
+
+    def _records(self, table: sa.Table, cols: list[str], file_id: int | None) -> pd.DataFrame:
+        q = (
+            sa.select(table.c.id, table.c.file_id, ingested_files.c.export_name, *(table.c[c] for c in cols))
+            .join(ingested_files, ingested_files.c.file_id == table.c.file_id)
+            .order_by(table.c.id)
+        )
+        if file_id is not None:
+            q = q.where(table.c.file_id == file_id)
+        names = ["id", "file_id", "export_name", *cols]
+        frame = self._frame(q, names, text=[c for c in names if c not in ("id", "file_id", "line")])
+        frame["line"] = frame["line"].astype("Int64")
+        return frame
+

@@ -1,0 +1,220 @@
+"""The store's tables: one SQLAlchemy 2 Core :data:`metadata` (``schemas/store.v3.json``).
+
+The metadata mirrors the head Alembic revision (``kinship/store/migrations``; a test checks that
+a migrated database and the metadata agree). Table groups: ingestion (``ingested_files``,
+``samples``, ``family_members``, ``genotypes``, ``quarantine``, ``warnings``), pedigrees
+(``family_pedigrees``) and match runs (``match_runs``, ``matches``, ``match_run_inputs``);
+the methods that read and write each group are :mod:`kinship.store.profiles`,
+:mod:`kinship.store.pedigrees` and :mod:`kinship.store.match_runs`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pandas as pd
+import sqlalchemy as sa
+
+__all__ = [
+    "STORE_SCHEMA_VERSION",
+    "UTCDateTime",
+    "metadata",
+    "store_meta",
+    "ingested_files",
+    "samples",
+    "family_members",
+    "genotypes",
+    "quarantine",
+    "warnings_table",
+    "match_runs",
+    "matches",
+    "match_run_inputs",
+    "family_pedigrees",
+]
+
+#: Version of the table layout (``schemas/store.v3.json``).
+STORE_SCHEMA_VERSION = 3
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timestamp stored in UTC; naive datetimes are taken as UTC, results are UTC-aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if isinstance(value, pd.Timestamp):
+            value = value.to_pydatetime()
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+_ID = sa.String(64)
+_F64 = sa.Float(precision=53)
+
+metadata = sa.MetaData()
+
+store_meta = sa.Table(
+    "store_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+ingested_files = sa.Table(
+    "ingested_files",
+    metadata,
+    sa.Column("file_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("export_sha256", sa.String(64), nullable=False),
+    sa.Column("manifest_sha256", sa.String(64), nullable=False),
+    sa.Column("export_name", sa.Text, nullable=False),
+    sa.Column("manifest_name", sa.Text, nullable=False),
+    sa.Column("fmt", sa.String(32), nullable=False),
+    sa.Column("lab", _ID, nullable=False),
+    sa.Column("kit", sa.String(64), nullable=True),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("n_rows", sa.Integer, nullable=False),
+    sa.Column("n_landed", sa.Integer, nullable=False),
+    sa.Column("n_untyped", sa.Integer, nullable=False),
+    sa.Column("n_quarantined", sa.Integer, nullable=False),
+    sa.Column("n_warnings", sa.Integer, nullable=False),
+    sa.Column("n_samples_landed", sa.Integer, nullable=False),
+    sa.Column("n_genotypes_added", sa.Integer, nullable=False),
+    sa.Column("code_version", sa.String(32), nullable=False),
+    sa.Column("n_flagged", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("n_records_skipped", sa.Integer, nullable=False, server_default="0"),
+)
+
+samples = sa.Table(
+    "samples",
+    metadata,
+    sa.Column("sample_id", _ID, primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("sex", sa.String(16), nullable=False),
+    sa.Column("lab", _ID, nullable=False),
+    sa.Column("kit", sa.String(64), nullable=True),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
+)
+
+family_members = sa.Table(
+    "family_members",
+    metadata,
+    sa.Column("lab", _ID, primary_key=True),
+    sa.Column("family_id", _ID, primary_key=True),
+    sa.Column("sample_id", _ID, sa.ForeignKey("samples.sample_id"), primary_key=True),
+    sa.Column("relationship", sa.String(32), nullable=False),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
+)
+
+genotypes = sa.Table(
+    "genotypes",
+    metadata,
+    sa.Column("sample_id", _ID, sa.ForeignKey("samples.sample_id"), primary_key=True),
+    sa.Column("locus", sa.String(32), primary_key=True),
+    sa.Column("allele_1", sa.String(16), nullable=False),
+    sa.Column("allele_2", sa.String(16), nullable=False),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
+    sa.Index("ix_genotypes_locus_alleles", "locus", "allele_1", "allele_2"),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # export | manifest
+    sa.Column("kind", sa.String(32), nullable=False),  # rule that decided (see kinship.app.ingest)
+    sa.Column("line", sa.Integer, nullable=True),
+    sa.Column("sample_id", sa.Text, nullable=False),  # as written in the file: may be any length
+    sa.Column("locus", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("fix", sa.Text, nullable=False),
+)
+
+warnings_table = sa.Table(
+    "warnings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # export | manifest
+    sa.Column("kind", sa.String(32), nullable=False),  # rule that decided (see kinship.app.ingest)
+    sa.Column("line", sa.Integer, nullable=True),
+    sa.Column("sample_id", sa.Text, nullable=False),  # as written in the file: may be any length
+    sa.Column("locus", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+)
+
+match_runs = sa.Table(
+    "match_runs",
+    metadata,
+    sa.Column("run_id", sa.String(128), primary_key=True),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False),
+    sa.Column("freq_table_name", sa.Text, nullable=False),
+    sa.Column("freq_table_hash", sa.String(64), nullable=False),
+    sa.Column("code_version", sa.String(32), nullable=False),
+    sa.Column("n_families", sa.Integer, nullable=True),
+    sa.Column("n_candidates", sa.Integer, nullable=True),
+    sa.Column("n_pairs", sa.Integer, nullable=True),
+    sa.Column("provenance", sa.Text, nullable=True),
+)
+
+matches = sa.Table(
+    "matches",
+    metadata,
+    sa.Column("run_id", sa.String(128), sa.ForeignKey("match_runs.run_id"), primary_key=True),
+    sa.Column("lab", _ID, primary_key=True),
+    sa.Column("family_id", _ID, primary_key=True),
+    sa.Column("candidate_id", _ID, primary_key=True),
+    sa.Column("family_kind", sa.String(32), nullable=True),
+    sa.Column("log10_lr", _F64, nullable=False),
+    sa.Column("n_loci_compared", sa.Integer, nullable=False),
+    sa.Column("n_inconsistent", sa.Integer, nullable=False),
+    sa.Column("rank_for_candidate", sa.Integer, nullable=True),  # null: not in the candidate's top k
+    sa.Column("rank_for_family", sa.Integer, nullable=True),  # null: not in the family's top k
+    sa.Column("posterior", _F64, nullable=True),
+    sa.Column("conclusion", sa.String(32), nullable=False),
+    sa.Column("flag", sa.Boolean, nullable=False),
+)
+
+match_run_inputs = sa.Table(
+    "match_run_inputs",
+    metadata,
+    sa.Column("run_id", sa.String(128), sa.ForeignKey("match_runs.run_id"), primary_key=True),
+    sa.Column("entity", sa.String(16), primary_key=True),  # candidate | family
+    sa.Column("lab", _ID, primary_key=True),  # "" for candidates
+    sa.Column("entity_id", _ID, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+)
+
+family_pedigrees = sa.Table(
+    "family_pedigrees",
+    metadata,
+    sa.Column("lab", _ID, primary_key=True),
+    sa.Column("family_id", _ID, primary_key=True),
+    sa.Column("person_id", _ID, primary_key=True),
+    sa.Column("father", _ID, nullable=False),  # "" for a founder
+    sa.Column("mother", _ID, nullable=False),  # "" for a founder
+    sa.Column("sex", sa.String(16), nullable=False),
+    sa.Column("sample_id", _ID, nullable=True),  # null: an untyped member
+    sa.Column("is_missing", sa.Boolean, nullable=False),
+)
