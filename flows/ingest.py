@@ -10,7 +10,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.settings import store_location
 from kinship.errors import ReuniteInputError
-from kinship.app.ingest import ingest_batch, summary_markdown
+from kinship.app.ingest import ingest_batch
+from kinship.report import ingestion_summary_markdown
 from kinship.store import Store
 
 
@@ -34,7 +35,7 @@ def land_batch(store: str, export: str, manifest: str | None, lab: str, kit: str
 
 @task(cache_policy=NO_CACHE)
 def publish_summary(summary) -> None:
-    create_markdown_artifact(summary_markdown(summary), key="ingestion-summary",
+    create_markdown_artifact(ingestion_summary_markdown(summary), key="ingestion-summary",
                              description="Ingestion summary: rows in, landed, quarantined")
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from kinship.report.formatting import format_cpi, format_pi, format_posterior, format_power_of_ten
 from kinship.report.html import render_html, write_report
-from kinship.report.markdown import summary_markdown, top_candidates_table
+from kinship.report.markdown import ingestion_summary_markdown, summary_markdown, top_candidates_table
 from kinship.report.tables import TABLE_SCHEMAS, arrow_schema, check_table, write_tables
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "write_report",
     "summary_markdown",
     "top_candidates_table",
+    "ingestion_summary_markdown",
     "write_all",
 ]
 

@@ -1,15 +1,16 @@
-"""Markdown and table summaries of a match run, for Prefect artifacts (plain data: this
-package never imports prefect). They show sample ids only, never a genotype."""
+"""Markdown and table summaries of a match run and of an ingestion, for Prefect artifacts (plain
+data: this package never imports prefect). They show sample ids only, never a genotype."""
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 
 import pandas as pd
 
 from kinship.report.formatting import _rules, _summary, _sorted_by_lr, format_cpi
 
-__all__ = ["summary_markdown", "top_candidates_table"]
+__all__ = ["summary_markdown", "top_candidates_table", "ingestion_summary_markdown"]
 
 # --------------------------------------------------------------------------------------------
 # Prefect artifacts (plain data; this module never imports prefect)
@@ -142,3 +143,67 @@ def top_candidates_table(matches: pd.DataFrame, n: int = 25) -> list[dict]:
             }
         )
     return rows
+
+
+def ingestion_summary_markdown(summary) -> str:
+    """A Markdown report of one ingestion, for a Prefect artifact or a lab's e-mail.
+
+    Counts, and quarantined rows and warnings per sample and rule. It quotes sample ids, line
+    numbers and rule names only: no genotypes (artifacts and logs carry no genotypes); the
+    full reasons are in the store's ``quarantine`` and ``warnings`` tables.
+
+    Parameters
+    ----------
+    summary : kinship.app.ingest.IngestSummary
+        What one :func:`kinship.app.ingest.ingest_batch` call did (this layer reads its
+        attributes only: it imports nothing from the application layer).
+
+    Returns
+    -------
+    str
+        Markdown text, ending with a newline.
+
+    Examples
+    --------
+    >>> from kinship.app.ingest import IngestRecord, IngestSummary
+    >>> s = IngestSummary("ab" * 32, "run7.txt", "run7.csv", 1, 3, 1, 1, 1, 1, 1, 1, False,
+    ...                   [IngestRecord.quarantined("run7.txt", 4, "Ladder", "TH01", "", "r", "f",
+    ...                                             kind="not_in_manifest")],
+    ...                   [IngestRecord.warning("run7.txt", 3, "C1", "vWA", "OL", "m", kind="off_ladder")])
+    >>> print(ingestion_summary_markdown(s).splitlines()[0])
+    ### Ingestion of `run7.txt` with manifest `run7.csv`
+    >>> "| Ladder | not_in_manifest | 1 | 4 |" in ingestion_summary_markdown(s)
+    True
+    """
+    head = [
+        f"### Ingestion of `{summary.export_name}` with manifest `{summary.manifest_name}`",
+        "",
+        f"batch sha256 `{summary.file_sha256[:16]}…`, file_id {summary.file_id}"
+        + (" — **already ingested: nothing added**" if summary.already_ingested else ""),
+        "",
+        "| rows | landed | untyped | quarantined | flagged | warnings | samples landed | genotypes added "
+        "| records skipped |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {summary.n_rows} | {summary.n_landed} | {summary.n_untyped} | {summary.n_quarantined} | "
+        f"{summary.n_flagged} | {summary.n_warnings} | {summary.n_samples_landed} | "
+        f"{summary.n_genotypes_added} | {summary.n_records_skipped} |",
+    ]
+
+    def table(title: str, items) -> list[str]:
+        groups: dict[tuple[str, str], list[int | None]] = defaultdict(list)
+        for item in items:
+            groups[(item.sample_id, item.kind)].append(item.line)
+        if not groups:
+            return []
+        out = ["", f"#### {title}", "", "| sample | rule | rows | first line |", "|---|---|---:|---:|"]
+        for (sample, kind), lines in sorted(groups.items()):
+            first = min((x for x in lines if x is not None), default="")
+            out.append(f"| {sample or '(none)'} | {kind} | {len(lines)} | {first} |")
+        return out
+
+    body = (
+        table("Quarantined export rows", summary.quarantine)
+        + table("Invalid manifest rows", summary.manifest_errors)
+        + table("Warnings", summary.warnings)
+    )
+    return "\n".join(head + body) + "\n"

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kinship.errors import ReuniteInputError
-from kinship.app.ingest import LANDED, QUARANTINED, UNTYPED, _summary, plan_batch
+from kinship.app.ingest import LANDED, QUARANTINED, UNTYPED, plan_batch
+from kinship.app.ingest.batch import _summary
 from kinship.io import RECORD_COLUMNS
 from kinship.io.cmf import parse_cmf
 from kinship.io.genemapper import parse_genemapper

@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from kinship.errors import ExportFormatError
-from kinship.app.ingest import IngestSummary, batch_sha256, ingest_batch, summary_markdown
+from kinship.app.ingest import IngestSummary, batch_sha256, ingest_batch
+from kinship.report import ingestion_summary_markdown
 from kinship.store import Store
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ingest"
@@ -113,8 +114,8 @@ def test_set3_lands_manifest_samples_and_quarantines_ladders_controls_and_mixtur
     assert Counter(w.kind for w in s.warnings) == {"no_call": 16, "off_ladder": 2, "missing_from_export": 1,
                                                    "sex_check": 1}
     sex = next(w for w in s.warnings if w.kind == "sex_check")
-    assert sex.sample_id == "08-BC7" and "AMEL X/X disagrees with declared relationship 'father'" in sex.message
-    report = summary_markdown(s)
+    assert sex.sample_id == "08-BC7" and "AMEL X/X disagrees with declared relationship 'father'" in sex.reason
+    report = ingestion_summary_markdown(s)
     assert "| 680 | 62 | 18 | 600 | 1 | 20 | 4 | 62 | 0 |" in report
     assert "| 05-BC4 | three_allele | 9 | 564 |" in report and "| 05-BC4 | mixture | 8 | 563 |" in report
     assert "9.3" not in report  # no genotypes in artifacts
@@ -152,7 +153,7 @@ def test_off_ladder_call_leaves_the_locus_untyped_with_a_warning(store, tmp_path
                      lab="L", fmt="tidy")
     assert (s.n_landed, s.n_untyped, s.n_quarantined, s.n_warnings) == (5, 1, 0, 1)
     assert s.warnings[0].line == 7 and s.warnings[0].value == "OL,15"
-    assert "off-ladder call (calls OL,15) at D18S51" in s.warnings[0].message
+    assert "off-ladder call (calls OL,15) at D18S51" in s.warnings[0].reason
     assert "D18S51" not in set(store.load_genotypes()["locus"])
     assert store.warning_records()["message"].str.contains("off-ladder").tolist() == [True]
 
@@ -218,7 +219,7 @@ def test_sex_check_warns_without_blocking(store, tmp_path):
     s = ingest_small(store, tidy(tmp_path, "e.csv", rows), manifest(tmp_path, "m.csv", ["R1,reference,F1,mother,female"]),
                      lab="L", fmt="tidy")
     assert s.n_landed == 5 and s.n_warnings == 1
-    assert "AMEL X/Y disagrees with manifest sex 'female'" in s.warnings[0].message
+    assert "AMEL X/Y disagrees with manifest sex 'female'" in s.warnings[0].reason
 
 
 def test_sample_without_any_autosomal_locus_is_not_stored(store, tmp_path):
@@ -249,7 +250,7 @@ def test_manifest_sample_missing_from_the_export_is_reported(store, tmp_path):
     s = ingest_small(store, tidy(tmp_path, "e.csv", profile_rows("C1", C1)),
                      manifest(tmp_path, "m.csv", ["C1,candidate,,,", "C2,candidate,,,"]), lab="L", fmt="tidy")
     assert s.n_warnings == 1 and s.warnings[0].source == "manifest" and s.warnings[0].line == 3
-    assert "sample 'C2' is in manifest m.csv but has no rows in export e.csv" in s.warnings[0].message
+    assert "sample 'C2' is in manifest m.csv but has no rows in export e.csv" in s.warnings[0].reason
 
 
 def test_identical_resubmission_in_another_file_adds_nothing(store, tmp_path):
@@ -361,8 +362,8 @@ def test_a_retest_that_only_adds_loci_extends_the_profile_and_is_recorded(store,
     s = ingest_batch(store, tidy(tmp_path, "e2.csv", profile_rows("C1", FULL) + extra), m, lab="L", fmt="tidy")
     assert (s.n_landed, s.n_genotypes_added, s.n_flagged) == (16, 2, 1)
     w = next(w for w in s.warnings if w.kind == "profile_extended")
-    assert w.value == "D19S433,D2S1338" and "extends its profile by 2 locus/loci" in w.message
-    assert "the 14 stored loci agree and are kept" in w.message
+    assert w.value == "D19S433,D2S1338" and "extends its profile by 2 locus/loci" in w.reason
+    assert "the 14 stored loci agree and are kept" in w.reason
     assert store.warning_records()["kind"].tolist() == ["profile_extended"]
     assert count(store, "genotypes") == 16
 
@@ -377,7 +378,7 @@ def test_same_profile_under_two_ids_is_flagged_as_a_possible_duplicate(store, tm
     assert (s.n_landed, s.n_flagged) == (28, 1)
     dup = next(w for w in s.warnings if w.kind == "possible_duplicate")
     assert (dup.sample_id, dup.value) == ("C9", "R1")
-    assert "same genotype as sample 'R1' (already stored) at all 13 shared autosomal loci" in dup.message
+    assert "same genotype as sample 'R1' (already stored) at all 13 shared autosomal loci" in dup.reason
     assert set(store.load_samples()["sample_id"]) == {"R1", "C8", "C9"}  # flagged, not blocked
 
 
@@ -398,4 +399,4 @@ def test_amelogenin_is_checked_against_the_declared_relationship(store, tmp_path
     s = ingest_batch(store, tidy(tmp_path, "e.csv", profile_rows("R1", mother)),
                      manifest(tmp_path, "m.csv", ["R1,reference,F1,mother,"]), lab="L", fmt="tidy")
     assert (s.n_landed, s.n_flagged) == (14, 1)
-    assert "AMEL X/Y disagrees with declared relationship 'mother' (sex 'female')" in s.warnings[0].message
+    assert "AMEL X/Y disagrees with declared relationship 'mother' (sex 'female')" in s.warnings[0].reason

@@ -196,7 +196,7 @@ def test_real_gangstr_vcf_has_no_forensic_locus_and_every_record_is_counted(stor
     s = ingest_batch(store, DATA / "gangstr_ceu_chr21.vcf.gz", DATA / "vcf_manifest.csv", lab="1KG", fmt="vcf")
     assert (s.n_rows, s.n_records_skipped, s.n_landed) == (0, 385, 0)
     skipped = next(w for w in s.warnings if w.kind == "not_in_catalogue")
-    assert skipped.value == "385 records" and "chr21:34349071" in skipped.message
+    assert skipped.value == "385 records" and "chr21:34349071" in skipped.reason
     assert store.load_ingested_files()["n_records_skipped"].tolist() == [385]
 
 

@@ -1,0 +1,397 @@
+"""Planning a batch without I/O: the rules applied to every row, then the warnings, flags and new rows.
+
+:func:`normalise_records` applies the row rules (:data:`kinship.app.ingest.row_rules.ROW_RULES`)
+to a reader's records; :func:`plan_batch` applies them and then the sample rules
+(:data:`kinship.app.ingest.sample_rules.SAMPLE_RULES`), and lists the warnings, the flags and the
+``samples`` and ``family_members`` rows the batch adds. :func:`duplicate_warnings` flags
+possible duplicates once the store's similar profiles are known.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from kinship.app.ingest.records import LANDED, QUARANTINED, UNTYPED, IngestRecord
+from kinship.app.ingest.row_rules import ROW_RULES, RowCheck
+from kinship.app.ingest.sample_rules import (
+    MIN_AUTOSOMAL_LOCI,
+    MIXTURE_MIN_LOCI,
+    SAMPLE_RULES,
+    BatchContext,
+    SampleCheck,
+    _pair,
+)
+from kinship.genetics.loci import LocusCatalogue, default_catalogue
+from kinship.io.manifest import Manifest, manifest_rules
+
+__all__ = ["DUPLICATE_MIN_LOCI", "normalise_records", "BatchPlan", "plan_batch", "duplicate_warnings"]
+
+#: Shared autosomal loci needed before two identical profiles are flagged as a possible duplicate.
+DUPLICATE_MIN_LOCI = 10
+
+_ROW_COLUMNS = ["source_line", "sample_id", "raw_locus", "locus", "allele_1", "allele_2", "calls",
+                "outcome", "kind", "value", "reason", "fix"]
+
+
+def normalise_records(
+    records: pd.DataFrame,
+    *,
+    file: str = "<export>",
+    catalogue: LocusCatalogue | None = None,
+) -> pd.DataFrame:
+    """Apply the row rules (canonical locus, allele labels, pair, OL, three-allele) to records.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        The common record table of a reader (:data:`kinship.io.RECORD_COLUMNS`).
+    file : str
+        Export file name, quoted in reasons.
+    catalogue : LocusCatalogue, optional
+        The bundled catalogue by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record, in input order, columns ``source_line`` (int), ``sample_id``,
+        ``raw_locus``, ``locus`` (canonical, ``""`` if unknown), ``allele_1``, ``allele_2``
+        (canonical, sorted; ``""`` unless landed), ``calls`` (raw calls joined by ``","``),
+        ``outcome`` (``"landed"``, ``"untyped"``, ``"quarantined"``), ``kind`` (rule that
+        decided: ``ok``, ``off_ladder``, ``no_call``, ``unknown_locus``, ``bad_allele``,
+        ``three_allele``, ``out_of_range``, ``no_sample``, ``malformed_line``), ``value``,
+        ``reason``, ``fix``. Sample-level rules are applied later by :func:`plan_batch`.
+
+    Examples
+    --------
+    >>> from kinship.io.tidy import records_from_calls
+    >>> recs = records_from_calls(["S", "S", "S"], ["TH01", "vWA", "THO1"],
+    ...                           [["9.3", "6"], ["OL", "17"], ["8", "8"]], [2, 3, 4])
+    >>> out = normalise_records(recs)
+    >>> out[["locus", "allele_1", "allele_2", "outcome"]].values.tolist()
+    [['TH01', '6', '9.3', 'landed'], ['vWA', '', '', 'untyped'], ['', '', '', 'quarantined']]
+    >>> "did you mean TH01" in out["reason"].iloc[2]
+    True
+    """
+    return _rows_frame(_normalise_rows(records, file=file, catalogue=catalogue or default_catalogue()))
+
+
+def _normalise_rows(records: pd.DataFrame, *, file: str, catalogue: LocusCatalogue) -> list[dict]:
+    rows = []
+    for rec in records.to_dict("records"):
+        check = RowCheck.from_record(rec, file=file)
+        rows.append(check.row)
+        for rule in ROW_RULES:
+            if rule(check, catalogue):
+                break
+    return rows
+
+
+def _rows_frame(rows: list[dict], *, with_is_new: bool = False) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=_ROW_COLUMNS + (["is_new"] if with_is_new else []))
+    frame["source_line"] = frame["source_line"].astype("int64")
+    if with_is_new:
+        frame["is_new"] = frame["is_new"].astype(bool)
+    return frame
+
+
+@dataclass
+class BatchPlan:
+    """The decided outcome of every row of a batch, before it is written.
+
+    Attributes
+    ----------
+    rows : pandas.DataFrame
+        :func:`normalise_records` columns with the sample rules applied, plus ``is_new``
+        (bool: a landed genotype not yet in the store, first landed row of its sample and
+        locus).
+    samples : list of dict
+        New ``samples`` rows.
+    members : list of dict
+        New ``family_members`` rows.
+    warnings : list of IngestRecord
+        Warnings and flags, in the order they are stored.
+    manifest_errors : list of IngestRecord
+        Invalid manifest rows (quarantined, ``kind="manifest_row"``).
+    """
+
+    rows: pd.DataFrame
+    samples: list[dict]
+    members: list[dict]
+    warnings: list[IngestRecord]
+    manifest_errors: list[IngestRecord]
+
+
+def plan_batch(
+    records: pd.DataFrame,
+    manifest: Manifest,
+    *,
+    file: str,
+    stored_samples: dict[str, dict] | None = None,
+    stored_profiles: dict[str, dict[str, tuple]] | None = None,
+    stored_members: dict[tuple[str, str], list[dict]] | None = None,
+    received_at: datetime | None = None,
+    catalogue: LocusCatalogue | None = None,
+    mixture_min_loci: int = MIXTURE_MIN_LOCI,
+    min_autosomal_loci: int = MIN_AUTOSOMAL_LOCI,
+    refused: dict[str, tuple[str, str, str]] | None = None,
+) -> BatchPlan:
+    """Decide the outcome of every export row of a batch (no I/O; see :mod:`kinship.app.ingest`).
+
+    The row rules decide each row, then the sample rules
+    each sample, in sample-id order (:mod:`kinship.app.ingest.row_rules`,
+    :mod:`kinship.app.ingest.sample_rules`); then come the warnings (untyped and repeated rows,
+    manifest samples without rows), the flags (``sex_check``, ``three_allele_locus``,
+    ``profile_extended``) and the new ``samples`` and ``family_members`` rows.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        Reader output (:data:`kinship.io.RECORD_COLUMNS`).
+    manifest : Manifest
+        Validated manifest of the batch.
+    file : str
+        Export file name, quoted in reasons.
+    stored_samples, stored_profiles, stored_members : dict, optional
+        What the store already holds for the batch's samples and families (see
+        :meth:`kinship.store.Store.stored_samples`, ``stored_profiles``,
+        ``stored_family_members``); empty by default.
+    received_at : datetime, optional
+        Receipt time of new samples (UTC now by default).
+    catalogue : LocusCatalogue, optional
+        The bundled catalogue by default.
+    mixture_min_loci : int, default 2
+        Three-allele loci that make a sample a probable mixture.
+    min_autosomal_loci : int, default 12
+        Fewest typed autosomal loci (this batch and the store together) a stored profile needs.
+    refused : dict, optional
+        ``{sample_id: (kind, reason, fix)}`` of samples the reader refused (e.g. a forensic
+        CODIS specimen); all their rows are quarantined with that reason.
+
+    Returns
+    -------
+    BatchPlan
+    """
+    catalogue = catalogue or default_catalogue()
+    stored_samples = stored_samples or {}
+    stored_profiles = stored_profiles or {}
+    stored_members = stored_members or {}
+    received_at = received_at or datetime.now(timezone.utc)
+    rows = _normalise_rows(records, file=file, catalogue=catalogue)
+    by_sample: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        if r["sample_id"]:
+            by_sample[r["sample_id"]].append(r)
+    entries: dict[str, list[dict]] = defaultdict(list)
+    for e in manifest.entries.to_dict("records"):
+        entries[e["sample_id"]].append(e)
+    entries = dict(entries)
+    batch = BatchContext(file, manifest, catalogue, stored_samples=stored_samples, stored_profiles=stored_profiles,
+                         stored_members=stored_members, refused=refused or {}, mixture_min_loci=mixture_min_loci,
+                         min_autosomal_loci=min_autosomal_loci)
+    for sid in sorted(by_sample):
+        sample = SampleCheck(sid, by_sample[sid], entries.get(sid, []))
+        for rule in SAMPLE_RULES:
+            if rule(sample, batch):
+                break
+
+    manifest_errors = [
+        IngestRecord.quarantined(manifest.file, e.line, e.sample_id, "", e.value, e.message, e.fix,
+                                 source="manifest", kind="manifest_row")
+        for e in manifest.errors
+    ]
+    warnings, landed_samples = _mark_new_genotypes(rows, stored_profiles, file)
+    warnings.extend(_manifest_warnings(entries, by_sample, landed_samples, manifest.file, file))
+    warnings.extend(_sex_check(rows, entries, catalogue, file))
+    warnings.extend(_review_flags(by_sample, landed_samples, stored_profiles, file))
+    sample_rows, member_rows = _new_samples_and_members(entries, landed_samples, stored_samples, stored_members,
+                                                        received_at)
+    return BatchPlan(_rows_frame(rows, with_is_new=True), sample_rows, member_rows, warnings, manifest_errors)
+
+
+def _mark_new_genotypes(rows: list[dict], stored_profiles: dict, file: str) -> tuple[list[IngestRecord], set[str]]:
+    """Set ``is_new`` on each row; warn of untyped rows and repeated rows; return the landed samples."""
+    warnings: list[IngestRecord] = []
+    seen_pairs: set[tuple[str, str]] = set()
+    for r in rows:
+        r["is_new"] = False
+        if r["outcome"] == UNTYPED:
+            warnings.append(IngestRecord.warning(file, r["source_line"], r["sample_id"], r["raw_locus"], r["calls"],
+                                                 r["reason"], kind=r["kind"]))
+        elif r["outcome"] == LANDED:
+            key = (r["sample_id"], r["locus"])
+            if key in seen_pairs:
+                warnings.append(IngestRecord.warning(
+                    file, r["source_line"], r["sample_id"], r["raw_locus"], r["calls"],
+                    f"repeated row for sample {r['sample_id']!r} at {r['locus']} with the same genotype",
+                    kind="repeated_row"))
+                continue
+            seen_pairs.add(key)
+            r["is_new"] = r["locus"] not in stored_profiles.get(r["sample_id"], {})
+    return warnings, {sid for sid, _ in seen_pairs}
+
+
+def _manifest_warnings(entries: dict, by_sample: dict, landed_samples: set[str], manifest_file: str,
+                       file: str) -> list[IngestRecord]:
+    """Warn of manifest samples with no rows in the export, or with no typed locus."""
+    out = []
+    for sid, ents in sorted(entries.items()):
+        line = int(ents[0]["source_line"])
+        if sid not in by_sample:
+            out.append(IngestRecord.warning(
+                manifest_file, line, sid, "", sid,
+                f"sample {sid!r} is in manifest {manifest_file} but has no rows in export {file}; nothing "
+                "stored for it (fix: send its genotypes)", source="manifest", kind="missing_from_export"))
+        elif sid not in landed_samples and not any(r["outcome"] == QUARANTINED for r in by_sample[sid]):
+            out.append(IngestRecord.warning(
+                manifest_file, line, sid, "", sid,
+                f"sample {sid!r} has no typed locus in export {file}; nothing stored", source="manifest",
+                kind="no_typed_locus"))
+    return out
+
+
+def _sex_check(rows: list[dict], entries: dict, catalogue: LocusCatalogue, file: str) -> list[IngestRecord]:
+    """Flag where the Amelogenin call and the manifest sex disagree (Y dropout is possible)."""
+    out = []
+    implied_sex = manifest_rules()["implied_sex"]
+    done: set[tuple[str, str]] = set()
+    for r in rows:
+        if r["outcome"] != LANDED or (r["sample_id"], r["locus"]) in done:
+            continue
+        done.add((r["sample_id"], r["locus"]))
+        if catalogue.get(r["locus"]).kind != "sex" or {r["allele_1"], r["allele_2"]} - {"X", "Y"}:
+            continue
+        ents = entries[r["sample_id"]]
+        sex, basis = ents[0]["sex"], "manifest sex"
+        if sex not in ("male", "female"):
+            implied = {implied_sex.get(e["relationship"]) for e in ents} - {None}
+            if len(implied) == 1:
+                sex = implied.pop()
+                basis = f"declared relationship {ents[0]['relationship']!r} (sex"
+        has_y = "Y" in (r["allele_1"], r["allele_2"])
+        if (sex == "female" and has_y) or (sex == "male" and not has_y):
+            pair = _pair(r["allele_1"], r["allele_2"])
+            what = f"{basis} {sex!r})" if basis.endswith("(sex") else f"{basis} {sex!r}"
+            out.append(IngestRecord.warning(
+                file, r["source_line"], r["sample_id"], r["raw_locus"], pair,
+                f"{r['locus']} {pair} disagrees with {what} (Y dropout or a sample "
+                "swap?); stored as given — check the sample", kind="sex_check"))
+    return out
+
+
+def _review_flags(by_sample: dict, landed_samples: set[str], stored_profiles: dict,
+                  file: str) -> list[IngestRecord]:
+    """Flag, per landed sample, loci left out as three-allele patterns and a re-test that adds loci."""
+    out = []
+    for sid in sorted(landed_samples):
+        srows = by_sample[sid]
+        left_out = sorted({r["locus"] for r in srows if r["kind"] == "three_allele"})
+        if left_out:
+            first = next(r for r in srows if r["kind"] == "three_allele")
+            out.append(IngestRecord.warning(
+                file, first["source_line"], sid, first["raw_locus"], ",".join(left_out),
+                f"sample {sid!r}: three-allele pattern at {', '.join(left_out)}; the locus is left out "
+                "of the stored profile and the rest landed — review the sample", kind="three_allele_locus"))
+        stored = stored_profiles.get(sid, {})
+        added = sorted({r["locus"] for r in srows if r.get("is_new")})
+        if stored and added:
+            first = next(r for r in srows if r.get("is_new"))
+            out.append(IngestRecord.warning(
+                file, first["source_line"], sid, first["raw_locus"], ",".join(added),
+                f"re-test of stored sample {sid!r} extends its profile by {len(added)} locus/loci "
+                f"({', '.join(added)}); the {len(stored)} stored loci agree and are kept",
+                kind="profile_extended"))
+    return out
+
+
+def _new_samples_and_members(entries: dict, landed_samples: set[str], stored_samples: dict, stored_members: dict,
+                             received_at: datetime) -> tuple[list[dict], list[dict]]:
+    """The ``samples`` and ``family_members`` rows of the landed samples that the store lacks."""
+    sample_rows, member_rows = [], []
+    for sid in sorted(landed_samples):
+        ents = entries[sid]
+        first = ents[0]
+        if sid not in stored_samples:
+            sample_rows.append({"sample_id": sid, "role": first["role"], "sex": first["sex"],
+                                "lab": first["lab"], "kit": first["kit"] or None, "received_at": received_at})
+        for e in ents:
+            if e["role"] != "reference":
+                continue
+            if not any(m["sample_id"] == sid for m in stored_members.get((e["lab"], e["family_id"]), [])):
+                member_rows.append({"lab": e["lab"], "family_id": e["family_id"], "sample_id": sid,
+                                    "relationship": e["relationship"]})
+    return sample_rows, member_rows
+
+
+def duplicate_warnings(
+    rows: pd.DataFrame,
+    *,
+    file: str,
+    stored_profiles: dict[str, dict[str, tuple]],
+    catalogue: LocusCatalogue | None = None,
+    min_loci: int = DUPLICATE_MIN_LOCI,
+) -> list[IngestRecord]:
+    """Flag samples whose landed profile equals another sample's (a possible duplicate).
+
+    Two samples are possible duplicates when they share at least ``min_loci`` typed autosomal
+    loci and have the same genotype at every one of them: the same person sampled twice (under
+    two ids), or a sample swap. Unrelated people share 10 or more CODIS genotypes with a
+    probability far below 1e-9, first-degree relatives essentially never at every locus.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        :attr:`BatchPlan.rows` (only ``landed`` rows are used).
+    file : str
+        Export file name, quoted in messages.
+    stored_profiles : dict
+        ``{sample_id: {locus: (allele_1, allele_2, ...)}}`` of stored samples that may match
+        (other samples are never compared); a batch sample's stored loci are added to its
+        profile.
+    catalogue : LocusCatalogue, optional
+        The bundled catalogue by default.
+    min_loci : int, default 10
+        Shared identical autosomal loci that make a possible duplicate.
+
+    Returns
+    -------
+    list of IngestRecord
+        One ``possible_duplicate`` flag (a warning) per (batch sample, other sample) pair, on
+        the batch sample's first landed row; each pair of batch samples once.
+    """
+    catalogue = catalogue or default_catalogue()
+    landed = rows[rows["outcome"] == LANDED]
+    batch: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
+    first_line: dict[str, tuple[int, str]] = {}
+    for r in landed.itertuples():
+        if catalogue.get(r.locus).is_autosomal:
+            batch[r.sample_id][r.locus] = (r.allele_1, r.allele_2)
+            first_line.setdefault(r.sample_id, (int(r.source_line), r.raw_locus))
+    profiles: dict[str, dict[str, tuple[str, str]]] = {}
+    for sid, prof in stored_profiles.items():
+        profiles[sid] = {k: tuple(v[:2]) for k, v in prof.items() if catalogue.get(k).is_autosomal}
+    for sid, prof in batch.items():
+        profiles[sid] = {**profiles.get(sid, {}), **prof}
+    out = []
+    done: set[frozenset] = set()
+    for sid in sorted(batch):
+        mine = profiles[sid]
+        for other in sorted(profiles):
+            if other == sid or frozenset((sid, other)) in done:
+                continue
+            theirs = profiles[other]
+            shared = [locus for locus in mine if locus in theirs]
+            if len(shared) >= min_loci and all(mine[locus] == theirs[locus] for locus in shared):
+                done.add(frozenset((sid, other)))
+                line, raw_locus = first_line[sid]
+                where = "in this batch" if other in batch else "already stored"
+                out.append(IngestRecord.warning(
+                    file, line, sid, "", other,
+                    f"possible duplicate: sample {sid!r} has the same genotype as sample {other!r} "
+                    f"({where}) at all {len(shared)} shared autosomal loci — the same person sampled "
+                    "twice, or a sample swap; both are stored, check the sample records",
+                    kind="possible_duplicate"))
+    return out

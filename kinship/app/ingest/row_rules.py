@@ -1,0 +1,395 @@
+"""The row rules of ingestion: one function per rule, deciding one export row from the row alone.
+
+A row is one sample at one locus. Each rule takes the row's :class:`RowCheck` and the locus
+catalogue and returns ``True`` when it decided the row (no later rule runs), ``False`` to pass
+it on; :func:`kinship.app.ingest.normalise_records` applies :data:`ROW_RULES` in order. Before
+rule 1, a line the reader could not split (:func:`unreadable_line`) and a row without a sample
+name (:func:`missing_sample_name`) are quarantined. Then:
+
+1. :func:`canonical_locus` - locus name -> canonical name via the locus catalogue; an unknown
+   name is quarantined with the catalogue's "did you mean" suggestion;
+2. :func:`out_of_range_allele` - an allele outside the kit's ladder written as ``">27"`` or
+   ``"<6"`` is quarantined: its repeat number is unknown;
+3. :func:`allele_labels` - each call via :func:`kinship.genetics.alleles.parse_allele`; an
+   invalid label (or an Amelogenin label at an STR locus) is quarantined;
+4. :func:`three_allele_pattern` - more than two distinct alleles called (``OL`` peaks not
+   counted): the row is quarantined, the locus left out of the profile;
+5. :func:`untyped_call` - any ``OL`` call, or no call: the locus is left untyped;
+6. :func:`genotype_pair` - one allele is a homozygote, two are sorted in canonical order.
+
+The sample rules that follow are :mod:`kinship.app.ingest.sample_rules`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kinship.app.ingest.records import LANDED, QUARANTINED, UNTYPED
+from kinship.errors import AlleleError, UnknownLocusError
+from kinship.genetics.alleles import allele_sort_key, parse_allele
+from kinship.genetics.loci import LocusCatalogue
+
+__all__ = [
+    "RowCheck",
+    "unreadable_line",
+    "missing_sample_name",
+    "canonical_locus",
+    "out_of_range_allele",
+    "allele_labels",
+    "three_allele_pattern",
+    "untyped_call",
+    "genotype_pair",
+    "ROW_RULES",
+]
+
+_OUT_OF_RANGE = re.compile(r"^([<>])\s*(\d+(?:\.\d)?)$")
+
+_FIX = {
+    "malformed": "re-export the file from the instrument software without editing it in a "
+    "spreadsheet (a cell with a stray separator shifts the line's columns)",
+    "locus": "correct the locus name in the export, or add it (with aliases) to kinship/data/loci.csv",
+    "allele": "correct the call in the export, or re-analyse the sample",
+    "three": "re-analyse the locus (stutter or artefact peaks?) and re-submit the sample; a true "
+    "tri-allelic pattern can not be matched by the current model",
+    "range": "size the allele exactly (an extended ladder, or sequencing) and re-submit the locus",
+}
+
+
+@dataclass
+class RowCheck:
+    """One export row while the row rules decide it.
+
+    Attributes
+    ----------
+    file : str
+        Export file name, quoted in reasons.
+    row : dict
+        The decided row, keys of :func:`kinship.app.ingest.normalise_records`; its
+        ``outcome`` is ``"quarantined"`` until a rule lands it or leaves it untyped.
+    calls : list of str
+        The raw calls (empty cells dropped; ``extra_calls`` of a reader after the two alleles).
+    problem : str
+        The reader's note on a line it could not split (``""`` if none).
+    where : str
+        ``"<file> line <n>, sample <id>, locus <name>"``, quoted in reasons.
+    labels : list of (str or None)
+        Canonical allele labels of ``calls`` (``None`` = ``OL``); set by :func:`allele_labels`.
+    alleles : list of str
+        Distinct labels of ``labels`` in canonical order; set by :func:`allele_labels`.
+
+    Examples
+    --------
+    >>> check = RowCheck.from_record({"source_line": 3, "sample_id": "S1", "locus": "TH01",
+    ...                               "allele_1": "9.3", "allele_2": "6"}, file="run7.txt")
+    >>> check.calls, check.where, check.row["outcome"]
+    (['9.3', '6'], "run7.txt line 3, sample 'S1', locus 'TH01'", 'quarantined')
+    """
+
+    file: str
+    row: dict
+    calls: list[str]
+    problem: str = ""
+    where: str = ""
+    labels: list[str | None] = field(default_factory=list)
+    alleles: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_record(cls, rec: dict, *, file: str) -> RowCheck:
+        """Start the check of one reader record (a row of :data:`kinship.io.RECORD_COLUMNS`).
+
+        Parameters
+        ----------
+        rec : dict
+            The record: ``source_line``, ``sample_id``, ``locus``, ``allele_1``,
+            ``allele_2`` and, if the reader gives them, ``extra_calls`` (calls joined by
+            ``","``) and ``problem``.
+        file : str
+            Export file name.
+
+        Returns
+        -------
+        RowCheck
+        """
+        line = int(rec["source_line"])
+        sample, raw_locus = rec["sample_id"], rec["locus"]
+        extra = [c for c in rec["extra_calls"].split(",") if c] if rec.get("extra_calls") else []
+        calls = [c for c in (rec["allele_1"], rec["allele_2"], *extra) if c]
+        row = {
+            "source_line": line, "sample_id": sample, "raw_locus": raw_locus, "locus": "",
+            "allele_1": "", "allele_2": "", "calls": ",".join(calls), "outcome": QUARANTINED,
+            "kind": "", "value": ",".join(calls), "reason": "", "fix": "",
+        }
+        return cls(file=file, row=row, calls=calls, problem=rec.get("problem") or "",
+                   where=f"{file} line {line}, sample {sample!r}, locus {raw_locus!r}")
+
+    def quarantine(self, *, kind: str, value: str, reason: str, fix: str) -> bool:
+        """Quarantine the row with this reason and fix; return ``True`` (the row is decided)."""
+        self.row.update(kind=kind, value=value, reason=reason, fix=fix)
+        return True
+
+
+def unreadable_line(check: RowCheck, catalogue: LocusCatalogue) -> bool:
+    """Quarantine a line the reader could not split into the header's fields (``malformed_line``).
+
+    Parameters
+    ----------
+    check : RowCheck
+        The row.
+    catalogue : LocusCatalogue
+        Locus catalogue (not used by this rule).
+
+    Returns
+    -------
+    bool
+        ``True`` if the row was quarantined.
+    """
+    if not check.problem:
+        return False
+    return check.quarantine(kind="malformed_line", value="",
+                            reason=f"unreadable line ({check.file} line {check.row['source_line']}): {check.problem}",
+                            fix=_FIX["malformed"])
+
+
+def missing_sample_name(check: RowCheck, catalogue: LocusCatalogue) -> bool:
+    """Quarantine a row whose sample-name cell is empty (``no_sample``).
+
+    Parameters
+    ----------
+    check : RowCheck
+        The row.
+    catalogue : LocusCatalogue
+        Locus catalogue (not used by this rule).
+
+    Returns
+    -------
+    bool
+        ``True`` if the row was quarantined.
+    """
+    if check.row["sample_id"]:
+        return False
+    return check.quarantine(kind="no_sample", value="", reason=f"row without a sample name ({check.where})",
+                            fix="fill the sample-name cell or delete the row")
+
+
+def canonical_locus(check: RowCheck, catalogue: LocusCatalogue) -> bool:
+    """Row rule 1: set the canonical locus name, or quarantine an unknown one (``unknown_locus``).
+
+    The reason is the catalogue's :class:`~kinship.errors.UnknownLocusError` message, with its
+    "did you mean" suggestion.
+
+    Parameters
+    ----------
+    check : RowCheck
+        The row; ``row["locus"]`` is set to the canonical name.
+    catalogue : LocusCatalogue
+        Locus catalogue.
+
+    Returns
+    -------
+    bool
+        ``True`` if the row was quarantined.
+    """
+    raw_locus = check.row["raw_locus"]
+    try:
+        check.row["locus"] = catalogue.canonical(raw_locus, context=check.where)
+    except UnknownLocusError as exc:
+        return check.quarantine(kind="unknown_locus", value=raw_locus, reason=str(exc), fix=_FIX["locus"])
+    return False
+
+
+def out_of_range_allele(check: RowCheck, catalogue: LocusCatalogue) -> bool:
+    """Row rule 2: quarantine a call outside the kit's ladder, ``">27"`` or ``"<6"`` (``out_of_range``).
+
+    Its repeat number is unknown, so it can be neither matched nor given a frequency, and
+    guessing 27 or 28 could create a false exclusion; the rest of the profile lands.
+
+    Parameters
+    ----------
+    check : RowCheck
+        The row (after rule 1).
+    catalogue : LocusCatalogue
+        Locus catalogue (not used by this rule).
+
+    Returns
+    -------
+    bool
+        ``True`` if the row was quarantined.
+    """
+    ranged = next((c for c in check.calls if _OUT_OF_RANGE.match(c.strip())), None)
+    if ranged is None:
+        return False
+    m = _OUT_OF_RANGE.match(ranged.strip())
+    side = "above the largest" if m.group(1) == ">" else "below the smallest"
+    return check.quarantine(
+        kind="out_of_range", value=ranged,
+        reason=(f"allele {ranged!r} at {check.row['locus']} ({check.where}) is {side} ladder allele "
+                f"({m.group(2)}): its repeat number is unknown, so it can be neither matched "
+                "nor given a frequency; the locus is left out of the profile"),
+        fix=_FIX["range"],
+    )
+
+
+def allele_labels(check: RowCheck, catalogue: LocusCatalogue) -> bool:
+    """Row rule 3: parse every call to its canonical label; quarantine an invalid one (``bad_allele``).
+
+    Labels follow :func:`kinship.genetics.alleles.parse_allele` (``OL`` parses to ``None``).
+    An Amelogenin label (``X``, ``Y``) at a locus that is not of kind ``sex`` is invalid too.
+
+    Parameters
+    ----------
+    check : RowCheck
+        The row (after rule 2); ``labels`` and ``alleles`` are set when it passes.
+    catalogue : LocusCatalogue
+        Locus catalogue (gives the locus kind).
+
+    Returns
+    -------
+    bool
+        ``True`` if the row was quarantined.
+    """
+    try:
+        labels = [parse_allele(c, context=check.where) for c in check.calls]
+    except AlleleError as exc:
+        bad = next(c for c in check.calls if _is_bad(c))
+        return check.quarantine(kind="bad_allele", value=bad, reason=str(exc), fix=_FIX["allele"])
+    sex_label = next((c for c, a in zip(check.calls, labels) if a in ("X", "Y")), None)
+    if sex_label is not None and catalogue.get(check.row["locus"]).kind != "sex":
+        return check.quarantine(
+            kind="bad_allele", value=sex_label,
+            reason=(f"allele {sex_label!r} at {check.row['locus']} ({check.where}) is an Amelogenin "
+                    "label; expected a repeat number such as '12' or '9.3' at an STR locus"),
+            fix=_FIX["allele"],
+        )
+    check.labels = labels
+    check.alleles = sorted({a for a in labels if a is not None}, key=allele_sort_key)
+    return False
+
+
+def _is_bad(call: str) -> bool:
+    try:
+        parse_allele(call)
+    except AlleleError:
+        return True
+    return False
+
+
+def three_allele_pattern(check: RowCheck, catalogue: LocusCatalogue) -> bool:
+    """Row rule 4: quarantine more than two distinct alleles at a locus (``three_allele``).
+
+    ``OL`` calls are not counted. The locus is left out of the profile; the sample rules
+    flag the sample (:func:`kinship.app.ingest.sample_rules.probable_mixture` quarantines it
+    whole at ``mixture_min_loci`` such loci).
+
+    Parameters
+    ----------
+    check : RowCheck
+        The row (after rule 3).
+    catalogue : LocusCatalogue
+        Locus catalogue (not used by this rule).
+
+    Returns
+    -------
+    bool
+        ``True`` if the row was quarantined.
+
+    Examples
+    --------
+    >>> from kinship.genetics.loci import default_catalogue
+    >>> check = RowCheck.from_record({"source_line": 5, "sample_id": "S1", "locus": "D18S51",
+    ...                               "allele_1": "13", "allele_2": "15", "extra_calls": "16"},
+    ...                              file="e.txt")
+    >>> check.row["locus"] = "D18S51"
+    >>> check.alleles = ["13", "15", "16"]
+    >>> three_allele_pattern(check, default_catalogue()), check.row["kind"], check.row["value"]
+    (True, 'three_allele', '13,15,16')
+    """
+    if len(check.alleles) <= 2:
+        return False
+    return check.quarantine(
+        kind="three_allele", value=check.row["value"],
+        reason=(f"three-allele pattern: {len(check.alleles)} distinct alleles called "
+                f"({', '.join(check.alleles)}) at {check.row['locus']} ({check.where}); expected at most 2 "
+                "for a single-source profile"),
+        fix=_FIX["three"],
+    )
+
+
+def untyped_call(check: RowCheck, catalogue: LocusCatalogue) -> bool:
+    """Row rule 5: leave the locus untyped on an ``OL`` call (``off_ladder``) or no call (``no_call``).
+
+    An off-ladder peak may be the true allele, so the other call alone is not a genotype.
+    The row's outcome becomes ``"untyped"``; the batch reports it as a warning.
+
+    Parameters
+    ----------
+    check : RowCheck
+        The row (after rule 4).
+    catalogue : LocusCatalogue
+        Locus catalogue (not used by this rule).
+
+    Returns
+    -------
+    bool
+        ``True`` if the row was left untyped.
+    """
+    if any(a is None for a in check.labels):
+        check.row.update(outcome=UNTYPED, kind="off_ladder",
+                         reason=(f"off-ladder call (calls {check.row['calls']}) at {check.row['locus']}: the locus "
+                                 "is left untyped for this person"),
+                         fix="re-analyse the locus if it is needed")
+        return True
+    if not check.alleles:
+        check.row.update(outcome=UNTYPED, kind="no_call",
+                         reason=f"no allele called at {check.row['locus']}: the locus is left untyped",
+                         fix="re-type the locus if it is needed")
+        return True
+    return False
+
+
+def genotype_pair(check: RowCheck, catalogue: LocusCatalogue) -> bool:
+    """Row rule 6: land the genotype; one allele is a homozygote, two are in canonical order.
+
+    ``12`` and ``12, 12`` agree; the pair is sorted by
+    :func:`kinship.genetics.alleles.allele_sort_key`.
+
+    Parameters
+    ----------
+    check : RowCheck
+        The row (after rule 5: one or two alleles, no ``OL``).
+    catalogue : LocusCatalogue
+        Locus catalogue (not used by this rule).
+
+    Returns
+    -------
+    bool
+        ``True``: the row is landed (outcome ``"landed"``, kind ``"ok"``).
+
+    Examples
+    --------
+    >>> from kinship.genetics.loci import default_catalogue
+    >>> check = RowCheck.from_record({"source_line": 2, "sample_id": "S1", "locus": "vWA",
+    ...                               "allele_1": "17", "allele_2": ""}, file="e.txt")
+    >>> check.alleles = ["17"]
+    >>> genotype_pair(check, default_catalogue())
+    True
+    >>> check.row["allele_1"], check.row["allele_2"], check.row["outcome"]
+    ('17', '17', 'landed')
+    """
+    pair = check.alleles if len(check.alleles) == 2 else check.alleles * 2
+    check.row.update(outcome=LANDED, kind="ok", allele_1=pair[0], allele_2=pair[1])
+    return True
+
+
+#: The row rules in the order :func:`kinship.app.ingest.normalise_records` applies them.
+ROW_RULES: tuple[Callable[[RowCheck, LocusCatalogue], bool], ...] = (
+    unreadable_line,
+    missing_sample_name,
+    canonical_locus,  # 1
+    out_of_range_allele,  # 2
+    allele_labels,  # 3
+    three_allele_pattern,  # 4
+    untyped_call,  # 5
+    genotype_pair,  # 6
+)
