@@ -5,10 +5,18 @@ with the previous run's kept pairs) when nothing it depends on changed since the
 and *full* otherwise (or when ``full=True``, as the nightly deployment asks). Family shards are
 Prefect tasks: they run on threads, or on an existing Dask cluster when ``dask_address`` (or
 ``REUNITE_DASK_ADDRESS``) names its scheduler.
+
+Every number of the run comes from one :class:`kinship.app.parameters.MatchParameters`, given as
+the flow's ``parameters`` (an object, or a mapping of its fields from a deployment run or the
+Prefect form) and validated before anything is loaded. Command line::
+
+    scripts/flow match [--store PATH_OR_URL] [--out-dir DIR] [--full] [--theta 0.01] ...
+    scripts/flow match --help          # every parameter, with its unit, range and default
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 
 from prefect import flow, task, unmapped
@@ -19,9 +27,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.settings import out_location, store_location
 from kinship import report
 from kinship.app import match_run
+from kinship.app.parameters import MatchParameters, add_arguments, from_arguments
+from kinship.errors import ReuniteInputError
+from kinship.io.frequencies import load_frequency_table
 from kinship.matching import streaming
-from kinship.io.frequencies import DEFAULT_TABLE, load_frequency_table
-from kinship.genetics.mutation import MutationModel
 from kinship.store import Store
 
 COMPUTE = dict(cache_policy=NO_CACHE)
@@ -69,40 +78,41 @@ def load_table(table_id: str):
 
 
 @task(**COMPUTE)
-def effective_frequencies(inputs, table, floor: float):
-    return match_run.effective_frequencies(inputs, table, floor=floor)
+def effective_frequencies(inputs, table, params: MatchParameters):
+    return match_run.effective_frequencies(inputs, table, floor=params.frequency_floor)
 
 
 @task(**COMPUTE)
-def encode(inputs, table, model: MutationModel, theta: float):
-    return match_run.encode_run(inputs, table, model, theta=theta)
+def encode(inputs, table, params: MatchParameters):
+    return match_run.encode_run(inputs, table, params.mutation_model, theta=params.theta)
 
 
 @task(**COMPUTE)
-def plan(run, params, previous, previous_inputs, previous_matches, shard_size: int, full: bool):
+def plan(run, params: MatchParameters, previous, previous_inputs, previous_matches, full: bool):
     return match_run.plan_run(run, params, previous=previous, previous_inputs=previous_inputs,
-                              previous_matches=previous_matches, shard_size=shard_size, force_full=full)
+                              previous_matches=previous_matches, force_full=full)
 
 
 @task(**COMPUTE)
-def score_shard(run, shard, k: int, threshold: float):
-    return match_run.score_shard(run, shard[0], shard[1], k=k, threshold=threshold)
+def score_shard(run, shard, params: MatchParameters):
+    return match_run.score_shard(run, shard[0], shard[1], k=params.k, threshold=params.threshold)
 
 
 @task(**COMPUTE)
-def combine(results, k: int):
-    return streaming.combine_results(results, k=k)
+def combine(results, params: MatchParameters):
+    return streaming.combine_results(results, k=params.k)
 
 
 @task(**COMPUTE)
-def collect(run, results, run_plan, k: int, prior: float):
-    return match_run.collect_matches(run, results, k=k, prior=prior,
+def collect(run, results, run_plan, params: MatchParameters):
+    return match_run.collect_matches(run, results, k=params.k, prior=params.prior,
                                      new_candidates=run_plan.new_candidates, new_families=run_plan.new_families)
 
 
 @task(**COMPUTE)
-def calibrate(run, matches, threshold: float, max_expected_unrelated: float):
-    return match_run.calibrate(run, matches, threshold=threshold, max_expected_unrelated=max_expected_unrelated)
+def calibrate(run, matches, params: MatchParameters):
+    return match_run.calibrate(run, matches, threshold=params.threshold,
+                               max_expected_unrelated=params.max_expected_unrelated)
 
 
 @task(**COMPUTE)
@@ -116,9 +126,9 @@ def detail(run, pairs):
 
 
 @task(**COMPUTE)
-def describe(run, params, substitutions, started_at, table_id: str, run_plan, previous, matches):
-    return match_run.provenance(run, params, substitutions, started_at=started_at,
-                                chosen_table=table_id, plan=run_plan, previous=previous, matches=matches)
+def describe(run, params: MatchParameters, substitutions, started_at, run_plan, previous, matches):
+    return match_run.provenance(run, params, substitutions, started_at=started_at, plan=run_plan,
+                                previous=previous, matches=matches)
 
 
 @task(**IO)
@@ -139,73 +149,101 @@ def publish(matches, provenance: dict) -> None:
                              description="Match run summary")
 
 
-@flow(name="match", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
+@flow(name="match", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2), validate_parameters=False)
 def match(
+    parameters: MatchParameters = MatchParameters(),
     store: str | None = None,
     out_dir: str | None = None,
-    table_id: str = DEFAULT_TABLE,
-    mutation_model: str = "stepwise",
-    rate_male: float = 0.002,
-    rate_female: float = 0.001,
-    mutation_range: float = 0.1,
-    rate2: float = 1e-6,
-    prior: float = 0.5,
-    frequency_floor: float = 0.001,
-    k: int = 10,
-    threshold: float = 4.0,
-    shard_size: int = 4096,
     full: bool = False,
-    theta: float = 0.0,
-    max_expected_unrelated: float = 0.01,
 ) -> dict:
-    """Match all families against all candidates (incrementally when possible); returns the
-    run's provenance and output paths."""
+    """Match all families against all candidates (incrementally when possible), rank, calibrate
+    and report; returns the run's provenance and the paths of its outputs.
+
+    Steps (one task each, see kinship.app.match_run): load the stored profiles and families,
+    assemble_inputs, effective_frequencies, encode_run, plan_run, score_shard per family shard,
+    combine as shards finish, collect_matches, calibrate, reported_pairs, pair_loci, provenance;
+    then the run is saved in the store and written to out_dir/<run id>/.
+
+    Args:
+        parameters: Everything the run's numbers depend on (frequency table, mutation model,
+            prior, frequency floor, k, reporting threshold, theta, max_expected_unrelated) and the
+            shard size; each field's unit, range and default are in its own description. Omitted
+            fields take their defaults. Validated before the store is opened: a bad value fails
+            the run with one line naming the field, the value and the allowed range.
+        store: SQLite path or SQLAlchemy URL of the store; empty: $REUNITE_STORE, else
+            var/reunite.sqlite under the working directory.
+        out_dir: Folder for the run's outputs (a subfolder per run id); empty: $REUNITE_OUT, else
+            out/ under the working directory.
+        full: Re-match every candidate against every family even when an incremental run would
+            give the same result (the nightly deployment sets it).
+
+    Returns:
+        {"provenance": the run's provenance record (schemas/provenance.v2.json), "paths": output
+        file paths by name (matches_parquet, matches_csv, pair_loci_parquet, pair_loci_csv,
+        provenance_json, report_html)}.
+
+    Raises:
+        ReuniteInputError: A bad parameter (before any work), or bad stored data.
+    """
+    params = MatchParameters.of(parameters)  # Prefect's own validation is off: this is the one check
     store = store_location(store)
-    model = MutationModel(mutation_model, rate_male, rate_female, mutation_range, rate2)
-    params = match_run.MatchParameters(table_id, model, prior, frequency_floor, k, threshold, theta,
-                                       max_expected_unrelated)
     started_at = match_run.utc_now()
     members = load_family_members(store)
     inputs = assemble(load_genotypes(store), members, load_pedigrees(store))
-    table, substitutions = effective_frequencies(inputs, load_table(table_id), frequency_floor)
-    run = encode(inputs, table, model, theta)
+    table, substitutions = effective_frequencies(inputs, load_table(params.table_id), params)
+    run = encode(inputs, table, params)
     previous = load_previous_run(store)
     run_plan = plan(run, params, previous, load_previous_inputs(store, previous),
-                    load_previous_matches(store, previous), shard_size, full)
-    futures = score_shard.map(unmapped(run), run_plan.shards, unmapped(k), unmapped(threshold))
+                    load_previous_matches(store, previous), full)
+    futures = score_shard.map(unmapped(run), run_plan.shards, unmapped(params))
     kept = run_plan.previous
     for future in futures:  # reduce as shards finish: memory O((candidates + families) * k)
-        kept = combine([kept, future.result()], k)
+        kept = combine([kept, future.result()], params)
     results = [kept] if kept else []
-    matches = calibrate(run, collect(run, results, run_plan, k, prior), threshold, max_expected_unrelated)
+    matches = calibrate(run, collect(run, results, run_plan, params), params)
     pairs = detail(run, select_pairs(matches))
-    provenance = describe(run, params, substitutions, started_at, table_id, run_plan, previous, matches)
+    provenance = describe(run, params, substitutions, started_at, run_plan, previous, matches)
     save_matches(store, provenance, matches, run)
     paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members)
     publish(matches, provenance)
     return {"provenance": provenance, "paths": {k: str(v) for k, v in paths.items()}}
 
 
-def run_match(dask_address: str | None = None, **parameters) -> dict:
-    """Run :func:`match` on threads, or on the Dask cluster at ``dask_address`` (default
-    ``$REUNITE_DASK_ADDRESS``), e.g. ``tcp://scheduler:8786``."""
+def run_match(dask_address: str | None = None, **arguments) -> dict:
+    """Run :func:`match` (with ``arguments``: parameters, store, out_dir, full) on threads, or on
+    the Dask cluster at ``dask_address`` (default ``$REUNITE_DASK_ADDRESS``), e.g.
+    ``tcp://scheduler:8786``."""
     address = dask_address or os.environ.get("REUNITE_DASK_ADDRESS")
     if not address:
-        return match(**parameters)
+        return match(**arguments)
     from prefect_dask import DaskTaskRunner
 
-    return match.with_options(task_runner=DaskTaskRunner(address=address))(**parameters)
+    return match.with_options(task_runner=DaskTaskRunner(address=address))(**arguments)
+
+
+def command_line() -> argparse.ArgumentParser:
+    """The ``scripts/flow match`` parser: store, outputs, full, Dask, and one option per
+    MatchParameters field (generated from the model: descriptions and defaults written once)."""
+    parser = argparse.ArgumentParser(prog="scripts/flow match", description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--store", help="SQLite path or SQLAlchemy URL (default $REUNITE_STORE, else var/reunite.sqlite)")
+    parser.add_argument("--out-dir", help="folder for the outputs (default $REUNITE_OUT, else out/)")
+    parser.add_argument("--full", action="store_true", help="re-match everything")
+    parser.add_argument("--dask-address", help="Dask scheduler address (default $REUNITE_DASK_ADDRESS)")
+    add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the match flow from command-line arguments; a bad parameter exits with its one line."""
+    parser = command_line()
+    args = parser.parse_args(argv)
+    try:
+        parameters = from_arguments(args)
+    except ReuniteInputError as exc:
+        parser.error(str(exc))
+    return run_match(args.dask_address, parameters=parameters, store=args.store, out_dir=args.out_dir,
+                     full=args.full)
 
 
 if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description=match.__doc__)
-    parser.add_argument("--store")
-    parser.add_argument("--out-dir")
-    parser.add_argument("--table-id", default=DEFAULT_TABLE)
-    parser.add_argument("--full", action="store_true", help="re-match everything")
-    parser.add_argument("--theta", type=float, default=0.0, help="Balding-Nichols theta (default 0)")
-    parser.add_argument("--dask-address", help="Dask scheduler address (default $REUNITE_DASK_ADDRESS)")
-    args = parser.parse_args()
-    print(run_match(args.dask_address, store=args.store, out_dir=args.out_dir, table_id=args.table_id, full=args.full, theta=args.theta)["paths"])
+    print(main()["paths"])

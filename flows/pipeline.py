@@ -6,21 +6,32 @@ from prefect import flow
 
 from flows.ingest import ingest
 from flows.match import match
-from kinship.io.frequencies import DEFAULT_TABLE
+from kinship.app.parameters import MatchParameters
 
 
-@flow(name="pipeline", log_prints=True)
+@flow(name="pipeline", log_prints=True, validate_parameters=False)
 def pipeline(
     batches: list[dict],
+    parameters: MatchParameters = MatchParameters(),
     store: str | None = None,
     out_dir: str | None = None,
-    table_id: str = DEFAULT_TABLE,
-    prior: float = 0.5,
 ) -> dict:
-    """Ingest each batch (``{"export", "manifest", "lab", "kit"?}``) and run a full match.
+    """Ingest each batch, then run the match flow; returns the ingestion summaries and the match
+    run's provenance and output paths.
 
-    Returns the ingestion summaries and the match run's provenance and output paths.
+    Args:
+        batches: Lab batches in order, each {"export": path, "manifest": path, "lab": lab id,
+            "kit": kit name (optional)}, as for the ingest flow.
+        parameters: The match run's parameters (see the match flow); validated before the first
+            batch is ingested, so a bad value fails the pipeline with its one line before any work.
+        store: SQLite path or SQLAlchemy URL of the store; empty: $REUNITE_STORE, else
+            var/reunite.sqlite under the working directory.
+        out_dir: Folder for the match run's outputs; empty: $REUNITE_OUT, else out/.
+
+    Returns:
+        {"ingestion": one summary per batch, "provenance": ..., "paths": ...}.
     """
+    params = MatchParameters.of(parameters)  # Prefect's own validation is off: this is the one check
     summaries = [ingest(store=store, **batch) for batch in batches]
-    result = match(store=store, out_dir=out_dir, table_id=table_id, prior=prior)
+    result = match(parameters=params, store=store, out_dir=out_dir)
     return {"ingestion": summaries, **result}

@@ -1,15 +1,33 @@
 """One match run: every family against every candidate, from stored profiles to ranked pairs.
 
-The steps, each one function (the match flow wraps each in one task):
+The steps, each one function; the match flow (``flows/match.py``) wraps each in one task and
+runs them in this order, with :class:`~kinship.app.parameters.MatchParameters` (validated
+before step 1) giving every value:
 
 1. :func:`assemble_inputs` - profiles (autosomal loci only) and families from the store's tables;
 2. :func:`effective_frequencies` - the chosen table plus every stored allele it lacks, at the
    minimum allele frequency, renormalised; its hash goes into the provenance;
-3. :func:`compile_run` - allele-index arrays and the per-family genotype tables;
-4. :func:`kinship.matching.reference.score_all_pairs` - the kernel;
-5. :func:`rank_matches` - ranks, conclusions and posteriors (schema ``matches.v1``);
-6. :func:`pair_loci` - per-locus detail of the pairs a report shows (schema ``pair_loci.v1``);
-7. :func:`provenance` - the run's provenance record (schema ``provenance.v1``).
+3. :func:`encode_run` - profiles as allele-index arrays against the effective table (families
+   are compiled later, per shard);
+4. :func:`plan_run` - a full or an incremental run (what changed since the previous run), cut
+   into family shards;
+5. :func:`score_shard` - compile a shard's families and score candidates against them, keeping
+   each one's best ``k`` partners and every pair at or above the threshold
+   (:func:`kinship.matching.streaming.score_shard`);
+6. :func:`kinship.matching.streaming.combine_results` - fold the shards (and the previous run's
+   kept pairs) as they finish, in memory O((candidates + families) * k);
+7. :func:`collect_matches` - the reported pairs, ranked and concluded, with posteriors
+   (schema ``matches.v2``, calibration columns empty);
+8. :func:`calibrate` - ``p_unrelated`` and ``expected_unrelated`` of every hit, and the
+   calibrated conclusions of families without a parent on file;
+9. :func:`reported_pairs` and :func:`pair_loci` - per-locus detail of the pairs a report shows
+   (schema ``pair_loci.v1``);
+10. :func:`provenance` - the run's provenance record (schema ``provenance.v2``), which the flow
+    then stores with the matches and :func:`kinship.report.write_all` writes with the outputs
+    listed.
+
+The full-matrix kernel :func:`kinship.matching.reference.score_all_pairs` is the reference the
+streamed path is tested against (``tests/reference_run.py``); no run uses it.
 """
 
 from __future__ import annotations
@@ -17,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Sequence
 from datetime import datetime, timezone
 
@@ -27,16 +45,15 @@ import pandas as pd
 import kinship
 from kinship.errors import ReuniteInputError
 from kinship.genetics.frequencies import (
-    DEFAULT_FREQUENCY_FLOOR,
     AlleleSubstitution,
     FrequencyTable,
     effective_table,
     table_hash,
 )
-from kinship.io.frequencies import DEFAULT_TABLE
 from kinship.genetics.relationships import PARENT_KINDS
 from kinship.genetics.loci import LocusCatalogue, default_catalogue
-from kinship.matching.reference import FamilyTables, MatchScores
+from kinship.app.parameters import MatchParameters
+from kinship.matching.reference import FamilyTables
 from kinship.likelihood.calibration import tail_probability
 from kinship.likelihood.parentage import hwe_genotype_probs
 from kinship.matching import streaming
@@ -47,30 +64,24 @@ from kinship.matching.compiler import Family, candidate_genotype_index, compile_
 from kinship.matching.ranking import (
     CONCLUSION_TEXT,
     EXCLUSION_LOG10_CPI,
-    EXCLUSION_N_INCONSISTENT,
     SUPPORT_LOG10_CPI,
     conclude,
     posterior_probability,
-    rank_descending,
 )
 
 __all__ = [
-    "MatchParameters",
     "MatchInputs",
     "EncodedRun",
-    "CompiledRun",
     "RunPlan",
     "assemble_inputs",
     "effective_frequencies",
     "encode_run",
-    "compile_run",
     "entity_hashes",
     "family_shards",
     "plan_run",
     "score_shard",
     "collect_matches",
     "calibrate",
-    "rank_matches",
     "reported_pairs",
     "pair_loci",
     "provenance",
@@ -80,52 +91,6 @@ HYPOTHESES = {
     "h1": "the candidate is the missing child of this family",
     "h2": "the candidate is unrelated to this family",
 }
-
-
-@dataclass(frozen=True)
-class MatchParameters:
-    """Everything a run's numbers depend on besides the profiles.
-
-    Attributes
-    ----------
-    table_id : str
-        Bundled frequency table (``kinship.io.frequencies.BUNDLED_TABLES``).
-    mutation : MutationModel
-    prior : float
-        Prior probability of H1 for the posterior (0.5: the paternity convention).
-    frequency_floor : float
-        Minimum allele frequency when the table gives no N.
-    k : int
-        Partners kept per candidate and per family.
-    threshold : float
-        log10 LR at or above which every pair is reported and calibrated (4: CPI 10,000).
-    """
-
-    table_id: str = DEFAULT_TABLE
-    mutation: MutationModel = field(default_factory=MutationModel)
-    prior: float = 0.5
-    frequency_floor: float = DEFAULT_FREQUENCY_FLOOR
-    k: int = 10
-    threshold: float = SUPPORT_LOG10_CPI
-    #: Balding-Nichols coancestry coefficient of the LRs (0 = Hardy-Weinberg); see kinship.likelihood.peeling.
-    theta: float = 0.0
-    #: Families without a parent on file: "support" also needs at most this many unrelated
-    #: candidates expected at or above the LR (calibrated, not borrowed from paternity rules).
-    max_expected_unrelated: float = 0.01
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["thresholds"] = {
-            "support_cpi": 10.0**SUPPORT_LOG10_CPI,
-            "exclusion_cpi": 10.0**EXCLUSION_LOG10_CPI,
-            "exclusion_n_inconsistent": EXCLUSION_N_INCONSISTENT,
-            "rules": "GB/T 37223-2018 / SF/Z JD0105001-2016",
-            "families_without_a_parent": (
-                f"support needs CPI >= 10,000 and at most {self.max_expected_unrelated:g} unrelated "
-                "candidates expected at or above it; the inconsistent-loci exclusion rule does not apply"
-            ),
-        }
-        return d
 
 
 @dataclass(frozen=True)
@@ -180,7 +145,7 @@ class EncodedRun:
     loci_left_out: dict
     references: np.ndarray
     candidates: np.ndarray
-    theta: float = 0.0
+    theta: float
 
     @property
     def candidate_genotypes(self) -> np.ndarray:
@@ -195,18 +160,6 @@ class EncodedRun:
             chosen = tuple(self.inputs.families[i] for i in families)
         return compile_families(chosen, self.references, self.inputs.reference_ids, self.table, self.loci, self.model,
                                 theta=self.theta)
-
-
-@dataclass(frozen=True)
-class CompiledRun(EncodedRun):
-    """An :class:`EncodedRun` with every family compiled (the full-matrix reference path).
-
-    Attributes
-    ----------
-    family_tables_all : FamilyTables
-    """
-
-    family_tables_all: FamilyTables | None = None
 
 
 def assemble_inputs(
@@ -332,11 +285,12 @@ def _pedigree_families(pedigrees: pd.DataFrame | None, profiles: dict) -> dict[t
 
 
 def effective_frequencies(
-    inputs: MatchInputs, table: FrequencyTable, *, floor: float = DEFAULT_FREQUENCY_FLOOR
+    inputs: MatchInputs, table: FrequencyTable, *, floor: float
 ) -> tuple[FrequencyTable, list[AlleleSubstitution]]:
     """The run's effective table: ``table`` plus every allele the profiles carry that it lacks.
 
-    See :func:`kinship.genetics.frequencies.effective_table`.
+    ``floor`` is ``MatchParameters.frequency_floor``, the frequency given to a missing allele
+    when the table gives no N. See :func:`kinship.genetics.frequencies.effective_table`.
     """
     observed: dict[str, set[str]] = {}
     for profile in inputs.profiles.values():
@@ -345,7 +299,7 @@ def effective_frequencies(
     return effective_table(table, observed, floor=floor)
 
 
-def encode_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel, *, theta: float = 0.0) -> EncodedRun:
+def encode_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel, *, theta: float) -> EncodedRun:
     """Encode profiles against the effective table (families are compiled later, per shard).
 
     Loci typed in some profile but absent from the table are left out and listed.
@@ -363,46 +317,6 @@ def encode_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel,
     references = encode_profiles(inputs.profiles, inputs.reference_ids, table, loci)
     candidates = encode_profiles(inputs.profiles, inputs.candidate_ids, table, loci)
     return EncodedRun(inputs, table, model, loci, left_out, references, candidates, theta)
-
-
-def compile_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel, *, theta: float = 0.0) -> CompiledRun:
-    """Encode profiles and compile every family at once (the full-matrix reference path)."""
-    encoded = encode_run(inputs, table, model, theta=theta)
-    return CompiledRun(**{f: getattr(encoded, f) for f in encoded.__dataclass_fields__},
-                       family_tables_all=encoded.family_tables())
-
-
-def rank_matches(compiled: CompiledRun, scores: MatchScores, *, prior: float = 0.5) -> pd.DataFrame:
-    """All pairs with ranks, posterior and conclusion (schema ``matches.v2``; the full-matrix
-    reference path: every pair, calibration columns empty - see :func:`calibrate`).
-
-    Rows are sorted by candidate id, then rank for the candidate.
-    """
-    families = compiled.inputs.families
-    n_c, n_f = scores.log10_lr.shape
-    conclusion, flagged = conclude(scores.log10_lr, scores.n_inconsistent)
-    df = pd.DataFrame(
-        {
-            "candidate_id": np.repeat(np.array(compiled.inputs.candidate_ids, dtype=object), n_f),
-            "lab": np.tile(np.array([f.lab for f in families], dtype=object), n_c),
-            "family_id": np.tile(np.array([f.family_id for f in families], dtype=object), n_c),
-            "family_kind": np.tile(np.array([f.kind for f in families], dtype=object), n_c),
-            "log10_lr": scores.log10_lr.ravel(),
-            "n_loci_compared": scores.n_loci_compared.ravel().astype(np.int16),
-            "n_inconsistent": scores.n_inconsistent.ravel().astype(np.int16),
-            "rank_for_candidate": rank_descending(scores.log10_lr, axis=1).ravel(),
-            "rank_for_family": rank_descending(scores.log10_lr, axis=0).ravel(),
-            "posterior": posterior_probability(scores.log10_lr, prior).ravel(),
-            "conclusion": conclusion.ravel(),
-            "flagged": flagged.ravel(),
-            "p_unrelated": np.full(n_c * n_f, np.nan),
-            "expected_unrelated": np.full(n_c * n_f, np.nan),
-            "is_new": np.ones(n_c * n_f, dtype=bool),
-        }
-    )
-    for column in ("candidate_id", "lab", "family_id", "family_kind", "conclusion"):
-        df[column] = df[column].astype(str)
-    return df.sort_values(["candidate_id", "rank_for_candidate"], kind="stable").reset_index(drop=True)
 
 
 def reported_pairs(matches: pd.DataFrame) -> pd.DataFrame:
@@ -490,17 +404,20 @@ def plan_run(
     previous: dict | None = None,
     previous_inputs: pd.DataFrame | None = None,
     previous_matches: pd.DataFrame | None = None,
-    shard_size: int = 4096,
     force_full: bool = False,
 ) -> RunPlan:
-    """Decide between a full and an incremental run, and cut the work into shards.
+    """Decide between a full and an incremental run, and cut the work into shards of
+    ``params.shard_size`` families.
 
     A run is incremental when the previous run used the same code version, parameters and
     effective frequency table (same hash) and every entity it compared is still present
     unchanged; it then scores only new candidates x all families and old candidates x new
     families, and merges the previous run's kept entries, which gives exactly the full
     run's result. Anything else (a new allele changes the effective table) is a full run.
+    "Same parameters" compares ``params.as_dict()`` with the previous run's recorded
+    ``parameters`` (the shard size is not among them: it changes no number).
     """
+    shard_size = params.shard_size
     n_c, n_f = len(run.inputs.candidate_ids), len(run.inputs.families)
     all_c, all_f = np.arange(n_c), np.arange(n_f)
     hashes = entity_hashes(run.inputs)
@@ -564,7 +481,7 @@ def _previous_entries(run: EncodedRun, matches: pd.DataFrame, *, threshold: floa
 
 
 def score_shard(
-    run: EncodedRun, families: np.ndarray, candidates: np.ndarray, *, k: int = 10, threshold: float = SUPPORT_LOG10_CPI
+    run: EncodedRun, families: np.ndarray, candidates: np.ndarray, *, k: int, threshold: float
 ) -> ShardResult:
     """Compile ``families`` (indices) and score ``candidates`` (indices) against them, keeping
     each one's best ``k`` partners and every pair at or above ``threshold``
@@ -580,8 +497,8 @@ def collect_matches(
     run: EncodedRun,
     results: Sequence[ShardResult],
     *,
-    k: int = 10,
-    prior: float = 0.5,
+    k: int,
+    prior: float,
     new_candidates: np.ndarray | None = None,
     new_families: np.ndarray | None = None,
 ) -> pd.DataFrame:
@@ -636,8 +553,8 @@ def calibrate(
     run: EncodedRun,
     matches: pd.DataFrame,
     *,
-    threshold: float = SUPPORT_LOG10_CPI,
-    max_expected_unrelated: float | None = 0.01,
+    threshold: float,
+    max_expected_unrelated: float | None,
 ) -> pd.DataFrame:
     """Fill ``p_unrelated`` and ``expected_unrelated`` for every pair at or above ``threshold``,
     and conclude pairs of families without a parent on file by calibration: "support" needs
@@ -758,14 +675,44 @@ def provenance(
     substitutions: list[AlleleSubstitution],
     *,
     started_at: datetime,
-    chosen_table: str,
     run_id: str | None = None,
     plan: RunPlan | None = None,
     previous: dict | None = None,
     matches: pd.DataFrame | None = None,
 ) -> dict:
-    """The run's provenance record (schema ``provenance.v1``): what was compared, with what,
-    and what is new since the previous run."""
+    """The run's provenance record (``schemas/provenance.v2.json``): what was compared, with
+    what, and what is new since the previous run.
+
+    Parameters
+    ----------
+    compiled : EncodedRun
+        The run (inputs, effective table, loci used and left out).
+    params : MatchParameters
+        The run's parameters; ``params.as_dict()`` is recorded as ``parameters`` and
+        ``params.table_id`` as ``frequency_table.source``.
+    substitutions : list of AlleleSubstitution
+        Alleles added to the chosen table (:func:`effective_frequencies`).
+    started_at : datetime
+        Timezone-aware start of the run; recorded in UTC.
+    run_id : str, optional
+        Default :func:`new_run_id`.
+    plan : RunPlan, optional
+        Adds ``comparison.n_pairs_scored_now``, ``n_new_candidates``, ``n_new_families``.
+    previous : dict, optional
+        The previous run's stored row (``run_id``).
+    matches : DataFrame, optional
+        The calibrated matches; adds ``comparison.n_reported_pairs``, ``n_new_reported_pairs``,
+        ``n_hits`` and ``n_new_hits`` (hits: ``log10_lr >= params.threshold``).
+
+    Returns
+    -------
+    dict
+        Keys ``schema`` (``"reunite/provenance/2"``), ``run_id``, ``kind``, ``comparison``,
+        ``code_version``, ``started_at``, ``hypotheses``, ``parameters``, ``mutation_model``,
+        ``theta``, ``mutation_checks`` (loci where the model is not stationary or not bounded),
+        ``conclusions``, ``frequency_table``, ``inputs`` and ``outputs`` (empty here:
+        :func:`kinship.report.tables.write_tables` lists the files it writes). JSON-serialisable.
+    """
     run_id = run_id or new_run_id(compiled.inputs, started_at)
     n_c, n_f = len(compiled.inputs.candidate_ids), len(compiled.inputs.families)
     comparison = {"kind": plan.kind if plan else "full", "reason": plan.reason if plan else "",
@@ -782,7 +729,7 @@ def provenance(
         comparison["n_hits"] = int(hits.sum())
         comparison["n_new_hits"] = int((hits & matches["is_new"]).sum())
     return {
-        "schema": "reunite/provenance/1",
+        "schema": "reunite/provenance/2",
         "run_id": run_id,
         "kind": comparison["kind"],
         "comparison": comparison,
@@ -790,14 +737,14 @@ def provenance(
         "started_at": started_at.astimezone(timezone.utc).isoformat(),
         "hypotheses": HYPOTHESES,
         "parameters": params.as_dict(),
-        "mutation_model": params.mutation.describe(),
+        "mutation_model": params.mutation_model.describe(),
         "theta": params.theta,
-        "mutation_checks": [c for c in mutation_checks(params.mutation, compiled.table, compiled.loci)
+        "mutation_checks": [c for c in mutation_checks(params.mutation_model, compiled.table, compiled.loci)
                             if not (c["stationary"] and c["bounded"])],
         "conclusions": CONCLUSION_TEXT,
         "frequency_table": {
             "name": compiled.table.name,
-            "source": chosen_table,
+            "source": params.table_id,
             "sha256": table_hash(compiled.table),
             "substitutions": [asdict(s) for s in substitutions],
         },

@@ -13,6 +13,7 @@ import pytest
 
 from flows.ingest import ingest
 from flows.match import run_match
+from kinship.app.parameters import MatchParameters
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "flows"
 
@@ -24,10 +25,10 @@ def test_match_on_a_dask_cluster_equals_the_threaded_run(tmp_path):
         stores[name] = str(tmp_path / f"{name}.sqlite")
         ingest(export=str(DATA / "three_families.txt"), manifest=str(DATA / "three_families_manifest.csv"),
                lab="DEMO-LAB", store=stores[name])
-    threaded = run_match(store=stores["threads"], out_dir=str(tmp_path / "threads"), shard_size=2)
+    threaded = run_match(store=stores["threads"], out_dir=str(tmp_path / "threads"), parameters={"shard_size": 2})
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
         on_dask = run_match(dask_address=cluster.scheduler_address, store=stores["dask"],
-                            out_dir=str(tmp_path / "dask"), shard_size=2)
+                            out_dir=str(tmp_path / "dask"), parameters=MatchParameters(shard_size=2))
     a = Path(threaded["paths"]["matches_csv"]).read_bytes()
     b = Path(on_dask["paths"]["matches_csv"]).read_bytes()
     assert a == b

@@ -9,12 +9,14 @@ parent + grandparents children all pass 10,000, and no unrelated pair of these k
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from flows.pipeline import pipeline
+from kinship.app.parameters import MatchParameters
 from reunite_demo.evaluation import score_against_truth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,6 +77,8 @@ def test_the_run_records_its_provenance(demo_score):
     assert prov["inputs"]["n_families"] == 82 and prov["inputs"]["n_candidates"] == 200
     assert prov["inputs"]["family_kinds"] == {
         "couple": 50, "father only": 10, "mother only": 10, "parent + relatives": 6, "siblings": 6}
+    # the demo runs on the defaults, and records them as the parameter object gives them
+    assert json.loads(json.dumps(prov["parameters"])) == json.loads(json.dumps(MatchParameters().as_dict()))
 
 
 GOLDEN = ROOT / "tests" / "data" / "demo_golden"

@@ -6,18 +6,19 @@ import pandas as pd
 import pytest
 
 from kinship.app import match_run as mr
+from kinship.app.parameters import MatchParameters
 from kinship.errors import PedigreeError, ReuniteInputError, StoreError
 from kinship.app.ingest import ingest_batch, ingest_pedigrees
 from kinship.io.frequencies import load_bundled_table
 
 
-def _ranked(genotypes, members, pedigrees, params=mr.MatchParameters()):
+def _ranked(genotypes, members, pedigrees, params=MatchParameters(shard_size=1)):
     inputs = mr.assemble_inputs(genotypes, members, pedigrees)
-    table, _ = mr.effective_frequencies(inputs, load_bundled_table())
-    run = mr.encode_run(inputs, table, params.mutation)
-    plan = mr.plan_run(run, params, shard_size=1)
+    table, _ = mr.effective_frequencies(inputs, load_bundled_table(), floor=params.frequency_floor)
+    run = mr.encode_run(inputs, table, params.mutation_model, theta=params.theta)
+    plan = mr.plan_run(run, params)
     results = [mr.score_shard(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
-    return inputs, mr.collect_matches(run, results, k=params.k)
+    return inputs, mr.collect_matches(run, results, k=params.k, prior=params.prior)
 
 
 def test_store_round_trip_and_a_changed_pedigree_is_refused(store, ped_scenario):

@@ -16,17 +16,16 @@ from kinship.genetics.alleles import allele_sort_key
 from kinship.errors import ReuniteInputError
 from kinship.io.frequencies import load_bundled_table
 from kinship.app.match_run import (
-    MatchParameters,
     assemble_inputs,
-    compile_run,
     effective_frequencies,
     new_run_id,
     pair_loci,
     provenance,
-    rank_matches,
     reported_pairs,
 )
+from kinship.app.parameters import MatchParameters
 from kinship.matching.reference import score_all_pairs
+from tests.reference_run import compile_run, rank_matches
 from kinship.report import (
     TABLE_SCHEMAS,
     arrow_schema,
@@ -90,14 +89,14 @@ def run():
     )
     inputs = assemble_inputs(g[["sample_id", "role", "locus", "allele_1", "allele_2"]], members)
     params = MatchParameters()
-    table, subs = effective_frequencies(inputs, load_bundled_table())
-    compiled = compile_run(inputs, table, params.mutation)
+    table, subs = effective_frequencies(inputs, load_bundled_table(), floor=params.frequency_floor)
+    compiled = compile_run(inputs, table, params.mutation_model, theta=params.theta)
     scores = score_all_pairs(compiled.family_tables_all, compiled.candidate_genotypes)
-    matches = rank_matches(compiled, scores)
+    matches = rank_matches(compiled, scores, prior=params.prior)
     loci = pair_loci(compiled, reported_pairs(matches))
     started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     prov = provenance(
-        compiled, params, subs, run_id=new_run_id(inputs, started), started_at=started, chosen_table=params.table_id
+        compiled, params, subs, run_id=new_run_id(inputs, started), started_at=started
     )
     return matches, loci, prov, members
 

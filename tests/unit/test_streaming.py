@@ -9,11 +9,13 @@ import pandas as pd
 import pytest
 
 from kinship.app import match_run as mr
+from kinship.app.parameters import MatchParameters
 from kinship.genetics.alleles import allele_sort_key
 from kinship.likelihood.calibration import tail_bounds
 from kinship.io.frequencies import load_bundled_table
 from kinship.matching.reference import score_all_pairs
 from kinship.matching.streaming import HAVE_NUMBA, score_shard
+from tests.reference_run import compile_run, rank_matches
 
 K = 3
 THRESHOLD = -2.0  # low, so that many pairs are "hits" and the hit path is exercised
@@ -40,21 +42,22 @@ def profiles():
 
 def _run(genotypes, members, params, **plan_kw):
     inputs = mr.assemble_inputs(genotypes, members)
-    table, _ = mr.effective_frequencies(inputs, load_bundled_table())
-    run = mr.encode_run(inputs, table, params.mutation)
-    plan = mr.plan_run(run, params, shard_size=17, **plan_kw)
+    table, _ = mr.effective_frequencies(inputs, load_bundled_table(), floor=params.frequency_floor)
+    run = mr.encode_run(inputs, table, params.mutation_model, theta=params.theta)
+    plan = mr.plan_run(run, params, **plan_kw)
     results = [mr.score_shard(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
     results += [plan.previous] if plan.previous else []
-    matches = mr.collect_matches(run, results, k=params.k, new_candidates=plan.new_candidates, new_families=plan.new_families)
+    matches = mr.collect_matches(run, results, k=params.k, prior=params.prior, new_candidates=plan.new_candidates, new_families=plan.new_families)
     return run, plan, matches
 
 
 def test_streamed_pairs_equal_the_full_matrix(profiles):
-    params = mr.MatchParameters(k=K, threshold=THRESHOLD)
+    params = MatchParameters(k=K, threshold=THRESHOLD, shard_size=17)
     run, plan, streamed = _run(*profiles, params)
     inputs = run.inputs
-    compiled = mr.compile_run(inputs, run.table, params.mutation)
-    full = mr.rank_matches(compiled, score_all_pairs(compiled.family_tables_all, compiled.candidate_genotypes))
+    compiled = compile_run(inputs, run.table, params.mutation_model, theta=params.theta)
+    full = rank_matches(compiled, score_all_pairs(compiled.family_tables_all, compiled.candidate_genotypes),
+                        prior=params.prior)
     expected = full[(full.rank_for_candidate <= K) | (full.rank_for_family <= K) | (full.log10_lr >= THRESHOLD)]
     assert len(streamed) == len(expected) > 0
     both = streamed.merge(full, on=["candidate_id", "lab", "family_id"], suffixes=("", "_ref"))
@@ -70,10 +73,10 @@ def test_streamed_pairs_equal_the_full_matrix(profiles):
 
 @pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed: only the numpy kernel exists")
 def test_numba_and_numpy_kernels_agree(profiles):
-    params = mr.MatchParameters()
+    params = MatchParameters()
     inputs = mr.assemble_inputs(*profiles)
-    table, _ = mr.effective_frequencies(inputs, load_bundled_table())
-    run = mr.encode_run(inputs, table, params.mutation)
+    table, _ = mr.effective_frequencies(inputs, load_bundled_table(), floor=params.frequency_floor)
+    run = mr.encode_run(inputs, table, params.mutation_model, theta=params.theta)
     tables = run.family_tables(slice(0, 40))
     a = score_shard(tables, run.candidate_genotypes, k=4, threshold=-5.0, use_numba=True)
     b = score_shard(tables, run.candidate_genotypes, k=4, threshold=-5.0, use_numba=False)
@@ -87,7 +90,7 @@ def test_numba_and_numpy_kernels_agree(profiles):
 
 def test_incremental_run_equals_a_full_rematch_byte_for_byte(profiles):
     genotypes, members = profiles
-    params = mr.MatchParameters(k=K, threshold=THRESHOLD)
+    params = MatchParameters(k=K, threshold=THRESHOLD, shard_size=17)
     # First run: 2/3 of the candidates and the first 60 families.
     cands = sorted(genotypes[genotypes.role == "candidate"].sample_id.unique())
     first_members = members[members.family_id.isin(sorted(members.family_id.unique())[:60])]
@@ -113,7 +116,7 @@ def test_incremental_run_equals_a_full_rematch_byte_for_byte(profiles):
 
 def test_a_new_allele_changes_the_table_and_forces_a_full_run(profiles):
     genotypes, members = profiles
-    params = mr.MatchParameters(k=K, threshold=THRESHOLD)
+    params = MatchParameters(k=K, threshold=THRESHOLD, shard_size=17)
     run1, _, matches1 = _run(genotypes, members, params)
     previous = {"run_id": "r1", "code_version": mr.kinship.code_version(),
                 "freq_table_hash": mr.table_hash(run1.table), "parameters": mr._json_roundtrip(params.as_dict())}
@@ -144,9 +147,9 @@ def test_calibration_brackets_brute_force_enumeration():
 
 
 def test_calibrated_hits_carry_tail_probabilities(profiles):
-    params = mr.MatchParameters(k=K, threshold=THRESHOLD)
+    params = MatchParameters(k=K, threshold=THRESHOLD, shard_size=17)
     run, _, matches = _run(*profiles, params)
-    cal = mr.calibrate(run, matches, threshold=1.0)
+    cal = mr.calibrate(run, matches, threshold=1.0, max_expected_unrelated=params.max_expected_unrelated)
     hit = cal.log10_lr >= 1.0
     assert cal.loc[hit, "p_unrelated"].between(0, 1).all() and cal.loc[~hit, "p_unrelated"].isna().all()
     # P(LR >= x | unrelated) <= 1/x (Markov, since E[LR | unrelated] = 1).
