@@ -26,6 +26,8 @@ __all__ = ["TABLE_SCHEMAS", "arrow_schema", "check_table", "write_tables"]
 
 #: Output tables and the schema each one follows.
 TABLE_SCHEMAS = {"matches": "matches.v2", "pair_loci": "pair_loci.v1"}
+#: The schema of the provenance record written beside them (``provenance.json``).
+PROVENANCE_SCHEMA = "provenance.v2"
 
 _ARROW_TYPES = {
     "string": pa.string(),
@@ -184,11 +186,11 @@ def write_tables(out_dir, matches: pd.DataFrame, pair_loci: pd.DataFrame, proven
     out_dir : str or Path
         Created if absent; existing files of the same names are replaced.
     matches : DataFrame
-        Schema ``matches.v1`` (:func:`kinship.app.match_run.rank_matches`).
+        Schema ``matches.v2`` (:func:`kinship.app.match_run.calibrate`).
     pair_loci : DataFrame
         Schema ``pair_loci.v1`` (:func:`kinship.app.match_run.pair_loci`).
     provenance : dict
-        Schema ``provenance.v1`` (:func:`kinship.app.match_run.provenance`). Not modified: the
+        Schema ``provenance.v2`` (:func:`kinship.app.match_run.provenance`). Not modified: the
         record written is a copy whose ``outputs`` also lists each file written here with its
         schema id and row count.
 
@@ -221,7 +223,7 @@ def write_tables(out_dir, matches: pd.DataFrame, pair_loci: pd.DataFrame, proven
         schema_id = load_schema(TABLE_SCHEMAS[key])["$id"]
         for ext in ("parquet", "csv"):
             outputs[f"{key}.{ext}"] = {"schema": schema_id, "n_rows": len(df)}
-    outputs["provenance.json"] = {"schema": record.get("schema", "reunite/provenance/1")}
+    outputs["provenance.json"] = {"schema": record.get("schema", load_schema(PROVENANCE_SCHEMA)["$id"])}
     record["outputs"] = outputs
     try:
         text = _provenance_json(record)

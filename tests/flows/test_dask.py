@@ -14,6 +14,7 @@ import pytest
 from flows.ingest import ingest
 from flows.match import run_match
 from kinship.app.parameters import MatchParameters
+from tests.provenance_check import assert_run_provenance_valid
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "flows"
 
@@ -36,3 +37,5 @@ def test_match_on_a_dask_cluster_equals_the_threaded_run(tmp_path):
     assert matches["candidate_id"].nunique() == 6
     assert on_dask["provenance"]["comparison"]["n_pairs_scored_now"] == 6 * 3
     assert on_dask["provenance"]["comparison"]["kind"] == "full"
+    for result in (threaded, on_dask):
+        assert_run_provenance_valid(result)

@@ -18,6 +18,7 @@ import pytest
 from flows.pipeline import pipeline
 from kinship.app.parameters import MatchParameters
 from reunite_demo.evaluation import score_against_truth
+from tests.provenance_check import assert_run_provenance_valid
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo"
@@ -81,6 +82,13 @@ def test_the_run_records_its_provenance(demo_score):
     assert json.loads(json.dumps(prov["parameters"])) == json.loads(json.dumps(MatchParameters().as_dict()))
 
 
+def test_the_demo_provenance_follows_schema_v2(demo_score):
+    _, result = demo_score
+    written = assert_run_provenance_valid(result)
+    assert written["schema"] == "reunite/provenance/2"
+    assert written["comparison"]["n_reported_pairs"] == written["outputs"]["matches.csv"]["n_rows"]
+
+
 GOLDEN = ROOT / "tests" / "data" / "demo_golden"
 
 
@@ -137,6 +145,8 @@ def test_incremental_match_after_an_ingestion_equals_a_full_rematch_on_the_demo(
         second = match(store=store, out_dir=str(tmp_path / kind), full=(kind == "full"))
         assert first["provenance"]["comparison"]["kind"] == "full"
         assert second["provenance"]["comparison"]["kind"] == kind
+        for result in (first, second):
+            assert_run_provenance_valid(result)
         outputs[kind] = second
     inc, full = outputs["incremental"], outputs["full"]
     assert inc["provenance"]["comparison"]["n_pairs_scored_now"] == 30 * 82

@@ -10,6 +10,7 @@ import yaml
 
 from flows.ingest import ingest
 from flows.pipeline import pipeline
+from tests.provenance_check import assert_run_provenance_valid
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "flows"
@@ -44,6 +45,12 @@ def test_pipeline_returns_the_expected_ranking(three_family_run):
     top = matches[matches.rank_for_family == 1].set_index("family_id")["candidate_id"]
     assert top.to_dict() == dict(zip(truth.family_id, truth.candidate_id))
     assert Path(result["paths"]["report_html"]).read_text().count("C-0105") >= 1
+
+
+def test_the_pipeline_writes_a_provenance_record_of_schema_v2(three_family_run):
+    result, _, _ = three_family_run
+    written = assert_run_provenance_valid(result)
+    assert written["outputs"]["matches.csv"] == {"schema": "reunite/matches/2", "n_rows": 18}
 
 
 def test_ingesting_the_same_batch_again_adds_nothing(three_family_run):

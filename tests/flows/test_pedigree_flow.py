@@ -7,6 +7,7 @@ import pandas as pd
 from flows.ingest import ingest
 from flows.ingest_pedigrees import ingest_pedigrees
 from flows.match import match
+from tests.provenance_check import assert_run_provenance_valid
 
 
 def test_a_pedigree_family_runs_through_the_flows(ped_scenario, tmp_path):
@@ -18,6 +19,7 @@ def test_a_pedigree_family_runs_through_the_flows(ped_scenario, tmp_path):
     assert (peds["n_families"], peds["n_typed"], peds["n_families_added"]) == (1, 2, 1)
     result = match(store=store, out_dir=str(tmp_path / "out"))
     assert result["provenance"]["inputs"]["family_kinds"]["pedigree"] == 1
+    assert_run_provenance_valid(result)
     matches = pd.read_parquet(result["paths"]["matches_parquet"])
     best = matches[matches.rank_for_candidate == 1].set_index("candidate_id")
     for candidate, family in s["truth"].items():

@@ -25,6 +25,7 @@ from kinship.app.match_run import (
 )
 from kinship.app.parameters import MatchParameters
 from kinship.matching.reference import score_all_pairs
+from tests.provenance_check import assert_valid_provenance
 from tests.reference_run import compile_run, rank_matches
 from kinship.report import (
     TABLE_SCHEMAS,
@@ -149,6 +150,9 @@ def test_parquet_round_trip_keeps_schema_values_and_provenance(run, tmp_path):
     written = json.loads((tmp_path / "provenance.json").read_text(encoding="utf-8"))
     assert written["outputs"]["matches.parquet"] == {"schema": "reunite/matches/2", "n_rows": len(matches)}
     assert prov["outputs"] == {}  # the caller's record is not modified
+    assert_valid_provenance(prov)
+    assert_valid_provenance(written)
+    assert written["outputs"]["provenance.json"] == {"schema": "reunite/provenance/2"}
     for name, df in (("matches", matches), ("pair_loci", loci)):
         table = pq.read_table(paths[f"{name}.parquet"])
         expected = arrow_schema(TABLE_SCHEMAS[name])
