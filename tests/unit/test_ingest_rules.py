@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kinship.app.ingest import FLAG_KINDS, plan_batch
 from kinship.app.ingest.row_rules import (
     ROW_RULES,
     RowCheck,
@@ -12,6 +13,7 @@ from kinship.app.ingest.row_rules import (
     genotype_pair,
     missing_sample_name,
     out_of_range_allele,
+    plausible_alleles,
     three_allele_pattern,
     unreadable_line,
     untyped_call,
@@ -31,6 +33,7 @@ from kinship.app.ingest.sample_rules import (
 )
 from kinship.genetics.loci import default_catalogue
 from kinship.io.manifest import parse_manifest
+from kinship.io.tidy import parse_tidy
 
 CAT = default_catalogue()
 MANIFEST_HEADER = b"sample_id,role,family_id,relationship,sex\n"
@@ -73,6 +76,7 @@ def test_the_row_rules_decide_in_their_documented_order():
         (row("S1", "THO1", "6"), canonical_locus),
         (row("S1", "D2S1338", ">27", "13.45"), out_of_range_allele),
         (row("S1", "D18S51", "13.45"), allele_labels),
+        (row("S1", "FGA", "19", "2"), plausible_alleles),
         (row("S1", "D18S51", "13", "15", "16", "OL"), three_allele_pattern),
         (row("S1", "D18S51", "OL", "15"), untyped_call),
         (row("S1", "D18S51"), untyped_call),
@@ -269,3 +273,31 @@ def test_too_few_autosomal_loci_counts_the_batch_and_the_store_together(n_stored
         assert [r["outcome"] for r in rows] == ["quarantined", "quarantined", "untyped"]
         assert rows[0]["value"] == "11" and rows[0]["kind"] == "too_few_loci"
         assert "has 11 typed autosomal loci (10 already stored); expected at least 12" in rows[0]["reason"]
+
+
+@pytest.mark.parametrize("locus,calls,value", [
+    ("TH01", ("0", "9.3"), "0"),
+    ("FGA", ("999", "22"), "999"),
+    ("vWA", ("1234567890123456", "16"), "1234567890123456"),  # 17 digits and more: rule 3 (label length)
+    ("FGA", ("19", "2"), "2"),  # "19<TAB>22" cut one byte short
+    ("TH01", ("9.4", "6"), "9.4"),
+])
+def test_an_implausible_call_is_quarantined_naming_the_range(locus, calls, value):
+    check = row("S1", locus, *calls)
+    assert decided_by(check) is plausible_alleles
+    assert (check.row["outcome"], check.row["kind"], check.row["value"]) == ("quarantined", "implausible_allele", value)
+    assert f"allele {value!r} at {locus}" in check.row["reason"] and "e.txt line" in check.row["reason"]
+
+
+def test_an_off_ladder_but_plausible_call_lands_and_flags_the_sample():
+    records = parse_tidy(b"sample_id,locus,allele_1,allele_2\n" + b"".join(
+        f"S1,{locus},{a},{b}\n".encode() for locus, a, b in [
+            ("D18S51", "45", "13"), ("TH01", "6", "9.3"), ("vWA", "14", "16"), ("FGA", "22", "24"),
+            ("D3S1358", "15", "16"), ("D8S1179", "13", "14"), ("D21S11", "29", "30"), ("D7S820", "10", "11"),
+            ("CSF1PO", "11", "12"), ("D5S818", "11", "12"), ("D13S317", "8", "11"), ("D16S539", "9", "11")]))
+    plan = plan_batch(records, manifest("S1,candidate,,,"), file="t.csv")
+    assert (plan.rows["outcome"] == "landed").all()
+    flags = [w for w in plan.warnings if w.kind == "off_ladder_allele"]
+    assert [(f.sample_id, f.value) for f in flags] == [("S1", "D18S51:45")]
+    assert "outside every bundled kit's ladder" in flags[0].reason
+    assert "off_ladder_allele" in FLAG_KINDS

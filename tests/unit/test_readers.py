@@ -60,13 +60,17 @@ def test_quoted_comma_bom_crlf_fixture_reads_like_the_real_tab_file():
 
 
 def test_wide_single_source_fixture_lands(store):
-    # 4 samples x 16 loci, first two calls of each cell kept: 64 rows land (15 autosomal loci
-    # each); sample 2 is declared a mother but typed X,Y at AMEL: one sex_check flag.
+    # 4 samples x 16 loci, first two calls of each cell kept. The genotypes are dummies: each
+    # sample's D21S11 call "10" is no D21S11 allele (kits' ladders 23.2-46, plausible from 11.75)
+    # and is quarantined (implausible_allele); 60 rows land (14 autosomal loci each). Sample 2 is
+    # declared a mother but typed X,Y at AMEL: one sex_check flag; each sample has alleles
+    # outside every kit's ladder but plausible (e.g. FGA 10): four off_ladder_allele flags.
     s = ingest_batch(store, DATA / "smartrank_GeneMapperExample_single_source.txt",
                      DATA / "smartrank_single_source_manifest.csv", lab="NFI")
-    assert (s.n_rows, s.n_landed, s.n_untyped, s.n_quarantined, s.n_flagged, s.n_samples_landed) == (64, 64, 0, 0, 1, 4)
-    assert [w.kind for w in s.warnings] == ["sex_check"]
-    assert len(store.load_genotypes()) == 64
+    assert (s.n_rows, s.n_landed, s.n_untyped, s.n_quarantined, s.n_flagged, s.n_samples_landed) == (64, 60, 0, 4, 5, 4)
+    assert {q.kind for q in s.quarantine} == {"implausible_allele"}
+    assert [w.kind for w in s.warnings] == ["sex_check"] + ["off_ladder_allele"] * 4
+    assert len(store.load_genotypes()) == 60
 
 
 def test_real_wide_mixture_export_is_quarantined_whole(store):
@@ -133,13 +137,14 @@ def test_real_cmf_files_are_read_and_refused_as_not_reference_material(store, na
 def test_cmf_category_map_gives_roles_relationships_and_families(store):
     # cmf_references.xml: the single-profile specimen four times (BOM kept): as Biological Mother
     # and Biological Father of CASEID CASE-7, as the original forensic specimen, and as a
-    # "Biological Sibling" the default map does not list. 4 x 16 = 64 rows: 32 land, 16
-    # not_reference_material, 16 unknown_category. Flags: the mother is typed X,Y (sex_check)
-    # and mother and father share one profile (possible_duplicate).
+    # "Biological Sibling" the default map does not list. 4 x 16 = 64 rows: 16 not_reference_material,
+    # 16 unknown_category, and the dummy D21S11 call "10" of mother and father is no D21S11 allele
+    # (implausible_allele): 30 land. Flags: the mother is typed X,Y (sex_check), mother and father
+    # share one profile (possible_duplicate), and each has off-ladder but plausible alleles.
     s = ingest_batch(store, DATA / "cmf_references.xml", lab="NFI", fmt="cmf")
-    assert (s.n_rows, s.n_landed, s.n_quarantined, s.n_flagged, s.n_samples_landed) == (64, 32, 32, 2, 2)
-    assert Counter(q.kind for q in s.quarantine) == {"not_reference_material": 16, "unknown_category": 16}
-    assert Counter(w.kind for w in s.warnings) == {"sex_check": 1, "possible_duplicate": 1}
+    assert (s.n_rows, s.n_landed, s.n_quarantined, s.n_flagged, s.n_samples_landed) == (64, 30, 34, 4, 2)
+    assert Counter(q.kind for q in s.quarantine) == {"not_reference_material": 16, "unknown_category": 16, "implausible_allele": 2}
+    assert Counter(w.kind for w in s.warnings) == {"sex_check": 1, "possible_duplicate": 1, "off_ladder_allele": 2}
     members = store.load_family_members()
     assert members[["lab", "family_id", "sample_id", "relationship"]].values.tolist() == [
         ["NFI", "CASE-7", "CMF-F1", "father"], ["NFI", "CASE-7", "CMF-M1", "mother"]]

@@ -23,11 +23,15 @@ Row rules (:func:`normalise_records`), in order:
    frequency, and guessing 27 or 28 could create a false exclusion; the rest of the profile
    lands;
 3. each call via :func:`kinship.genetics.alleles.parse_allele`; an invalid label is quarantined;
-4. more than two distinct alleles called (``OL`` peaks not counted) -> the row is quarantined
+4. a call outside the locus's plausible range (half the smallest to 1.5 times the largest
+   ladder allele of the bundled kits) or with a microvariant digit the repeat period does not
+   allow is quarantined (``implausible_allele``); one outside the ladders but plausible lands
+   and flags the sample (``off_ladder_allele``);
+5. more than two distinct alleles called (``OL`` peaks not counted) -> the row is quarantined
    as a three-allele pattern (the locus is left out of the profile) and the sample is flagged;
-5. any ``OL`` call -> untyped with a warning (an off-ladder peak may be the true allele, so the
+6. any ``OL`` call -> untyped with a warning (an off-ladder peak may be the true allele, so the
    other call alone is not a genotype); no call -> untyped with a warning;
-6. otherwise one allele is a homozygote (``12`` and ``12, 12`` agree), two are sorted in
+7. otherwise one allele is a homozygote (``12`` and ``12, 12`` agree), two are sorted in
    canonical order (:func:`kinship.genetics.alleles.allele_sort_key`).
 
 Sample rules (:func:`plan_batch`): a sample with ``mixture_min_loci`` (2) or more three-allele
@@ -48,7 +52,8 @@ them): ``sex_check`` (Amelogenin disagrees with the declared sex, or with the se
 ``profile_extended`` (a re-test of a stored sample that only adds loci the first typing
 lacked: the new loci land and the extension is recorded), ``possible_duplicate`` (the
 landed profile equals another sample's at every shared autosomal locus, at least
-``duplicate_min_loci`` (10) of them: the same person sampled twice, or a sample swap).
+``duplicate_min_loci`` (10) of them: the same person sampled twice, or a sample swap),
+``off_ladder_allele`` (an allele outside every bundled kit's ladder but plausible, rule 4).
 
 Records a reader can not place on any catalogue locus (the non-forensic STRs of a sequencing
 VCF) are not rows: they are counted (``n_records_skipped``) and reported in one warning

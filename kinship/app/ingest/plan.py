@@ -25,6 +25,7 @@ from kinship.app.ingest.sample_rules import (
     SampleCheck,
     _pair,
 )
+from kinship.genetics.ladders import allele_plausibility
 from kinship.genetics.loci import LocusCatalogue, default_catalogue
 from kinship.io.manifest import Manifest, manifest_rules
 
@@ -207,6 +208,7 @@ def plan_batch(
     warnings.extend(_manifest_warnings(entries, by_sample, landed_samples, manifest.file, file))
     warnings.extend(_sex_check(rows, entries, catalogue, file))
     warnings.extend(_review_flags(by_sample, landed_samples, stored_profiles, file))
+    warnings.extend(_off_ladder_flags(by_sample, landed_samples, catalogue, file))
     sample_rows, member_rows = _new_samples_and_members(entries, landed_samples, stored_samples, stored_members,
                                                         received_at)
     return BatchPlan(_rows_frame(rows, with_is_new=True), sample_rows, member_rows, warnings, manifest_errors)
@@ -304,6 +306,30 @@ def _review_flags(by_sample: dict, landed_samples: set[str], stored_profiles: di
                 f"re-test of stored sample {sid!r} extends its profile by {len(added)} locus/loci "
                 f"({', '.join(added)}); the {len(stored)} stored loci agree and are kept",
                 kind="profile_extended"))
+    return out
+
+
+def _off_ladder_flags(by_sample: dict, landed_samples: set[str], catalogue: LocusCatalogue,
+                      file: str) -> list[IngestRecord]:
+    """Flag, per landed sample, the landed alleles outside every bundled kit's ladder but within
+    the plausible range (:func:`kinship.genetics.ladders.allele_plausibility`): they are real
+    alleles sized beyond the ladder, or typos that happen to be plausible; a person looks."""
+    out = []
+    for sid in sorted(landed_samples):
+        found = []
+        for r in by_sample[sid]:
+            if r["outcome"] != LANDED or catalogue.get(r["locus"]).kind == "sex":
+                continue
+            for allele in dict.fromkeys((r["allele_1"], r["allele_2"])):
+                verdict, reason = allele_plausibility(r["locus"], allele, catalogue=catalogue)
+                if verdict == "off_ladder":
+                    found.append((r, allele, reason))
+        if found:
+            first = found[0][0]
+            out.append(IngestRecord.warning(
+                file, first["source_line"], sid, first["raw_locus"], ",".join(f"{r['locus']}:{a}" for r, a, _ in found),
+                f"sample {sid!r}: {len(found)} allele(s) outside every bundled kit's ladder landed "
+                f"({'; '.join(why for _, _, why in found)}) — check the calls", kind="off_ladder_allele"))
     return out
 
 

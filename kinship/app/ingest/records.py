@@ -16,7 +16,7 @@ __all__ = ["LANDED", "UNTYPED", "QUARANTINED", "FLAG_KINDS", "IngestRecord", "In
 LANDED, UNTYPED, QUARANTINED = "landed", "untyped", "quarantined"
 
 #: Warning kinds that are flags: the records land, the sample is marked for review.
-FLAG_KINDS = ("sex_check", "three_allele_locus", "profile_extended", "possible_duplicate")
+FLAG_KINDS = ("sex_check", "three_allele_locus", "profile_extended", "possible_duplicate", "off_ladder_allele")
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,13 @@ name (:func:`missing_sample_name`) are quarantined. Then:
    ``"<6"`` is quarantined: its repeat number is unknown;
 3. :func:`allele_labels` - each call via :func:`kinship.genetics.alleles.parse_allele`; an
    invalid label (or an Amelogenin label at an STR locus) is quarantined;
-4. :func:`three_allele_pattern` - more than two distinct alleles called (``OL`` peaks not
+4. :func:`plausible_alleles` - a call outside the locus's plausible range, or with a
+   microvariant digit its repeat period does not allow (:mod:`kinship.genetics.ladders`), is
+   quarantined: it is a typo, a damaged file or a wrong column, never what a lab meant;
+5. :func:`three_allele_pattern` - more than two distinct alleles called (``OL`` peaks not
    counted): the row is quarantined, the locus left out of the profile;
-5. :func:`untyped_call` - any ``OL`` call, or no call: the locus is left untyped;
-6. :func:`genotype_pair` - one allele is a homozygote, two are sorted in canonical order.
+6. :func:`untyped_call` - any ``OL`` call, or no call: the locus is left untyped;
+7. :func:`genotype_pair` - one allele is a homozygote, two are sorted in canonical order.
 
 The sample rules that follow are :mod:`kinship.app.ingest.sample_rules`.
 """
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from kinship.app.ingest.records import LANDED, QUARANTINED, UNTYPED
 from kinship.errors import AlleleError, UnknownLocusError
 from kinship.genetics.alleles import allele_sort_key, parse_allele
+from kinship.genetics.ladders import allele_plausibility
 from kinship.genetics.loci import LocusCatalogue
 
 __all__ = [
@@ -38,6 +42,7 @@ __all__ = [
     "canonical_locus",
     "out_of_range_allele",
     "allele_labels",
+    "plausible_alleles",
     "three_allele_pattern",
     "untyped_call",
     "genotype_pair",
@@ -53,6 +58,8 @@ _FIX = {
     "allele": "correct the call in the export, or re-analyse the sample",
     "three": "re-analyse the locus (stutter or artefact peaks?) and re-submit the sample; a true "
     "tri-allelic pattern can not be matched by the current model",
+    "implausible": "check the call in the export (a typo, a file cut short or a shifted column?) and "
+    "re-submit the locus; an allele sized exactly beyond this range is re-submitted with the lab's note",
     "range": "size the allele exactly (an extended ladder, or sequencing) and re-submit the locus",
 }
 
@@ -275,8 +282,51 @@ def _is_bad(call: str) -> bool:
     return False
 
 
+def plausible_alleles(check: RowCheck, catalogue: LocusCatalogue) -> bool:
+    """Row rule 4: quarantine a call that cannot be an allele of the locus (``implausible_allele``).
+
+    A call beyond the locus's plausible range (half the smallest to 1.5 times the largest
+    ladder allele of the bundled kits; 1 to 99 repeats at a locus no kit types), or with a
+    microvariant digit the repeat period does not allow (``9.4`` at a tetranucleotide), is
+    quarantined (:func:`kinship.genetics.ladders.allele_plausibility`): ``0``, ``999``, a
+    17-digit number, or ``2`` where a file cut short turned ``22`` into ``2``. A call outside
+    the ladders but inside the plausible range lands, and the sample is flagged
+    (``off_ladder_allele``) by :func:`kinship.app.ingest.plan.plan_batch`.
+
+    Parameters
+    ----------
+    check : RowCheck
+        The row (after rule 3: ``labels`` set).
+    catalogue : LocusCatalogue
+        Locus catalogue (gives the repeat period).
+
+    Returns
+    -------
+    bool
+        ``True`` if the row was quarantined.
+
+    Examples
+    --------
+    >>> from kinship.genetics.loci import default_catalogue
+    >>> check = RowCheck.from_record({"source_line": 4, "sample_id": "S1", "locus": "FGA",
+    ...                               "allele_1": "19", "allele_2": "2"}, file="cut.txt")
+    >>> check.row["locus"], check.labels = "FGA", ["19", "2"]
+    >>> plausible_alleles(check, default_catalogue()), check.row["kind"], check.row["value"]
+    (True, 'implausible_allele', '2')
+    """
+    locus = check.row["locus"]
+    for call, label in zip(check.calls, check.labels):
+        if label is None or catalogue.get(locus).kind == "sex":
+            continue
+        verdict, reason = allele_plausibility(locus, label, catalogue=catalogue)
+        if verdict == "implausible":
+            return check.quarantine(kind="implausible_allele", value=call, reason=f"{reason} ({check.where})",
+                                    fix=_FIX["implausible"])
+    return False
+
+
 def three_allele_pattern(check: RowCheck, catalogue: LocusCatalogue) -> bool:
-    """Row rule 4: quarantine more than two distinct alleles at a locus (``three_allele``).
+    """Row rule 5: quarantine more than two distinct alleles at a locus (``three_allele``).
 
     ``OL`` calls are not counted. The locus is left out of the profile; the sample rules
     flag the sample (:func:`kinship.app.ingest.sample_rules.probable_mixture` quarantines it
@@ -285,7 +335,7 @@ def three_allele_pattern(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     Parameters
     ----------
     check : RowCheck
-        The row (after rule 3).
+        The row (after rule 4).
     catalogue : LocusCatalogue
         Locus catalogue (not used by this rule).
 
@@ -317,7 +367,7 @@ def three_allele_pattern(check: RowCheck, catalogue: LocusCatalogue) -> bool:
 
 
 def untyped_call(check: RowCheck, catalogue: LocusCatalogue) -> bool:
-    """Row rule 5: leave the locus untyped on an ``OL`` call (``off_ladder``) or no call (``no_call``).
+    """Row rule 6: leave the locus untyped on an ``OL`` call (``off_ladder``) or no call (``no_call``).
 
     An off-ladder peak may be the true allele, so the other call alone is not a genotype.
     The row's outcome becomes ``"untyped"``; the batch reports it as a warning.
@@ -325,7 +375,7 @@ def untyped_call(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     Parameters
     ----------
     check : RowCheck
-        The row (after rule 4).
+        The row (after rule 5).
     catalogue : LocusCatalogue
         Locus catalogue (not used by this rule).
 
@@ -349,7 +399,7 @@ def untyped_call(check: RowCheck, catalogue: LocusCatalogue) -> bool:
 
 
 def genotype_pair(check: RowCheck, catalogue: LocusCatalogue) -> bool:
-    """Row rule 6: land the genotype; one allele is a homozygote, two are in canonical order.
+    """Row rule 7: land the genotype; one allele is a homozygote, two are in canonical order.
 
     ``12`` and ``12, 12`` agree; the pair is sorted by
     :func:`kinship.genetics.alleles.allele_sort_key`.
@@ -357,7 +407,7 @@ def genotype_pair(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     Parameters
     ----------
     check : RowCheck
-        The row (after rule 5: one or two alleles, no ``OL``).
+        The row (after rule 6: one or two alleles, no ``OL``).
     catalogue : LocusCatalogue
         Locus catalogue (not used by this rule).
 
@@ -389,7 +439,8 @@ ROW_RULES: tuple[Callable[[RowCheck, LocusCatalogue], bool], ...] = (
     canonical_locus,  # 1
     out_of_range_allele,  # 2
     allele_labels,  # 3
-    three_allele_pattern,  # 4
-    untyped_call,  # 5
-    genotype_pair,  # 6
+    plausible_alleles,  # 4
+    three_allele_pattern,  # 5
+    untyped_call,  # 6
+    genotype_pair,  # 7
 )
