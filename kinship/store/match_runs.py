@@ -223,7 +223,7 @@ class MatchRunTables(StoreBase):
         except KeyError as exc:
             raise StoreError(
                 f"provenance record of run {provenance.get('run_id')!r} lacks field {exc.args[0]!r}; "
-                "expected a record of schemas/provenance.v1.json; fix: build it with "
+                "expected a record of schemas/provenance.v2.json; fix: build it with "
                 "kinship.app.match_run.provenance"
             ) from None
         row = self._run_row(run, required=_RUN_REQUIRED)
@@ -248,7 +248,7 @@ class MatchRunTables(StoreBase):
         if missing:
             raise StoreError(
                 f"matches of run {run_id!r}: missing column(s) {missing}; expected columns "
-                f"{MATCH_COLUMNS}; fix: write the ranked table of kinship.app.match_run.rank_matches"
+                f"{MATCH_COLUMNS}; fix: write the ranked table of kinship.app.match_run.collect_matches"
             )
         for column in MATCH_COLUMNS:
             if column in _NULLABLE_MATCH_COLUMNS:
