@@ -1,8 +1,8 @@
-"""The store's tables: one SQLAlchemy 2 Core :data:`metadata` (``schemas/store.v3.json``).
+"""The store's tables: one SQLAlchemy 2 Core :data:`metadata` (``schemas/store.v4.json``).
 
 The metadata mirrors the head Alembic revision (``kinship/store/migrations``; a test checks that
 a migrated database and the metadata agree). Table groups: ingestion (``ingested_files``,
-``samples``, ``family_members``, ``genotypes``, ``quarantine``, ``warnings``), pedigrees
+``samples``, ``family_members``, ``genotypes``, ``profile_keys``, ``quarantine``, ``warnings``), pedigrees
 (``family_pedigrees``) and match runs (``match_runs``, ``matches``, ``match_run_inputs``);
 the methods that read and write each group are :mod:`kinship.store.profiles`,
 :mod:`kinship.store.pedigrees` and :mod:`kinship.store.match_runs`.
@@ -24,6 +24,7 @@ __all__ = [
     "samples",
     "family_members",
     "genotypes",
+    "profile_keys",
     "quarantine",
     "warnings_table",
     "match_runs",
@@ -32,8 +33,8 @@ __all__ = [
     "family_pedigrees",
 ]
 
-#: Version of the table layout (``schemas/store.v3.json``).
-STORE_SCHEMA_VERSION = 3
+#: Version of the table layout (``schemas/store.v4.json``).
+STORE_SCHEMA_VERSION = 4
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -130,6 +131,16 @@ genotypes = sa.Table(
     sa.Column("allele_2", sa.String(16), nullable=False),
     sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
     sa.Index("ix_genotypes_locus_alleles", "locus", "allele_1", "allele_2"),
+)
+
+#: Duplicate-screen keys (:mod:`kinship.genetics.profile_keys`; migration 0004).
+profile_keys = sa.Table(
+    "profile_keys",
+    metadata,
+    sa.Column("sample_id", _ID, sa.ForeignKey("samples.sample_id"), primary_key=True),
+    sa.Column("block", sa.String(16), primary_key=True),
+    sa.Column("key", sa.BigInteger, nullable=False),
+    sa.Index("ix_profile_keys_key", "key"),
 )
 
 quarantine = sa.Table(

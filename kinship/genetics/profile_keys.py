@@ -1,0 +1,94 @@
+"""Duplicate-screen keys of a profile: a hash of its genotypes at fixed blocks of core loci.
+
+The duplicate-profile screen of ingestion (:func:`kinship.app.ingest.duplicate_warnings`)
+compares two samples only when they share a *profile key*: for each block of
+:data:`KEY_BLOCKS` at every locus of which a sample is typed, the 64-bit hash of its genotypes
+there. Two samples with the same genotype at every shared locus and both typed at every locus
+of some block have that block's key in common, so an index on the keys (table
+``profile_keys``, ``schemas/store.v4.json``) finds every such pair without comparing a sample
+with the whole store; the few samples that collide are then compared exactly.
+
+The blocks split two standard core sets in halves of six or seven loci: the 13 original CODIS
+core loci (every kit in use in China types them: Identifiler, PowerPlex 16/21, GlobalFiler,
+Goldeneye 20A, AGCU EX22, Huaxia Platinum) and the 12 loci of the European Standard Set (NGM,
+ESX/ESI kits). A half block keeps a pair findable when one locus of a core set is missing from
+one of the two profiles (dropout, a quarantined call). Six loci are enough for few collisions:
+two unrelated people share a six-locus genotype with probability of the order of 1e-7, so at
+1.8 million stored profiles a key matches a fraction of one stranger on average.
+
+Changing :data:`KEY_BLOCKS` changes every stored key: it needs a migration that rebuilds the
+table (as ``0004`` built it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+
+__all__ = ["KEY_BLOCKS", "KEY_LOCI", "profile_keys", "profile_key_rows"]
+
+#: Fixed blocks of core loci: ``(block name, canonical loci)``. Each block is hashed separately.
+KEY_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("codis13_a", ("CSF1PO", "D3S1358", "D5S818", "D7S820", "D8S1179", "D13S317")),
+    ("codis13_b", ("D16S539", "D18S51", "D21S11", "FGA", "TH01", "TPOX", "vWA")),
+    ("ess12_a", ("D1S1656", "D2S441", "D10S1248", "D12S391", "D22S1045", "D3S1358")),
+    ("ess12_b", ("D8S1179", "D18S51", "D21S11", "FGA", "TH01", "vWA")),
+)
+
+#: Every locus of some block (the loci a key can depend on).
+KEY_LOCI: frozenset[str] = frozenset(locus for _, loci in KEY_BLOCKS for locus in loci)
+
+
+def _hash(block: str, genotypes: Iterable[tuple[str, str, str]]) -> int:
+    text = block + "|" + ";".join(f"{locus}={a1}/{a2}" for locus, a1, a2 in genotypes)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def profile_keys(profile: Mapping[str, tuple]) -> dict[str, int]:
+    """The keys of one profile: ``{block: key}`` for every block it is typed at in full.
+
+    Parameters
+    ----------
+    profile : mapping of str to tuple
+        ``{locus: (allele_1, allele_2, ...)}`` with canonical locus names and allele labels,
+        ``allele_1 <= allele_2`` in canonical order (as stored); extra tuple items are ignored.
+
+    Returns
+    -------
+    dict of str to int
+        Signed 64-bit key (BLAKE2b-64 of the block name and its ``locus=a1/a2`` genotypes, in
+        block order) per complete block; empty when no block is complete.
+
+    Examples
+    --------
+    >>> p = {locus: ("8", "9") for locus in ("CSF1PO", "D3S1358", "D5S818", "D7S820", "D8S1179", "D13S317")}
+    >>> list(profile_keys(p))
+    ['codis13_a']
+    >>> profile_keys(p) == profile_keys({**p, "TH01": ("6", "9.3")})
+    True
+    >>> profile_keys(p) == profile_keys({**p, "CSF1PO": ("8", "10")})
+    False
+    """
+    out = {}
+    for block, loci in KEY_BLOCKS:
+        if all(locus in profile for locus in loci):
+            out[block] = _hash(block, ((locus, *profile[locus][:2]) for locus in loci))
+    return out
+
+
+def profile_key_rows(profiles: Iterable[tuple[str, Mapping[str, tuple]]]) -> Iterator[dict]:
+    """``profile_keys`` rows (``sample_id, block, key``) of ``(sample_id, profile)`` pairs.
+
+    Parameters
+    ----------
+    profiles : iterable of (str, mapping)
+        Sample ids and profiles as for :func:`profile_keys`.
+
+    Yields
+    ------
+    dict
+        One row per complete block of each profile.
+    """
+    for sample_id, profile in profiles:
+        for block, key in profile_keys(profile).items():
+            yield {"sample_id": sample_id, "block": block, "key": key}
