@@ -48,6 +48,7 @@ from kinship.io.frequencies import load_bundled_table
 from kinship.genetics.mutation import MutationModel
 from kinship.matching.compiler import Profile, encode_profiles
 from kinship.likelihood.simulate import simulate_child
+from kinship.report.spreadsheet import spreadsheet_safe
 
 __all__ = [
     "DemoRelative",
@@ -580,13 +581,23 @@ def _export(samples: Iterable[tuple[str, str, Profile]]) -> bytes:
 
 
 def _csv(columns: tuple[str, ...], rows: Iterable[Mapping[str, object]]) -> bytes:
-    """CSV text with LF line ends; every value is written as given (``None`` -> empty)."""
+    """CSV text with LF line ends; every value is written as given (``None`` -> empty), except
+    that a text value a spreadsheet would read as a formula gets a ``'`` in front
+    (:func:`kinship.report.spreadsheet.spreadsheet_safe`); numbers are written as they are."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else str(row[c]) for c in columns])
+        writer.writerow([_cell(row.get(c)) for c in columns])
     return buffer.getvalue().encode("utf-8")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (bool, int, float, np.integer, np.floating)):
+        return str(value)
+    return spreadsheet_safe(str(value))
 
 
 def render_demo_files(batch: DemoBatch) -> dict[str, bytes]:

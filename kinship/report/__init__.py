@@ -8,7 +8,8 @@ them out.
   against their schemas, and ``provenance.json``;
 * :mod:`kinship.report.html` - ``report.html``, a self-contained page;
 * :mod:`kinship.report.markdown` - summaries for Prefect artifacts;
-* :mod:`kinship.report.formatting` - number formatting shared by the two.
+* :mod:`kinship.report.formatting` - number formatting shared by the two;
+* :mod:`kinship.report.spreadsheet` - spreadsheet-safe text cells for every CSV written.
 """
 
 from __future__ import annotations

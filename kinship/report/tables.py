@@ -6,7 +6,11 @@ fields. Same inputs give byte-identical files: nothing is stamped on them beyond
 provenance record already holds (the Parquet ``created_by`` field names the pyarrow version,
 which the project pins). In the CSV files floats are written with ``repr`` (the shortest text
 that reads back to the same float64), ``-inf`` as ``-inf`` (read back as ``-inf`` by pandas,
-numpy and Python's ``float``) and booleans as ``True`` / ``False``.
+numpy and Python's ``float``) and booleans as ``True`` / ``False``. A text cell (id, lab,
+kit, genotype) that a spreadsheet would read as a formula (it starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return) is written with a ``'`` in front (OWASP's rule,
+:mod:`kinship.report.spreadsheet`); numeric columns and the Parquet files keep the values as
+they are.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kinship.errors import ReuniteInputError
+from kinship.report.spreadsheet import spreadsheet_safe_column
 from schemas import load_schema
 
 __all__ = ["TABLE_SCHEMAS", "arrow_schema", "check_table", "write_tables"]
@@ -165,7 +170,8 @@ def _provenance_json(provenance: dict) -> str:
 
 def _csv_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
     """Columns in schema order, floats as ``repr`` text (``-inf`` stays ``-inf``), nulls of
-    nullable columns as empty cells."""
+    nullable columns as empty cells, text cells spreadsheet-safe
+    (:func:`kinship.report.spreadsheet.spreadsheet_safe`; numbers are never touched)."""
     out = {}
     for f in load_schema(name)["fields"]:
         column = df[f["name"]]
@@ -174,7 +180,7 @@ def _csv_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
         elif f["type"] == "bool":
             out[f["name"]] = ["True" if bool(x) else "False" for x in column]
         else:
-            out[f["name"]] = ["" if pd.isna(x) else str(x) for x in column]
+            out[f["name"]] = spreadsheet_safe_column("" if pd.isna(x) else str(x) for x in column)
     return pd.DataFrame(out, columns=list(out))
 
 

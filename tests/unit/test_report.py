@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from datetime import datetime, timezone
@@ -190,6 +191,32 @@ def test_same_inputs_write_byte_identical_files(run, tmp_path):
     second = write_tables(tmp_path / "b", matches, loci, prov)
     for name in first:
         assert first[name].read_bytes() == second[name].read_bytes(), name
+
+
+def test_a_formula_in_a_text_cell_is_neutralised_in_the_csv_but_not_in_parquet(run, tmp_path):
+    matches, loci, prov, _ = run
+    first = matches.candidate_id.iloc[0]
+    hostile = '=HYPERLINK("x")'
+
+    def poison(df):
+        return df.assign(candidate_id=df.candidate_id.where(df.candidate_id != first, hostile), lab="+1")
+
+    clean = write_tables(tmp_path / "clean", matches, loci, prov)
+    paths = write_tables(tmp_path / "hostile", poison(matches), poison(loci), prov)
+    for name in ("matches", "pair_loci"):
+        with open(paths[f"{name}.csv"], newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        with open(clean[f"{name}.csv"], newline="", encoding="utf-8") as f:
+            clean_rows = list(csv.DictReader(f))
+        assert {r["lab"] for r in rows} == {"'+1"}, name
+        ids = {r["candidate_id"] for r in rows}
+        assert "'" + hostile in ids and hostile not in ids, name
+        numeric = [f["name"] for f in load_schema(TABLE_SCHEMAS[name])["fields"] if f["type"] != "string"]
+        assert [[r[c] for c in numeric] for r in rows] == [[r[c] for c in numeric] for r in clean_rows], name
+        assert all(not r[c].startswith("'") for r in rows for c in numeric), name
+        back = pq.read_table(paths[f"{name}.parquet"]).to_pandas()
+        assert set(back.lab) == {"+1"} and hostile in set(back.candidate_id), name  # Parquet as given
+    assert any(r["log10_lr"].startswith("-") for r in csv.DictReader(paths["matches.csv"].open()))
 
 
 def test_null_in_a_non_nullable_column_is_refused_before_writing(run, tmp_path):
