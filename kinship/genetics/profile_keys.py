@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 
-__all__ = ["KEY_BLOCKS", "KEY_LOCI", "profile_keys", "profile_key_rows"]
+__all__ = ["KEY_BLOCKS", "KEY_LOCI", "profile_key_rows", "profile_keys"]
 
 #: Fixed blocks of core loci: ``(block name, canonical loci)``. Each block is hashed separately.
 KEY_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -18,9 +18,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kinship.store.engine import StoreBase, chunks
-from kinship.store.tables import family_members, genotypes, ingested_files, quarantine, samples, warnings_table
+from kinship.store.tables import (
+    family_members,
+    genotypes,
+    ingested_files,
+    profile_keys,
+    quarantine,
+    samples,
+    warnings_table,
+)
 
-__all__ = ["BatchTransaction", "ProfileTables"]
+__all__ = ["INSERT_CHUNK", "BatchTransaction", "ProfileTables"]
+
+#: Most rows of one executemany insert.
+INSERT_CHUNK = 20_000
 
 
 class BatchTransaction:
@@ -57,11 +68,9 @@ class BatchTransaction:
         """As :meth:`ProfileTables.stored_profiles`, on this transaction."""
         return self.store.stored_profiles(sample_ids, conn=self._conn)
 
-    def samples_sharing_genotypes(
-        self, genotype_keys: Iterable[tuple[str, str, str]]
-    ) -> dict[str, dict[str, tuple[str, str]]]:
-        """As :meth:`ProfileTables.samples_sharing_genotypes`, on this transaction."""
-        return self.store.samples_sharing_genotypes(genotype_keys, conn=self._conn)
+    def samples_sharing_keys(self, keys: Iterable[int]) -> set[str]:
+        """As :meth:`ProfileTables.samples_sharing_keys`, on this transaction."""
+        return self.store.samples_sharing_keys(keys, conn=self._conn)
 
     def stored_family_members(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict]]:
         """As :meth:`ProfileTables.stored_family_members`, on this transaction."""
@@ -146,23 +155,25 @@ class ProfileTables(StoreBase):
                     out.setdefault(r.sample_id, {})[r.locus] = (r.allele_1, r.allele_2, r.file_id)
         return out
 
-    def samples_sharing_genotypes(
-        self, genotype_keys: Iterable[tuple[str, str, str]], *, conn: Connection | None = None
-    ) -> dict[str, dict[str, tuple[str, str]]]:
-        """Stored genotypes equal to any of the given ``(locus, allele_1, allele_2)`` keys.
+    def samples_sharing_keys(self, keys: Iterable[int], *, conn: Connection | None = None) -> set[str]:
+        """Stored samples with any of the given profile keys (index ``ix_profile_keys_key``).
 
-        Returns ``{sample_id: {locus: (allele_1, allele_2)}}`` of the matching rows only (the
-        duplicate-profile check narrows candidates with it, then compares whole profiles).
+        Parameters
+        ----------
+        keys : iterable of int
+            Profile keys (:func:`kinship.genetics.profile_keys.profile_keys`).
+
+        Returns
+        -------
+        set of str
+            Their sample ids; the duplicate-profile check compares only these whole profiles.
         """
-        keys = sorted(set(genotype_keys))
-        out: dict[str, dict[str, tuple[str, str]]] = {}
+        wanted = sorted(set(keys))
+        out: set[str] = set()
         with self._conn(conn) as c:
-            for chunk in chunks(keys):
-                cond = sa.tuple_(genotypes.c.locus, genotypes.c.allele_1, genotypes.c.allele_2).in_(chunk)
-                q = sa.select(genotypes.c.sample_id, genotypes.c.locus, genotypes.c.allele_1,
-                              genotypes.c.allele_2).where(cond)
-                for r in c.execute(q):
-                    out.setdefault(r.sample_id, {})[r.locus] = (r.allele_1, r.allele_2)
+            for chunk in chunks(wanted, 900):
+                q = sa.select(profile_keys.c.sample_id).where(profile_keys.c.key.in_(chunk)).distinct()
+                out.update(c.execute(q).scalars())
         return out
 
     def stored_family_members(
@@ -188,21 +199,30 @@ class ProfileTables(StoreBase):
         genotype_rows: list[dict],
         quarantine_rows: list[dict],
         warning_rows: list[dict],
+        key_rows: list[dict] = (),
+        rekeyed_samples: Iterable[str] = (),
     ) -> int:
         """Insert one ingested batch on ``conn`` (the caller's transaction); return its file_id.
 
-        Rows are dicts keyed by column name, without ``file_id`` (filled in here).
+        Rows are dicts keyed by column name, without ``file_id`` (filled in here). Inserts are
+        executemany statements of at most :data:`INSERT_CHUNK` rows (bounded memory and
+        statement size on both backends). ``key_rows`` are ``profile_keys`` rows; the stored
+        keys of ``rekeyed_samples`` (stored samples whose profile the batch extends) are
+        deleted first.
         """
         file_id = conn.execute(ingested_files.insert().values(**file_row)).inserted_primary_key[0]
-        for table, rows in (
-            (samples, sample_rows),
-            (family_members, member_rows),
-            (genotypes, genotype_rows),
-            (quarantine, quarantine_rows),
-            (warnings_table, warning_rows),
+        for chunk in chunks(sorted(set(rekeyed_samples)), 900):
+            conn.execute(profile_keys.delete().where(profile_keys.c.sample_id.in_(chunk)))
+        for table, rows, with_file_id in (
+            (samples, sample_rows, True),
+            (family_members, member_rows, True),
+            (genotypes, genotype_rows, True),
+            (profile_keys, key_rows, False),
+            (quarantine, quarantine_rows, True),
+            (warnings_table, warning_rows, True),
         ):
-            if rows:
-                conn.execute(table.insert(), [{**r, "file_id": file_id} for r in rows])
+            for chunk in chunks(list(rows), INSERT_CHUNK):
+                conn.execute(table.insert(), [{**r, "file_id": file_id} for r in chunk] if with_file_id else chunk)
         return int(file_id)
 
     # -- reading profiles ------------------------------------------------------------------

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,11 +21,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 import kinship
-from kinship.app.ingest.plan import DUPLICATE_MIN_LOCI, BatchPlan, duplicate_warnings, plan_batch
+from kinship.app.ingest.plan import DUPLICATE_MIN_LOCI, BatchPlan, duplicate_warnings, landed_profiles, plan_batch
 from kinship.app.ingest.records import FLAG_KINDS, LANDED, QUARANTINED, UNTYPED, IngestRecord, IngestSummary
 from kinship.app.ingest.sample_rules import MIN_AUTOSOMAL_LOCI, MIXTURE_MIN_LOCI
 from kinship.errors import ExportFormatError, ManifestError
 from kinship.genetics.loci import LocusCatalogue, default_catalogue
+from kinship.genetics.profile_keys import profile_key_rows, profile_keys
 from kinship.io import read_export
 from kinship.io.manifest import Manifest, parse_manifest, read_manifest
 
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from kinship.store.profiles import BatchTransaction
 
 __all__ = ["batch_sha256", "ingest_batch"]
+
+_N_STAGES = 3
 
 
 def batch_sha256(export_bytes: bytes, manifest_bytes: bytes, options: bytes = b"") -> str:
@@ -69,25 +73,6 @@ def batch_sha256(export_bytes: bytes, manifest_bytes: bytes, options: bytes = b"
     return h.hexdigest()
 
 
-def _duplicate_lookup(tx: BatchTransaction, rows: pd.DataFrame, catalogue: LocusCatalogue,
-                      min_loci: int) -> dict[str, dict[str, tuple]]:
-    """Stored profiles that share at least ``min_loci`` genotypes with some landed sample."""
-    landed = rows[rows["outcome"] == LANDED]
-    keys = {(r.locus, r.allele_1, r.allele_2) for r in landed.itertuples() if catalogue.get(r.locus).is_autosomal}
-    if not keys:
-        return {}
-    hits = tx.samples_sharing_genotypes(keys)
-    by_sample: dict[str, set] = defaultdict(set)
-    for r in landed.itertuples():
-        by_sample[r.sample_id].add((r.locus, r.allele_1, r.allele_2))
-    candidates = set()
-    for other, genos in hits.items():
-        theirs = {(locus, a1, a2) for locus, (a1, a2) in genos.items()}
-        if any(len(theirs & mine) >= min_loci for sid, mine in by_sample.items() if sid != other):
-            candidates.add(other)
-    return tx.stored_profiles(candidates) if candidates else {}
-
-
 def _cmf_manifest(specimens: pd.DataFrame, *, file: str, lab: str, kit: str | None) -> tuple[Manifest, bytes]:
     """The manifest a CODIS file implies: its reference-material specimens and their roles."""
     rows = ["sample_id,role,family_id,relationship,sex"]
@@ -121,8 +106,16 @@ def ingest_batch(
     min_autosomal_loci: int = MIN_AUTOSOMAL_LOCI,
     duplicate_min_loci: int = DUPLICATE_MIN_LOCI,
     reader_options: dict | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> IngestSummary:
     """Read, validate and land one batch (lab export + manifest) in the store, atomically.
+
+    The export and manifest are read, validated and planned against a snapshot of the store
+    taken without the write lock; then one short write transaction re-reads what the plan
+    depends on for the batch's ids (stored samples, profiles and family members, the stored
+    profiles sharing a duplicate-screen key), plans again on the lock only if another writer
+    changed it, and inserts the batch: it lands whole or not at all, and other labs' batches and
+    match runs wait for the write only, not for the parsing and planning.
 
     Parameters
     ----------
@@ -154,6 +147,10 @@ def ingest_batch(
     reader_options : dict, optional
         Keyword options of the reader (e.g. ``category_map`` for ``cmf``, ``caller`` for
         ``vcf``); part of the batch key.
+    progress : callable, optional
+        Called as ``progress(stage, n_done, n_stages)`` when a stage starts (``"read"``,
+        ``"plan"``, ``"write"``) and at the end (``"done"``, ``n_done == n_stages``): a hook
+        for a progress bar or a Prefect progress artifact (the caller's; kinship draws none).
 
     Returns
     -------
@@ -170,6 +167,7 @@ def ingest_batch(
         missing where the format needs one; invalid rows do not raise, their samples are
         quarantined.
     """
+    _report(progress, "read", 0)
     export_path = Path(export_path)
     options = dict(reader_options or {})
     export_bytes = export_path.read_bytes()
@@ -201,15 +199,26 @@ def ingest_batch(
         )
     catalogue = catalogue or default_catalogue()
     received_at = received_at or datetime.now(timezone.utc)
+
+    def prepare(view: Store | BatchTransaction) -> _Prepared:
+        return _prepare(
+            view, records, manifest, file=file, manifest_name=manifest_name, sha=sha,
+            export_bytes=export_bytes, manifest_bytes=manifest_bytes, fmt=fmt, lab=lab, kit=kit,
+            received_at=received_at, catalogue=catalogue, mixture_min_loci=mixture_min_loci,
+            min_autosomal_loci=min_autosomal_loci, duplicate_min_loci=duplicate_min_loci,
+            refused=refused, skipped=skipped,
+        )
+
+    _report(progress, "plan", 1)
+    prepared = prepare(store)  # against a snapshot read without the write lock
+    _report(progress, "write", 2)
     with store.batch_transaction(sha) as tx:
         if tx.stored_batch is None:  # else a concurrent ingestion of the same batch won the lock
-            summary = _plan_and_write(
-                tx, records, manifest, file=file, manifest_name=manifest_name, sha=sha,
-                export_bytes=export_bytes, manifest_bytes=manifest_bytes, fmt=fmt, lab=lab, kit=kit,
-                received_at=received_at, catalogue=catalogue, mixture_min_loci=mixture_min_loci,
-                min_autosomal_loci=min_autosomal_loci, duplicate_min_loci=duplicate_min_loci,
-                refused=refused, skipped=skipped,
-            )
+            if _store_state(tx, prepared.ids, prepared.families, prepared.keys, prepared.landed) != prepared.state:
+                prepared = prepare(tx)  # another writer changed what the plan depends on: plan again
+            tx.write_batch(**prepared.rows)
+            summary = prepared.summary
+    _report(progress, "done", 3)
     if tx.file_id is None:  # landed by another process before us, or while we planned it
         return _summary_from_store(store, tx.stored_batch)
     summary.file_id = tx.file_id
@@ -218,27 +227,37 @@ def ingest_batch(
 
 
 
-def _plan_and_write(tx: BatchTransaction, records: pd.DataFrame, manifest: Manifest, *, file: str,
-                    manifest_name: str, sha: str, export_bytes: bytes, manifest_bytes: bytes, fmt: str, lab: str,
-                    kit: str | None, received_at: datetime, catalogue: LocusCatalogue, mixture_min_loci: int,
-                    min_autosomal_loci: int, duplicate_min_loci: int, refused: dict,
-                    skipped: list[dict]) -> IngestSummary:
-    """Plan the batch against the store as ``tx`` sees it and write it on ``tx``; return its summary."""
+def _prepare(view: Store | BatchTransaction, records: pd.DataFrame, manifest: Manifest, *, file: str,
+             manifest_name: str, sha: str, export_bytes: bytes, manifest_bytes: bytes, fmt: str, lab: str,
+             kit: str | None, received_at: datetime, catalogue: LocusCatalogue, mixture_min_loci: int,
+             min_autosomal_loci: int, duplicate_min_loci: int, refused: dict,
+             skipped: list[dict]) -> _Prepared:
+    """Plan the batch against the store as ``view`` sees it: its summary and the rows to write.
+
+    Every store-dependent rule (stored conflicts, family slots, profile extensions, duplicates)
+    reads through ``view``; :attr:`_Prepared.state` is what it read, so the write transaction
+    can tell whether the store changed since (:func:`_store_state`).
+    """
     ids = set(records["sample_id"]) | set(manifest.entries["sample_id"])
     families = {(r.lab, r.family_id) for r in manifest.entries.itertuples() if r.role == "reference"}
+    stored_samples = view.stored_samples(ids)
+    stored_profiles = view.stored_profiles(ids)
+    stored_members = view.stored_family_members(families)
     plan = plan_batch(
         records, manifest, file=file,
-        stored_samples=tx.stored_samples(ids),
-        stored_profiles=tx.stored_profiles(ids),
-        stored_members=tx.stored_family_members(families),
+        stored_samples=stored_samples, stored_profiles=stored_profiles, stored_members=stored_members,
         received_at=received_at, catalogue=catalogue, mixture_min_loci=mixture_min_loci,
         min_autosomal_loci=min_autosomal_loci, refused=refused,
     )
-    similar = _duplicate_lookup(tx, plan.rows, catalogue, duplicate_min_loci)
-    landed_ids = set(plan.rows.loc[plan.rows["outcome"] == LANDED, "sample_id"])
-    own = tx.stored_profiles(landed_ids) if landed_ids else {}
+    profiles = landed_profiles(plan.rows, stored_profiles, catalogue=catalogue)
+    keys_of = {sid: profile_keys(prof) for sid, prof in profiles.items()}
+    keys = {key for ks in keys_of.values() for key in ks.values()}
+    similar_ids = view.samples_sharing_keys(keys) - set(profiles)
+    similar = view.stored_profiles(similar_ids) if similar_ids else {}
+    own = {sid: stored_profiles[sid] for sid in profiles if sid in stored_profiles}
     plan.warnings.extend(duplicate_warnings(plan.rows, file=file, stored_profiles={**similar, **own},
                                             catalogue=catalogue, min_loci=duplicate_min_loci))
+    extended = set(plan.rows.loc[plan.rows["is_new"], "sample_id"])
     if skipped:
         names = ", ".join(str(s["record"]) for s in skipped[:10]) + (", ..." if len(skipped) > 10 else "")
         plan.warnings.append(IngestRecord.warning(
@@ -249,7 +268,8 @@ def _plan_and_write(tx: BatchTransaction, records: pd.DataFrame, manifest: Manif
             kind="not_in_catalogue"))
     summary = _summary(plan, sha=sha, file=file, manifest_name=manifest_name)
     summary.n_records_skipped = len(skipped)
-    tx.write_batch(
+    new = plan.rows[plan.rows["is_new"]]
+    rows = dict(
         file_row={
             "sha256": sha,
             "export_sha256": hashlib.sha256(export_bytes).hexdigest(),
@@ -265,14 +285,50 @@ def _plan_and_write(tx: BatchTransaction, records: pd.DataFrame, manifest: Manif
         },
         sample_rows=plan.samples,
         member_rows=plan.members,
-        genotype_rows=[
-            {"sample_id": r.sample_id, "locus": r.locus, "allele_1": r.allele_1, "allele_2": r.allele_2}
-            for r in plan.rows[plan.rows["is_new"]].itertuples()
-        ],
+        genotype_rows=new[["sample_id", "locus", "allele_1", "allele_2"]].to_dict("records"),
         quarantine_rows=[_store_row(q) for q in (*summary.quarantine, *summary.manifest_errors)],
         warning_rows=[_store_row(w) for w in summary.warnings],
+        key_rows=list(profile_key_rows((sid, profiles[sid]) for sid in sorted(extended & set(profiles)))),
+        rekeyed_samples=sorted(extended & set(stored_profiles)),
     )
-    return summary
+    state = (stored_samples, stored_profiles, stored_members, similar_ids, similar)
+    return _Prepared(summary=summary, rows=rows, ids=ids, families=families, keys=keys, landed=set(profiles),
+                     state=state)
+
+
+@dataclass
+class _Prepared:
+    """A planned batch: its summary, the rows to write, and the store state it was planned on."""
+
+    summary: IngestSummary
+    rows: dict
+    ids: set[str]
+    families: set[tuple[str, str]]
+    keys: set[int]
+    landed: set[str]
+    state: tuple
+
+
+def _store_state(view: Store | BatchTransaction, ids: set[str], families: set[tuple[str, str]],
+                 keys: set[int], landed: set[str]) -> tuple:
+    """What a plan of the batch depends on, read through ``view`` (as :attr:`_Prepared.state`).
+
+    The batch's stored samples, profiles and family members, the stored samples sharing a
+    profile key with the batch (not its own) and their profiles: indexed look-ups of the
+    batch's ids and keys only, so this is quick on the write transaction.
+    """
+    stored_profiles = view.stored_profiles(ids)
+    similar_ids = view.samples_sharing_keys(keys) - landed
+    return (view.stored_samples(ids), stored_profiles, view.stored_family_members(families), similar_ids,
+            view.stored_profiles(similar_ids) if similar_ids else {})
+
+
+def _report(progress: Callable[[str, int, int], None] | None, stage: str, done: int) -> None:
+    if progress is not None:
+        progress(stage, done, _N_STAGES)
+
+
+
 
 
 def _store_row(record: IngestRecord) -> dict:

@@ -27,9 +27,10 @@ from kinship.app.ingest.sample_rules import (
 )
 from kinship.genetics.ladders import allele_plausibility
 from kinship.genetics.loci import LocusCatalogue, default_catalogue
+from kinship.genetics.profile_keys import profile_keys
 from kinship.io.manifest import Manifest, manifest_rules
 
-__all__ = ["DUPLICATE_MIN_LOCI", "normalise_records", "BatchPlan", "plan_batch", "duplicate_warnings"]
+__all__ = ["DUPLICATE_MIN_LOCI", "normalise_records", "BatchPlan", "plan_batch", "landed_profiles", "duplicate_warnings"]
 
 #: Shared autosomal loci needed before two identical profiles are flagged as a possible duplicate.
 DUPLICATE_MIN_LOCI = 10
@@ -352,6 +353,42 @@ def _new_samples_and_members(entries: dict, landed_samples: set[str], stored_sam
     return sample_rows, member_rows
 
 
+def landed_profiles(
+    rows: pd.DataFrame,
+    stored_profiles: dict[str, dict[str, tuple]],
+    *,
+    catalogue: LocusCatalogue | None = None,
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """The autosomal profile of every landed sample once the batch lands: stored loci plus landed rows.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        :attr:`BatchPlan.rows` (only ``landed`` rows are used).
+    stored_profiles : dict
+        ``{sample_id: {locus: (allele_1, allele_2, ...)}}``; the stored loci of the batch's samples.
+    catalogue : LocusCatalogue, optional
+        The bundled catalogue by default.
+
+    Returns
+    -------
+    dict
+        ``{sample_id: {locus: (allele_1, allele_2)}}`` of the landed samples, autosomal loci only.
+    """
+    catalogue = catalogue or default_catalogue()
+    landed = rows[rows["outcome"] == LANDED]
+    autosomal = {locus: catalogue.get(locus).is_autosomal for locus in landed["locus"].unique()}
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for sid, locus, a1, a2 in zip(landed["sample_id"], landed["locus"], landed["allele_1"], landed["allele_2"]):
+        if autosomal[locus]:
+            prof = out.get(sid)
+            if prof is None:
+                stored = stored_profiles.get(sid, {})
+                prof = out[sid] = {k: tuple(v[:2]) for k, v in stored.items() if catalogue.get(k).is_autosomal}
+            prof[locus] = (a1, a2)
+    return out
+
+
 def duplicate_warnings(
     rows: pd.DataFrame,
     *,
@@ -362,10 +399,27 @@ def duplicate_warnings(
 ) -> list[IngestRecord]:
     """Flag samples whose landed profile equals another sample's (a possible duplicate).
 
-    Two samples are possible duplicates when they share at least ``min_loci`` typed autosomal
-    loci and have the same genotype at every one of them: the same person sampled twice (under
-    two ids), or a sample swap. Unrelated people share 10 or more CODIS genotypes with a
-    probability far below 1e-9, first-degree relatives essentially never at every locus.
+    The rule, exactly: a batch sample and another sample (of the batch, or stored) are possible
+    duplicates when
+
+    1. they share at least ``min_loci`` typed autosomal loci, and have the same genotype at
+       every one of them (the rule before issue 9), **and**
+    2. both are typed at every locus of at least one block of
+       :data:`kinship.genetics.profile_keys.KEY_BLOCKS` (a half of the CODIS 13 or of the
+       European Standard Set: six or seven loci).
+
+    Condition 2 is what makes the check linear: such a pair shares that block's profile key,
+    so only samples that share a key are compared (:func:`kinship.genetics.profile_keys.profile_keys`;
+    the store's ``profile_keys`` index finds the stored ones). The pairs the rule of condition 1
+    alone found and this one does not are those where each of the four blocks misses a locus in
+    one of the two profiles: at least four core loci absent between them (e.g. a profile typed
+    with a kit outside both core sets, or one with dropout spread over every block). A
+    duplicate-submission screen loses little there: every kit in use types all 13 CODIS or all 12
+    ESS loci, and such partial profiles are the ones least likely to be resubmitted whole.
+
+    The same person sampled twice (under two ids), or a sample swap, is what this finds.
+    Unrelated people share 10 or more CODIS genotypes with a probability far below 1e-9,
+    first-degree relatives essentially never at every locus.
 
     Parameters
     ----------
@@ -375,8 +429,8 @@ def duplicate_warnings(
         Export file name, quoted in messages.
     stored_profiles : dict
         ``{sample_id: {locus: (allele_1, allele_2, ...)}}`` of stored samples that may match
-        (other samples are never compared); a batch sample's stored loci are added to its
-        profile.
+        (at least every stored sample sharing a profile key with a batch sample; others are
+        never compared); a batch sample's stored loci are added to its profile.
     catalogue : LocusCatalogue, optional
         The bundled catalogue by default.
     min_loci : int, default 10
@@ -386,27 +440,38 @@ def duplicate_warnings(
     -------
     list of IngestRecord
         One ``possible_duplicate`` flag (a warning) per (batch sample, other sample) pair, on
-        the batch sample's first landed row; each pair of batch samples once.
+        the batch sample's first landed row, in (batch sample, other sample) id order; each
+        pair of batch samples once.
     """
     catalogue = catalogue or default_catalogue()
+    batch = landed_profiles(rows, stored_profiles, catalogue=catalogue)
     landed = rows[rows["outcome"] == LANDED]
-    batch: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
     first_line: dict[str, tuple[int, str]] = {}
-    for r in landed.itertuples():
-        if catalogue.get(r.locus).is_autosomal:
-            batch[r.sample_id][r.locus] = (r.allele_1, r.allele_2)
-            first_line.setdefault(r.sample_id, (int(r.source_line), r.raw_locus))
+    for sid, line, raw_locus, locus in zip(landed["sample_id"], landed["source_line"], landed["raw_locus"],
+                                          landed["locus"]):
+        if sid not in first_line and sid in batch and locus in batch[sid]:
+            first_line[sid] = (int(line), raw_locus)
     profiles: dict[str, dict[str, tuple[str, str]]] = {}
     for sid, prof in stored_profiles.items():
-        profiles[sid] = {k: tuple(v[:2]) for k, v in prof.items() if catalogue.get(k).is_autosomal}
-    for sid, prof in batch.items():
-        profiles[sid] = {**profiles.get(sid, {}), **prof}
+        if sid not in batch:
+            profiles[sid] = {k: tuple(v[:2]) for k, v in prof.items() if catalogue.get(k).is_autosomal}
+    profiles.update(batch)
+    by_key: dict[int, list[str]] = defaultdict(list)
+    for sid, prof in profiles.items():
+        for key in profile_keys(prof).values():
+            by_key[key].append(sid)
+    partners: dict[str, set[str]] = defaultdict(set)
+    for members in by_key.values():
+        if len(members) > 1:
+            for sid in members:
+                if sid in batch:
+                    partners[sid].update(m for m in members if m != sid)
     out = []
     done: set[frozenset] = set()
-    for sid in sorted(batch):
+    for sid in sorted(partners):
         mine = profiles[sid]
-        for other in sorted(profiles):
-            if other == sid or frozenset((sid, other)) in done:
+        for other in sorted(partners[sid]):
+            if frozenset((sid, other)) in done:
                 continue
             theirs = profiles[other]
             shared = [locus for locus in mine if locus in theirs]
