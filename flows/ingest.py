@@ -8,25 +8,14 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.settings import store_location
-from kinship.errors import ReuniteInputError
+from flows.retries import IO_RETRIES
+from flows.settings import store_label, store_location
 from kinship.app.ingest import ingest_batch
-from kinship.report import ingestion_summary_markdown
+from kinship.report import ingestion_summary_markdown, ingestion_summary_text
 from kinship.store import Store
 
 
-def _io_failure(task, task_run, state) -> bool:
-    """Retry only when the store or the file system failed, never on bad input."""
-    try:
-        state.result()
-    except ReuniteInputError:
-        return False
-    except Exception:  # noqa: BLE001 - any other failure may be transient I/O
-        return True
-    return False
-
-
-@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_io_failure, cache_policy=NO_CACHE)
+@task(**IO_RETRIES, cache_policy=NO_CACHE)
 def land_batch(store: str, export: str, manifest: str | None, lab: str, kit: str | None, fmt: str,
                reader_options: dict | None, min_autosomal_loci: int):
     return ingest_batch(Store(store), export, manifest, lab=lab, kit=kit, fmt=fmt,
@@ -60,7 +49,9 @@ def ingest(
     return asdict(summary)
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> str:
+    """``scripts/flow ingest``: run the flow and return the short summary it prints (counts, the
+    batch id, where the quarantine list is; never a genotype or a quarantine reason)."""
     import argparse
 
     parser = argparse.ArgumentParser(description=ingest.__doc__)
@@ -70,5 +61,10 @@ if __name__ == "__main__":
     parser.add_argument("--kit")
     parser.add_argument("--fmt", default="genemapper", choices=["genemapper", "tidy", "parquet", "cmf", "vcf"])
     parser.add_argument("--store")
-    args = parser.parse_args()
-    print(ingest(**vars(args)))
+    args = parser.parse_args(argv)
+    summary = ingest(**vars(args))
+    return ingestion_summary_text(summary, store=store_label(store_location(args.store)))
+
+
+if __name__ == "__main__":
+    print(main(), end="")

@@ -11,13 +11,13 @@ from dataclasses import asdict
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.ingest import _io_failure
+from flows.retries import IO_RETRIES
 from flows.settings import store_location
 from kinship.app.ingest import ingest_pedigrees as ingest_pedigree_table
 from kinship.store import Store
 
 
-@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_io_failure, cache_policy=NO_CACHE)
+@task(**IO_RETRIES, cache_policy=NO_CACHE)
 def land_pedigrees(store: str, pedigrees: str, lab: str):
     return ingest_pedigree_table(Store(store), pedigrees, lab=lab)
 

@@ -24,6 +24,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.retries import IO_RETRIES
 from flows.settings import out_location, store_location
 from kinship import report
 from kinship.app import match_run
@@ -34,7 +35,7 @@ from kinship.matching import streaming
 from kinship.store import Store
 
 COMPUTE = dict(cache_policy=NO_CACHE)
-IO = dict(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+IO = dict(cache_policy=NO_CACHE, **IO_RETRIES)  # transient failures only (flows/retries.py)
 
 
 @task(**IO)
@@ -133,12 +134,18 @@ def describe(run, params: MatchParameters, substitutions, started_at, run_plan, 
 
 @task(**IO)
 def save_matches(store: str, provenance: dict, matches, run) -> int:
-    return Store(store).save_match_run(provenance, matches, run_inputs=match_run.entity_hashes(run.inputs))
+    return Store(store).save_match_run(provenance, matches, run_inputs=match_run.entity_hashes(run.inputs),
+                                       complete=False)
 
 
 @task(**IO)
 def write_outputs(out_dir: str, matches, pairs, provenance: dict, members):
     return report.write_all(out_dir, matches, pairs, provenance, samples=members)
+
+
+@task(**IO)
+def finish_run(store: str, provenance: dict) -> None:
+    return Store(store).finish_match_run(provenance["run_id"])
 
 
 @task(**COMPUTE)
@@ -162,7 +169,10 @@ def match(
     Steps (one task each, see kinship.app.match_run): load the stored profiles and families,
     assemble_inputs, effective_frequencies, encode_run, plan_run, score_shard per family shard,
     combine as shards finish, collect_matches, calibrate, reported_pairs, pair_loci, provenance;
-    then the run is saved in the store and written to out_dir/<run id>/.
+    then the run is saved in the store (not yet finished), its outputs are written to
+    out_dir/<run id>/ (a temporary folder renamed into place: whole or nothing, owner-only), and
+    only then is the run marked finished. A run that failed in between stays unfinished: the next
+    run ignores it.
 
     Args:
         parameters: Everything the run's numbers depend on (frequency table, mutation model,
@@ -203,8 +213,9 @@ def match(
     matches = calibrate(run, collect(run, results, run_plan, params), params)
     pairs = detail(run, select_pairs(matches))
     provenance = describe(run, params, substitutions, started_at, run_plan, previous, matches)
-    save_matches(store, provenance, matches, run)
-    paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members)
+    save_matches(store, provenance, matches, run)  # recorded, not yet finished
+    paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members)  # whole or nothing
+    finish_run(store, provenance)  # finished only once its outputs exist
     publish(matches, provenance)
     return {"provenance": provenance, "paths": {k: str(v) for k, v in paths.items()}}
 

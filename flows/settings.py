@@ -18,3 +18,15 @@ def store_location(store: str | None) -> str:
 
 def out_location(out_dir: str | None) -> str:
     return out_dir or os.environ.get("REUNITE_OUT") or DEFAULT_OUT
+
+
+def store_label(store: str) -> str:
+    """The store for messages: a path as given, a URL without its password."""
+    if "://" not in store:
+        return store
+    scheme, rest = store.split("://", 1)
+    netloc, slash, path = rest.partition("/")
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        netloc = user.split(":", 1)[0] + "@" + host
+    return f"{scheme}://{netloc}{slash}{path}"

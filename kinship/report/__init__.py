@@ -8,6 +8,7 @@ them out.
   against their schemas, and ``provenance.json``;
 * :mod:`kinship.report.html` - ``report.html``, a self-contained page;
 * :mod:`kinship.report.markdown` - summaries for Prefect artifacts;
+* :mod:`kinship.report.folders` - run folders written atomically, owner-only;
 * :mod:`kinship.report.formatting` - number formatting shared by the two;
 * :mod:`kinship.report.spreadsheet` - spreadsheet-safe text cells for every CSV written.
 """
@@ -18,9 +19,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from kinship.report.folders import atomic_folder
 from kinship.report.formatting import format_cpi, format_pi, format_posterior, format_power_of_ten
 from kinship.report.html import render_html, write_report
-from kinship.report.markdown import ingestion_summary_markdown, summary_markdown, top_candidates_table
+from kinship.report.markdown import (
+    ingestion_summary_markdown,
+    ingestion_summary_text,
+    summary_markdown,
+    top_candidates_table,
+)
 from kinship.report.tables import TABLE_SCHEMAS, arrow_schema, check_table, write_tables
 
 __all__ = [
@@ -37,6 +44,7 @@ __all__ = [
     "summary_markdown",
     "top_candidates_table",
     "ingestion_summary_markdown",
+    "ingestion_summary_text",
     "write_all",
 ]
 
@@ -49,15 +57,28 @@ def write_all(
     *,
     samples: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
-    """Write every output of a run into ``out_dir/<run_id>/``: tables, provenance and report.
+    """Write every output of a run into ``out_dir/<run_id>/``: tables, provenance and report, atomically.
+
+    The files are written into a private temporary folder beside the run folder and renamed
+    into place at the end (:func:`kinship.report.folders.atomic_folder`): the run folder appears
+    complete or not at all, and a failure (full disk, crash, bad table) leaves neither a run
+    folder nor a temporary one. Folders are created ``0700``, files ``0600``.
 
     Returns
     -------
     dict of str to Path
         Keys ``matches_parquet``, ``matches_csv``, ``pair_loci_parquet``, ``pair_loci_csv``,
-        ``provenance_json`` and ``report_html``.
+        ``provenance_json`` and ``report_html``, paths inside ``out_dir/<run_id>/``.
+
+    Raises
+    ------
+    ReuniteInputError
+        A table or provenance record that can not be written (nothing is left on disk).
+    OSError
+        The file system refused a write (nothing is left on disk).
     """
     run_dir = Path(out_dir) / provenance["run_id"]
-    paths = {name.replace(".", "_"): path for name, path in write_tables(run_dir, matches, pair_loci, provenance).items()}
-    paths["report_html"] = write_report(run_dir, matches, pair_loci, provenance, samples=samples)
-    return paths
+    with atomic_folder(run_dir) as tmp:
+        names = {name.replace(".", "_"): path.name for name, path in write_tables(tmp, matches, pair_loci, provenance).items()}
+        names["report_html"] = write_report(tmp, matches, pair_loci, provenance, samples=samples).name
+    return {key: run_dir / name for key, name in names.items()}

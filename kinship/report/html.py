@@ -16,6 +16,7 @@ import pandas as pd
 
 from kinship.errors import ReuniteInputError
 from kinship.matching.ranking import CONCLUSION_TEXT
+from kinship.report.folders import make_private_dirs
 from kinship.report.formatting import (
     _format_log10,
     format_probability,
@@ -267,7 +268,7 @@ def write_report(out_dir, matches: pd.DataFrame, pair_loci: pd.DataFrame, proven
     """
     out_dir = Path(out_dir)
     text = render_html(matches, pair_loci, provenance, **kw)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(out_dir)  # 0700 for the folders it creates
     path = out_dir / "report.html"
     path.write_text(text, encoding="utf-8")
     return path

@@ -10,7 +10,7 @@ import pandas as pd
 
 from kinship.report.formatting import _rules, _summary, _sorted_by_lr, format_cpi
 
-__all__ = ["summary_markdown", "top_candidates_table", "ingestion_summary_markdown"]
+__all__ = ["summary_markdown", "top_candidates_table", "ingestion_summary_markdown", "ingestion_summary_text"]
 
 # --------------------------------------------------------------------------------------------
 # Prefect artifacts (plain data; this module never imports prefect)
@@ -207,3 +207,47 @@ def ingestion_summary_markdown(summary) -> str:
         + table("Warnings", summary.warnings)
     )
     return "\n".join(head + body) + "\n"
+
+
+def ingestion_summary_text(summary, *, store: str | None = None) -> str:
+    """The few lines ``scripts/flow ingest`` prints: counts, the batch id, where the quarantine is.
+
+    Nothing else: no genotype, no sample id, no quarantine reason (those live in the store's
+    ``quarantine`` and ``warnings`` tables, and the per-sample table in the Prefect artifact
+    ``ingestion-summary``).
+
+    Parameters
+    ----------
+    summary : kinship.app.ingest.IngestSummary or mapping
+        What one ingestion did, or the ingest flow's return value (its fields as a dict).
+    store : str, optional
+        The store, as :meth:`kinship.store.Store.describe` writes it (no password).
+
+    Returns
+    -------
+    str
+        Three lines, ending with a newline.
+
+    Examples
+    --------
+    >>> s = {"export_name": "run7.txt", "manifest_name": "run7.csv", "file_sha256": "ab" * 32,
+    ...      "file_id": 3, "n_rows": 40, "n_landed": 36, "n_untyped": 1, "n_quarantined": 3,
+    ...      "n_samples_landed": 2, "n_genotypes_added": 36, "n_flagged": 0, "n_warnings": 1,
+    ...      "n_records_skipped": 0, "already_ingested": False}
+    >>> print(ingestion_summary_text(s, store="var/reunite.sqlite"), end="")
+    ingested run7.txt (manifest run7.csv): 40 rows = 36 landed + 1 untyped + 3 quarantined; 2 samples landed, 36 genotypes added, 0 flagged, 1 warnings
+    batch abababababababab (file_id 3)
+    quarantine: 3 rows, with their reasons, in the quarantine table of store var/reunite.sqlite (file_id 3)
+    """
+    get = summary.get if hasattr(summary, "get") else (lambda key: getattr(summary, key))
+    where = f" of store {store}" if store else ""
+    return (
+        f"ingested {get('export_name')} (manifest {get('manifest_name')}): {get('n_rows')} rows = "
+        f"{get('n_landed')} landed + {get('n_untyped')} untyped + {get('n_quarantined')} quarantined; "
+        f"{get('n_samples_landed')} samples landed, {get('n_genotypes_added')} genotypes added, "
+        f"{get('n_flagged')} flagged, {get('n_warnings')} warnings\n"
+        f"batch {get('file_sha256')[:16]} (file_id {get('file_id')})"
+        + (", already ingested: nothing added" if get("already_ingested") else "") + "\n"
+        f"quarantine: {get('n_quarantined')} rows, with their reasons, in the quarantine table{where} "
+        f"(file_id {get('file_id')})\n"
+    )

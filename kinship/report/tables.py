@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kinship.errors import ReuniteInputError
+from kinship.report.folders import make_private_dirs
 from kinship.report.spreadsheet import spreadsheet_safe_column
 from schemas import load_schema
 
@@ -240,7 +241,7 @@ def write_tables(out_dir, matches: pd.DataFrame, pair_loci: pd.DataFrame, proven
         ) from exc
     arrow = {key: _arrow_table(df, TABLE_SCHEMAS[key], record) for key, df in tables.items()}
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(out_dir)  # 0700 for the folders it creates
     paths: dict[str, Path] = {}
     for key, df in tables.items():
         path = out_dir / f"{key}.parquet"

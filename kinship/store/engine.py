@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kinship.errors import StoreError
+from kinship.store.dberrors import scrub_error
 from kinship.store.tables import STORE_SCHEMA_VERSION, metadata, store_meta
 
 __all__ = ["StoreBase", "alembic_config"]
@@ -49,7 +50,9 @@ class StoreBase:
             url = sa.engine.URL.create("sqlite", database=str(path))
         self.url = url
         self.schema = schema
-        engine = sa.create_engine(url, echo=echo)
+        # No value of a refused row reaches a log: parameters hidden, driver messages scrubbed.
+        engine = sa.create_engine(url, echo=echo, hide_parameters=True)
+        sa.event.listen(engine, "handle_error", scrub_error)
         if engine.dialect.name == "sqlite":
             if schema is not None:
                 raise StoreError(

@@ -175,9 +175,15 @@ class MatchRunTables(StoreBase):
         return len(rows)
 
     def save_match_run(
-        self, provenance: dict, matches_frame: pd.DataFrame, run_inputs: pd.DataFrame | None = None
+        self, provenance: dict, matches_frame: pd.DataFrame, run_inputs: pd.DataFrame | None = None,
+        *, complete: bool = True,
     ) -> int:
-        """Record a finished run from its provenance record and store its pairs, atomically.
+        """Record a run from its provenance record and store its pairs, atomically.
+
+        With ``complete=False`` the run is recorded without ``finished_at``: it is not yet a
+        finished run (:meth:`latest_match_run` and incremental matching ignore it) until
+        :meth:`finish_match_run` marks it, which the match flow does only once the run's outputs
+        are written.
 
         Parameters
         ----------
@@ -185,13 +191,15 @@ class MatchRunTables(StoreBase):
             The run's provenance record (``schemas/provenance.v2.json``): ``run_id``,
             ``started_at``, ``code_version``, ``parameters``, ``frequency_table`` (``source``
             or ``name``, ``sha256``), ``inputs`` (``n_families``, ``n_candidates``); optional
-            ``kind`` (default ``"full"``) and ``finished_at`` (default now). The whole record
-            is kept as JSON in ``match_runs.provenance``.
+            ``kind`` (default ``"full"``) and ``finished_at`` (default now; none when
+            ``complete=False``). The whole record is kept as JSON in ``match_runs.provenance``.
         matches_frame : pandas.DataFrame
             The run's pairs, as for :meth:`write_matches`.
         run_inputs : pandas.DataFrame, optional
             The profile hashes the run scored, as for :meth:`record_run_inputs`; written in the
             same transaction (all three land or none).
+        complete : bool, default True
+            Record the run as finished now; ``False`` leaves ``finished_at`` empty.
 
         Returns
         -------
@@ -209,7 +217,7 @@ class MatchRunTables(StoreBase):
             run = {
                 "run_id": provenance["run_id"],
                 "started_at": provenance["started_at"],
-                "finished_at": provenance.get("finished_at") or datetime.now(timezone.utc),
+                "finished_at": (provenance.get("finished_at") or datetime.now(timezone.utc)) if complete else None,
                 "kind": provenance.get("kind", "full"),
                 "parameters": provenance["parameters"],
                 "freq_table_name": table.get("source") or table["name"],
