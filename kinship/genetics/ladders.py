@@ -202,11 +202,17 @@ def allele_plausibility(locus: str, allele: str, *, catalogue: LocusCatalogue | 
     >>> allele_plausibility("TH01", "9.4")[1]
     "allele '9.4' at TH01: a .4 microvariant is impossible for a 4-base repeat (.1 to .3)"
     """
+    catalogue = catalogue or default_catalogue()
+    period = catalogue.get(locus).period if locus in catalogue else None
+    return _plausibility(locus, allele, period)
+
+
+@lru_cache(maxsize=1 << 16)
+def _plausibility(locus: str, allele: str, period: int | None) -> tuple[str, str]:
+    """:func:`allele_plausibility` for a repeat period (memoised: a batch repeats few calls)."""
     value = allele_value(allele)
     if value is None:
         return "ladder", ""
-    catalogue = catalogue or default_catalogue()
-    period = catalogue.get(locus).period if locus in catalogue else None
     if period and value.bases >= period:
         return "implausible", (f"allele {allele!r} at {locus}: a .{value.bases} microvariant is impossible for a "
                                f"{period}-base repeat (.1 to .{period - 1})")

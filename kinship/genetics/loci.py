@@ -25,6 +25,7 @@ __all__ = ["Locus", "LocusCatalogue", "default_catalogue", "locus_key"]
 _PUNCT = re.compile(r"[^0-9a-z]")
 
 
+@lru_cache(maxsize=1 << 12)
 def locus_key(name: str) -> str:
     """Matching key of a locus name: lower case, letters and digits only.
 

@@ -81,9 +81,22 @@ def normalise_records(
     return _rows_frame(_normalise_rows(records, file=file, catalogue=catalogue or default_catalogue()))
 
 
+def frame_records(frame: pd.DataFrame) -> list[dict]:
+    """``frame.to_dict("records")``, column-wise (``tolist`` per column: many times faster on
+    pandas' Arrow-backed string columns, same Python values).
+
+    Examples
+    --------
+    >>> frame_records(pd.DataFrame({"a": ["x", "y"], "b": [1, 2]}))
+    [{'a': 'x', 'b': 1}, {'a': 'y', 'b': 2}]
+    """
+    columns = list(frame.columns)
+    return [dict(zip(columns, values)) for values in zip(*(frame[c].tolist() for c in columns))]
+
+
 def _normalise_rows(records: pd.DataFrame, *, file: str, catalogue: LocusCatalogue) -> list[dict]:
     rows = []
-    for rec in records.to_dict("records"):
+    for rec in frame_records(records):
         check = RowCheck.from_record(rec, file=file)
         rows.append(check.row)
         for rule in ROW_RULES:
@@ -188,7 +201,7 @@ def plan_batch(
         if r["sample_id"]:
             by_sample[r["sample_id"]].append(r)
     entries: dict[str, list[dict]] = defaultdict(list)
-    for e in manifest.entries.to_dict("records"):
+    for e in frame_records(manifest.entries):
         entries[e["sample_id"]].append(e)
     entries = dict(entries)
     batch = BatchContext(file, manifest, catalogue, stored_samples=stored_samples, stored_profiles=stored_profiles,
