@@ -1,6 +1,9 @@
 # Sourced by scripts/demo and scripts/test: make the virtual environment if needed, install the
 # pinned dependencies (constraints.txt), and set Prefect up for its embedded (ephemeral) mode.
 set -euo pipefail
+# Owner-only: the store, outputs, backups and Prefect's database (which holds flow logs) are
+# created readable by this user alone (the code also sets 0700/0600 explicitly).
+umask 077
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt .venv/.installed ] || [ constraints.txt -nt .venv/.installed ]; then
@@ -19,6 +22,7 @@ fi
 
 # Prefect: embedded ephemeral API, home inside the project unless set, no telemetry.
 export PREFECT_HOME="${PREFECT_HOME:-$PWD/.prefect}"
+[ -d "$PREFECT_HOME" ] || mkdir -p -m 700 "$PREFECT_HOME"
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="${PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:-90}"
 export PREFECT_LOGGING_LEVEL="${PREFECT_LOGGING_LEVEL:-WARNING}"

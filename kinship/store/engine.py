@@ -25,12 +25,23 @@ from sqlalchemy.engine import Connection
 
 from kinship.errors import StoreError
 from kinship.store.dberrors import scrub_error
+from kinship.store.files import prepare_sqlite_file
 from kinship.store.tables import STORE_SCHEMA_VERSION, metadata, store_meta
 
 __all__ = ["StoreBase", "alembic_config"]
 
 #: Key of the PostgreSQL advisory lock taken by :meth:`StoreBase.write_transaction`.
 _PG_LOCK_KEY = 0x52454E49  # "RENI"
+
+#: SQLite: how long a writer waits for the file's write lock (``PRAGMA busy_timeout``), ms.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: PostgreSQL ``lock_timeout`` (ms): the longest wait for a lock, the writers' advisory lock
+#: included; a write transaction of ingestion holds it for the short write only (seconds), so
+#: 60 s means "something is stuck". Override with ``REUNITE_PG_LOCK_TIMEOUT_MS``.
+PG_LOCK_TIMEOUT_MS = 60_000
+#: PostgreSQL ``statement_timeout`` (ms): the longest single statement (a national-scale read of
+#: every genotype takes minutes, never ten). Override with ``REUNITE_PG_STATEMENT_TIMEOUT_MS``.
+PG_STATEMENT_TIMEOUT_MS = 600_000
 
 
 def _is_url(target: str) -> bool:
@@ -46,13 +57,15 @@ class StoreBase:
             url = sa.engine.make_url(target)
         else:
             path = Path(target).expanduser().resolve()
-            path.parent.mkdir(parents=True, exist_ok=True)
+            prepare_sqlite_file(path)  # folders 0700, file 0600; an existing file is quick_checked
             url = sa.engine.URL.create("sqlite", database=str(path))
         self.url = url
         self.schema = schema
         # No value of a refused row reaches a log: parameters hidden, driver messages scrubbed.
         engine = sa.create_engine(url, echo=echo, hide_parameters=True)
         sa.event.listen(engine, "handle_error", scrub_error)
+        if engine.dialect.name == "postgresql":
+            sa.event.listen(engine, "connect", _pg_timeouts)
         if engine.dialect.name == "sqlite":
             if schema is not None:
                 raise StoreError(
@@ -200,13 +213,30 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # WAL: readers (a match run, the planning of another lab's batch) never wait for a writer,
+    # and a writer waits only for the other writer's short commit. In-memory databases keep
+    # their own journal mode.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
 def _sqlite_begin(conn) -> None:
     mode = conn.get_execution_options().get("sqlite_begin", "")
     conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def _pg_timeouts(dbapi_connection, _record) -> None:
+    """Lock and statement timeouts of every PostgreSQL connection (see the module constants)."""
+    import os
+
+    lock_ms = int(os.environ.get("REUNITE_PG_LOCK_TIMEOUT_MS", PG_LOCK_TIMEOUT_MS))
+    statement_ms = int(os.environ.get("REUNITE_PG_STATEMENT_TIMEOUT_MS", PG_STATEMENT_TIMEOUT_MS))
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"SET lock_timeout = {lock_ms}")
+    cursor.execute(f"SET statement_timeout = {statement_ms}")
+    cursor.close()
+    dbapi_connection.commit()
 
 
 def _pg_search_path(schema: str):

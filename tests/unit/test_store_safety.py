@@ -7,8 +7,12 @@ Each test runs on SQLite and on PostgreSQL (``backend`` / ``store`` fixtures of
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sqlite3
+import stat
 import traceback
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +22,7 @@ from kinship.store import Store
 from kinship.store.dberrors import describe_db_error, is_transient
 from kinship.store.tables import genotypes
 
+ROOT = Path(__file__).resolve().parents[2]
 SECRET_ID = "C-SECRET-4711"
 SECRET_ALLELES = ("31.2", "97.3")
 
@@ -70,3 +75,37 @@ def test_only_operational_failures_are_transient():
 
 def test_a_bind_error_is_described_without_its_value():
     assert "9.3x" not in describe_db_error(ValueError("could not convert string to float: '9.3x'"))
+
+
+def test_a_new_sqlite_store_is_owner_only(tmp_path):
+    path = tmp_path / "new" / "deeper" / "reunite.sqlite"
+    Store(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == stat.S_IMODE(path.parent.parent.stat().st_mode) == 0o700
+
+
+def test_a_corrupted_sqlite_store_is_refused_with_the_restore_procedure(tmp_path):
+    path = tmp_path / "reunite.sqlite"
+    Store(path).close()
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 4096] = b"\xa5" * 4096  # pages in the middle overwritten
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=r"store file .*reunite\.sqlite is damaged \(SQLite quick_check: .*"
+                                         r"To restore: stop every flow .*scripts/flow restore --from BACKUP"):
+        Store(path)
+
+
+def test_a_file_that_is_not_sqlite_is_refused_with_the_restore_procedure(tmp_path):
+    path = tmp_path / "reunite.sqlite"
+    path.write_bytes(b"PK\x03\x04 not a database" * 100)
+    with pytest.raises(StoreError, match=r"is damaged \(SQLite quick_check: file is not a database\)"):
+        Store(path)
+
+
+def test_the_scripts_create_prefect_home_owner_only_under_umask_077(tmp_path):
+    home = tmp_path / "prefect-home"
+    script = f'source scripts/_env.sh; umask; stat -c %a "$PREFECT_HOME"; touch "{tmp_path}/f"; stat -c %a "{tmp_path}/f"'
+    done = subprocess.run(["bash", "-c", script], cwd=ROOT, env={**os.environ, "PREFECT_HOME": str(home)},
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["0077", "700", "600"]
