@@ -30,3 +30,12 @@ def store_label(store: str) -> str:
         user, host = netloc.rsplit("@", 1)
         netloc = user.split(":", 1)[0] + "@" + host
     return f"{scheme}://{netloc}{slash}{path}"
+
+
+def backup_key() -> str | None:
+    """The backup encryption key, ``$REUNITE_BACKUP_KEY`` (a Fernet key), or ``None``: plain backups.
+
+    Read inside the backup and restore tasks, never passed as a flow parameter, so that it is
+    not recorded in Prefect's database.
+    """
+    return os.environ.get("REUNITE_BACKUP_KEY") or None

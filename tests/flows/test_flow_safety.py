@@ -175,3 +175,18 @@ def test_a_write_failure_mid_output_leaves_no_run_folder_and_no_finished_run(tmp
     assert {stat.S_IMODE(p.stat().st_mode) for p in run_dir.iterdir()} == {0o600}
     with Store(store) as s:
         assert s.latest_match_run()["run_id"] == result["provenance"]["run_id"]
+
+
+def test_backup_and_restore_commands_round_trip_an_encrypted_sqlite_store(tmp_path, monkeypatch):
+    import flows.backup
+    import flows.restore
+
+    store = tmp_path / "reunite.sqlite"
+    Store(store).close()
+    key = flows.backup.main(["--new-key"]).strip()
+    monkeypatch.setenv("REUNITE_BACKUP_KEY", key)
+    said = flows.backup.main(["--to", str(tmp_path / "b.backup"), "--store", str(store)])
+    assert "sqlite store written to" in said and ", encrypted)" in said
+    said = flows.restore.main(["--from", str(tmp_path / "b.backup"), "--store", str(tmp_path / "restored.sqlite")])
+    assert "store restored" in said
+    assert Store(tmp_path / "restored.sqlite").latest_match_run() is None
