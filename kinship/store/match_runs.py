@@ -84,7 +84,7 @@ class MatchRunTables(StoreBase):
         """
         row = self._run_row(run, required=_RUN_REQUIRED)
         try:
-            with self.engine.begin() as c:
+            with self.write_transaction() as c:
                 c.execute(match_runs.insert().values(**row))
         except sa.exc.IntegrityError:
             raise StoreError(self._known_run(row["run_id"])) from None
@@ -109,7 +109,7 @@ class MatchRunTables(StoreBase):
         fields.setdefault("finished_at", datetime.now(timezone.utc))
         row = self._run_row({"run_id": run_id, **fields}, required=["run_id"])
         row.pop("run_id")
-        with self.engine.begin() as c:
+        with self.write_transaction() as c:
             n = c.execute(match_runs.update().where(match_runs.c.run_id == run_id).values(**row)).rowcount
         if n != 1:
             raise StoreError(self._unknown_run(run_id))
@@ -170,7 +170,7 @@ class MatchRunTables(StoreBase):
             not allowed, or a pair is already stored for the run.
         """
         rows = self._match_rows(run_id, matches_frame)
-        with self.engine.begin() as c:
+        with self.write_transaction() as c:
             self._insert_matches(c, run_id, rows)
         return len(rows)
 
@@ -237,7 +237,7 @@ class MatchRunTables(StoreBase):
         row = self._run_row(run, required=_RUN_REQUIRED)
         rows = self._match_rows(row["run_id"], matches_frame)
         input_rows = None if run_inputs is None else self._run_input_rows(row["run_id"], run_inputs)
-        with self.engine.begin() as c:
+        with self.write_transaction() as c:
             try:
                 with c.begin_nested():
                     c.execute(match_runs.insert().values(**row))
@@ -385,7 +385,7 @@ class MatchRunTables(StoreBase):
         if conn is not None:
             self._insert_run_inputs(conn, run_id, rows)
         else:
-            with self.engine.begin() as c:
+            with self.write_transaction() as c:
                 self._insert_run_inputs(c, run_id, rows)
         return len(rows)
 
