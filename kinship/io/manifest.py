@@ -1,6 +1,9 @@
-"""Read and validate a batch manifest (``schemas/manifest.v3.json``; v2 added the relationship kinds
+"""Read and validate a batch manifest (``schemas/manifest.v4.json``; v2 added the relationship kinds
 of kinship.genetics.relationships.RELATIONSHIPS to v1's father | mother; v3 adds ``pedigree``: a reference
-placed by its family's PED-style pedigree table, :func:`kinship.app.ingest.ingest_pedigrees`).
+placed by its family's PED-style pedigree table, :func:`kinship.app.ingest.ingest_pedigrees`; v4 adds
+the optional ``export_name`` column, the name the export uses for a sample (a VCF sample name), which
+maps export rows to the sample id and is never stored, and checks ``lab`` and ``kit`` against the
+store's catalogues when they are given. A v3 file is a valid v4 file).
 
 The manifest says who each sample of an export is: ``role`` (reference or candidate), the
 family of a reference (``family_id``, scoped by ``lab``) and its ``relationship`` to the
@@ -21,6 +24,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -39,8 +43,8 @@ __all__ = [
     "parse_manifest",
 ]
 
-#: Name of the manifest schema file under ``schemas/`` (version 3: relationship ``pedigree``).
-MANIFEST_SCHEMA = "manifest.v3"
+#: Name of the manifest schema file under ``schemas/`` (version 4: column ``export_name``).
+MANIFEST_SCHEMA = "manifest.v4"
 
 #: Columns of the validated manifest table returned in :attr:`Manifest.entries`.
 MANIFEST_COLUMNS = ["sample_id", "role", "family_id", "relationship", "sex", "lab", "kit", "source_line"]
@@ -103,11 +107,27 @@ class Manifest:
         batch defaults. Rows of samples named in :attr:`errors` are not in it.
     errors : list of ManifestRowError
         Every row error, in file order.
+    export_names : dict of str to str
+        ``{export_name: sample_id}`` of the rows that give an ``export_name`` (v4), valid or not
+        (an export row of that name is a row of that sample); names given to two samples are
+        left out (and are row errors).
     """
 
     file: str
     entries: pd.DataFrame
     errors: list[ManifestRowError] = field(default_factory=list)
+    export_names: dict[str, str] = field(default_factory=dict)
+
+    def export_sample_id(self, name: str) -> str:
+        """The sample id of an export's sample name: its ``export_name`` mapping, else the name itself.
+
+        Examples
+        --------
+        >>> m = Manifest("m.csv", pd.DataFrame(columns=MANIFEST_COLUMNS), export_names={"Zhang 1": "C-1"})
+        >>> m.export_sample_id("Zhang 1"), m.export_sample_id("C-2")
+        ('C-1', 'C-2')
+        """
+        return self.export_names.get(name, name)
 
     @property
     def bad_sample_ids(self) -> set[str]:
@@ -135,7 +155,7 @@ def manifest_rules(schema: dict | None = None) -> dict:
     Parameters
     ----------
     schema : dict, optional
-        Parsed schema; the bundled ``schemas/manifest.v3.json`` by default.
+        Parsed schema; the bundled ``schemas/manifest.v4.json`` by default.
 
     Returns
     -------
@@ -174,8 +194,10 @@ def read_manifest(
     kit: str | None = None,
     data: bytes | None = None,
     strict: bool = False,
+    labs: Collection[str] | None = None,
+    kits: Collection[str] | None = None,
 ) -> Manifest:
-    """Read a manifest CSV and validate every row against ``schemas/manifest.v3.json``.
+    """Read a manifest CSV and validate every row against ``schemas/manifest.v4.json``.
 
     Parameters
     ----------
@@ -190,6 +212,13 @@ def read_manifest(
     strict : bool, default False
         Raise :class:`~kinship.errors.ManifestError` listing all row errors instead of
         returning them.
+    labs : collection of str, optional
+        Registered lab codes (:meth:`kinship.store.Store.lab_codes`): a row whose lab is not
+        one of them is a row error. ``None``: not checked.
+    kits : collection of str, optional
+        Kit names of the catalogue (:meth:`kinship.store.Store.kit_names`): a row whose kit is
+        not one of them (ignoring case) is a row error, a known kit is written as the catalogue
+        spells it. ``None``: not checked.
 
     Returns
     -------
@@ -204,13 +233,14 @@ def read_manifest(
     """
     path = Path(path)
     raw = path.read_bytes() if data is None else data
-    manifest = parse_manifest(raw, file=path.name, lab=lab, kit=kit)
+    manifest = parse_manifest(raw, file=path.name, lab=lab, kit=kit, labs=labs, kits=kits)
     if strict:
         manifest.raise_errors()
     return manifest
 
 
-def parse_manifest(raw: bytes, *, file: str, lab: str, kit: str | None = None) -> Manifest:
+def parse_manifest(raw: bytes, *, file: str, lab: str, kit: str | None = None,
+                   labs: Collection[str] | None = None, kits: Collection[str] | None = None) -> Manifest:
     """Validate manifest bytes; see :func:`read_manifest` (which reads the file).
 
     Examples
@@ -271,20 +301,88 @@ def parse_manifest(raw: bytes, *, file: str, lab: str, kit: str | None = None) -
         )
     errors: list[ManifestRowError] = []
     rows = []
-    for rec in table.to_dict("records"):
+    records = table.to_dict("records")
+    kit_names = None if kits is None else {_kit_key(k): k for k in kits}
+    for rec in records:
         row_errors = _check_row(rec, rules, file)
+        if not row_errors:
+            row_errors = _check_catalogues(rec, file, lab=lab, kit=kit, labs=labs, kit_names=kit_names)
         errors.extend(row_errors)
         if not row_errors:
             rec["sex"] = rec["sex"] or rules["default_sex"]
             rec["lab"] = rec["lab"] or lab
             rec["kit"] = rec["kit"] or (kit or "")
+            if kit_names is not None and rec["kit"]:
+                rec["kit"] = kit_names[_kit_key(rec["kit"])]
             rows.append(rec)
     entries = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
     errors.extend(_check_consistency(entries, rules, file))
+    export_names, name_errors = _export_names(records, file)
+    errors.extend(name_errors)
     bad = {e.sample_id for e in errors if e.sample_id}
     entries = entries[~entries["sample_id"].isin(bad)].reset_index(drop=True)
     entries["source_line"] = entries["source_line"].astype("int64")
-    return Manifest(file=file, entries=entries, errors=errors)
+    return Manifest(file=file, entries=entries, errors=errors, export_names=export_names)
+
+
+def _kit_key(name: str) -> str:
+    """A kit name as the catalogue look-up compares it: case and runs of spaces ignored."""
+    return " ".join(name.split()).casefold()
+
+
+def _check_catalogues(rec: dict, file: str, *, lab: str, kit: str | None, labs: Collection[str] | None,
+                      kit_names: dict[str, str] | None) -> list[ManifestRowError]:
+    """A row's lab must be a registered lab and its kit a kit of the catalogue (when given)."""
+    out = []
+    sid, line = rec["sample_id"], rec["source_line"]
+    if labs is not None and rec["lab"] and rec["lab"] not in labs:
+        out.append(ManifestRowError(
+            file, line, sid, "lab", rec["lab"], f"a registered lab code (registered: {sorted(labs)})",
+            "correct the lab code, or register the lab first: scripts/flow labs register CODE --name NAME"))
+    if kit_names is not None and rec["kit"] and _kit_key(rec["kit"]) not in kit_names:
+        out.append(ManifestRowError(
+            file, line, sid, "kit", rec["kit"], f"a kit of the catalogue (known: {sorted(kit_names.values())})",
+            "correct the kit name, or register the kit with its loci first: "
+            "scripts/flow kits register NAME --loci LOCUS,LOCUS,..."))
+    return out
+
+
+def _export_names(records: list[dict], file: str) -> tuple[dict[str, str], list[ManifestRowError]]:
+    """``{export_name: sample_id}`` of the rows that give one, and the rows that give it ambiguously."""
+    by_name: dict[str, set[str]] = {}
+    by_sample: dict[str, set[str]] = {}
+    first_line: dict[str, int] = {}
+    for rec in records:
+        name, sid = rec.get("export_name", ""), rec["sample_id"]
+        if not name or not sid or name == sid:
+            continue
+        by_name.setdefault(name, set()).add(sid)
+        by_sample.setdefault(sid, set()).add(name)
+        first_line.setdefault(name, int(rec["source_line"]))
+    ids = {rec["sample_id"] for rec in records}
+    errors: list[ManifestRowError] = []
+    out: dict[str, str] = {}
+    for name, sids in by_name.items():
+        clash = sorted(sids) if len(sids) > 1 else []
+        if name in ids:
+            clash = sorted(sids | {name})
+        if clash:
+            for sid in sorted(sids):
+                errors.append(ManifestRowError(
+                    file, first_line[name], sid, "export_name", name,
+                    f"an export name that names one sample only (it names or is the id of {len(clash)} samples)",
+                    "give each sample its own export_name, different from every sample_id"))
+            continue
+        out[name] = next(iter(sids))
+    for sid, names in sorted(by_sample.items()):
+        if len(names) > 1:
+            errors.append(ManifestRowError(
+                file, min(first_line[n] for n in names), sid, "export_name", sorted(names)[0],
+                f"one export_name per sample (this sample has {len(names)})",
+                "give the sample one export_name on every row"))
+            for name in names:
+                out.pop(name, None)
+    return out, errors
 
 
 def _check_row(rec: dict, rules: dict, file: str) -> list[ManifestRowError]:

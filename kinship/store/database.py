@@ -18,7 +18,9 @@ database and the metadata agree.
   quarantine and warnings (ingestion lands a batch through a
   :class:`~kinship.store.profiles.BatchTransaction`);
 * :class:`kinship.store.pedigrees.PedigreeTables` - families filed as a pedigree table;
-* :class:`kinship.store.match_runs.MatchRunTables` - match runs, their pairs and inputs.
+* :class:`kinship.store.match_runs.MatchRunTables` - match runs, their pairs and inputs;
+* :class:`kinship.store.catalogue.CatalogueTables` - registered labs and kits, the pseudonym secret;
+* :class:`kinship.store.batches.BatchTables` - listing and retracting batches, erasing samples.
 
 On SQLite every transaction is opened explicitly (``BEGIN``; ``BEGIN IMMEDIATE`` for the write
 transactions of ingestion and migration), so concurrent writers queue on the file lock instead
@@ -35,6 +37,8 @@ Times are stored in UTC and read back as timezone-aware ``datetime64[ns, UTC]`` 
 
 from __future__ import annotations
 
+from kinship.store.batches import BatchTables
+from kinship.store.catalogue import CatalogueTables
 from kinship.store.match_runs import MatchRunTables
 from kinship.store.pedigrees import PedigreeTables
 from kinship.store.profiles import ProfileTables
@@ -42,7 +46,7 @@ from kinship.store.profiles import ProfileTables
 __all__ = ["Store"]
 
 
-class Store(ProfileTables, PedigreeTables, MatchRunTables):
+class Store(ProfileTables, PedigreeTables, MatchRunTables, CatalogueTables, BatchTables):
     """The profile store on SQLite (file path) or any SQLAlchemy URL (PostgreSQL).
 
     Parameters

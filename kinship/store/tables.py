@@ -1,9 +1,11 @@
-"""The store's tables: one SQLAlchemy 2 Core :data:`metadata` (``schemas/store.v4.json``).
+"""The store's tables: one SQLAlchemy 2 Core :data:`metadata` (``schemas/store.v5.json``).
 
 The metadata mirrors the head Alembic revision (``kinship/store/migrations``; a test checks that
 a migrated database and the metadata agree). Table groups: ingestion (``ingested_files``,
 ``samples``, ``family_members``, ``genotypes``, ``profile_keys``, ``quarantine``, ``warnings``), pedigrees
-(``family_pedigrees``) and match runs (``match_runs``, ``matches``, ``match_run_inputs``);
+(``family_pedigrees``), match runs (``match_runs``, ``matches``, ``match_run_inputs``) and
+catalogues and undo (``labs``, ``kits``, ``store_secrets``, ``batch_retractions``,
+``sample_erasures``, :mod:`kinship.store.catalogue` and :mod:`kinship.store.batches`);
 the methods that read and write each group are :mod:`kinship.store.profiles`,
 :mod:`kinship.store.pedigrees` and :mod:`kinship.store.match_runs`.
 """
@@ -31,10 +33,15 @@ __all__ = [
     "matches",
     "match_run_inputs",
     "family_pedigrees",
+    "labs",
+    "kits",
+    "store_secrets",
+    "batch_retractions",
+    "sample_erasures",
 ]
 
-#: Version of the table layout (``schemas/store.v4.json``).
-STORE_SCHEMA_VERSION = 4
+#: Version of the table layout (``schemas/store.v5.json``).
+STORE_SCHEMA_VERSION = 5
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -228,4 +235,53 @@ family_pedigrees = sa.Table(
     sa.Column("sex", sa.String(16), nullable=False),
     sa.Column("sample_id", _ID, nullable=True),  # null: an untyped member
     sa.Column("is_missing", sa.Boolean, nullable=False),
+)
+
+# -- catalogues, the store's secret, retractions and erasures (migration 0005) ----------------
+#: Registered labs: the ASCII code stored everywhere else, the display name (may be Chinese).
+labs = sa.Table(
+    "labs",
+    metadata,
+    sa.Column("code", _ID, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("registered_at", UTCDateTime, nullable=False),
+)
+
+#: Kits registered by name and loci (the bundled strvalidator kits are not rows: they ship with the code).
+kits = sa.Table(
+    "kits",
+    metadata,
+    sa.Column("kit", sa.String(64), primary_key=True),
+    sa.Column("loci", sa.Text, nullable=False),  # canonical locus names joined by ","
+    sa.Column("registered_at", UTCDateTime, nullable=False),
+)
+
+#: Per-store secrets (the salt of the id pseudonyms); never exported, never logged.
+store_secrets = sa.Table(
+    "store_secrets",
+    metadata,
+    sa.Column("secret", sa.String(32), primary_key=True),
+    sa.Column("value", sa.String(128), nullable=False),
+)
+
+#: One row per retracted batch: who, when, why, and what left the store.
+batch_retractions = sa.Table(
+    "batch_retractions",
+    metadata,
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), primary_key=True),
+    sa.Column("retracted_at", UTCDateTime, nullable=False),
+    sa.Column("operator", _ID, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("n_genotypes_removed", sa.Integer, nullable=False),
+    sa.Column("n_samples_removed", sa.Integer, nullable=False),
+)
+
+#: The audit of an erasure on withdrawn consent: the sample id, time, operator and reason only.
+sample_erasures = sa.Table(
+    "sample_erasures",
+    metadata,
+    sa.Column("sample_id", _ID, primary_key=True),
+    sa.Column("erased_at", UTCDateTime, nullable=False),
+    sa.Column("operator", _ID, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
 )

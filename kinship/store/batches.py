@@ -1,0 +1,251 @@
+"""Batches as units of the store: listing, retraction, and the erasure of a sample on withdrawn consent.
+
+:class:`BatchTables` is the part of :class:`kinship.store.Store` that undoes what ingestion did:
+
+* :meth:`BatchTables.retract_batch` - a batch sent wrong (a mistyped ``--lab``, the wrong
+  manifest) is **retracted**: the genotypes it landed, the family memberships it added and the
+  samples it created (unless another batch still holds genotypes or memberships of them) are
+  deleted, and one ``batch_retractions`` row records who, when, why and how much left. The
+  batch's ``ingested_files`` row, its quarantine and its warnings stay as the record of what was
+  sent. The retracted samples leave every later match run (the run's loaded genotypes no longer
+  hold them, so the run's inputs change and it is a full re-match,
+  :func:`kinship.app.match_run.plan_run`); the corrected batch is then ingested as a new batch
+  (its key differs: it covers the lab, :func:`kinship.app.ingest.batch_sha256`). Re-ingesting
+  the very same batch is refused.
+* :meth:`BatchTables.erase_sample` - erasure on withdrawn consent (PIPL art. 47): every
+  genotype of the sample, its duplicate-screen keys, family memberships, quarantined and warning
+  records and its ``samples`` row are deleted; a pedigree member typed by it becomes untyped.
+  The audit row (``sample_erasures``) keeps only the sample id, the time, the operator and the
+  reason. A later batch sending the same sample id has it quarantined (``erased``).
+
+Operators are pseudonymous ids (the id pattern) until the store has users.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kinship.errors import StoreError
+from kinship.genetics.profile_keys import profile_key_rows
+from kinship.store.catalogue import _described, id_pattern, is_pseudonymous_id
+from kinship.store.engine import StoreBase, chunks
+from kinship.store.tables import (
+    batch_retractions,
+    family_members,
+    family_pedigrees,
+    genotypes,
+    ingested_files,
+    profile_keys,
+    quarantine,
+    sample_erasures,
+    samples,
+    warnings_table,
+)
+
+__all__ = ["MAX_REASON", "BATCH_COLUMNS", "BatchTables"]
+
+#: Longest reason (``--why``) of a retraction or an erasure, in characters.
+MAX_REASON = 500
+
+#: Columns of :meth:`BatchTables.list_batches`.
+BATCH_COLUMNS = ["file_id", "received_at", "lab", "kit", "fmt", "export_name", "n_rows", "n_samples_landed",
+                 "n_genotypes_added", "n_quarantined", "status", "retracted_at", "retracted_by", "retraction_reason"]
+
+
+def _check_operator(by: str, what: str) -> str:
+    pattern, max_length = id_pattern()
+    if not is_pseudonymous_id(str(by)):
+        raise StoreError(
+            f"{what}: operator {_described(str(by))} is not an operator id; expected ASCII matching "
+            f"{pattern.pattern} (at most {max_length} characters); fix: give your operator id with --by"
+        )
+    return str(by)
+
+
+def _check_reason(why: str, what: str) -> str:
+    why = " ".join(str(why).split())
+    bad = sum(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in why)
+    if not why or len(why) > MAX_REASON or bad:
+        raise StoreError(
+            f"{what}: the reason has {len(why)} characters ({bad} control characters); expected 1 to "
+            f"{MAX_REASON} printable characters; fix: say why with --why \"...\" (no names or contact details)"
+        )
+    return why
+
+
+class BatchTables(StoreBase):
+    """Listing and retracting batches, erasing samples: the undo side of :class:`kinship.store.Store`."""
+
+    def list_batches(self) -> pd.DataFrame:
+        """Every ingested batch with its status.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`BATCH_COLUMNS`, sorted by ``file_id``: ``status`` is ``"active"`` or
+            ``"retracted"``; ``retracted_at``, ``retracted_by`` and ``retraction_reason`` are
+            empty for an active batch.
+        """
+        r = batch_retractions
+        q = (sa.select(ingested_files.c.file_id, ingested_files.c.received_at, ingested_files.c.lab,
+                       ingested_files.c.kit, ingested_files.c.fmt, ingested_files.c.export_name,
+                       ingested_files.c.n_rows, ingested_files.c.n_samples_landed,
+                       ingested_files.c.n_genotypes_added, ingested_files.c.n_quarantined,
+                       r.c.retracted_at, r.c.operator, r.c.reason)
+             .outerjoin(r, r.c.file_id == ingested_files.c.file_id)
+             .order_by(ingested_files.c.file_id))
+        with self.engine.connect() as c:
+            rows = c.execute(q).all()
+        out = [{
+            "file_id": int(x.file_id), "received_at": x.received_at, "lab": x.lab, "kit": x.kit or "", "fmt": x.fmt,
+            "export_name": x.export_name, "n_rows": x.n_rows, "n_samples_landed": x.n_samples_landed,
+            "n_genotypes_added": x.n_genotypes_added, "n_quarantined": x.n_quarantined,
+            "status": "retracted" if x.retracted_at is not None else "active",
+            "retracted_at": x.retracted_at, "retracted_by": x.operator or "", "retraction_reason": x.reason or "",
+        } for x in rows]
+        frame = pd.DataFrame(out, columns=BATCH_COLUMNS)
+        for column in ("received_at", "retracted_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        return frame
+
+    def batch_retraction(self, file_id: int, *, conn: Connection | None = None) -> dict | None:
+        """The ``batch_retractions`` row of a batch, or ``None`` if it is not retracted."""
+        with self._conn(conn) as c:
+            row = c.execute(sa.select(batch_retractions).where(batch_retractions.c.file_id == int(file_id))).mappings().first()
+        return dict(row) if row is not None else None
+
+    def retract_batch(self, file_id: int, *, by: str, why: str) -> dict:
+        """Retract a batch: delete what it landed, keep the record of what was sent; see the module.
+
+        Parameters
+        ----------
+        file_id : int
+            The batch (``ingested_files.file_id``; ``scripts/flow batches list``).
+        by : str
+            Operator id (the id pattern).
+        why : str
+            Reason, 1 to :data:`MAX_REASON` characters.
+
+        Returns
+        -------
+        dict
+            The ``batch_retractions`` row: ``file_id, retracted_at, operator, reason,
+            n_genotypes_removed, n_samples_removed``.
+
+        Raises
+        ------
+        StoreError
+            If the batch does not exist or is retracted already, or ``by``/``why`` are invalid.
+        """
+        what = f"retraction of batch {file_id}"
+        by, why = _check_operator(by, what), _check_reason(why, what)
+        file_id = int(file_id)
+        with self.write_transaction() as conn:
+            batch = conn.execute(sa.select(ingested_files.c.file_id).where(ingested_files.c.file_id == file_id)).first()
+            if batch is None:
+                raise StoreError(f"{what}: no batch {file_id} in the store; expected a file_id of "
+                                 "scripts/flow batches list; fix: give the batch's file_id")
+            done = self.batch_retraction(file_id, conn=conn)
+            if done is not None:
+                raise StoreError(f"{what}: the batch was retracted already at {done['retracted_at']:%Y-%m-%d %H:%M} "
+                                 f"UTC by {done['operator']!r}; nothing to do")
+            touched = set(conn.execute(sa.select(genotypes.c.sample_id).where(genotypes.c.file_id == file_id)
+                                       .distinct()).scalars())
+            created = set(conn.execute(sa.select(samples.c.sample_id).where(samples.c.file_id == file_id)).scalars())
+            n_genotypes = conn.execute(genotypes.delete().where(genotypes.c.file_id == file_id)).rowcount
+            conn.execute(family_members.delete().where(family_members.c.file_id == file_id))
+            still_held = set()
+            for chunk in chunks(sorted(created)):
+                still_held |= set(conn.execute(sa.select(genotypes.c.sample_id).where(genotypes.c.sample_id.in_(chunk))).scalars())
+                still_held |= set(conn.execute(sa.select(family_members.c.sample_id)
+                                               .where(family_members.c.sample_id.in_(chunk))).scalars())
+            removed = sorted(created - still_held)
+            self._refresh_profile_keys(conn, touched | set(removed))
+            for chunk in chunks(removed):
+                conn.execute(samples.delete().where(samples.c.sample_id.in_(chunk)))
+            row = {"file_id": file_id, "retracted_at": datetime.now(timezone.utc), "operator": by, "reason": why,
+                   "n_genotypes_removed": int(n_genotypes), "n_samples_removed": len(removed)}
+            conn.execute(batch_retractions.insert().values(**row))
+        return row
+
+    def erase_sample(self, sample_id: str, *, by: str, why: str) -> dict:
+        """Erase a sample on withdrawn consent: its genotypes and records go, an audit row stays.
+
+        Parameters
+        ----------
+        sample_id : str
+            The stored (pseudonymous) sample id.
+        by : str
+            Operator id (the id pattern).
+        why : str
+            Reason, 1 to :data:`MAX_REASON` characters (e.g. "consent withdrawn, request 2026-118").
+
+        Returns
+        -------
+        dict
+            The audit row (``sample_id, erased_at, operator, reason``) and the counts
+            ``n_genotypes_removed``, ``n_records_removed`` (quarantine and warnings rows).
+
+        Raises
+        ------
+        StoreError
+            If the store holds nothing of the sample, the sample was erased already, or
+            ``by``/``why`` are invalid.
+        """
+        what = f"erasure of sample {_described(str(sample_id))}"
+        by, why = _check_operator(by, what), _check_reason(why, what)
+        sid = str(sample_id)
+        with self.write_transaction() as conn:
+            if conn.execute(sa.select(sample_erasures.c.sample_id).where(sample_erasures.c.sample_id == sid)).first():
+                raise StoreError(f"{what}: the sample was erased already; nothing to do")
+            has_sample = conn.execute(sa.select(samples.c.sample_id).where(samples.c.sample_id == sid)).first()
+            n_genotypes = conn.execute(genotypes.delete().where(genotypes.c.sample_id == sid)).rowcount
+            if has_sample is None and not n_genotypes:
+                raise StoreError(f"{what}: no such sample in the store; expected a stored sample id; "
+                                 "fix: check the id (the store keeps pseudonymous ids only)")
+            conn.execute(profile_keys.delete().where(profile_keys.c.sample_id == sid))
+            conn.execute(family_members.delete().where(family_members.c.sample_id == sid))
+            n_records = conn.execute(quarantine.delete().where(quarantine.c.sample_id == sid)).rowcount
+            n_records += conn.execute(warnings_table.delete().where(warnings_table.c.sample_id == sid)).rowcount
+            conn.execute(family_pedigrees.update().where(family_pedigrees.c.sample_id == sid).values(sample_id=None))
+            conn.execute(samples.delete().where(samples.c.sample_id == sid))
+            row = {"sample_id": sid, "erased_at": datetime.now(timezone.utc), "operator": by, "reason": why}
+            conn.execute(sample_erasures.insert().values(**row))
+        return {**row, "n_genotypes_removed": int(n_genotypes), "n_records_removed": int(n_records)}
+
+    def erased_sample_ids(self, sample_ids: Iterable[str], *, conn: Connection | None = None) -> set[str]:
+        """The given sample ids that were erased."""
+        out: set[str] = set()
+        with self._conn(conn) as c:
+            for chunk in chunks(sorted(set(sample_ids))):
+                out |= set(c.execute(sa.select(sample_erasures.c.sample_id)
+                                     .where(sample_erasures.c.sample_id.in_(chunk))).scalars())
+        return out
+
+    def sample_erasures(self) -> pd.DataFrame:
+        """The erasure audit: columns ``sample_id, operator, reason`` (str), ``erased_at`` (UTC)."""
+        cols = ["sample_id", "erased_at", "operator", "reason"]
+        frame = self._frame(sa.select(*(sample_erasures.c[c] for c in cols)).order_by(sample_erasures.c.erased_at),
+                            cols, text=["sample_id", "operator", "reason"])
+        frame["erased_at"] = pd.to_datetime(frame["erased_at"], utc=True)
+        return frame
+
+    @staticmethod
+    def _refresh_profile_keys(conn: Connection, sample_ids: set[str]) -> None:
+        """Recompute the duplicate-screen keys of samples whose genotypes changed."""
+        for chunk in chunks(sorted(sample_ids)):
+            conn.execute(profile_keys.delete().where(profile_keys.c.sample_id.in_(chunk)))
+            profiles: dict[str, dict] = {}
+            q = sa.select(genotypes.c.sample_id, genotypes.c.locus, genotypes.c.allele_1,
+                          genotypes.c.allele_2).where(genotypes.c.sample_id.in_(chunk))
+            for r in conn.execute(q):
+                profiles.setdefault(r.sample_id, {})[r.locus] = (r.allele_1, r.allele_2)
+            rows = list(profile_key_rows(sorted(profiles.items())))
+            if rows:
+                conn.execute(profile_keys.insert(), rows)
