@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from prefect import flow
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
 from flows.ingest import ingest
 from flows.match import match
+from flows.settings import store_location
 from kinship.app.parameters import MatchParameters
+from kinship.store import Store
+
+
+@task(cache_policy=NO_CACHE)
+def register_labs(store: str, labs: dict[str, str]) -> None:
+    with Store(store) as opened:
+        for code, name in labs.items():
+            opened.register_lab(code, name)
 
 
 @flow(name="pipeline", log_prints=True, validate_parameters=False)
@@ -15,6 +25,7 @@ def pipeline(
     parameters: MatchParameters = MatchParameters(),
     store: str | None = None,
     out_dir: str | None = None,
+    labs: dict[str, str] | None = None,
 ) -> dict:
     """Ingest each batch, then run the match flow; returns the ingestion summaries and the match
     run's provenance and output paths.
@@ -27,11 +38,16 @@ def pipeline(
         store: SQLite path or SQLAlchemy URL of the store; empty: $REUNITE_STORE, else
             var/reunite.sqlite under the working directory.
         out_dir: Folder for the match run's outputs; empty: $REUNITE_OUT, else out/.
+        labs: Labs to register first, {code: display name} (idempotent: a registered lab with the
+            same name is a no-op), e.g. the demo's {"DEMO-LAB": ...}; every batch's lab must be
+            registered, here or before (scripts/flow labs register).
 
     Returns:
         {"ingestion": one summary per batch, "provenance": ..., "paths": ...}.
     """
     params = MatchParameters.of(parameters)  # Prefect's own validation is off: this is the one check
+    if labs:
+        register_labs(store_location(store), labs)
     summaries = [ingest(store=store, **batch) for batch in batches]
     result = match(parameters=params, store=store, out_dir=out_dir)
     return {"ingestion": summaries, **result}

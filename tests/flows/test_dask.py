@@ -15,6 +15,7 @@ from flows.ingest import ingest
 from flows.match import run_match
 from kinship.app.parameters import MatchParameters
 from tests.provenance_check import assert_run_provenance_valid
+from tests.labs import register_test_labs
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "flows"
 
@@ -24,6 +25,7 @@ def test_match_on_a_dask_cluster_equals_the_threaded_run(tmp_path):
     stores = {}
     for name in ("threads", "dask"):  # one store each: a run's "new since the last run" depends on it
         stores[name] = str(tmp_path / f"{name}.sqlite")
+        register_test_labs(stores[name])
         ingest(export=str(DATA / "three_families.txt"), manifest=str(DATA / "three_families_manifest.csv"),
                lab="DEMO-LAB", store=stores[name])
     threaded = run_match(store=stores["threads"], out_dir=str(tmp_path / "threads"), parameters={"shard_size": 2})

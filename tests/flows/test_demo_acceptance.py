@@ -19,6 +19,7 @@ from flows.pipeline import pipeline
 from kinship.app.parameters import MatchParameters
 from reunite_demo.evaluation import score_against_truth
 from tests.provenance_check import assert_run_provenance_valid
+from tests.labs import TEST_LABS, register_test_labs
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo"
@@ -31,7 +32,8 @@ def demo_score(tmp_path_factory):
         {"export": str(DEMO / f"{name}.txt"), "manifest": str(DEMO / f"{name}_manifest.csv"), "lab": "DEMO-LAB"}
         for name in ("references", "candidates")
     ]
-    result = pipeline(batches=batches, store=str(tmp / "demo.sqlite"), out_dir=str(tmp / "out"))
+    result = pipeline(batches=batches, store=str(tmp / "demo.sqlite"), out_dir=str(tmp / "out"),
+                      labs={"DEMO-LAB": TEST_LABS["DEMO-LAB"]})
     matches = pd.read_parquet(result["paths"]["matches_parquet"])
     truth = pd.read_csv(DEMO / "truth.csv", dtype=str, keep_default_na=False)
     return score_against_truth(matches, truth), result
@@ -137,6 +139,7 @@ def test_incremental_match_after_an_ingestion_equals_a_full_rematch_on_the_demo(
     outputs = {}
     for kind in ("incremental", "full"):
         store = str(tmp_path / f"{kind}.sqlite")
+        register_test_labs(store)
         ingest(export=str(DEMO / "references.txt"), manifest=str(DEMO / "references_manifest.csv"),
                lab="DEMO-LAB", store=store)
         ingest(export=early[0], manifest=early[1], lab="DEMO-LAB", store=store)

@@ -11,6 +11,7 @@ import yaml
 from flows.ingest import ingest
 from flows.pipeline import pipeline
 from tests.provenance_check import assert_run_provenance_valid
+from tests.labs import TEST_LABS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "flows"
@@ -21,7 +22,7 @@ def three_family_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("three")
     store = str(tmp / "store.sqlite")
     batch = {"export": str(DATA / "three_families.txt"), "manifest": str(DATA / "three_families_manifest.csv"), "lab": "DEMO-LAB"}
-    result = pipeline(batches=[batch], store=store, out_dir=str(tmp / "out"))
+    result = pipeline(batches=[batch], store=store, out_dir=str(tmp / "out"), labs={"DEMO-LAB": TEST_LABS["DEMO-LAB"]})
     return result, batch, store
 
 

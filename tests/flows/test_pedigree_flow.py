@@ -8,11 +8,13 @@ from flows.ingest import ingest
 from flows.ingest_pedigrees import ingest_pedigrees
 from flows.match import match
 from tests.provenance_check import assert_run_provenance_valid
+from tests.labs import register_test_labs
 
 
 def test_a_pedigree_family_runs_through_the_flows(ped_scenario, tmp_path):
     s = ped_scenario
     store = str(tmp_path / "store.sqlite")
+    register_test_labs(store)
     summary = ingest(export=str(s["export"]), manifest=str(s["manifest"]), lab="L", fmt="tidy", store=store)
     assert summary["n_quarantined"] == 0
     peds = ingest_pedigrees(pedigrees=str(s["pedigrees_csv"]), lab="L", store=store)

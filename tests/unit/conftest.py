@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from kinship.store import Store
+from tests.labs import register_test_labs
 
 PG_URLS = [
     os.environ.get("REUNITE_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"),
@@ -68,8 +69,9 @@ def backend(request, tmp_path):
 
 @pytest.fixture
 def store(backend):
-    """A fresh store on each back-end (SQLite file, PostgreSQL schema)."""
+    """A fresh store on each back-end (SQLite file, PostgreSQL schema), the test labs registered."""
     target, schema = backend
     s = Store(target, schema=schema)
+    register_test_labs(s)
     yield s
     s.close()

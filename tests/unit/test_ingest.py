@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from kinship.errors import ExportFormatError
-from kinship.app.ingest import IngestSummary, batch_sha256, ingest_batch
+from kinship.app.ingest import IngestSummary, batch_identity, batch_sha256, ingest_batch
 from kinship.report import ingestion_summary_markdown
 from kinship.store import Store
 
@@ -138,7 +138,9 @@ def test_reingesting_the_same_batch_adds_nothing(store):
     again = ingest_batch(store, DATA / "set3.txt", DATA / "set3_manifest.csv", lab="OUS")
     assert again.already_ingested and again.n_genotypes_added == 0
     assert again.file_sha256 == first.file_sha256 == batch_sha256(
-        (DATA / "set3.txt").read_bytes(), (DATA / "set3_manifest.csv").read_bytes())
+        (DATA / "set3.txt").read_bytes(), (DATA / "set3_manifest.csv").read_bytes(),
+        batch_identity(lab="OUS", fmt="genemapper", kit=None, reader_options=None, min_autosomal_loci=12,
+                       mixture_min_loci=2, duplicate_min_loci=10))
     assert (again.n_rows, again.n_landed, again.n_quarantined, again.n_warnings, again.n_flagged) == (680, 62, 600, 20, 1)
     assert [str(q) for q in again.quarantine] == [str(q) for q in first.quarantine]
     assert {t: count(store, t) for t in before} == before

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from kinship.app.ingest import ingest_batch
 from kinship.store import Store
+from tests.labs import register_test_labs
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ingest"
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +78,7 @@ def _counts(store: Store) -> dict[str, int]:
 
 def test_kill_9_mid_batch_leaves_nothing_and_a_rerun_lands_it(backend, tmp_path):
     target, schema = backend
-    Store(target, schema=schema).close()  # migrated before the child starts
+    register_test_labs(target, schema=schema)  # migrated (and the lab registered) before the child starts
     written = tmp_path / "written"
     proc = _child(target, schema, "hang", written, tmp_path / "unused")
     try:
@@ -96,7 +97,7 @@ def test_kill_9_mid_batch_leaves_nothing_and_a_rerun_lands_it(backend, tmp_path)
 
 def test_two_ingestions_of_the_same_file_at_the_same_moment_land_it_once(backend, tmp_path):
     target, schema = backend
-    Store(target, schema=schema).close()
+    register_test_labs(target, schema=schema)
     go = tmp_path / "go"
     procs = [_child(target, schema, "race", tmp_path / f"ready{i}", go) for i in range(2)]
     for i, proc in enumerate(procs):

@@ -63,8 +63,8 @@ A quarantined row and a warning are one record type, :class:`IngestRecord`, told
 ``severity``.
 
 A batch is idempotent and atomic: its key is the SHA-256 of the export and manifest bytes
-(plus the reader options, e.g. a CODIS category map, when given), a second submission of the
-same pair adds nothing (``already_ingested=True``), and all rows (landed and quarantined) are
+and of what else identifies it (:func:`batch_identity`: lab, format, kit, reader options and
+the sample rules' thresholds), a second submission of the same batch adds nothing (``already_ingested=True``), and all rows (landed and quarantined) are
 written in one transaction of the store (:meth:`kinship.store.Store.batch_transaction`), which
 also serialises concurrent ingestions: two processes landing the same file land it once.
 
@@ -73,13 +73,14 @@ Modules: :mod:`~kinship.app.ingest.records` (outcomes, :class:`IngestRecord`,
 :mod:`~kinship.app.ingest.sample_rules` (the rules),
 :mod:`~kinship.app.ingest.plan` (:func:`normalise_records`, :func:`plan_batch`: no I/O),
 :mod:`~kinship.app.ingest.batch` (:func:`ingest_batch`: read, plan, write) and
-:mod:`~kinship.app.ingest.pedigrees` (:func:`ingest_pedigrees`). The Markdown summary of an
+:mod:`~kinship.app.ingest.pedigrees` (:func:`ingest_pedigrees`) and
+:mod:`~kinship.app.ingest.pseudonyms` (what may be stored only as a pseudonym). The Markdown summary of an
 ingestion is :func:`kinship.report.ingestion_summary_markdown`.
 """
 
 from __future__ import annotations
 
-from kinship.app.ingest.batch import batch_sha256, ingest_batch
+from kinship.app.ingest.batch import batch_identity, batch_sha256, ingest_batch
 from kinship.app.ingest.pedigrees import PedigreeIngestSummary, ingest_pedigrees
 from kinship.app.ingest.plan import DUPLICATE_MIN_LOCI, BatchPlan, duplicate_warnings, normalise_records, plan_batch
 from kinship.app.ingest.records import FLAG_KINDS, LANDED, QUARANTINED, UNTYPED, IngestRecord, IngestSummary
@@ -96,6 +97,7 @@ __all__ = [
     "duplicate_warnings",
     "IngestRecord",
     "IngestSummary",
+    "batch_identity",
     "batch_sha256",
     "normalise_records",
     "plan_batch",

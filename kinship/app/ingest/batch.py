@@ -21,10 +21,18 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 import kinship
-from kinship.app.ingest.plan import DUPLICATE_MIN_LOCI, BatchPlan, duplicate_warnings, landed_profiles, plan_batch
+from kinship.app.ingest.plan import (
+    DUPLICATE_MIN_LOCI,
+    BatchPlan,
+    duplicate_warnings,
+    frame_records,
+    landed_profiles,
+    plan_batch,
+)
 from kinship.app.ingest.records import FLAG_KINDS, LANDED, QUARANTINED, UNTYPED, IngestRecord, IngestSummary
 from kinship.app.ingest.sample_rules import MIN_AUTOSOMAL_LOCI, MIXTURE_MIN_LOCI
-from kinship.errors import ExportFormatError, ManifestError
+from kinship.app.ingest.pseudonyms import Scrubber, unstorable_ids
+from kinship.errors import ExportFormatError, ManifestError, StoreError
 from kinship.genetics.loci import LocusCatalogue, default_catalogue
 from kinship.genetics.profile_keys import profile_key_rows, profile_keys
 from kinship.io import read_export
@@ -34,7 +42,7 @@ if TYPE_CHECKING:
     from kinship.store import Store
     from kinship.store.profiles import BatchTransaction
 
-__all__ = ["batch_sha256", "ingest_batch"]
+__all__ = ["batch_sha256", "batch_identity", "ingest_batch"]
 
 _N_STAGES = 3
 
@@ -43,16 +51,17 @@ def batch_sha256(export_bytes: bytes, manifest_bytes: bytes, options: bytes = b"
     """Batch key: SHA-256 over the export bytes then the manifest bytes, each length-prefixed.
 
     The 8-byte big-endian length before each part keeps (export, manifest) pairs distinct even
-    when bytes move from one file to the other. ``options`` (canonical JSON of the reader
-    options, e.g. a CODIS category map) is appended the same way when not empty, so the key
-    of a plain batch does not depend on it.
+    when bytes move from one file to the other. ``options`` is appended the same way when not
+    empty: :func:`ingest_batch` passes :func:`batch_identity` (lab, format, kit, reader
+    options and the sample rules' thresholds), so the same files under another lab, kit,
+    format or option are another batch.
 
     Parameters
     ----------
     export_bytes, manifest_bytes : bytes
         The two files as read.
     options : bytes, optional
-        Canonical JSON of the reader options; ``b""`` for none.
+        Canonical JSON of what else identifies the batch (:func:`batch_identity`); ``b""`` for none.
 
     Returns
     -------
@@ -73,7 +82,37 @@ def batch_sha256(export_bytes: bytes, manifest_bytes: bytes, options: bytes = b"
     return h.hexdigest()
 
 
-def _cmf_manifest(specimens: pd.DataFrame, *, file: str, lab: str, kit: str | None) -> tuple[Manifest, bytes]:
+def batch_identity(*, lab: str, fmt: str, kit: str | None, reader_options: dict | None,
+                   min_autosomal_loci: int, mixture_min_loci: int, duplicate_min_loci: int) -> bytes:
+    """What besides the two files makes a batch: canonical JSON, the ``options`` of :func:`batch_sha256`.
+
+    The lab, the format, the kit, the reader options and the thresholds of the sample rules:
+    the same files sent again under a corrected ``--lab`` (or another kit, format or minimum)
+    are another batch, and are planned and landed again.
+
+    Returns
+    -------
+    bytes
+        UTF-8 JSON with sorted keys and no spaces.
+
+    Examples
+    --------
+    >>> a = batch_identity(lab="L1", fmt="tidy", kit=None, reader_options=None, min_autosomal_loci=12,
+    ...                    mixture_min_loci=2, duplicate_min_loci=10)
+    >>> a[:28]
+    b'{"duplicate_min_loci":10,"fm'
+    >>> a == batch_identity(lab="L2", fmt="tidy", kit=None, reader_options=None, min_autosomal_loci=12,
+    ...                     mixture_min_loci=2, duplicate_min_loci=10)
+    False
+    """
+    identity = {"lab": lab, "fmt": fmt, "kit": kit or "", "reader_options": dict(reader_options or {}),
+                "min_autosomal_loci": int(min_autosomal_loci), "mixture_min_loci": int(mixture_min_loci),
+                "duplicate_min_loci": int(duplicate_min_loci)}
+    return json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False).encode()
+
+
+def _cmf_manifest(specimens: pd.DataFrame, *, file: str, lab: str, kit: str | None,
+                  labs: list[str] | None = None, kits: list[str] | None = None) -> tuple[Manifest, bytes]:
     """The manifest a CODIS file implies: its reference-material specimens and their roles."""
     rows = ["sample_id,role,family_id,relationship,sex"]
     for r in specimens.itertuples():
@@ -84,7 +123,7 @@ def _cmf_manifest(specimens: pd.DataFrame, *, file: str, lab: str, kit: str | No
     if len(rows) == 1:
         return Manifest(file=f"{file} (specimen categories)", entries=pd.DataFrame(
             columns=["sample_id", "role", "family_id", "relationship", "sex", "lab", "kit", "source_line"])), raw
-    return parse_manifest(raw, file=f"{file} (specimen categories)", lab=lab, kit=kit), raw
+    return parse_manifest(raw, file=f"{file} (specimen categories)", lab=lab, kit=kit, labs=labs, kits=kits), raw
 
 
 def _csv_cell(value) -> str:
@@ -124,13 +163,15 @@ def ingest_batch(
     export_path : str or pathlib.Path
         The lab export.
     manifest_path : str or pathlib.Path, optional
-        Its manifest CSV (``schemas/manifest.v3.json``). Required except for ``fmt="cmf"``,
+        Its manifest CSV (``schemas/manifest.v4.json``; v3 files are read too). Required except for ``fmt="cmf"``,
         where the specimens' categories imply roles and relationships (and the CODIS
         ``CASEID`` is the family id) when no manifest is given.
     lab : str
-        Submitting lab (fills empty ``lab`` cells; scopes family ids).
+        Submitting lab, a registered lab code (:meth:`kinship.store.Store.register_lab`); fills
+        empty ``lab`` cells; scopes family ids.
     kit : str, optional
-        Typing kit (fills empty ``kit`` cells).
+        Typing kit, a kit of the catalogue (bundled or :meth:`kinship.store.Store.register_kit`;
+        matched ignoring case); fills empty ``kit`` cells.
     fmt : str
         Export format, a key of :data:`kinship.io.READERS`: ``genemapper`` (long or wide),
         ``tidy``, ``parquet``, ``cmf``, ``vcf``.
@@ -146,7 +187,8 @@ def ingest_batch(
         Shared identical autosomal loci that flag two samples as a possible duplicate.
     reader_options : dict, optional
         Keyword options of the reader (e.g. ``category_map`` for ``cmf``, ``caller`` for
-        ``vcf``); part of the batch key.
+        ``vcf``). The batch key covers them with the lab, format, kit and the three thresholds
+        (:func:`batch_identity`).
     progress : callable, optional
         Called as ``progress(stage, n_done, n_stages)`` when a stage starts (``"read"``,
         ``"plan"``, ``"write"``) and at the end (``"done"``, ``n_done == n_stages``): a hook
@@ -165,17 +207,32 @@ def ingest_batch(
     ManifestError
         If the manifest as a whole is unreadable (missing/unknown columns, no rows), or is
         missing where the format needs one; invalid rows do not raise, their samples are
-        quarantined.
+        quarantined (a lab or kit outside the catalogues is an invalid row).
+    StoreError
+        If ``lab`` is not a registered lab, ``kit`` not a kit of the catalogue, or the same
+        batch was retracted.
+
+    Notes
+    -----
+    Pseudonymous by construction (:mod:`kinship.app.ingest.pseudonyms`): an export sample name
+    absent from the manifest, an invalid manifest id and every ``export_name`` reach the
+    quarantine and warning tables only as the store's pseudonym (``h:`` + 16 hex), with the line.
+    A sample erased on withdrawn consent is quarantined (``erased``) if sent again.
     """
     _report(progress, "read", 0)
     export_path = Path(export_path)
     options = dict(reader_options or {})
+    lab = store.check_lab(lab)  # a registered lab and a catalogue kit, before anything is read
+    kit = store.check_kit(kit) if kit else None
     export_bytes = export_path.read_bytes()
     manifest_bytes = Path(manifest_path).read_bytes() if manifest_path is not None else b""
-    options_bytes = json.dumps(options, sort_keys=True, separators=(",", ":"), default=str).encode() if options else b""
-    sha = batch_sha256(export_bytes, manifest_bytes, options_bytes)
+    identity = batch_identity(lab=lab, fmt=fmt, kit=kit, reader_options=options,
+                              min_autosomal_loci=min_autosomal_loci, mixture_min_loci=mixture_min_loci,
+                              duplicate_min_loci=duplicate_min_loci)
+    sha = batch_sha256(export_bytes, manifest_bytes, identity)
     previous = store.find_ingested_file(sha)
     if previous is not None:
+        _refuse_retracted(store, previous)
         return _summary_from_store(store, previous)
     file = export_path.name
     records = read_export(export_path, fmt=fmt, data=export_bytes, **options)
@@ -188,26 +245,29 @@ def ingest_batch(
         )
     if manifest_path is not None:
         manifest_name = Path(manifest_path).name
-        manifest = read_manifest(manifest_path, lab=lab, kit=kit, data=manifest_bytes)
+        manifest = read_manifest(manifest_path, lab=lab, kit=kit, data=manifest_bytes,
+                                 labs=store.lab_codes(), kits=store.kit_names())
     elif "specimens" in records.attrs:
-        manifest, _ = _cmf_manifest(records.attrs["specimens"], file=file, lab=lab, kit=kit)
+        manifest, _ = _cmf_manifest(records.attrs["specimens"], file=file, lab=lab, kit=kit,
+                                    labs=store.lab_codes(), kits=store.kit_names())
         manifest_name = manifest.file
     else:
         raise ManifestError(
             f"export {file} ({fmt}): no manifest given; expected a manifest CSV saying who each sample "
             "is (sample_id, role, family_id, relationship, sex); fix: pass the batch's manifest"
         )
+    records, refused, scrubber = _pseudonymous_inputs(store, records, manifest, refused)
     catalogue = catalogue or default_catalogue()
     received_at = received_at or datetime.now(timezone.utc)
 
     def prepare(view: Store | BatchTransaction) -> _Prepared:
-        return _prepare(
+        return _scrubbed(scrubber, _prepare(
             view, records, manifest, file=file, manifest_name=manifest_name, sha=sha,
             export_bytes=export_bytes, manifest_bytes=manifest_bytes, fmt=fmt, lab=lab, kit=kit,
             received_at=received_at, catalogue=catalogue, mixture_min_loci=mixture_min_loci,
             min_autosomal_loci=min_autosomal_loci, duplicate_min_loci=duplicate_min_loci,
             refused=refused, skipped=skipped,
-        )
+        ))
 
     _report(progress, "plan", 1)
     prepared = prepare(store)  # against a snapshot read without the write lock
@@ -285,7 +345,7 @@ def _prepare(view: Store | BatchTransaction, records: pd.DataFrame, manifest: Ma
         },
         sample_rows=plan.samples,
         member_rows=plan.members,
-        genotype_rows=new[["sample_id", "locus", "allele_1", "allele_2"]].to_dict("records"),
+        genotype_rows=frame_records(new[["sample_id", "locus", "allele_1", "allele_2"]]),
         quarantine_rows=[_store_row(q) for q in (*summary.quarantine, *summary.manifest_errors)],
         warning_rows=[_store_row(w) for w in summary.warnings],
         key_rows=list(profile_key_rows((sid, profiles[sid]) for sid in sorted(extended & set(profiles)))),
@@ -406,3 +466,40 @@ def _summary_from_store(store: Store, row: dict) -> IngestSummary:
         n_flagged=int(row.get("n_flagged") or 0),
         n_records_skipped=int(row.get("n_records_skipped") or 0),
     )
+
+
+# -- pseudonymous by construction, retraction and erasure (issue 9, deliverables 2 and 5) ----------
+def _refuse_retracted(store: Store, previous: dict) -> None:
+    """A retracted batch is not landed again, nor reported as landed."""
+    retraction = store.batch_retraction(previous["file_id"])
+    if retraction is not None:
+        raise StoreError(
+            f"batch {previous['export_name']} (file_id {previous['file_id']}) was retracted at "
+            f"{retraction['retracted_at']:%Y-%m-%d %H:%M} UTC by {retraction['operator']!r}; expected a corrected "
+            "batch; fix: correct what was wrong (the lab, the manifest, the export) and submit the corrected batch"
+        )
+
+
+def _pseudonymous_inputs(store: Store, records: pd.DataFrame, manifest: Manifest,
+                         refused: dict) -> tuple[pd.DataFrame, dict, Scrubber]:
+    """Map export sample names to sample ids (manifest ``export_name``), refuse erased samples, and
+    the :class:`~kinship.app.ingest.pseudonyms.Scrubber` of what may not be stored as written."""
+    if manifest.export_names:
+        records = records.copy()
+        records["sample_id"] = records["sample_id"].map(manifest.export_sample_id)
+        refused = {manifest.export_sample_id(sid): why for sid, why in refused.items()}
+    for sid in sorted(store.erased_sample_ids(set(records["sample_id"]) - {""})):
+        refused[sid] = ("erased", f"sample {sid!r} was erased from the store on withdrawn consent; it is not "
+                        "stored again", "no action, unless the person consents anew: then a new sample id")
+    return records, refused, Scrubber(unstorable_ids(records, manifest), store.pseudonym)
+
+
+def _scrubbed(scrubber: Scrubber, prepared: _Prepared) -> _Prepared:
+    """``prepared`` with every unstorable id in its records replaced by its pseudonym."""
+    summary = prepared.summary
+    summary.quarantine = scrubber.records(summary.quarantine)
+    summary.warnings = scrubber.records(summary.warnings)
+    summary.manifest_errors = scrubber.records(summary.manifest_errors)
+    prepared.rows["quarantine_rows"] = [_store_row(q) for q in (*summary.quarantine, *summary.manifest_errors)]
+    prepared.rows["warning_rows"] = [_store_row(w) for w in summary.warnings]
+    return prepared

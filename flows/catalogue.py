@@ -1,0 +1,108 @@
+"""Store administration from the command line: labs, kits, batches, samples (no flow, no Prefect).
+
+Through ``scripts/flow``::
+
+    scripts/flow labs register CODE --name "北京市公安局物证鉴定中心"
+    scripts/flow labs list
+    scripts/flow kits register "Goldeneye 20A" --loci D3S1358,vWA,FGA,...
+    scripts/flow kits list
+    scripts/flow batches list
+    scripts/flow batches retract FILE_ID --by OPERATOR_ID --why "lab code mistyped"
+    scripts/flow samples erase SAMPLE_ID --by OPERATOR_ID --why "consent withdrawn"
+
+Every command takes ``--store`` (else ``$REUNITE_STORE``, else ``var/reunite.sqlite``). Each one
+is one call of :class:`kinship.store.Store`; a refused request prints its one-line reason and
+exits with status 2. A later issue replaces this argparse front end with Typer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from flows.settings import store_location
+from kinship.errors import ReuniteInputError
+from kinship.store import Store
+
+
+def _loci(values: list[str]) -> list[str]:
+    return [locus for value in values for locus in value.replace(",", " ").split()]
+
+
+def run(args: argparse.Namespace) -> str:
+    """Do one command on the store; return what to print."""
+    with Store(store_location(args.store)) as store:
+        if args.group == "labs" and args.command == "register":
+            row = store.register_lab(args.code, args.name)
+            return f"lab {row['code']} registered ({row['name']})"
+        if args.group == "labs":
+            labs = store.labs()
+            return labs[["code", "name"]].to_string(index=False) if len(labs) else "no lab registered yet"
+        if args.group == "kits" and args.command == "register":
+            row = store.register_kit(args.name, _loci(args.loci))
+            return f"kit {row['name']} registered ({len(row['loci'].split(','))} loci: {row['loci']})"
+        if args.group == "kits":
+            return store.kits()[["name", "source", "n_loci"]].to_string(index=False)
+        if args.group == "batches" and args.command == "retract":
+            row = store.retract_batch(args.file_id, by=args.by, why=args.why)
+            return (f"batch {row['file_id']} retracted: {row['n_genotypes_removed']} genotypes and "
+                    f"{row['n_samples_removed']} samples left the store; the next match run is a full re-match")
+        if args.group == "batches":
+            batches = store.list_batches()
+            cols = ["file_id", "received_at", "lab", "kit", "fmt", "n_samples_landed", "n_quarantined", "status"]
+            return batches[cols].to_string(index=False) if len(batches) else "no batch ingested yet"
+        row = store.erase_sample(args.sample_id, by=args.by, why=args.why)
+        return (f"sample erased: {row['n_genotypes_removed']} genotypes and {row['n_records_removed']} "
+                "quarantine/warning records deleted; the audit keeps the id, time, operator and reason")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line (see the module docstring)."""
+    top = argparse.ArgumentParser(prog="scripts/flow", description=__doc__.split("\n")[0])
+    groups = top.add_subparsers(dest="group", required=True)
+
+    def command(group, name, help_):
+        p = group.add_parser(name, help=help_)
+        p.add_argument("--store", help="SQLite path or SQLAlchemy URL (default $REUNITE_STORE, var/reunite.sqlite)")
+        return p
+
+    labs = groups.add_parser("labs", help="the registered labs").add_subparsers(dest="command", required=True)
+    p = command(labs, "register", "register a lab: an ASCII code and a display name (may be Chinese)")
+    p.add_argument("code", help="lab code, ASCII (letters, digits, ._:/+-), e.g. BJ-PSB")
+    p.add_argument("--name", required=True, help="display name, e.g. 北京市公安局物证鉴定中心")
+    command(labs, "list", "list the registered labs")
+
+    kits = groups.add_parser("kits", help="the kit catalogue").add_subparsers(dest="command", required=True)
+    p = command(kits, "register", "register a kit by name and loci")
+    p.add_argument("name", help="kit name, e.g. 'Goldeneye 20A'")
+    p.add_argument("--loci", nargs="+", required=True, help="the loci it types (comma- or space-separated)")
+    command(kits, "list", "list the bundled and registered kits")
+
+    batches = groups.add_parser("batches", help="ingested batches").add_subparsers(dest="command", required=True)
+    command(batches, "list", "list the batches with their status")
+    p = command(batches, "retract", "retract a batch: its samples leave the store and matching")
+    p.add_argument("file_id", type=int, help="the batch's file_id (batches list)")
+    p.add_argument("--by", required=True, help="operator id")
+    p.add_argument("--why", required=True, help="reason (no names or contact details)")
+
+    samples = groups.add_parser("samples", help="stored samples").add_subparsers(dest="command", required=True)
+    p = command(samples, "erase", "erase a sample's genotypes on withdrawn consent (PIPL); an audit row stays")
+    p.add_argument("sample_id")
+    p.add_argument("--by", required=True, help="operator id")
+    p.add_argument("--why", required=True, help="reason (no names or contact details)")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv``, run the command, print its result; 2 on a refused request."""
+    args = parser().parse_args(argv)
+    try:
+        print(run(args))
+    except ReuniteInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
