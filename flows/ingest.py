@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.retries import IO_RETRIES
@@ -19,7 +19,18 @@ from kinship.store import Store
 def land_batch(store: str, export: str, manifest: str | None, lab: str, kit: str | None, fmt: str,
                reader_options: dict | None, min_autosomal_loci: int):
     return ingest_batch(Store(store), export, manifest, lab=lab, kit=kit, fmt=fmt,
-                        reader_options=reader_options, min_autosomal_loci=min_autosomal_loci)
+                        reader_options=reader_options, min_autosomal_loci=min_autosomal_loci,
+                        progress=_progress_artifact())
+
+
+def _progress_artifact():
+    """A progress callback for ingest_batch that moves a Prefect progress artifact (0-100 %)."""
+    artifact_id = create_progress_artifact(0.0, description="Ingestion: read, plan, write")
+
+    def progress(_stage: str, n_done: int, n_stages: int) -> None:
+        update_progress_artifact(artifact_id, 100.0 * n_done / n_stages)
+
+    return progress
 
 
 @task(cache_policy=NO_CACHE)
