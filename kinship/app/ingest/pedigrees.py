@@ -63,7 +63,7 @@ def ingest_pedigrees(store: Store, path: str | Path, *, lab: str) -> PedigreeIng
     path : str or pathlib.Path
         The pedigree CSV.
     lab : str
-        The lab that filed the families (family ids are scoped by lab).
+        The lab that filed the families, a registered lab code (family ids are scoped by lab).
 
     Returns
     -------
@@ -78,8 +78,10 @@ def ingest_pedigrees(store: Store, path: str | Path, *, lab: str) -> PedigreeIng
         A typed member's sample is not a stored reference, or the family's references are
         filed in the manifest with another relationship than ``pedigree``.
     StoreError
-        A family is stored already with a different pedigree (nothing is written).
+        A family is stored already with a different pedigree (nothing is written), or ``lab``
+        is not a registered lab.
     """
+    lab = store.check_lab(lab)
     path = Path(path)
     data = path.read_bytes()
     pedigrees = read_pedigree_csv(path, data=data)
