@@ -117,6 +117,7 @@ def main() -> None:
         else:
             target = str(folder / "store.db")
             store = Store(target)
+        store.register_lab("BENCH", "benchmark")  # ingestion accepts registered labs only (repeat-safe)
         n_stored, k = 0, 0
         print("| backend | via | stored before | batch profiles | s | ms/profile | peak RSS GB |")
         print("|---|---|---|---|---|---|---|")

@@ -175,15 +175,15 @@ def parse_tidy(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
     index = {name: i for i, name in enumerate(header)}
     allele_idx = [index[c] for c in _allele_columns(header)]
 
-    def cell(fields: list[str], name_or_index) -> str:
-        i = index[name_or_index] if isinstance(name_or_index, str) else name_or_index
-        return fields[i].strip() if i < len(fields) else ""
-
+    i_sample, i_locus, width = index["sample_id"], index["locus"], max(index.values()) + 1
     samples, loci, calls, lines, problems = [], [], [], [], []
     for line in body:
         fields, problem = line.fields, line.problem
-        row_calls = ["" if cell(fields, i) in _NO_CALL else cell(fields, i) for i in allele_idx]
-        sample, locus = cell(fields, "sample_id"), cell(fields, "locus")
+        cells = [f.strip() for f in fields]  # a missing trailing cell is ""
+        if len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+        row_calls = ["" if cells[i] in _NO_CALL else cells[i] for i in allele_idx]
+        sample, locus = cells[i_sample], cells[i_locus]
         if not problem and len(fields) > len(header) and any(f.strip() for f in fields[len(header):]):
             # The columns of this line can not be trusted: quarantine the line, keep the file.
             problem = (f"{len(fields)} fields but the header has {len(header)}: the line's "

@@ -17,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kinship.store.dberrors import describe_db_error
 from kinship.store.engine import StoreBase, chunks
 from kinship.store.tables import (
     family_members,
@@ -206,7 +207,8 @@ class ProfileTables(StoreBase):
 
         Rows are dicts keyed by column name, without ``file_id`` (filled in here). Inserts are
         executemany statements of at most :data:`INSERT_CHUNK` rows (bounded memory and
-        statement size on both backends). ``key_rows`` are ``profile_keys`` rows; the stored
+        statement size on both backends); the genotype and profile-key rows go through
+        :func:`_bulk_insert` (the driver's executemany on SQLite, ``COPY`` on PostgreSQL). ``key_rows`` are ``profile_keys`` rows; the stored
         keys of ``rekeyed_samples`` (stored samples whose profile the batch extends) are
         deleted first.
         """
@@ -221,6 +223,9 @@ class ProfileTables(StoreBase):
             (quarantine, quarantine_rows, True),
             (warnings_table, warning_rows, True),
         ):
+            if table is genotypes or table is profile_keys:  # the big ones: per batch, rows x loci
+                _bulk_insert(conn, table, rows, file_id if with_file_id else None)
+                continue
             for chunk in chunks(list(rows), INSERT_CHUNK):
                 conn.execute(table.insert(), [{**r, "file_id": file_id} for r in chunk] if with_file_id else chunk)
         return int(file_id)
@@ -341,3 +346,58 @@ class ProfileTables(StoreBase):
         frame["line"] = frame["line"].astype("Int64")
         return frame
 
+
+
+def _bulk_insert(conn: Connection, table: sa.Table, rows: Iterable[dict], file_id: int | None) -> None:
+    """Insert plain rows (no defaults to fill) into ``table`` past SQLAlchemy's per-row work.
+
+    On SQLite, one prepared ``INSERT`` run by the driver's ``executemany`` over tuples, in
+    chunks of :data:`INSERT_CHUNK`; on PostgreSQL, ``COPY ... FROM STDIN`` through psycopg's
+    ``cursor.copy`` (the fastest bulk path, in the caller's transaction). A driver error is
+    raised as SQLAlchemy's (``IntegrityError`` for a constraint), as ``conn.execute`` would,
+    and scrubbed of the rows' values as the engine's hook scrubs every other
+    (:func:`kinship.store.dberrors.describe_db_error`: no genotype reaches a log).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The batch's write transaction.
+    table : sqlalchemy.Table
+        ``genotypes`` or ``profile_keys``.
+    rows : iterable of dict
+        Rows keyed by column name (every row the same keys), without ``file_id``.
+    file_id : int or None
+        Filled into each row's ``file_id`` column; ``None`` when the table has none.
+    """
+    rows = list(rows)
+    if not rows:
+        return
+    columns = [c.name for c in table.columns if c.name in rows[0]]
+    if file_id is not None:
+        columns.append("file_id")
+    get = [c for c in columns if c != "file_id"]
+    values = [tuple(r[c] for c in get) + ((file_id,) if file_id is not None else ()) for r in rows]
+    prep = conn.dialect.identifier_preparer
+    target = f"{prep.format_table(table)} ({', '.join(prep.quote(c) for c in columns)})"
+    dbapi = conn.connection.driver_connection
+    statement = f"COPY {target} FROM STDIN" if conn.dialect.name == "postgresql" else (
+        f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})")
+    try:
+        if conn.dialect.name == "postgresql":
+            with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+                for value in values:
+                    copy.write_row(value)
+        else:
+            cursor = dbapi.cursor()
+            try:
+                for chunk in chunks(values, INSERT_CHUNK):
+                    cursor.executemany(statement, chunk)
+            finally:
+                cursor.close()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        safe = describe_db_error(exc, statement)  # as the engine's scrub_error hook does
+        exc.args = (safe,)
+        wrapped = sa.exc.DBAPIError.instance(statement, None, exc, conn.dialect.loaded_dbapi.Error,
+                                             hide_parameters=True, dialect=conn.dialect)
+        wrapped.args = (safe,)
+        raise wrapped from None

@@ -298,7 +298,7 @@ def _prepare(view: Store | BatchTransaction, records: pd.DataFrame, manifest: Ma
     reads through ``view``; :attr:`_Prepared.state` is what it read, so the write transaction
     can tell whether the store changed since (:func:`_store_state`).
     """
-    ids = set(records["sample_id"]) | set(manifest.entries["sample_id"])
+    ids = set(records["sample_id"].tolist()) | set(manifest.entries["sample_id"].tolist())
     families = {(r.lab, r.family_id) for r in manifest.entries.itertuples() if r.role == "reference"}
     stored_samples = view.stored_samples(ids)
     stored_profiles = view.stored_profiles(ids)
@@ -317,7 +317,7 @@ def _prepare(view: Store | BatchTransaction, records: pd.DataFrame, manifest: Ma
     own = {sid: stored_profiles[sid] for sid in profiles if sid in stored_profiles}
     plan.warnings.extend(duplicate_warnings(plan.rows, file=file, stored_profiles={**similar, **own},
                                             catalogue=catalogue, min_loci=duplicate_min_loci))
-    extended = set(plan.rows.loc[plan.rows["is_new"], "sample_id"])
+    extended = set(plan.rows.loc[plan.rows["is_new"], "sample_id"].tolist())
     if skipped:
         names = ", ".join(str(s["record"]) for s in skipped[:10]) + (", ..." if len(skipped) > 10 else "")
         plan.warnings.append(IngestRecord.warning(
@@ -488,7 +488,7 @@ def _pseudonymous_inputs(store: Store, records: pd.DataFrame, manifest: Manifest
         records = records.copy()
         records["sample_id"] = records["sample_id"].map(manifest.export_sample_id)
         refused = {manifest.export_sample_id(sid): why for sid, why in refused.items()}
-    for sid in sorted(store.erased_sample_ids(set(records["sample_id"]) - {""})):
+    for sid in sorted(store.erased_sample_ids(set(records["sample_id"].tolist()) - {""})):
         refused[sid] = ("erased", f"sample {sid!r} was erased from the store on withdrawn consent; it is not "
                         "stored again", "no action, unless the person consents anew: then a new sample id")
     return records, refused, Scrubber(unstorable_ids(records, manifest), store.pseudonym)

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from kinship.app.ingest.records import LANDED, QUARANTINED, UNTYPED, IngestRecord
-from kinship.app.ingest.row_rules import ROW_RULES, RowCheck
+from kinship.app.ingest.row_rules import decide_rows
 from kinship.app.ingest.sample_rules import (
     MIN_AUTOSOMAL_LOCI,
     MIXTURE_MIN_LOCI,
@@ -95,14 +95,7 @@ def frame_records(frame: pd.DataFrame) -> list[dict]:
 
 
 def _normalise_rows(records: pd.DataFrame, *, file: str, catalogue: LocusCatalogue) -> list[dict]:
-    rows = []
-    for rec in frame_records(records):
-        check = RowCheck.from_record(rec, file=file)
-        rows.append(check.row)
-        for rule in ROW_RULES:
-            if rule(check, catalogue):
-                break
-    return rows
+    return decide_rows(records, file=file, catalogue=catalogue)
 
 
 def _rows_frame(rows: list[dict], *, with_is_new: bool = False) -> pd.DataFrame:
@@ -329,13 +322,17 @@ def _off_ladder_flags(by_sample: dict, landed_samples: set[str], catalogue: Locu
     the plausible range (:func:`kinship.genetics.ladders.allele_plausibility`): they are real
     alleles sized beyond the ladder, or typos that happen to be plausible; a person looks."""
     out = []
+    plausibility: dict[tuple[str, str], tuple[str, str]] = {}  # each distinct (locus, allele) judged once
     for sid in sorted(landed_samples):
         found = []
         for r in by_sample[sid]:
             if r["outcome"] != LANDED or catalogue.get(r["locus"]).kind == "sex":
                 continue
             for allele in dict.fromkeys((r["allele_1"], r["allele_2"])):
-                verdict, reason = allele_plausibility(r["locus"], allele, catalogue=catalogue)
+                key = (r["locus"], allele)
+                if key not in plausibility:
+                    plausibility[key] = allele_plausibility(r["locus"], allele, catalogue=catalogue)
+                verdict, reason = plausibility[key]
                 if verdict == "off_ladder":
                     found.append((r, allele, reason))
         if found:
@@ -392,7 +389,7 @@ def landed_profiles(
     landed = rows[rows["outcome"] == LANDED]
     autosomal = {locus: catalogue.get(locus).is_autosomal for locus in landed["locus"].unique()}
     out: dict[str, dict[str, tuple[str, str]]] = {}
-    for sid, locus, a1, a2 in zip(landed["sample_id"], landed["locus"], landed["allele_1"], landed["allele_2"]):
+    for sid, locus, a1, a2 in zip(*(landed[c].tolist() for c in ("sample_id", "locus", "allele_1", "allele_2"))):
         if autosomal[locus]:
             prof = out.get(sid)
             if prof is None:
@@ -460,8 +457,8 @@ def duplicate_warnings(
     batch = landed_profiles(rows, stored_profiles, catalogue=catalogue)
     landed = rows[rows["outcome"] == LANDED]
     first_line: dict[str, tuple[int, str]] = {}
-    for sid, line, raw_locus, locus in zip(landed["sample_id"], landed["source_line"], landed["raw_locus"],
-                                          landed["locus"]):
+    for sid, line, raw_locus, locus in zip(*(landed[c].tolist() for c in ("sample_id", "source_line", "raw_locus",
+                                                                          "locus"))):
         if sid not in first_line and sid in batch and locus in batch[sid]:
             first_line[sid] = (int(line), raw_locus)
     profiles: dict[str, dict[str, tuple[str, str]]] = {}

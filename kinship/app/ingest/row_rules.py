@@ -21,6 +21,13 @@ name (:func:`missing_sample_name`) are quarantined. Then:
 7. :func:`genotype_pair` - one allele is a homozygote, two are sorted in canonical order.
 
 The sample rules that follow are :mod:`kinship.app.ingest.sample_rules`.
+
+A rule decides a row from the row alone: its raw locus, its calls, the reader's problem note
+and whether it names a sample; only the reason texts quote where the row is (file, line,
+sample). :func:`decide_rows` therefore applies :data:`ROW_RULES` once per distinct
+combination in a batch (a national batch of 360,000 rows has a few thousand) and fills each
+row's own place into the decided texts; :func:`decide_rows_one_by_one` applies them to every
+row, and the two agree byte for byte (``tests/unit/test_row_decisions.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import pandas as pd
 
 from kinship.app.ingest.records import LANDED, QUARANTINED, UNTYPED
 from kinship.errors import AlleleError, UnknownLocusError
@@ -47,6 +56,10 @@ __all__ = [
     "untyped_call",
     "genotype_pair",
     "ROW_RULES",
+    "row_where",
+    "apply_row_rules",
+    "decide_rows",
+    "decide_rows_one_by_one",
 ]
 
 _OUT_OF_RANGE = re.compile(r"^([<>])\s*(\d+(?:\.\d)?)$")
@@ -121,20 +134,41 @@ class RowCheck:
         """
         line = int(rec["source_line"])
         sample, raw_locus = rec["sample_id"], rec["locus"]
-        extra = [c for c in rec["extra_calls"].split(",") if c] if rec.get("extra_calls") else []
-        calls = [c for c in (rec["allele_1"], rec["allele_2"], *extra) if c]
+        calls = _calls(rec["allele_1"], rec["allele_2"], rec.get("extra_calls"))
+        return cls._start(file, line, sample, raw_locus, calls, rec.get("problem") or "",
+                          row_where(file, line, sample, raw_locus))
+
+    @classmethod
+    def _start(cls, file: str, line, sample: str, raw_locus: str, calls: list[str], problem: str,
+               where: str) -> RowCheck:
         row = {
             "source_line": line, "sample_id": sample, "raw_locus": raw_locus, "locus": "",
             "allele_1": "", "allele_2": "", "calls": ",".join(calls), "outcome": QUARANTINED,
             "kind": "", "value": ",".join(calls), "reason": "", "fix": "",
         }
-        return cls(file=file, row=row, calls=calls, problem=rec.get("problem") or "",
-                   where=f"{file} line {line}, sample {sample!r}, locus {raw_locus!r}")
+        return cls(file=file, row=row, calls=calls, problem=problem, where=where)
 
     def quarantine(self, *, kind: str, value: str, reason: str, fix: str) -> bool:
         """Quarantine the row with this reason and fix; return ``True`` (the row is decided)."""
         self.row.update(kind=kind, value=value, reason=reason, fix=fix)
         return True
+
+
+def _calls(allele_1: str, allele_2: str, extra_calls: str | None) -> list[str]:
+    """The raw calls of a record: its two allele cells and its ``extra_calls``, empty cells dropped."""
+    extra = [c for c in extra_calls.split(",") if c] if extra_calls else []
+    return [c for c in (allele_1, allele_2, *extra) if c]
+
+
+def row_where(file: str, line: int, sample: str, raw_locus: str) -> str:
+    """Where a row is, as its reasons quote it: ``"<file> line <n>, sample <id>, locus <name>"``.
+
+    Examples
+    --------
+    >>> row_where("run7.txt", 3, "S1", "TH01")
+    "run7.txt line 3, sample 'S1', locus 'TH01'"
+    """
+    return f"{file} line {line}, sample {sample!r}, locus {raw_locus!r}"
 
 
 def unreadable_line(check: RowCheck, catalogue: LocusCatalogue) -> bool:
@@ -444,3 +478,163 @@ ROW_RULES: tuple[Callable[[RowCheck, LocusCatalogue], bool], ...] = (
     untyped_call,  # 6
     genotype_pair,  # 7
 )
+
+
+def apply_row_rules(check: RowCheck, catalogue: LocusCatalogue) -> dict:
+    """Apply :data:`ROW_RULES` in order to one row until a rule decides it; return the decided row.
+
+    Parameters
+    ----------
+    check : RowCheck
+        The row (:meth:`RowCheck.from_record`).
+    catalogue : LocusCatalogue
+        Locus catalogue.
+
+    Returns
+    -------
+    dict
+        ``check.row``, decided (keys of :func:`kinship.app.ingest.normalise_records`).
+    """
+    for rule in ROW_RULES:
+        if rule(check, catalogue):
+            break
+    return check.row
+
+
+def _columns(records: pd.DataFrame) -> zip:
+    """``(source_line, sample_id, locus, allele_1, allele_2, extra_calls, problem)`` per record."""
+    n = len(records)
+
+    def column(name: str) -> list:
+        return records[name].tolist() if name in records.columns else [None] * n
+
+    return zip(*(column(c) for c in ("source_line", "sample_id", "locus", "allele_1", "allele_2",
+                                     "extra_calls", "problem")))
+
+
+def decide_rows_one_by_one(records: pd.DataFrame, *, file: str, catalogue: LocusCatalogue) -> list[dict]:
+    """Apply :data:`ROW_RULES` to every record, one row at a time (the reference of :func:`decide_rows`).
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        A reader's record table (:data:`kinship.io.RECORD_COLUMNS`).
+    file : str
+        Export file name, quoted in reasons.
+    catalogue : LocusCatalogue
+        Locus catalogue.
+
+    Returns
+    -------
+    list of dict
+        The decided rows, in input order.
+    """
+    return [apply_row_rules(RowCheck.from_record(
+        {"source_line": line, "sample_id": sample, "locus": raw_locus, "allele_1": a1, "allele_2": a2,
+         "extra_calls": extra, "problem": problem}, file=file), catalogue)
+        for line, sample, raw_locus, a1, a2, extra, problem in _columns(records)]
+
+
+#: Two sets of stand-ins (where, line, sample) for deciding a distinct row once: the second holds
+#: quotes and a backslash, so a rule that quoted the place other than verbatim (``!r``, escaped,
+#: cut) would decide the two differently and its rows are decided one by one.
+_STAND_INS = (("\x1ewhere\x1e", "\x1eline\x1e", "\x1esample\x1e"),
+              ("\x1ewhere'\"\\\x1e", "\x1eline'\"\\\x1e", "\x1esample'\"\\\x1e"))
+_MARK = "\x1e"
+_PLACE_FIELDS = ("source_line", "sample_id")
+
+
+def _stand_in_row(file: str, raw_locus: str, calls: list[str], problem: str, has_sample: bool,
+                  stand_in: tuple[str, str, str], catalogue: LocusCatalogue) -> dict:
+    where, line, sample = stand_in
+    check = RowCheck._start(file, line, sample if has_sample else "", raw_locus, calls, problem, where)
+    return apply_row_rules(check, catalogue)
+
+
+def _substitute(text, stand_in: tuple[str, str, str], place: tuple[str, str, str]):
+    if not isinstance(text, str) or _MARK not in text:
+        return text
+    for token, value in zip(stand_in, place):
+        text = text.replace(token, value)
+    return text
+
+
+def _decision(file: str, raw_locus: str, calls: list[str], problem: str, has_sample: bool,
+              catalogue: LocusCatalogue) -> tuple[dict, list[str]] | None:
+    """The decided row of a distinct (raw locus, calls, problem, has a sample name), its place
+    left as the first stand-ins, and the fields that quote the place; ``None`` if it must be
+    decided row by row."""
+    if any(_MARK in str(v) for v in (raw_locus, problem, *calls)):
+        return None
+    first, second = (_stand_in_row(file, raw_locus, calls, problem, has_sample, s, catalogue) for s in _STAND_INS)
+    for key, value in first.items():
+        if key not in _PLACE_FIELDS and _substitute(value, _STAND_INS[0], _STAND_INS[1]) != second[key]:
+            return None
+    placed = [k for k, v in first.items() if k not in _PLACE_FIELDS and isinstance(v, str) and _MARK in v]
+    return first, placed
+
+
+def decide_rows(records: pd.DataFrame, *, file: str, catalogue: LocusCatalogue) -> list[dict]:
+    """Apply :data:`ROW_RULES` to every record, deciding each distinct row once.
+
+    A rule decides a row from its raw locus, its calls, the reader's problem note and whether
+    it names a sample; its place (file, line, sample) enters only the texts. Each distinct
+    combination is decided once with stand-ins for the place, and every row sharing it gets a
+    copy with its own place filled in: the rows are byte-identical to
+    :func:`decide_rows_one_by_one`. A combination whose texts do not quote the place verbatim
+    (checked by deciding it with two different stand-ins), or whose values hold the stand-ins'
+    marker character, is decided row by row.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        A reader's record table (:data:`kinship.io.RECORD_COLUMNS`).
+    file : str
+        Export file name, quoted in reasons.
+    catalogue : LocusCatalogue
+        Locus catalogue.
+
+    Returns
+    -------
+    list of dict
+        The decided rows, in input order (each its own dict).
+
+    Examples
+    --------
+    >>> from kinship.genetics.loci import default_catalogue
+    >>> from kinship.io.tidy import records_from_calls
+    >>> recs = records_from_calls(["S1", "S2", "S3"], ["THO1", "THO1", "TH01"],
+    ...                           [["9.3", "6"], ["9.3", "6"], ["9.3", "6"]], [2, 3, 4])
+    >>> rows = decide_rows(recs, file="e.txt", catalogue=default_catalogue())
+    >>> [r["outcome"] for r in rows], "e.txt line 3, sample 'S2'" in rows[1]["reason"]
+    (['quarantined', 'quarantined', 'landed'], True)
+    >>> rows == decide_rows_one_by_one(recs, file="e.txt", catalogue=default_catalogue())
+    True
+    """
+    if _MARK in file:
+        return decide_rows_one_by_one(records, file=file, catalogue=catalogue)
+    decisions: dict[tuple, tuple[dict, list[str]] | None] = {}
+    stand_in = _STAND_INS[0]
+    rows = []
+    for line, sample, raw_locus, a1, a2, extra, problem in _columns(records):
+        calls = _calls(a1, a2, extra)
+        problem = problem or ""
+        key = (raw_locus, tuple(calls), problem, bool(sample))
+        try:
+            decided = decisions[key]
+        except KeyError:
+            decided = decisions[key] = _decision(file, raw_locus, calls, problem, bool(sample), catalogue)
+        line = int(line)
+        if decided is None or (sample and _MARK in sample):
+            rows.append(apply_row_rules(RowCheck._start(file, line, sample, raw_locus, calls, problem,
+                                                        row_where(file, line, sample, raw_locus)), catalogue))
+            continue
+        template, placed = decided
+        row = dict(template)
+        row["source_line"], row["sample_id"] = line, sample
+        if placed:
+            place = (row_where(file, line, sample, raw_locus), str(line), sample)
+            for k in placed:
+                row[k] = _substitute(row[k], stand_in, place)
+        rows.append(row)
+    return rows
