@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict
 
 from prefect import flow, task
@@ -23,14 +26,52 @@ def land_batch(store: str, export: str, manifest: str | None, lab: str, kit: str
                         progress=_progress_artifact())
 
 
-def _progress_artifact():
-    """A progress callback for ingest_batch that moves a Prefect progress artifact (0-100 %)."""
-    artifact_id = create_progress_artifact(0.0, description="Ingestion: read, plan, write")
+#: The command line's progress bar while ``main`` runs (``None`` otherwise): a second listener
+#: of ``ingest_batch``'s steps, beside the Prefect artifact. Not a flow parameter (a callable is
+#: not a value Prefect can record).
+_cli_progress: Callable[[str, int, int], None] | None = None
 
-    def progress(_stage: str, n_done: int, n_stages: int) -> None:
+
+def _progress_artifact():
+    """A progress callback for ingest_batch that moves a Prefect progress artifact (0-100 %),
+    and the command line's progress bar when ``scripts/flow ingest`` draws one."""
+    artifact_id = create_progress_artifact(0.0, description="Ingestion: read, plan, write")
+    cli = _cli_progress
+
+    def progress(stage: str, n_done: int, n_stages: int) -> None:
         update_progress_artifact(artifact_id, 100.0 * n_done / n_stages)
+        if cli is not None:
+            cli(stage, n_done, n_stages)
 
     return progress
+
+
+@contextmanager
+def _progress_bar(stream=None):
+    """Draw ``ingest_batch``'s steps (read, plan, write, done) as a ``rich`` progress bar on
+    ``stream`` (stderr by default), only when it is a terminal: piped or redirected output, and
+    stdout's summary, stay as they are."""
+    global _cli_progress
+    stream = sys.stderr if stream is None else stream
+    if not stream.isatty():
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("ingest: {task.description:<5}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TimeElapsedColumn(), console=Console(file=stream), transient=False)
+    task_id = bar.add_task("start", total=None)
+
+    def update(stage: str, n_done: int, n_stages: int) -> None:
+        bar.update(task_id, description=stage, completed=n_done, total=n_stages)
+
+    with bar:
+        _cli_progress = update
+        try:
+            yield
+        finally:
+            _cli_progress = None
 
 
 @task(cache_policy=NO_CACHE)
@@ -73,7 +114,8 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--fmt", default="genemapper", choices=["genemapper", "tidy", "parquet", "cmf", "vcf"])
     parser.add_argument("--store")
     args = parser.parse_args(argv)
-    summary = ingest(**vars(args))
+    with _progress_bar():
+        summary = ingest(**vars(args))
     return ingestion_summary_text(summary, store=store_label(store_location(args.store)))
 
 

@@ -3,6 +3,7 @@ deliverables 3 and 8), through the session's Prefect harness."""
 
 from __future__ import annotations
 
+import io
 import logging
 import sqlite3
 import stat
@@ -140,6 +141,41 @@ def test_the_ingest_command_prints_a_short_summary_without_genotypes(tmp_path, m
     assert "3 rows = 2 landed + 0 untyped + 1 quarantined" in text and "batch abababababababab" in text
     assert "quarantine table of store" in text
     assert "14/16" not in text and "11/13" not in text and "R-0017" not in text and "vWA" not in text
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _reporting_summary(summary):
+    """A stand-in for ``ingest_batch`` that reports its steps as the real one does."""
+    def run(store, *args, progress=None, **kwargs):
+        for stage, n_done in (("read", 0), ("plan", 1), ("write", 2), ("done", 3)):
+            progress(stage, n_done, 3)
+        return summary
+    return run
+
+
+def test_the_ingest_command_draws_a_progress_bar_on_a_terminal_stderr_only(tmp_path, monkeypatch, capsys):
+    summary = IngestSummary("ab" * 32, "three_families.txt", "three_families_manifest.csv", 1, 3, 3, 0, 0,
+                            0, 1, 3, False, [], [])
+    monkeypatch.setattr(flows.ingest, "ingest_batch", _reporting_summary(summary))
+    argv = [str(DATA / "three_families.txt"), str(DATA / "three_families_manifest.csv"), "--lab", "DEMO-LAB",
+            "--store", str(tmp_path / "store.sqlite")]
+    terminal = _Terminal()
+    monkeypatch.setattr(flows.ingest.sys, "stderr", terminal)
+    text = flows.ingest.main(argv)
+    drawn = terminal.getvalue()
+    assert "ingest: done" in drawn and "3/3" in drawn  # the last step, completed
+    assert len(text.splitlines()) == 3 and "3 rows = 3 landed" in text  # the summary is unchanged
+    assert "ingest:" not in capsys.readouterr().out
+    piped = io.StringIO()  # not a terminal: no bar
+    monkeypatch.setattr(flows.ingest.sys, "stderr", piped)
+    assert flows.ingest.main(argv) == text
+    assert "ingest:" not in piped.getvalue() and flows.ingest._cli_progress is None
 
 
 def _store_with_three_families(path: Path) -> str:
