@@ -180,14 +180,22 @@ class ProfileTables(StoreBase):
     def stored_family_members(
         self, keys: Iterable[tuple[str, str]], *, conn: Connection | None = None
     ) -> dict[tuple[str, str], list[dict]]:
-        """Stored members of the given ``(lab, family_id)`` families, keyed by family."""
+        """Stored members of the given ``(lab, family_id)`` families, keyed by family.
+
+        Queried per lab (``lab = ? AND family_id IN (...)``): a search of the primary key on
+        both backends, where SQLite answers a row-value ``(lab, family_id) IN (...)`` by scanning
+        the whole table (a cost that grew with the store).
+        """
         out: dict[tuple[str, str], list[dict]] = {}
-        wanted = sorted(set(keys))
+        by_lab: dict[str, list[str]] = {}
+        for lab, family_id in sorted(set(keys)):
+            by_lab.setdefault(lab, []).append(family_id)
         with self._conn(conn) as c:
-            for chunk in chunks(wanted):
-                cond = sa.tuple_(family_members.c.lab, family_members.c.family_id).in_(chunk)
-                for row in c.execute(sa.select(family_members).where(cond)).mappings():
-                    out.setdefault((row["lab"], row["family_id"]), []).append(dict(row))
+            for lab, family_ids in by_lab.items():
+                for chunk in chunks(family_ids, 900):
+                    cond = sa.and_(family_members.c.lab == lab, family_members.c.family_id.in_(chunk))
+                    for row in c.execute(sa.select(family_members).where(cond)).mappings():
+                        out.setdefault((row["lab"], row["family_id"]), []).append(dict(row))
         return out
 
     def write_batch(
