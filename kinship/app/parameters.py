@@ -168,21 +168,21 @@ class MutationParameters(_Parameters):
         json_schema_extra={"enum": list(MODELS)},
     )
     rate_male: float = Field(
-        _MUTATION_DEFAULTS["rate_male"],
+        _MUTATION_DEFAULTS["rate_male"], strict=True,
         description="Mutation probability per meiosis of a father (or any male parent). Allowed: 0 <= rate_male < 1.",
     )
     rate_female: float = Field(
-        _MUTATION_DEFAULTS["rate_female"],
+        _MUTATION_DEFAULTS["rate_female"], strict=True,
         description="Mutation probability per meiosis of a mother (or any female parent). "
                     "Allowed: 0 <= rate_female < 1.",
     )
     range: float = Field(  # noqa: A003 - the field's name (Familias, pedmut, mutation_matrix)
-        _MUTATION_DEFAULTS["range"],
+        _MUTATION_DEFAULTS["range"], strict=True,
         description="Stepwise only: ratio of the probability of a (k+1)-step to a k-step mutation "
                     "(dimensionless). Allowed: 0 < range < 1.",
     )
     rate2: float = Field(
-        _MUTATION_DEFAULTS["rate2"],
+        _MUTATION_DEFAULTS["rate2"], strict=True,
         description="Stepwise only: probability per meiosis of mutating into another microvariant "
                     "group (e.g. 9 -> 9.3). Allowed: 0 <= rate2 < 1.",
     )
@@ -270,39 +270,39 @@ class MatchParameters(_Parameters):
         description="Mutation model of the meioses between the missing child and its relatives.",
     )
     prior: float = Field(
-        0.5, gt=0.0, lt=1.0,
+        0.5, strict=True, gt=0.0, lt=1.0,
         description="Prior probability of H1 (the candidate is the family's missing child) for the "
                     "posterior; 0.5 is the paternity convention, 1/number of families a "
                     "national-scale prior. Allowed: 0 < prior < 1.",
     )
     frequency_floor: float = Field(
-        DEFAULT_FREQUENCY_FLOOR, gt=0.0, lt=1.0,
+        DEFAULT_FREQUENCY_FLOOR, strict=True, gt=0.0, lt=1.0,
         description="Minimum allele frequency (a proportion) given to an allele the table lacks, "
                     "when the table gives no N (else 5/(2N)). Allowed: 0 < frequency_floor < 1.",
     )
     k: int = Field(
-        10, ge=1,
+        10, strict=True, ge=1,
         description="Partners kept per candidate and per family (each candidate's best k families, "
                     "each family's best k candidates). Allowed: k >= 1.",
     )
     threshold: float = Field(
-        SUPPORT_LOG10_CPI, allow_inf_nan=False,
+        SUPPORT_LOG10_CPI, strict=True, allow_inf_nan=False,
         description="log10 LR at or above which every pair is reported and calibrated "
                     "(4: CPI 10,000). Allowed: any finite number.",
     )
     theta: float = Field(
-        0.0, ge=0.0, lt=1.0,
+        0.0, strict=True, ge=0.0, lt=1.0,
         description="Balding-Nichols coancestry coefficient (F_ST) of every LR, dimensionless; 0 is "
                     "Hardy-Weinberg. Allowed: 0 <= theta < 1.",
     )
     max_expected_unrelated: float = Field(
-        0.01, gt=0.0, allow_inf_nan=False,
+        0.01, strict=True, gt=0.0, allow_inf_nan=False,
         description="Families without a parent on file: 'support' also needs at most this many "
                     "unrelated candidates expected (by calibration) at or above the pair's LR. "
                     "Allowed: max_expected_unrelated > 0, finite.",
     )
     shard_size: int = Field(
-        4096, ge=1,
+        4096, strict=True, ge=1,
         description="Families compiled and scored together in one task (bounds the memory of a "
                     "shard; changes no number). Allowed: shard_size >= 1.",
     )

@@ -204,7 +204,8 @@ def read_manifest(
     path : str or pathlib.Path
         The manifest file (UTF-8, BOM and CRLF accepted).
     lab : str
-        Lab of the batch; fills empty ``lab`` cells. Family ids are scoped by lab.
+        Lab of the batch (``--lab``); fills empty ``lab`` cells, and a row naming another lab is
+        a row error (one batch comes from one lab). Family ids are scoped by lab.
     kit : str, optional
         Kit of the batch; fills empty ``kit`` cells (``""`` if neither is given).
     data : bytes, optional
@@ -332,9 +333,16 @@ def _kit_key(name: str) -> str:
 
 def _check_catalogues(rec: dict, file: str, *, lab: str, kit: str | None, labs: Collection[str] | None,
                       kit_names: dict[str, str] | None) -> list[ManifestRowError]:
-    """A row's lab must be a registered lab and its kit a kit of the catalogue (when given)."""
+    """A row's lab must be the batch's lab (``--lab``), a registered lab, and its kit a kit of
+    the catalogue (when given)."""
     out = []
     sid, line = rec["sample_id"], rec["source_line"]
+    if rec["lab"] and rec["lab"] != lab:  # one batch comes from one lab: --lab is never silently overridden
+        out.append(ManifestRowError(
+            file, line, sid, "lab", rec["lab"],
+            f"the batch's lab {lab!r} (--lab), or empty: one batch comes from one lab",
+            "correct the manifest's lab column or --lab"))
+        return out
     if labs is not None and rec["lab"] and rec["lab"] not in labs:
         out.append(ManifestRowError(
             file, line, sid, "lab", rec["lab"], f"a registered lab code (registered: {sorted(labs)})",

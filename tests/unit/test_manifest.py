@@ -33,14 +33,14 @@ def test_a_new_relationship_kind_is_a_schema_change_only():
 
 
 def test_valid_manifest_fills_defaults_and_keeps_references_in_several_families(tmp_path):
-    path = write(tmp_path, "R1,reference,F1,father,male,,\nR1,reference,F2,father,male,,\nC1,candidate,,,,,\nR2,reference,F1,mother,,LAB2,GF\n")
+    path = write(tmp_path, "R1,reference,F1,father,male,,\nR1,reference,F2,father,male,,\nC1,candidate,,,,,\nR2,reference,F1,mother,,LAB1,GF\n")
     m = read_manifest(path, lab="LAB1", kit="ESX17", strict=True)
     assert m.errors == []
     assert m.entries[["sample_id", "family_id", "sex", "lab", "kit"]].values.tolist() == [
         ["R1", "F1", "male", "LAB1", "ESX17"],
         ["R1", "F2", "male", "LAB1", "ESX17"],
         ["C1", "", "unknown", "LAB1", "ESX17"],
-        ["R2", "F1", "unknown", "LAB2", "GF"],
+        ["R2", "F1", "unknown", "LAB1", "GF"],
     ]
     assert m.entries["source_line"].tolist() == [2, 3, 4, 5]
 
@@ -88,9 +88,22 @@ def test_two_fathers_in_one_family_are_both_refused(tmp_path):
     assert m.entries["sample_id"].tolist() == ["R3"]
 
 
-def test_same_family_id_in_two_labs_is_two_families(tmp_path):
-    m = read_manifest(write(tmp_path, "R1,reference,F1,father,,L1,\nR2,reference,F1,father,,L2,\n"), lab="L1")
-    assert m.errors == []
+def test_a_manifest_lab_other_than_the_batch_lab_is_a_row_error(tmp_path):
+    # One batch comes from one lab: --lab is never silently overridden by the lab column (so
+    # "retract, then ingest again with the corrected --lab" fixes a mistyped lab). Family ids are
+    # still scoped by lab, across batches: the same F1 of another lab is another family (store tests).
+    m = read_manifest(write(tmp_path, "R1,reference,F1,father,,L1,\nR2,reference,F1,mother,,L2,\n"
+                                      "R3,reference,F1,paternal_grandmother,,,\n"), lab="L1")
+    assert [(e.sample_id, e.column, e.value) for e in m.errors] == [("R2", "lab", "L2")]
+    assert "the batch's lab 'L1' (--lab)" in m.errors[0].message
+    assert "fix: correct the manifest's lab column or --lab" in m.errors[0].message
+    assert m.entries["sample_id"].tolist() == ["R1", "R3"] and set(m.entries["lab"]) == {"L1"}
+
+
+def test_a_corrected_lab_replaces_the_manifest_default_not_the_reverse(tmp_path):
+    path = write(tmp_path, "R1,reference,F1,father,,DEMO-LAB,\n")
+    assert [e.column for e in read_manifest(path, lab="LAB2").errors] == ["lab"]
+    assert read_manifest(path, lab="DEMO-LAB").entries["lab"].tolist() == ["DEMO-LAB"]
 
 
 def test_a_sample_with_two_roles_is_refused(tmp_path):

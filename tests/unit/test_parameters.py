@@ -66,6 +66,26 @@ def test_a_fractional_k_is_refused():
     _refused(r"^match parameter k = 1\.5 is not valid \(input should be a valid integer.*allowed: k >= 1$", k=1.5)
 
 
+@pytest.mark.parametrize("field, value, kind", [
+    ("k", True, "integer"), ("k", "3", "integer"), ("shard_size", False, "integer"),
+    ("theta", "0.1", "number"), ("theta", True, "number"), ("prior", "0.5", "number"),
+    ("threshold", False, "number"),
+])
+def test_a_bool_or_a_string_is_refused_not_coerced(field, value, kind):
+    _refused(rf"^match parameter {field} = {value!r} is not valid \(input should be a valid {kind}\)", **{field: value})
+
+
+def test_a_bool_or_a_string_mutation_rate_is_refused_not_coerced():
+    for value in (True, "0.003"):
+        _refused(rf"^match parameter mutation\.rate_male = {value!r} is not valid", mutation={"rate_male": value})
+
+
+def test_json_numbers_are_accepted_an_int_for_a_float_field():
+    p = MatchParameters.of(json.loads('{"theta": 0, "k": 3, "threshold": 4, "mutation": {"rate_male": 0}}'))
+    assert (p.theta, p.k, p.threshold, p.mutation.rate_male) == (0.0, 3, 4.0, 0.0)
+    assert isinstance(p.theta, float) and isinstance(p.threshold, float) and isinstance(p.mutation.rate_male, float)
+
+
 def test_shard_size_zero_is_refused():
     _refused(r"^match parameter shard_size = 0 is out of range; allowed: shard_size >= 1$", shard_size=0)
 
