@@ -6,14 +6,18 @@ import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict
+from typing import Annotated
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
+from pydantic import Field
 
 from flows.retries import IO_RETRIES
 from flows.settings import store_label, store_location
 from kinship.app.ingest import ingest_batch
+from kinship.app.ingest.labels import KIT_NAME_PATTERN, LAB_CODE_PATTERN, MAX_LABEL_LENGTH, check_batch_labels
+from kinship.errors import ReuniteInputError
 from kinship.report import ingestion_summary_markdown, ingestion_summary_text
 from kinship.store import Store
 
@@ -80,12 +84,18 @@ def publish_summary(summary) -> None:
                              description="Ingestion summary: rows in, landed, quarantined")
 
 
+#: The flow's ``lab`` and ``kit``: ASCII codes, so that a deployment's enforced parameter schema
+#: refuses a name or a phone number before the run (and its recorded parameters) exists.
+LabCode = Annotated[str, Field(pattern=LAB_CODE_PATTERN, max_length=MAX_LABEL_LENGTH)]
+KitName = Annotated[str, Field(pattern=KIT_NAME_PATTERN, max_length=MAX_LABEL_LENGTH)]
+
+
 @flow(name="ingest", log_prints=True)
 def ingest(
     export: str,
-    lab: str,
+    lab: LabCode,
     manifest: str | None = None,
-    kit: str | None = None,
+    kit: KitName | None = None,
     fmt: str = "genemapper",
     store: str | None = None,
     reader_options: dict | None = None,
@@ -103,17 +113,35 @@ def ingest(
 
 def main(argv: list[str] | None = None) -> str:
     """``scripts/flow ingest``: run the flow and return the short summary it prints (counts, the
-    batch id, where the quarantine list is; never a genotype or a quarantine reason)."""
+    batch id, where the quarantine list is; never a genotype or a quarantine reason).
+
+    A ``--lab`` or ``--kit`` that is not an ASCII code is refused with one line on stderr and
+    exit status 2 before the flow is called, so that it is never recorded as a run parameter.
+    """
     import argparse
 
-    parser = argparse.ArgumentParser(description=ingest.__doc__)
-    parser.add_argument("export")
+    parser = argparse.ArgumentParser(
+        prog="scripts/flow ingest",
+        description="Ingest one lab batch (an export file and its manifest) into the store and print "
+                    "a short summary: rows in, landed, untyped, quarantined, the batch id, where the "
+                    "quarantine list is.")
+    parser.add_argument("export", help="the lab's export file (GeneMapper text, tidy CSV, Parquet, CODIS CMF or VCF)")
     parser.add_argument("manifest", nargs="?", help="manifest CSV (optional for --fmt cmf)")
-    parser.add_argument("--lab", required=True)
-    parser.add_argument("--kit")
-    parser.add_argument("--fmt", default="genemapper", choices=["genemapper", "tidy", "parquet", "cmf", "vcf"])
-    parser.add_argument("--store")
+    parser.add_argument("--lab", required=True,
+                        help="registered lab code of the batch, ASCII (scripts/flow labs list); a manifest "
+                             "lab column must name the same lab")
+    parser.add_argument("--kit", help="typing kit of the batch, a catalogue name (scripts/flow kits list); "
+                                      "fills the manifest's empty kit cells")
+    parser.add_argument("--fmt", default="genemapper", choices=["genemapper", "tidy", "parquet", "cmf", "vcf"],
+                        help="format of the export (default: genemapper)")
+    parser.add_argument("--store", help="SQLite path or SQLAlchemy URL of the store (default: $REUNITE_STORE, "
+                                        "else var/reunite.sqlite)")
     args = parser.parse_args(argv)
+    try:
+        check_batch_labels(args.lab, args.kit)
+    except ReuniteInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     with _progress_bar():
         summary = ingest(**vars(args))
     return ingestion_summary_text(summary, store=store_label(store_location(args.store)))

@@ -6,14 +6,18 @@ Run after the relatives' export + manifest (manifest relationship ``pedigree``):
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.ingest import LabCode
 from flows.retries import IO_RETRIES
 from flows.settings import store_location
 from kinship.app.ingest import ingest_pedigrees as ingest_pedigree_table
+from kinship.app.ingest.labels import check_batch_labels
+from kinship.errors import ReuniteInputError
 from kinship.store import Store
 
 
@@ -23,19 +27,37 @@ def land_pedigrees(store: str, pedigrees: str, lab: str):
 
 
 @flow(name="ingest-pedigrees", log_prints=True)
-def ingest_pedigrees(pedigrees: str, lab: str, store: str | None = None) -> dict:
+def ingest_pedigrees(pedigrees: str, lab: LabCode, store: str | None = None) -> dict:
     """Store the families of the PED-style CSV ``pedigrees`` (columns family_id, id, father,
     mother, sex, sample_id, is_missing) for ``lab``; every typed member must be a stored
     reference. Returns the summary (families, members, typed, families added)."""
     return asdict(land_pedigrees(store_location(store), pedigrees, lab))
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> dict:
+    """``scripts/flow ingest_pedigrees``: run the flow and return its summary.
+
+    A ``--lab`` that is not an ASCII code is refused with one line on stderr and exit status 2
+    before the flow is called, so that it is never recorded as a run parameter.
+    """
     import argparse
 
-    parser = argparse.ArgumentParser(description=ingest_pedigrees.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="scripts/flow ingest_pedigrees",
+        description="Store the families of a PED-style pedigree CSV (columns family_id, id, father, mother, "
+                    "sex, sample_id, is_missing); every typed member must be a stored reference.")
     parser.add_argument("pedigrees", help="PED-style pedigree CSV")
-    parser.add_argument("--lab", required=True)
-    parser.add_argument("--store")
-    args = parser.parse_args()
-    print(ingest_pedigrees(**vars(args)))
+    parser.add_argument("--lab", required=True, help="registered lab code of the families, ASCII (scripts/flow labs list)")
+    parser.add_argument("--store", help="SQLite path or SQLAlchemy URL of the store (default: $REUNITE_STORE, "
+                                        "else var/reunite.sqlite)")
+    args = parser.parse_args(argv)
+    try:
+        check_batch_labels(args.lab)
+    except ReuniteInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return ingest_pedigrees(**vars(args))
+
+
+if __name__ == "__main__":
+    print(main())

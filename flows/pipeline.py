@@ -8,6 +8,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.ingest import ingest
 from flows.match import match
 from flows.settings import store_location
+from kinship.app.ingest.labels import check_batch_labels
 from kinship.app.parameters import MatchParameters
 from kinship.store import Store
 
@@ -34,7 +35,8 @@ def pipeline(
         batches: Lab batches in order, each {"export": path, "manifest": path, "lab": lab id,
             "kit": kit name (optional)}, as for the ingest flow.
         parameters: The match run's parameters (see the match flow); validated before the first
-            batch is ingested, so a bad value fails the pipeline with its one line before any work.
+            batch is ingested, so a bad value fails the pipeline with its one line before any work;
+            so are the batches' lab and kit (ASCII codes), before any ingest run records them.
         store: SQLite path or SQLAlchemy URL of the store; empty: $REUNITE_STORE, else
             var/reunite.sqlite under the working directory.
         out_dir: Folder for the match run's outputs; empty: $REUNITE_OUT, else out/.
@@ -46,6 +48,8 @@ def pipeline(
         {"ingestion": one summary per batch, "provenance": ..., "paths": ...}.
     """
     params = MatchParameters.of(parameters)  # Prefect's own validation is off: this is the one check
+    for batch in batches:  # before any ingest run records a lab or kit that is not an ASCII code
+        check_batch_labels(batch.get("lab"), batch.get("kit"))
     if labs:
         register_labs(store_location(store), labs)
     summaries = [ingest(store=store, **batch) for batch in batches]

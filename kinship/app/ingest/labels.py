@@ -1,0 +1,62 @@
+"""The lab code and kit name of a batch, checked before anything records them.
+
+A lab or kit given to an ingest call is written to the store and, by an orchestrator, to its
+own database of run parameters; a value that is not an ASCII code (a name, a phone number
+typed into ``--lab``) must be refused before either sees it, and the refusal never repeats it.
+"""
+
+from __future__ import annotations
+
+from kinship.errors import ReuniteInputError
+from kinship.store.catalogue import KIT_NAME_PATTERN as _KIT_NAME_RE
+from kinship.store.catalogue import is_pseudonymous_id
+
+__all__ = ["LAB_CODE_PATTERN", "KIT_NAME_PATTERN", "MAX_LABEL_LENGTH", "check_batch_labels"]
+
+#: A lab code: the ``lab``/``sample_id`` pattern of ``schemas/manifest.v4.json`` (a test keeps
+#: them equal; written here so that a flow signature can carry it without reading a file at import).
+LAB_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/+-]*$"
+#: A kit name: :data:`kinship.store.catalogue.KIT_NAME_PATTERN`.
+KIT_NAME_PATTERN = _KIT_NAME_RE.pattern
+#: Longest lab code and kit name, in characters.
+MAX_LABEL_LENGTH = 64
+
+
+def check_batch_labels(lab: str, kit: str | None = None) -> None:
+    """Refuse a lab code or kit name that is not ASCII code-shaped, without repeating it.
+
+    Parameters
+    ----------
+    lab : str
+        The batch's lab code (``--lab``): :data:`LAB_CODE_PATTERN`, at most 64 characters.
+    kit : str, optional
+        The batch's kit name (``--kit``): :data:`KIT_NAME_PATTERN`, at most 64 characters.
+
+    Raises
+    ------
+    ReuniteInputError
+        One line naming the argument and its length only (it may be personal data).
+
+    Examples
+    --------
+    >>> check_batch_labels("LAB1", "GlobalFiler")
+    >>> check_batch_labels("张伟13800138000")
+    Traceback (most recent call last):
+    ...
+    kinship.errors.ReuniteInputError: lab (a value of 13 characters that is not an ASCII code; not repeated here) is not a lab code; expected ASCII matching ^[A-Za-z0-9][A-Za-z0-9._:/+-]*$, at most 64 characters; fix: give the lab's registered short code (scripts/flow labs list)
+    """
+    if not isinstance(lab, str) or not is_pseudonymous_id(lab):
+        raise ReuniteInputError(
+            f"lab {_length(lab)} is not a lab code; expected ASCII matching {LAB_CODE_PATTERN}, at most "
+            f"{MAX_LABEL_LENGTH} characters; fix: give the lab's registered short code (scripts/flow labs list)")
+    if kit is None:
+        return
+    if not isinstance(kit, str) or len(kit) > MAX_LABEL_LENGTH or not _KIT_NAME_RE.match(kit):
+        raise ReuniteInputError(
+            f"kit {_length(kit)} is not a kit name; expected ASCII matching {KIT_NAME_PATTERN}, at most "
+            f"{MAX_LABEL_LENGTH} characters; fix: give the kit's catalogue name (scripts/flow kits list)")
+
+
+def _length(value: object) -> str:
+    size = len(value) if isinstance(value, str) else 0
+    return f"(a value of {size} characters that is not an ASCII code; not repeated here)"
