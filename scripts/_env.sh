@@ -4,7 +4,11 @@ set -euo pipefail
 # Owner-only: the store, outputs, backups and Prefect's database (which holds flow logs) are
 # created readable by this user alone (the code also sets 0700/0600 explicitly).
 umask 077
+# The caller's folder: scripts/flow and scripts/demo run their command there, so relative paths
+# (an export, a manifest, --store, --out) mean what the caller means; setup happens at the root.
+REUNITE_CALLER_DIR="$PWD"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REUNITE_ROOT="$PWD"
 
 if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt .venv/.installed ] || [ constraints.txt -nt .venv/.installed ]; then
   PY=""
@@ -21,7 +25,10 @@ if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt .venv/.installed ] || [ con
 fi
 
 # Prefect: embedded ephemeral API, home inside the project unless set, no telemetry.
-export PREFECT_HOME="${PREFECT_HOME:-$PWD/.prefect}"
+# Absolute, so that it is the same folder from wherever the command runs.
+PREFECT_HOME="${PREFECT_HOME:-$REUNITE_ROOT/.prefect}"
+case "$PREFECT_HOME" in /*) ;; *) PREFECT_HOME="$REUNITE_CALLER_DIR/$PREFECT_HOME" ;; esac
+export PREFECT_HOME
 [ -d "$PREFECT_HOME" ] || mkdir -p -m 700 "$PREFECT_HOME"
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="${PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:-90}"
