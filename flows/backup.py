@@ -1,5 +1,6 @@
 """Back up the store to one file (SQLite online backup, or pg_dump), encrypted when
-``REUNITE_BACKUP_KEY`` is set. Command line::
+``REUNITE_BACKUP_KEY`` is set; a plain (unencrypted) backup leaves out the store's pseudonym
+secret (a store restored from it makes new, different pseudonyms). Command line::
 
     scripts/flow backup --to FILE [--store PATH_OR_URL]
     scripts/flow backup --new-key      # print a new key for REUNITE_BACKUP_KEY
@@ -42,7 +43,9 @@ def main(argv: list[str] | None = None) -> str:
     if not args.to:
         parser.error("--to FILE is required")
     info = backup(args.to, args.store)
-    state = "encrypted" if info["encrypted"] else "NOT encrypted (set REUNITE_BACKUP_KEY to encrypt)"
+    state = ("encrypted" if info["encrypted"] else
+             "NOT encrypted (set REUNITE_BACKUP_KEY to encrypt); the pseudonym secret is left out: a store restored "
+             "from it makes new pseudonyms that differ from earlier ones")
     return f"backup of the {info['backend']} store written to {info['path']} ({info['n_bytes']} bytes, {state})\n"
 
 

@@ -7,22 +7,32 @@ Through ``scripts/flow``::
     scripts/flow kits register "Goldeneye 20A" --loci D3S1358,vWA,FGA,...
     scripts/flow kits list
     scripts/flow batches list
-    scripts/flow batches retract FILE_ID --by OPERATOR_ID --why "lab code mistyped"
-    scripts/flow samples erase SAMPLE_ID --by OPERATOR_ID --why "consent withdrawn"
+    scripts/flow batches retract FILE_ID --by OPERATOR_ID --why mistyped_lab [--ref TICKET]
+    scripts/flow samples erase SAMPLE_ID --by OPERATOR_ID --why consent_withdrawn [--ref TICKET] [--out-dir DIR]
 
 Every command takes ``--store`` (else ``$REUNITE_STORE``, else ``var/reunite.sqlite``). Each one
 is one call of :class:`kinship.store.Store`; a refused request prints its one-line reason and
 exits with status 2. A later issue replaces this argparse front end with Typer.
+
+``--why`` is a reason code (:data:`kinship.store.batches.REASON_CODES`: consent_withdrawn,
+mistyped_lab, wrong_file, duplicate_submission, lab_request, court_order, other), never free
+text; ``--ref`` an optional ticket or case id (ASCII, the id pattern). ``samples erase`` also
+deletes the sample's stored match results, and prints the folders of earlier match runs under
+``--out-dir`` (else ``$REUNITE_OUT``, else ``out/``) that still show its genotypes: delete them.
+Backups are not rewritten: a backup made before the erasure holds the sample until the
+operator's backup retention policy deletes it.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from flows.settings import store_location
+from flows.settings import out_location, store_location
 from kinship.errors import ReuniteInputError
 from kinship.store import Store
+from kinship.store.batches import REASON_CODES
 
 
 def _loci(values: list[str]) -> list[str]:
@@ -44,16 +54,28 @@ def run(args: argparse.Namespace) -> str:
         if args.group == "kits":
             return store.kits()[["name", "source", "n_loci"]].to_string(index=False)
         if args.group == "batches" and args.command == "retract":
-            row = store.retract_batch(args.file_id, by=args.by, why=args.why)
+            row = store.retract_batch(args.file_id, by=args.by, why=args.why, ref=args.ref)
             return (f"batch {row['file_id']} retracted: {row['n_genotypes_removed']} genotypes and "
                     f"{row['n_samples_removed']} samples left the store; the next match run is a full re-match")
         if args.group == "batches":
             batches = store.list_batches()
             cols = ["file_id", "received_at", "lab", "kit", "fmt", "n_samples_landed", "n_quarantined", "status"]
             return batches[cols].to_string(index=False) if len(batches) else "no batch ingested yet"
-        row = store.erase_sample(args.sample_id, by=args.by, why=args.why)
-        return (f"sample erased: {row['n_genotypes_removed']} genotypes and {row['n_records_removed']} "
-                "quarantine/warning records deleted; the audit keeps the id, time, operator and reason")
+        out_dir = out_location(args.out_dir)
+        row = store.erase_sample(args.sample_id, by=args.by, why=args.why, ref=args.ref, out_dir=out_dir)
+        lines = [(f"sample erased: {row['n_genotypes_removed']} genotypes, {row['n_records_removed']} "
+                  f"quarantine/warning records and {row['n_matches_removed']} match results deleted; the audit "
+                  "keeps the id, time, operator and reason code")]
+        if row["run_folders"]:
+            lines.append(f"{len(row['run_folders'])} earlier run folders still show the sample; delete them:")
+            lines += [f"  {folder}" for folder in row["run_folders"]]
+        missing = sorted(set(row["run_ids"]) - {Path(folder).name for folder in row["run_folders"]})
+        if missing:
+            lines.append(f"runs that compared the sample, with no folder under {out_dir} (look where their "
+                         f"outputs were written and delete them): {', '.join(missing)}")
+        lines.append("backups are not rewritten: a backup made before now holds the sample until your backup "
+                     "retention policy deletes it")
+        return "\n".join(lines)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -82,15 +104,33 @@ def parser() -> argparse.ArgumentParser:
     command(batches, "list", "list the batches with their status")
     p = command(batches, "retract", "retract a batch: its samples leave the store and matching")
     p.add_argument("file_id", type=int, help="the batch's file_id (batches list)")
-    p.add_argument("--by", required=True, help="operator id")
-    p.add_argument("--why", required=True, help="reason (no names or contact details)")
+    _reason_options(p)
 
     samples = groups.add_parser("samples", help="stored samples").add_subparsers(dest="command", required=True)
     p = command(samples, "erase", "erase a sample's genotypes on withdrawn consent (PIPL); an audit row stays")
     p.add_argument("sample_id")
-    p.add_argument("--by", required=True, help="operator id")
-    p.add_argument("--why", required=True, help="reason (no names or contact details)")
+    _reason_options(p)
+    p.add_argument("--out-dir", help="the match runs' output folder, searched for run folders that show the "
+                                     "sample (default $REUNITE_OUT, else out/)")
     return top
+
+
+def _reason_code(value: str) -> str:
+    """``value`` if it is a reason code; else an argparse error that does not repeat it (it may be a name)."""
+    if value not in REASON_CODES:
+        raise argparse.ArgumentTypeError(
+            f"the reason (a value of {len(value)} characters) is not a reason code; expected one of "
+            f"{', '.join(sorted(REASON_CODES))}; fix: give the code, and a case or ticket id with --ref")
+    return value
+
+
+def _reason_options(p: argparse.ArgumentParser) -> None:
+    """``--by``, ``--why CODE`` and ``--ref`` of a retraction or an erasure."""
+    p.add_argument("--by", required=True, help="operator id")
+    p.add_argument("--why", required=True, choices=sorted(REASON_CODES), metavar="CODE", type=_reason_code,
+                   help="reason code: " + "; ".join(f"{k}: {v}" for k, v in REASON_CODES.items()))
+    p.add_argument("--ref", help="ticket or case id, ASCII (letters, digits, ._:/+-), e.g. REQ-2026-118; "
+                                 "never names or contact details")
 
 
 def main(argv: list[str] | None = None) -> int:

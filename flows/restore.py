@@ -37,7 +37,11 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--replace", action="store_true", help="replace an existing SQLite store")
     args = parser.parse_args(argv)
     info = restore(args.source, args.store, args.replace)
-    return f"store restored from {args.source} ({info['backend']}); next: re-ingest later batches, then scripts/flow match --full\n"
+    secret = ("" if info.get("has_secret", True) else
+              "; the backup held no pseudonym secret (a plain backup): a new one is made on first use, so pseudonyms "
+              "(h:...) made after the restore differ from earlier ones")
+    return (f"store restored from {args.source} ({info['backend']}){secret}; next: re-ingest later batches, "
+            "then scripts/flow match --full\n")
 
 
 if __name__ == "__main__":

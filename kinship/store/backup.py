@@ -15,6 +15,15 @@ the backup file is encrypted and authenticated (Fernet: AES-128-CBC with HMAC-SH
 reordered, truncated or altered file is refused rather than restored. Without a key the backup
 is plain (a SQLite file, or a ``pg_dump`` archive) and holds every genotype: keep it like the
 store. Backup files are written ``0600`` (and renamed into place: a failed backup leaves no file).
+
+A plain backup leaves out the **pseudonym secret** (table ``store_secrets``, the key of the
+``h:`` pseudonyms; :mod:`kinship.store.catalogue`): with it, the pseudonym of an 11-digit mobile
+number could be found by trying every number. SQLite: the row is deleted from the copy (with
+``secure_delete``, so its bytes do not stay in free pages) before the copy is checked;
+PostgreSQL: ``pg_dump --exclude-table-data`` of ``<schema>.store_secrets``. An encrypted backup
+keeps it. A store restored from a plain backup gets a new secret on first use, so pseudonyms
+made after the restore differ from those made before (``restore_store`` returns
+``"has_secret": False``).
 """
 
 from __future__ import annotations
@@ -104,15 +113,20 @@ def _decrypt(source: BinaryIO, key: str | None, name: str) -> Iterator[bytes]:
     while True:
         size = source.read(4)
         if len(size) < 4:
-            raise StoreError(f"backup {name} is cut short after chunk {index}; expected its last "
-                             "chunk; fix: restore an intact copy of the backup")
-        token = source.read(struct.unpack(">I", size)[0])
+            raise StoreError(f"backup {name}: the file is cut short after chunk {index} (its last chunk "
+                             "is missing); expected the whole file; fix: restore an intact copy of the backup")
+        expected = struct.unpack(">I", size)[0]
+        token = source.read(expected)
+        if len(token) < expected:
+            raise StoreError(f"backup {name}: the file is cut short: chunk {index} has {len(token)} of its "
+                             f"{expected} bytes; expected the whole file; fix: restore an intact copy of the backup")
         try:
             plain = fernet.decrypt(token)
         except InvalidToken:
             raise StoreError(
-                f"backup {name}: chunk {index} does not decrypt with the given key (wrong key, or the "
-                "file was altered); fix: set REUNITE_BACKUP_KEY to the key the backup was made with"
+                f"backup {name}: chunk {index} does not decrypt: wrong key, or the file was cut or altered; "
+                "expected the file written by scripts/flow backup and its key; fix: set REUNITE_BACKUP_KEY to "
+                "the key the backup was made with, or restore an intact copy of the backup"
             ) from None
         last, n = struct.unpack(">?Q", plain[:9])
         if n != index:
@@ -158,7 +172,9 @@ def backup_store(target: str | Path, dest: str | Path, *, schema: str | None = N
     Returns
     -------
     dict
-        ``{"backend": "sqlite" | "postgresql", "path": str, "encrypted": bool, "n_bytes": int}``.
+        ``{"backend": "sqlite" | "postgresql", "path": str, "encrypted": bool, "n_bytes": int,
+        "has_secret": bool}``: ``has_secret`` is ``encrypted`` (a plain backup leaves out the
+        pseudonym secret, see the module).
 
     Raises
     ------
@@ -173,9 +189,9 @@ def backup_store(target: str | Path, dest: str | Path, *, schema: str | None = N
     with _private_workdir(dest.parent) as work:
         plain = work / "plain"
         if backend == "sqlite":
-            _sqlite_backup(Path(target).expanduser().resolve(), plain)
+            _sqlite_backup(Path(target).expanduser().resolve(), plain, keep_secret=key is not None)
         else:
-            _pg_dump(str(target), schema, plain)
+            _pg_dump(str(target), schema, plain, keep_secret=key is not None)
         final = work / "final"
         if key is not None:
             with open(plain, "rb") as src, _private_file(final) as out:
@@ -185,10 +201,11 @@ def backup_store(target: str | Path, dest: str | Path, *, schema: str | None = N
             os.replace(plain, final)
         os.chmod(final, 0o600)
         os.replace(final, dest)
-    return {"backend": backend, "path": str(dest), "encrypted": key is not None, "n_bytes": dest.stat().st_size}
+    return {"backend": backend, "path": str(dest), "encrypted": key is not None, "n_bytes": dest.stat().st_size,
+            "has_secret": key is not None}
 
 
-def _sqlite_backup(path: Path, plain: Path) -> None:
+def _sqlite_backup(path: Path, plain: Path, *, keep_secret: bool) -> None:
     if not path.is_file():
         raise StoreError(f"store file {path} does not exist; expected a SQLite store; fix: give the "
                          "path of the store to back up (--store)")
@@ -199,6 +216,11 @@ def _sqlite_backup(path: Path, plain: Path) -> None:
     try:
         source.backup(copy)
         copy.execute("PRAGMA journal_mode=DELETE")  # a self-contained file, no -wal beside it
+        if not keep_secret and copy.execute(
+                "select 1 from sqlite_master where type = 'table' and name = 'store_secrets'").fetchone():
+            copy.execute("PRAGMA secure_delete=ON")  # the deleted row's bytes are zeroed, not left in free pages
+            with copy:
+                copy.execute("delete from store_secrets")
     finally:
         copy.close()
         source.close()
@@ -230,10 +252,13 @@ def _run(command: list[str], env: dict, what: str, **kwargs) -> None:
                          "the store URL, that the server answers and that the user may read the schema")
 
 
-def _pg_dump(url: str, schema: str | None, plain: Path) -> None:
+def _pg_dump(url: str, schema: str | None, plain: Path, *, keep_secret: bool) -> None:
     command, env = _pg_command("pg_dump", url)
     command += ["--format=custom", "--no-owner", "--no-privileges", "--schema", schema or "public",
                 "--file", str(plain)]
+    if not keep_secret:
+        quoted = '"' + (schema or "public").replace('"', '""') + '"'
+        command.append(f"--exclude-table-data={quoted}.store_secrets")
     _run(command, env, "pg_dump")
 
 
@@ -262,7 +287,10 @@ def restore_store(source: str | Path, target: str | Path, *, schema: str | None 
     Returns
     -------
     dict
-        ``{"backend", "path" (SQLite) or "schema" (PostgreSQL), "encrypted"}``.
+        ``{"backend", "path" (SQLite) or "schema" (PostgreSQL), "encrypted", "has_secret"}``:
+        ``has_secret`` is ``False`` when the backup held no pseudonym secret (a plain backup): the
+        store makes a new one on first use, and pseudonyms made after the restore differ from
+        the earlier ones.
 
     Raises
     ------
@@ -299,16 +327,42 @@ def restore_store(source: str | Path, target: str | Path, *, schema: str | None 
                              "fix: restore a backup of the same backend")
         if backend == "sqlite":
             check_sqlite_file(plain)
+            has_secret = _sqlite_has_secret(plain)
             for suffix in ("-wal", "-shm", "-journal"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
             os.chmod(plain, 0o600)
             os.replace(plain, path)
-            return {"backend": backend, "path": str(path), "encrypted": kind == "encrypted"}
+            return {"backend": backend, "path": str(path), "encrypted": kind == "encrypted", "has_secret": has_secret}
         command, env = _pg_command("pg_restore", str(target))
         command += ["--clean", "--if-exists", "--single-transaction", "--no-owner", "--no-privileges",
                     "--exit-on-error", str(plain)]
         _run(command, env, "pg_restore")
-    return {"backend": backend, "schema": schema or "public", "encrypted": kind == "encrypted"}
+    return {"backend": backend, "schema": schema or "public", "encrypted": kind == "encrypted",
+            "has_secret": _pg_has_secret(str(target), schema or "public")}
+
+
+def _sqlite_has_secret(path: Path) -> bool:
+    """Whether the SQLite store file holds a pseudonym secret."""
+    conn = sqlite3.connect(path)
+    try:
+        if not conn.execute("select 1 from sqlite_master where type = 'table' and name = 'store_secrets'").fetchone():
+            return False
+        return conn.execute("select count(*) from store_secrets").fetchone()[0] > 0
+    finally:
+        conn.close()
+
+
+def _pg_has_secret(url: str, schema: str) -> bool:
+    """Whether the PostgreSQL store schema holds a pseudonym secret."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as c:
+            if not sa.inspect(c).has_table("store_secrets", schema=schema):
+                return False
+            table = sa.table("store_secrets", schema=schema)
+            return c.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() > 0
+    finally:
+        engine.dispose()
 
 
 # --------------------------------------------------------------------------------------------

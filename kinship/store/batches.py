@@ -15,17 +15,32 @@
 * :meth:`BatchTables.erase_sample` - erasure on withdrawn consent (PIPL art. 47): every
   genotype of the sample, its duplicate-screen keys, family memberships, quarantined and warning
   records and its ``samples`` row are deleted; a pedigree member typed by it becomes untyped.
-  The audit row (``sample_erasures``) keeps only the sample id, the time, the operator and the
-  reason. A later batch sending the same sample id has it quarantined (``erased``).
+  The store's match results of the sample go too: every ``matches`` row with it as the
+  candidate and its ``match_run_inputs`` row. The audit row (``sample_erasures``) keeps only the
+  sample id, the time, the operator and the reason. A later batch sending the same sample id has
+  it quarantined (``erased``).
 
-Operators are pseudonymous ids (the id pattern) until the store has users.
+  What the store does not hold is not erased: the folders of earlier match runs
+  (``<out_dir>/<run id>/``: ``pair_loci.csv``, ``report.html``, ``matches.*``) still show the
+  sample's genotypes and results. :meth:`BatchTables.erase_sample` returns the runs that compared
+  the sample and, given the output folder, the run folders found there, for the operator to
+  delete. **Backups are not rewritten**: a backup made before the erasure still holds the sample
+  until it is deleted; how long backups are kept (and so when an erasure reaches them) is the
+  operator's retention policy, to be stated in the operator's records of processing.
+
+Operators are pseudonymous ids (the id pattern) until the store has users. The **reason** of a
+retraction or an erasure is a code of :data:`REASON_CODES` (``--why``), optionally with a
+reference (``--ref``: a ticket or case id, the id pattern), stored as ``"CODE"`` or
+``"CODE ref=REF"`` in ``batch_retractions.reason`` / ``sample_erasures.reason``, never free text
+(a free-text reason invited names and mobile numbers). Rows written before the codes (free text
+of at most :data:`MAX_REASON` characters) are kept as they are.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -41,6 +56,8 @@ from kinship.store.tables import (
     family_pedigrees,
     genotypes,
     ingested_files,
+    match_run_inputs,
+    matches,
     profile_keys,
     quarantine,
     sample_erasures,
@@ -48,10 +65,21 @@ from kinship.store.tables import (
     warnings_table,
 )
 
-__all__ = ["MAX_REASON", "BATCH_COLUMNS", "BatchTables"]
+__all__ = ["MAX_REASON", "REASON_CODES", "BATCH_COLUMNS", "BatchTables"]
 
-#: Longest reason (``--why``) of a retraction or an erasure, in characters.
+#: Longest reason of a retraction or an erasure stored before the reason codes, in characters.
 MAX_REASON = 500
+
+#: The reasons of a retraction or an erasure (``--why``): code -> meaning. Only a code is stored.
+REASON_CODES = {
+    "consent_withdrawn": "the person (or guardian) withdrew consent (PIPL art. 47)",
+    "mistyped_lab": "the batch was ingested under the wrong lab code",
+    "wrong_file": "the wrong export or manifest was sent",
+    "duplicate_submission": "the batch or sample was sent twice",
+    "lab_request": "the sending lab asked for it",
+    "court_order": "a court or supervising authority ordered it",
+    "other": "none of the above (give the case or ticket with --ref)",
+}
 
 #: Columns of :meth:`BatchTables.list_batches`.
 BATCH_COLUMNS = ["file_id", "received_at", "lab", "kit", "fmt", "export_name", "n_rows", "n_samples_landed",
@@ -68,15 +96,25 @@ def _check_operator(by: str, what: str) -> str:
     return str(by)
 
 
-def _check_reason(why: str, what: str) -> str:
-    why = " ".join(str(why).split())
-    bad = sum(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in why)
-    if not why or len(why) > MAX_REASON or bad:
+def _check_reason(why: str, ref: str | None, what: str) -> str:
+    """The stored reason: ``"CODE"`` or ``"CODE ref=REF"``; a :class:`StoreError` if either is invalid."""
+    code = str(why).strip()
+    if code not in REASON_CODES:
         raise StoreError(
-            f"{what}: the reason has {len(why)} characters ({bad} control characters); expected 1 to "
-            f"{MAX_REASON} printable characters; fix: say why with --why \"...\" (no names or contact details)"
+            f"{what}: the reason {_described(code)} is not a reason code; expected one of "
+            f"{sorted(REASON_CODES)}; fix: give the code with --why CODE (a case or ticket id with --ref, "
+            "never names or contact details)"
         )
-    return why
+    if ref is None or ref == "":
+        return code
+    pattern, max_length = id_pattern()
+    if not is_pseudonymous_id(str(ref)):
+        raise StoreError(
+            f"{what}: the reference {_described(str(ref))} is not a ticket or case id; expected ASCII "
+            f"matching {pattern.pattern} (at most {max_length} characters); fix: give the ticket or case id "
+            "with --ref (e.g. REQ-2026-118), never names or contact details"
+        )
+    return f"{code} ref={ref}"
 
 
 class BatchTables(StoreBase):
@@ -120,7 +158,7 @@ class BatchTables(StoreBase):
             row = c.execute(sa.select(batch_retractions).where(batch_retractions.c.file_id == int(file_id))).mappings().first()
         return dict(row) if row is not None else None
 
-    def retract_batch(self, file_id: int, *, by: str, why: str) -> dict:
+    def retract_batch(self, file_id: int, *, by: str, why: str, ref: str | None = None) -> dict:
         """Retract a batch: delete what it landed, keep the record of what was sent; see the module.
 
         Parameters
@@ -130,7 +168,9 @@ class BatchTables(StoreBase):
         by : str
             Operator id (the id pattern).
         why : str
-            Reason, 1 to :data:`MAX_REASON` characters.
+            Reason code, a key of :data:`REASON_CODES` (e.g. ``"mistyped_lab"``).
+        ref : str, optional
+            Ticket or case id (the id pattern), stored with the code: ``"CODE ref=REF"``.
 
         Returns
         -------
@@ -141,10 +181,10 @@ class BatchTables(StoreBase):
         Raises
         ------
         StoreError
-            If the batch does not exist or is retracted already, or ``by``/``why`` are invalid.
+            If the batch does not exist or is retracted already, or ``by``/``why``/``ref`` are invalid.
         """
         what = f"retraction of batch {file_id}"
-        by, why = _check_operator(by, what), _check_reason(why, what)
+        by, why = _check_operator(by, what), _check_reason(why, ref, what)
         file_id = int(file_id)
         with self.write_transaction() as conn:
             batch = conn.execute(sa.select(ingested_files.c.file_id).where(ingested_files.c.file_id == file_id)).first()
@@ -174,8 +214,12 @@ class BatchTables(StoreBase):
             conn.execute(batch_retractions.insert().values(**row))
         return row
 
-    def erase_sample(self, sample_id: str, *, by: str, why: str) -> dict:
-        """Erase a sample on withdrawn consent: its genotypes and records go, an audit row stays.
+    def erase_sample(self, sample_id: str, *, by: str, why: str, ref: str | None = None,
+                     out_dir: str | Path | None = None) -> dict:
+        """Erase a sample on withdrawn consent: its genotypes, records and match results go, an audit row stays.
+
+        Backups are not rewritten, and the folders of earlier runs are not touched: the result
+        lists those folders for the operator to delete (see the module).
 
         Parameters
         ----------
@@ -184,22 +228,31 @@ class BatchTables(StoreBase):
         by : str
             Operator id (the id pattern).
         why : str
-            Reason, 1 to :data:`MAX_REASON` characters (e.g. "consent withdrawn, request 2026-118").
+            Reason code, a key of :data:`REASON_CODES` (e.g. ``"consent_withdrawn"``).
+        ref : str, optional
+            Ticket or case id (the id pattern), e.g. ``"REQ-2026-118"``; stored as ``"CODE ref=REF"``.
+        out_dir : str or Path, optional
+            The match runs' output folder (runs write ``out_dir/<run id>/``): the folders there of
+            the runs that compared the sample are listed in ``run_folders``.
 
         Returns
         -------
         dict
-            The audit row (``sample_id, erased_at, operator, reason``) and the counts
-            ``n_genotypes_removed``, ``n_records_removed`` (quarantine and warnings rows).
+            The audit row (``sample_id, erased_at, operator, reason``), the counts
+            ``n_genotypes_removed``, ``n_records_removed`` (quarantine and warnings rows) and
+            ``n_matches_removed``; ``run_ids`` (sorted: the stored runs that compared the sample,
+            as a candidate or in a family it is a reference of) and ``run_folders`` (sorted paths,
+            as str, of the existing ``out_dir/<run id>`` folders of those runs; empty without
+            ``out_dir``).
 
         Raises
         ------
         StoreError
             If the store holds nothing of the sample, the sample was erased already, or
-            ``by``/``why`` are invalid.
+            ``by``/``why``/``ref`` are invalid.
         """
         what = f"erasure of sample {_described(str(sample_id))}"
-        by, why = _check_operator(by, what), _check_reason(why, what)
+        by, why = _check_operator(by, what), _check_reason(why, ref, what)
         sid = str(sample_id)
         with self.write_transaction() as conn:
             if conn.execute(sa.select(sample_erasures.c.sample_id).where(sample_erasures.c.sample_id == sid)).first():
@@ -209,6 +262,10 @@ class BatchTables(StoreBase):
             if has_sample is None and not n_genotypes:
                 raise StoreError(f"{what}: no such sample in the store; expected a stored sample id; "
                                  "fix: check the id (the store keeps pseudonymous ids only)")
+            run_ids = self._runs_comparing(conn, sid)
+            n_matches = conn.execute(matches.delete().where(matches.c.candidate_id == sid)).rowcount
+            conn.execute(match_run_inputs.delete().where(match_run_inputs.c.entity == "candidate",
+                                                         match_run_inputs.c.entity_id == sid))
             conn.execute(profile_keys.delete().where(profile_keys.c.sample_id == sid))
             conn.execute(family_members.delete().where(family_members.c.sample_id == sid))
             n_records = conn.execute(quarantine.delete().where(quarantine.c.sample_id == sid)).rowcount
@@ -217,7 +274,30 @@ class BatchTables(StoreBase):
             conn.execute(samples.delete().where(samples.c.sample_id == sid))
             row = {"sample_id": sid, "erased_at": datetime.now(timezone.utc), "operator": by, "reason": why}
             conn.execute(sample_erasures.insert().values(**row))
-        return {**row, "n_genotypes_removed": int(n_genotypes), "n_records_removed": int(n_records)}
+        folders = []
+        if out_dir is not None:
+            base = Path(out_dir).expanduser()
+            folders = [str(base / r) for r in run_ids if (base / r).is_dir()]
+        return {**row, "n_genotypes_removed": int(n_genotypes), "n_records_removed": int(n_records),
+                "n_matches_removed": int(n_matches), "run_ids": run_ids, "run_folders": folders}
+
+    @staticmethod
+    def _runs_comparing(conn: Connection, sid: str) -> list[str]:
+        """The stored runs that compared sample ``sid``: as a candidate, or in a family it is a reference of."""
+        runs = set(conn.execute(sa.select(matches.c.run_id).where(matches.c.candidate_id == sid).distinct()).scalars())
+        inputs = match_run_inputs.c
+        runs |= set(conn.execute(sa.select(inputs.run_id).where(inputs.entity == "candidate", inputs.entity_id == sid)
+                                 .distinct()).scalars())
+        families = {(r.lab, r.family_id) for r in conn.execute(
+            sa.select(family_members.c.lab, family_members.c.family_id).where(family_members.c.sample_id == sid))}
+        families |= {(r.lab, r.family_id) for r in conn.execute(
+            sa.select(family_pedigrees.c.lab, family_pedigrees.c.family_id).where(family_pedigrees.c.sample_id == sid))}
+        for lab, family_id in sorted(families):
+            runs |= set(conn.execute(sa.select(inputs.run_id).where(
+                inputs.entity == "family", inputs.lab == lab, inputs.entity_id == family_id).distinct()).scalars())
+            runs |= set(conn.execute(sa.select(matches.c.run_id).where(
+                matches.c.lab == lab, matches.c.family_id == family_id).distinct()).scalars())
+        return sorted(runs)
 
     def erased_sample_ids(self, sample_ids: Iterable[str], *, conn: Connection | None = None) -> set[str]:
         """The given sample ids that were erased."""

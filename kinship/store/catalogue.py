@@ -16,7 +16,10 @@ ingestion may name:
   id pattern (a name, a phone number) is stored only as ``h:`` + the first 16 hex digits of
   HMAC-SHA256(secret, id). The same id gives the same pseudonym in one store (so a lab can be
   told "line 7, h:3f2a..."), and nothing outside the store can recompute it. The secret is never
-  returned by a listing, never exported and never logged.
+  returned by a listing, never logged, and never written to a plain (unencrypted) backup
+  (:func:`kinship.store.backup.backup_store`; an encrypted backup keeps it). A store without a
+  secret (restored from a plain backup) gets a new one on first use, so the pseudonyms made after
+  that differ from the earlier ones.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -44,6 +48,7 @@ __all__ = [
     "KIT_NAME_PATTERN",
     "MAX_DISPLAY_NAME",
     "id_pattern",
+    "is_kit_name",
     "is_pseudonymous_id",
     "CatalogueTables",
 ]
@@ -52,6 +57,8 @@ __all__ = [
 PSEUDONYM_PREFIX = "h:"
 #: A kit name: ASCII letters, digits, space and ``._+()/-``, starting with a letter or digit.
 KIT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+()/-]*$")
+#: Longest kit name, in characters (``kits.kit``).
+MAX_KIT_NAME = 64
 #: Longest display name of a lab, in characters.
 MAX_DISPLAY_NAME = 128
 _SECRET = "id_pseudonym_salt"
@@ -82,6 +89,19 @@ def is_pseudonymous_id(text: str) -> bool:
     return bool(text) and len(text) <= max_length and pattern.match(text) is not None
 
 
+def is_kit_name(text: str) -> bool:
+    """Whether ``text`` is shaped like a kit name (:data:`KIT_NAME_PATTERN`, at most 64 characters).
+
+    Such a text may be shown and stored as written: it is ASCII letters, digits and a few signs.
+
+    Examples
+    --------
+    >>> is_kit_name("Goldeneye 20A"), is_kit_name("赵敏 13600136000"), is_kit_name("")
+    (True, False, False)
+    """
+    return bool(text) and len(text) <= MAX_KIT_NAME and KIT_NAME_PATTERN.match(text) is not None
+
+
 def _kit_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
@@ -95,7 +115,7 @@ def _described(value: str) -> str:
 
 def _described_kit(value: str) -> str:
     """A kit name quoted when it is kit-name shaped, else only its length."""
-    if KIT_NAME_PATTERN.match(value) and len(value) <= 64:
+    if is_kit_name(value):
         return repr(value)
     return _described(value)
 
@@ -105,15 +125,22 @@ class CatalogueTables(StoreBase):
 
     # -- the pseudonym secret ----------------------------------------------------------------
     def _pseudonym_key(self) -> bytes:
+        """The pseudonym secret, created (256 random bits) if the store has none.
+
+        A store restored from a plain backup has no secret (a plain backup leaves it out): the
+        new one makes different pseudonyms from those made before the backup.
+        """
         key = getattr(self, "_pseudonym_key_cache", None)
         if key is None:
+            query = sa.select(store_secrets.c.value).where(store_secrets.c.secret == _SECRET)
             with self.engine.connect() as c:
-                value = c.execute(sa.select(store_secrets.c.value).where(store_secrets.c.secret == _SECRET)).scalar()
+                value = c.execute(query).scalar()
             if value is None:
-                raise StoreError(
-                    f"store {self.describe()} has no pseudonym secret (table store_secrets); expected one "
-                    "created by migration 0005; fix: open the store with this code version so it migrates"
-                )
+                with self.write_transaction() as conn:  # serialised: two first users make one secret
+                    value = conn.execute(query).scalar()
+                    if value is None:
+                        value = secrets.token_hex(32)
+                        conn.execute(store_secrets.insert().values(secret=_SECRET, value=value))
             key = self._pseudonym_key_cache = bytes.fromhex(value)
         return key
 

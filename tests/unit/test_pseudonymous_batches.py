@@ -211,7 +211,7 @@ def test_retraction_takes_the_samples_out_of_the_next_run_and_forces_a_full_rema
     _, unchanged = _plan(store, hashes)
     assert unchanged.kind == "incremental"  # nothing changed: the control
 
-    row = store.retract_batch(wrong.file_id, by="OP-7", why="lab code mistyped (L for DEMO-LAB)")
+    row = store.retract_batch(wrong.file_id, by="OP-7", why="mistyped_lab", ref="REQ-7")
     assert (row["n_genotypes_removed"], row["n_samples_removed"]) == (19, 1)
     after, plan = _plan(store, hashes)
     assert "C-0105" not in after.candidate_ids and "C-0105" not in set(store.load_samples()["sample_id"])
@@ -221,7 +221,7 @@ def test_retraction_takes_the_samples_out_of_the_next_run_and_forces_a_full_rema
     with pytest.raises(StoreError, match=r"was retracted at .* by 'OP-7'; expected a corrected batch"):
         ingest_batch(store, late_export, late_manifest, lab="L")
     with pytest.raises(StoreError, match=r"the batch was retracted already"):
-        store.retract_batch(wrong.file_id, by="OP-7", why="again")
+        store.retract_batch(wrong.file_id, by="OP-7", why="mistyped_lab")
     fixed = ingest_batch(store, late_export, late_manifest, lab="DEMO-LAB")  # re-ingested under the right lab
     assert fixed.n_samples_landed == 1 and fixed.n_genotypes_added == 19
     assert store.load_samples().set_index("sample_id").loc["C-0105", "lab"] == "DEMO-LAB"
@@ -233,7 +233,7 @@ def test_retraction_takes_the_samples_out_of_the_next_run_and_forces_a_full_rema
 def test_erasure_deletes_the_genotypes_and_keeps_only_the_audit_row(store):
     export, manifest = FLOWS / "three_families.txt", FLOWS / "three_families_manifest.csv"
     ingest_batch(store, export, manifest, lab="DEMO-LAB")
-    out = store.erase_sample("R-0017", by="OP-7", why="consent withdrawn, request 2026-118")
+    out = store.erase_sample("R-0017", by="OP-7", why="consent_withdrawn", ref="REQ-2026-118")
     assert out["n_genotypes_removed"] == 19
     with store.engine.connect() as c:
         for table in ("genotypes", "samples", "family_members", "profile_keys", "quarantine", "warnings"):
@@ -241,14 +241,15 @@ def test_erasure_deletes_the_genotypes_and_keeps_only_the_audit_row(store):
             assert n == 0, table
         audit = [dict(r) for r in c.execute(sa.text("select * from sample_erasures")).mappings()]
     assert len(audit) == 1 and set(audit[0]) == {"sample_id", "erased_at", "operator", "reason"}
-    assert (audit[0]["sample_id"], audit[0]["operator"]) == ("R-0017", "OP-7")
+    assert (audit[0]["sample_id"], audit[0]["operator"], audit[0]["reason"]) == ("R-0017", "OP-7",
+                                                                                  "consent_withdrawn ref=REQ-2026-118")
     assert "R-0017" not in set(store.load_genotypes()["sample_id"])
     with pytest.raises(StoreError, match=r"the sample was erased already"):
-        store.erase_sample("R-0017", by="OP-7", why="again")
+        store.erase_sample("R-0017", by="OP-7", why="consent_withdrawn")
     with pytest.raises(StoreError, match=r"no such sample in the store"):
-        store.erase_sample("R-9999", by="OP-7", why="typo")
+        store.erase_sample("R-9999", by="OP-7", why="other")
     with pytest.raises(StoreError, match=r"operator .* is not an operator id"):
-        store.erase_sample("R-0072", by="张伟", why="x")
+        store.erase_sample("R-0072", by="张伟", why="other")
     again = ingest_batch(store, export, manifest, lab="DEMO-LAB", kit="GlobalFiler")  # a new batch sends it again
     assert {q.kind for q in again.quarantine if q.sample_id == "R-0017"} == {"erased"}
     assert "R-0017" not in set(store.load_genotypes()["sample_id"])
@@ -269,8 +270,8 @@ def test_the_cli_registers_lists_retracts_and_erases(tmp_path, capsys):
     assert s.n_quarantined > 0  # the manifest names DEMO-LAB, which is not registered here: row errors
     assert main(["batches", "list", "--store", target]) == 0
     assert "active" in capsys.readouterr().out
-    assert main(["batches", "retract", str(s.file_id), "--by", "OP-1", "--why", "test", "--store", target]) == 0
-    assert main(["samples", "erase", "C-0001", "--by", "OP-1", "--why", "test", "--store", target]) == 2
+    assert main(["batches", "retract", str(s.file_id), "--by", "OP-1", "--why", "mistyped_lab", "--store", target]) == 0
+    assert main(["samples", "erase", "C-0001", "--by", "OP-1", "--why", "consent_withdrawn", "--store", target]) == 2
     assert "no such sample" in capsys.readouterr().err
 
 
@@ -297,3 +298,111 @@ def test_a_store_at_layout_4_migrates_registering_its_labs_and_hiding_bad_ids(tm
         assert "Huaxia Platinum" in store.kit_names()
         assert not [t for t in _every_stored_text(store) if any(f in t for f in FRAGMENTS)]
         assert store.quarantine_records().iloc[0]["sample_id"] == store.pseudonym(PII["absent"])
+
+
+def test_the_reason_is_a_code_and_the_reference_an_id_never_free_text(store, tmp_path, capsys):
+    from flows.catalogue import main
+    from kinship.store.batches import REASON_CODES
+
+    assert {"consent_withdrawn", "mistyped_lab", "wrong_file", "duplicate_submission", "lab_request",
+            "court_order", "other"} == set(REASON_CODES)
+    ingest_batch(store, FLOWS / "three_families.txt", FLOWS / "three_families_manifest.csv", lab="DEMO-LAB")
+    free = f"{PII['absent']} 要求删除"
+    with pytest.raises(StoreError, match=r"^erasure of sample 'R-0017': the reason \(a value of \d+ characters .*\) is "
+                                         r"not a reason code; expected one of \['consent_withdrawn', .*\]; fix: .*--why") as info:
+        store.erase_sample("R-0017", by="OP-7", why=free)
+    with pytest.raises(StoreError, match=r"the reference .* is not a ticket or case id; expected ASCII") as info_ref:
+        store.erase_sample("R-0017", by="OP-7", why="consent_withdrawn", ref=PII["absent"])
+    with pytest.raises(StoreError, match=r"^retraction of batch 1: the reason .* is not a reason code"):
+        store.retract_batch(1, by="OP-7", why="lab code mistyped")
+    for message in (str(info.value), str(info_ref.value)):
+        assert "\n" not in message and not any(f in message for f in FRAGMENTS)
+    assert store.erase_sample("R-0017", by="OP-7", why="court_order")["reason"] == "court_order"
+    assert store.retract_batch(1, by="OP-7", why="wrong_file", ref="T-12")["reason"] == "wrong_file ref=T-12"
+    assert not [t for t in _every_stored_text(store) if any(f in t for f in FRAGMENTS) or "要求" in t]
+
+    target = str(tmp_path / "cli.sqlite")  # the command line refuses free text before the store sees it
+    with pytest.raises(SystemExit) as exit_:
+        main(["samples", "erase", "C-0001", "--by", "OP-1", "--why", free, "--store", target])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "is not a reason code" in err and "consent_withdrawn" in err
+    assert not any(f in err for f in FRAGMENTS)
+    assert main(["samples", "erase", "C-0001", "--by", "OP-1", "--why", "other", "--ref", "张伟", "--store", target]) == 2
+    err = capsys.readouterr().err
+    assert "is not a ticket or case id" in err and "张伟" not in err
+
+
+def test_erasure_deletes_the_match_results_and_lists_the_run_folders_that_show_the_sample(store, tmp_path, capsys):
+    from datetime import datetime, timezone
+
+    ingest_batch(store, FLOWS / "three_families.txt", FLOWS / "three_families_manifest.csv", lab="DEMO-LAB")
+    for run_id in ("run-1", "run-2", "run-3"):
+        store.record_match_run({"run_id": run_id, "started_at": datetime(2026, 3, 1, 12, tzinfo=timezone.utc),
+                                "kind": "full", "parameters": {}, "freq_table_name": "t",
+                                "freq_table_hash": "0" * 64, "code_version": "test"})
+    pairs = [("F-012", "C-0001"), ("F-012", "C-0003"), ("F-005", "C-0001"), ("F-005", "C-0003")]
+    for run_id in ("run-1", "run-2"):
+        store.write_matches(run_id, pd.DataFrame({
+            "lab": "DEMO-LAB", "family_id": [f for f, _ in pairs], "candidate_id": [c for _, c in pairs],
+            "log10_lr": 1.0, "n_loci_compared": 18, "n_inconsistent": 0, "rank_for_candidate": 1,
+            "rank_for_family": 1, "posterior": 0.5, "conclusion": "inconclusive", "flag": False}))
+        store.record_run_inputs(run_id, pd.DataFrame({
+            "entity": ["candidate", "candidate", "family", "family"], "lab": ["", "", "DEMO-LAB", "DEMO-LAB"],
+            "entity_id": ["C-0001", "C-0003", "F-012", "F-005"], "sha256": "a" * 64}))
+    out = tmp_path / "out"
+    for run_id in ("run-1", "run-3"):  # run-2's folder is elsewhere; run-3 never compared C-0001
+        (out / run_id).mkdir(parents=True)
+
+    row = store.erase_sample("C-0001", by="OP-7", why="consent_withdrawn", out_dir=out)
+    assert row["n_matches_removed"] == 4 and row["run_ids"] == ["run-1", "run-2"]
+    assert row["run_folders"] == [str(out / "run-1")]
+    for run_id in ("run-1", "run-2"):
+        assert "C-0001" not in set(store.load_matches(run_id)["candidate_id"])
+        assert set(store.load_matches(run_id)["candidate_id"]) == {"C-0003"}
+        assert "C-0001" not in set(store.load_run_inputs(run_id)["entity_id"])
+    with store.engine.connect() as c:
+        assert c.execute(sa.text("select count(*) from matches where candidate_id = 'C-0001'")).scalar_one() == 0
+    # a reference: the runs that scored its family are listed (the family's rows stay: other references)
+    assert store.erase_sample("R-0017", by="OP-7", why="consent_withdrawn", out_dir=out)["run_ids"] == ["run-1", "run-2"]
+
+
+def test_the_erase_command_prints_the_run_folders_and_says_backups_are_not_rewritten(tmp_path, capsys):
+    from datetime import datetime, timezone
+
+    from flows.catalogue import main
+    from tests.labs import register_test_labs
+
+    target = str(tmp_path / "cli.sqlite")
+    with Store(target) as store:
+        register_test_labs(store)
+        ingest_batch(store, FLOWS / "three_families.txt", FLOWS / "three_families_manifest.csv", lab="DEMO-LAB")
+        store.record_match_run({"run_id": "run-1", "started_at": datetime(2026, 3, 1, 12, tzinfo=timezone.utc),
+                                "kind": "full", "parameters": {}, "freq_table_name": "t",
+                                "freq_table_hash": "0" * 64, "code_version": "test"})
+        store.record_run_inputs("run-1", pd.DataFrame({"entity": ["candidate"], "lab": [""],
+                                                       "entity_id": ["C-0001"], "sha256": ["a" * 64]}))
+    (tmp_path / "out" / "run-1").mkdir(parents=True)
+    assert main(["samples", "erase", "C-0001", "--by", "OP-1", "--why", "consent_withdrawn", "--ref", "REQ-1",
+                 "--out-dir", str(tmp_path / "out"), "--store", target]) == 0
+    said = capsys.readouterr().out
+    assert str(tmp_path / "out" / "run-1") in said and "delete them" in said
+    assert "backups are not rewritten" in said
+
+
+def test_a_manifest_kit_cell_shaped_like_a_kit_name_is_shown_a_free_text_one_hashed(store, tmp_path):
+    from kinship.app.ingest.pseudonyms import unstorable_ids
+
+    csv = (f"sample_id,role,family_id,relationship,sex,lab,kit\nC1,candidate,,,,,Goldeneye 20A\n"
+           f"C2,candidate,,,,,{PII['kit']}\nC3,candidate,,,,,Zhang Wei 13800138000\n").encode()
+    m = parse_manifest(csv, file="m.csv", lab="L", labs=["L"], kits=["GlobalFiler"])
+    assert [(e.sample_id, e.column) for e in m.errors] == [("C1", "kit"), ("C2", "kit"), ("C3", "kit")]
+    hidden = unstorable_ids(pd.DataFrame({"sample_id": ["C1"]}), m)
+    assert "Goldeneye 20A" not in hidden and {PII["kit"], "Zhang Wei 13800138000"} <= hidden
+
+    manifest = _write(tmp_path / "manifest.csv", [
+        r.replace(",DEMO-LAB,GlobalFiler", ",DEMO-LAB,Goldeneye 20A") if r.startswith("C-0078,") else r
+        for r in (FLOWS / "three_families_manifest.csv").read_text().splitlines()])
+    s = ingest_batch(store, FLOWS / "three_families.txt", manifest, lab="DEMO-LAB")
+    kit_errors = [e for e in s.manifest_errors if e.sample_id == "C-0078"]
+    assert kit_errors and kit_errors[0].value == "Goldeneye 20A" and "'Goldeneye 20A'" in kit_errors[0].reason
+    assert "Goldeneye 20A" in set(store.quarantine_records()["value"])

@@ -4,7 +4,11 @@ The store keeps ids that match the manifest's ASCII id pattern (``schemas/manife
 as written. Everything else a batch names - an export sample name absent from the manifest (a
 person's name and mobile number typed into the sample-name column), an invalid manifest id or
 cell, every ``export_name`` of the manifest (by definition the export's own name for a sample,
-e.g. a VCF sample name) - is an **unstorable id**: the quarantine and warning records store
+e.g. a VCF sample name) - is an **unstorable id**. A manifest ``kit`` cell that names no kit of the
+catalogue is kept as written when it fits the kit-name pattern
+(:data:`kinship.store.catalogue.KIT_NAME_PATTERN`, ASCII: what a registered kit name must be, e.g.
+``Goldeneye 20A``) and holds no run of 7 or more digits (a phone or id number), so the row error
+can name it; any other kit cell is an unstorable id. Unstorable ids: the quarantine and warning records store
 its pseudonym instead (:meth:`kinship.store.Store.pseudonym`: ``h:`` + 16 hex digits of a
 keyed HMAC), with the line number, wherever it appears: the ``sample_id`` and ``value`` fields,
 and quoted inside a reason, fix or message. The ingestion summary returned to the caller carries
@@ -21,9 +25,12 @@ import pandas as pd
 
 from kinship.app.ingest.records import IngestRecord
 from kinship.io.manifest import Manifest
-from kinship.store.catalogue import is_pseudonymous_id
+from kinship.store.catalogue import is_kit_name, is_pseudonymous_id
 
 __all__ = ["unstorable_ids", "Scrubber"]
+
+#: A run of digits as long as a phone or id number: a kit cell holding one is hashed even if kit-shaped.
+_LONG_DIGITS = re.compile(r"\d{7,}")
 
 
 def unstorable_ids(records: pd.DataFrame, manifest: Manifest) -> set[str]:
@@ -40,8 +47,8 @@ def unstorable_ids(records: pd.DataFrame, manifest: Manifest) -> set[str]:
     Returns
     -------
     set of str
-        Export sample ids and manifest ids or cells (of invalid rows) that fail the id pattern,
-        and every ``export_name``; never ``""``.
+        Export sample ids and manifest ids or cells (of invalid rows) that fail the id pattern
+        (a ``kit`` cell: that fails the kit-name pattern), and every ``export_name``; never ``""``.
 
     Examples
     --------
@@ -53,7 +60,11 @@ def unstorable_ids(records: pd.DataFrame, manifest: Manifest) -> set[str]:
     """
     out = {str(s) for s in records["sample_id"].unique() if s and not is_pseudonymous_id(str(s))}
     for e in manifest.errors:
-        out |= {v for v in (e.sample_id, e.value) if v and not is_pseudonymous_id(v)}
+        if e.sample_id and not is_pseudonymous_id(e.sample_id):
+            out.add(e.sample_id)
+        kit_named = e.column == "kit" and is_kit_name(e.value or "") and not _LONG_DIGITS.search(e.value)
+        if e.value and not is_pseudonymous_id(e.value) and not kit_named:
+            out.add(e.value)
     out |= set(manifest.export_names)
     return out - {""}
 
