@@ -337,16 +337,15 @@ def _check_catalogues(rec: dict, file: str, *, lab: str, kit: str | None, labs: 
     the catalogue (when given)."""
     out = []
     sid, line = rec["sample_id"], rec["source_line"]
-    if rec["lab"] and rec["lab"] != lab:  # one batch comes from one lab: --lab is never silently overridden
-        out.append(ManifestRowError(
-            file, line, sid, "lab", rec["lab"],
-            f"the batch's lab {lab!r} (--lab), or empty: one batch comes from one lab",
-            "correct the manifest's lab column or --lab"))
-        return out
     if labs is not None and rec["lab"] and rec["lab"] not in labs:
         out.append(ManifestRowError(
             file, line, sid, "lab", rec["lab"], f"a registered lab code (registered: {sorted(labs)})",
             "correct the lab code, or register the lab first: scripts/flow labs register CODE --name NAME"))
+    elif rec["lab"] and rec["lab"] != lab:  # one batch comes from one lab: --lab is never silently overridden
+        out.append(ManifestRowError(
+            file, line, sid, "lab", rec["lab"],
+            f"the batch's lab {lab!r} (--lab), or empty: one batch comes from one lab",
+            "correct the manifest's lab column or --lab"))
     if kit_names is not None and rec["kit"] and _kit_key(rec["kit"]) not in kit_names:
         out.append(ManifestRowError(
             file, line, sid, "kit", rec["kit"], f"a kit of the catalogue (known: {sorted(kit_names.values())})",

@@ -138,3 +138,10 @@ def test_schema_file_is_valid_json_schema_and_agrees_with_the_reader(tmp_path):
     assert not validator.is_valid({"sample_id": "C1", "role": "candidate", "family_id": "F1"})
     assert not validator.is_valid({"sample_id": "R1", "role": "reference", "relationship": "father"})
     assert not validator.is_valid({"sample_id": "R1", "role": "reference", "family_id": "F1", "relationship": "uncle"})
+
+
+def test_a_registered_lab_other_than_the_batch_lab_is_still_a_row_error(tmp_path):
+    path = write(tmp_path, "R1,reference,F1,father,,DEMO-LAB,\n")
+    m = read_manifest(path, lab="LAB2", labs=["DEMO-LAB", "LAB2"])
+    assert [(e.column, e.value) for e in m.errors] == [("lab", "DEMO-LAB")] and m.entries.empty
+    assert "expected the batch's lab 'LAB2' (--lab)" in m.errors[0].message
