@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kinship.errors import ReuniteInputError
 from kinship.store.catalogue import KIT_NAME_PATTERN as _KIT_NAME_RE
-from kinship.store.catalogue import is_pseudonymous_id
+from kinship.store.catalogue import MAX_KIT_NAME, is_kit_name, is_pseudonymous_id
 
 __all__ = ["LAB_CODE_PATTERN", "KIT_NAME_PATTERN", "MAX_LABEL_LENGTH", "check_batch_labels"]
 
@@ -18,8 +18,8 @@ __all__ = ["LAB_CODE_PATTERN", "KIT_NAME_PATTERN", "MAX_LABEL_LENGTH", "check_ba
 LAB_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/+-]*$"
 #: A kit name: :data:`kinship.store.catalogue.KIT_NAME_PATTERN`.
 KIT_NAME_PATTERN = _KIT_NAME_RE.pattern
-#: Longest lab code and kit name, in characters.
-MAX_LABEL_LENGTH = 64
+#: Longest lab code and kit name, in characters (the catalogue's kit-name width).
+MAX_LABEL_LENGTH = MAX_KIT_NAME
 
 
 def check_batch_labels(lab: str, kit: str | None = None) -> None:
@@ -51,7 +51,7 @@ def check_batch_labels(lab: str, kit: str | None = None) -> None:
             f"{MAX_LABEL_LENGTH} characters; fix: give the lab's registered short code (scripts/flow labs list)")
     if kit is None:
         return
-    if not isinstance(kit, str) or len(kit) > MAX_LABEL_LENGTH or not _KIT_NAME_RE.match(kit):
+    if not isinstance(kit, str) or not is_kit_name(kit):
         raise ReuniteInputError(
             f"kit {_length(kit)} is not a kit name; expected ASCII matching {KIT_NAME_PATTERN}, at most "
             f"{MAX_LABEL_LENGTH} characters; fix: give the kit's catalogue name (scripts/flow kits list)")
