@@ -48,7 +48,7 @@ from sqlalchemy.engine import Connection
 
 from kinship.errors import StoreError
 from kinship.genetics.profile_keys import profile_key_rows
-from kinship.store.catalogue import _described, id_pattern, is_pseudonymous_id
+from kinship.store.catalogue import described_value, id_pattern, is_pseudonymous_id
 from kinship.store.engine import StoreBase, chunks
 from kinship.store.tables import (
     batch_retractions,
@@ -90,7 +90,7 @@ def _check_operator(by: str, what: str) -> str:
     pattern, max_length = id_pattern()
     if not is_pseudonymous_id(str(by)):
         raise StoreError(
-            f"{what}: operator {_described(str(by))} is not an operator id; expected ASCII matching "
+            f"{what}: operator {described_value(str(by))} is not an operator id; expected ASCII matching "
             f"{pattern.pattern} (at most {max_length} characters); fix: give your operator id with --by"
         )
     return str(by)
@@ -101,7 +101,7 @@ def _check_reason(why: str, ref: str | None, what: str) -> str:
     code = str(why).strip()
     if code not in REASON_CODES:
         raise StoreError(
-            f"{what}: the reason {_described(code)} is not a reason code; expected one of "
+            f"{what}: the reason {described_value(code)} is not a reason code; expected one of "
             f"{sorted(REASON_CODES)}; fix: give the code with --why CODE (a case or ticket id with --ref, "
             "never names or contact details)"
         )
@@ -110,7 +110,7 @@ def _check_reason(why: str, ref: str | None, what: str) -> str:
     pattern, max_length = id_pattern()
     if not is_pseudonymous_id(str(ref)):
         raise StoreError(
-            f"{what}: the reference {_described(str(ref))} is not a ticket or case id; expected ASCII "
+            f"{what}: the reference {described_value(str(ref))} is not a ticket or case id; expected ASCII "
             f"matching {pattern.pattern} (at most {max_length} characters); fix: give the ticket or case id "
             "with --ref (e.g. REQ-2026-118), never names or contact details"
         )
@@ -251,7 +251,7 @@ class BatchTables(StoreBase):
             If the store holds nothing of the sample, the sample was erased already, or
             ``by``/``why``/``ref`` are invalid.
         """
-        what = f"erasure of sample {_described(str(sample_id))}"
+        what = f"erasure of sample {described_value(str(sample_id))}"
         by, why = _check_operator(by, what), _check_reason(why, ref, what)
         sid = str(sample_id)
         with self.write_transaction() as conn:

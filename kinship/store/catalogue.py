@@ -50,6 +50,7 @@ __all__ = [
     "id_pattern",
     "is_kit_name",
     "is_pseudonymous_id",
+    "described_value",
     "CatalogueTables",
 ]
 
@@ -106,8 +107,14 @@ def _kit_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def _described(value: str) -> str:
-    """``value`` quoted when it is an id-shaped text, else only its length (it may be personal data)."""
+def described_value(value: str) -> str:
+    """``value`` quoted when it is an id-shaped text, else only its length (it may be personal data).
+
+    Examples
+    --------
+    >>> described_value("LAB-1"), described_value("张伟13800138000")
+    ("'LAB-1'", '(a value of 13 characters that is not an ASCII code; not repeated here)')
+    """
     if is_pseudonymous_id(value):
         return repr(value)
     return f"(a value of {len(value)} characters that is not an ASCII code; not repeated here)"
@@ -117,7 +124,7 @@ def _described_kit(value: str) -> str:
     """A kit name quoted when it is kit-name shaped, else only its length."""
     if is_kit_name(value):
         return repr(value)
-    return _described(value)
+    return described_value(value)
 
 
 class CatalogueTables(StoreBase):
@@ -199,7 +206,7 @@ class CatalogueTables(StoreBase):
         pattern, max_length = id_pattern()
         if not is_pseudonymous_id(code):
             raise StoreError(
-                f"lab code {_described(code)} is not a lab code; expected ASCII matching {pattern.pattern} "
+                f"lab code {described_value(code)} is not a lab code; expected ASCII matching {pattern.pattern} "
                 f"(at most {max_length} characters); fix: give a short ASCII code (e.g. BJ-PSB) and put the "
                 "lab's full name in --name"
             )
@@ -246,7 +253,7 @@ class CatalogueTables(StoreBase):
         registered = self.lab_codes()
         if code not in registered:
             raise StoreError(
-                f"lab {_described(code)} is not registered; expected one of {registered or '(none yet)'}; fix: "
+                f"lab {described_value(code)} is not registered; expected one of {registered or '(none yet)'}; fix: "
                 "correct --lab, or register the lab first: scripts/flow labs register CODE --name NAME "
                 "(Store.register_lab)"
             )

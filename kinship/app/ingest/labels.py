@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kinship.errors import ReuniteInputError
 from kinship.store.catalogue import KIT_NAME_PATTERN as _KIT_NAME_RE
-from kinship.store.catalogue import MAX_KIT_NAME, is_kit_name, is_pseudonymous_id
+from kinship.store.catalogue import MAX_KIT_NAME, described_value, is_kit_name, is_pseudonymous_id
 
 __all__ = ["LAB_CODE_PATTERN", "KIT_NAME_PATTERN", "MAX_LABEL_LENGTH", "check_batch_labels"]
 
@@ -47,16 +47,11 @@ def check_batch_labels(lab: str, kit: str | None = None) -> None:
     """
     if not isinstance(lab, str) or not is_pseudonymous_id(lab):
         raise ReuniteInputError(
-            f"lab {_length(lab)} is not a lab code; expected ASCII matching {LAB_CODE_PATTERN}, at most "
+            f"lab {described_value(str(lab))} is not a lab code; expected ASCII matching {LAB_CODE_PATTERN}, at most "
             f"{MAX_LABEL_LENGTH} characters; fix: give the lab's registered short code (scripts/flow labs list)")
     if kit is None:
         return
     if not isinstance(kit, str) or not is_kit_name(kit):
         raise ReuniteInputError(
-            f"kit {_length(kit)} is not a kit name; expected ASCII matching {KIT_NAME_PATTERN}, at most "
+            f"kit {described_value(str(kit))} is not a kit name; expected ASCII matching {KIT_NAME_PATTERN}, at most "
             f"{MAX_LABEL_LENGTH} characters; fix: give the kit's catalogue name (scripts/flow kits list)")
-
-
-def _length(value: object) -> str:
-    size = len(value) if isinstance(value, str) else 0
-    return f"(a value of {size} characters that is not an ASCII code; not repeated here)"
