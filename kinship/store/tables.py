@@ -1,4 +1,4 @@
-"""The store's tables: one SQLAlchemy 2 Core :data:`metadata` (``schemas/store.v5.json``).
+"""The store's tables: one SQLAlchemy 2 Core :data:`metadata` (``schemas/store.v6.json``).
 
 The metadata mirrors the head Alembic revision (``kinship/store/migrations``; a test checks that
 a migrated database and the metadata agree). Table groups: ingestion (``ingested_files``,
@@ -40,8 +40,8 @@ __all__ = [
     "sample_erasures",
 ]
 
-#: Version of the table layout (``schemas/store.v5.json``).
-STORE_SCHEMA_VERSION = 5
+#: Version of the table layout (``schemas/store.v6.json``).
+STORE_SCHEMA_VERSION = 6
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -137,7 +137,7 @@ genotypes = sa.Table(
     sa.Column("allele_1", sa.String(16), nullable=False),
     sa.Column("allele_2", sa.String(16), nullable=False),
     sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
-    sa.Index("ix_genotypes_locus_alleles", "locus", "allele_1", "allele_2"),
+    sqlite_with_rowid=False,  # clustered on (sample_id, locus): each row stored once (migration 0006)
 )
 
 #: Duplicate-screen keys (:mod:`kinship.genetics.profile_keys`; migration 0004).
@@ -148,6 +148,7 @@ profile_keys = sa.Table(
     sa.Column("block", sa.String(16), primary_key=True),
     sa.Column("key", sa.BigInteger, nullable=False),
     sa.Index("ix_profile_keys_key", "key"),
+    sqlite_with_rowid=False,
 )
 
 quarantine = sa.Table(
