@@ -5,7 +5,7 @@ compares two samples only when they share a *profile key*: for each block of
 :data:`KEY_BLOCKS` at every locus of which a sample is typed, the 64-bit hash of its genotypes
 there. Two samples with the same genotype at every shared locus and both typed at every locus
 of some block have that block's key in common, so an index on the keys (table
-``profile_keys``, ``schemas/store.v4.json``) finds every such pair without comparing a sample
+``profile_keys``, ``schemas/store.v6.json``) finds every such pair without comparing a sample
 with the whole store; the few samples that collide are then compared exactly.
 
 The blocks split two standard core sets in halves of six or seven loci: the 13 original CODIS
@@ -16,6 +16,13 @@ one of the two profiles (dropout, a quarantined call). Six loci are enough for f
 two unrelated people share a six-locus genotype with probability of the order of 1e-7, so at
 1.8 million stored profiles a key matches a fraction of one stranger on average.
 
+Sharing one key is necessary for a duplicate, not sufficient: two profiles with the same genotype
+at every shared locus also have the same key at every *other* block both are complete at
+(:func:`keys_agree`). So the stored samples that share a key with a batch sample but differ from
+it at another block both are complete at are strangers, told apart from their keys alone,
+without reading their genotypes; at 1.8 million stored that removes nearly all of them (two
+unrelated people share one six-locus block with probability ~1e-7, two blocks ~1e-14).
+
 Changing :data:`KEY_BLOCKS` changes every stored key: it needs a migration that rebuilds the
 table (as ``0004`` built it).
 """
@@ -25,7 +32,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 
-__all__ = ["KEY_BLOCKS", "KEY_LOCI", "profile_key_rows", "profile_keys"]
+__all__ = ["KEY_BLOCKS", "KEY_LOCI", "keys_agree", "profile_key_rows", "profile_keys"]
 
 #: Fixed blocks of core loci: ``(block name, canonical loci)``. Each block is hashed separately.
 KEY_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -76,13 +83,50 @@ def profile_keys(profile: Mapping[str, tuple]) -> dict[str, int]:
     return out
 
 
-def profile_key_rows(profiles: Iterable[tuple[str, Mapping[str, tuple]]]) -> Iterator[dict]:
+def keys_agree(keys: Mapping[str, int], other: Mapping[str, int]) -> bool:
+    """Whether two profiles' keys allow them to be duplicates: some block in common, none differing.
+
+    Two profiles with the same genotype at every locus they share have, at every block of
+    :data:`KEY_BLOCKS` both are typed at in full, the same key (the key is a function of the
+    genotypes at the block's loci alone). So a block complete in both with different keys proves
+    a differing genotype at a shared locus; ``False`` here is exact. ``True`` is only a
+    candidate pair: the genotypes are then compared (:func:`kinship.app.ingest.duplicate_warnings`);
+    a differing 64-bit hash of equal genotypes is impossible, equal hashes of different
+    genotypes have probability 2^-64 per pair and are caught by that comparison.
+
+    Parameters
+    ----------
+    keys, other : mapping of str to int
+        ``{block: key}`` of each profile (:func:`profile_keys`).
+
+    Returns
+    -------
+    bool
+        True when the two share at least one block and agree at every block they share.
+
+    Examples
+    --------
+    >>> keys_agree({"codis13_a": 1, "codis13_b": 2}, {"codis13_a": 1})
+    True
+    >>> keys_agree({"codis13_a": 1, "codis13_b": 2}, {"codis13_a": 1, "codis13_b": 3})
+    False
+    >>> keys_agree({"codis13_a": 1}, {"ess12_a": 1})
+    False
+    """
+    shared = [block for block in keys if block in other]
+    return bool(shared) and all(keys[block] == other[block] for block in shared)
+
+
+def profile_key_rows(profiles: Iterable[tuple[str, Mapping]], *, keys: bool = False) -> Iterator[dict]:
     """``profile_keys`` rows (``sample_id, block, key``) of ``(sample_id, profile)`` pairs.
 
     Parameters
     ----------
     profiles : iterable of (str, mapping)
-        Sample ids and profiles as for :func:`profile_keys`.
+        Sample ids and profiles as for :func:`profile_keys`, or ``(sample_id, keys)`` pairs of
+        keys already computed (``keys=True``).
+    keys : bool, default False
+        The mappings are ``{block: key}`` (from :func:`profile_keys`), not profiles.
 
     Yields
     ------
@@ -90,5 +134,5 @@ def profile_key_rows(profiles: Iterable[tuple[str, Mapping[str, tuple]]]) -> Ite
         One row per complete block of each profile.
     """
     for sample_id, profile in profiles:
-        for block, key in profile_keys(profile).items():
+        for block, key in (profile if keys else profile_keys(profile)).items():
             yield {"sample_id": sample_id, "block": block, "key": key}

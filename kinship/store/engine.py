@@ -42,6 +42,9 @@ PG_LOCK_TIMEOUT_MS = 60_000
 #: PostgreSQL ``statement_timeout`` (ms): the longest single statement (a national-scale read of
 #: every genotype takes minutes, never ten). Override with ``REUNITE_PG_STATEMENT_TIMEOUT_MS``.
 PG_STATEMENT_TIMEOUT_MS = 600_000
+#: PostgreSQL: after a batch, a store table whose rows changed since its last ``ANALYZE`` by more
+#: than this fraction of its size is analysed (:meth:`StoreBase.refresh_statistics`).
+PG_ANALYZE_FRACTION = 0.1
 
 
 def _is_url(target: str) -> bool:
@@ -140,6 +143,43 @@ class StoreBase:
             with self.engine.begin() as conn:
                 conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
                 yield conn
+
+    def refresh_statistics(self) -> list[str]:
+        """PostgreSQL: ``ANALYZE`` the store tables that have grown or changed by more than
+        :data:`PG_ANALYZE_FRACTION` since they were last analysed; SQLite: nothing.
+
+        The planner chooses between an index look-up and a scan of the whole table from these
+        statistics. A table that was last analysed when it was small (or never) gets whole-table
+        scans for the look-ups of every later batch, which cost more as the store grows.
+        Autovacuum analyses tables too, but only when it gets to them, and a national load
+        grows the tables faster. Ingestion calls this after each batch commits, outside the
+        write lock. ``ANALYZE`` reads a fixed-size sample of each table, so it takes about the
+        same time at any store size.
+
+        Returns
+        -------
+        list of str
+            The tables analysed (none if the database refused, e.g. a role without the right to
+            analyse: the statistics only steer the planner).
+        """
+        if self.engine.dialect.name != "postgresql":
+            return []
+        query = sa.text(
+            "select relname from pg_stat_user_tables where schemaname = current_schema() "
+            "and n_mod_since_analyze > :fraction * greatest(n_live_tup, 1000)"
+        )
+        try:
+            with self.engine.connect() as conn:
+                stale = [name for name in conn.execute(query, {"fraction": PG_ANALYZE_FRACTION}).scalars()
+                         if name in metadata.tables]
+            if stale:
+                prep = self.engine.dialect.identifier_preparer
+                with self.engine.begin() as conn:
+                    for name in stale:
+                        conn.exec_driver_sql(f"ANALYZE {prep.quote(name)}")
+        except sa.exc.SQLAlchemyError:
+            return []  # statistics only steer the planner; the committed batch stands
+        return sorted(stale)
 
     def describe(self) -> str:
         """The store's URL without password (for messages)."""
@@ -252,6 +292,12 @@ def _pg_search_path(schema: str):
         dbapi_connection.commit()
 
     return connect
+
+
+#: Most keys in one ``IN (...)`` look-up of a batch's ids or profile keys: few statements per
+#: batch (each costs a compile and a round trip), well under SQLite's 32,766 host parameters
+#: (SQLite >= 3.32; Python 3.11's) and PostgreSQL's 65,535.
+LOOKUP_CHUNK = 4000
 
 
 def chunks(items: list, size: int = 500):

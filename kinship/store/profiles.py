@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kinship.store.dberrors import describe_db_error
-from kinship.store.engine import StoreBase, chunks
+from kinship.store.engine import LOOKUP_CHUNK, StoreBase, chunks
 from kinship.store.tables import (
     family_members,
     genotypes,
@@ -69,9 +69,9 @@ class BatchTransaction:
         """As :meth:`ProfileTables.stored_profiles`, on this transaction."""
         return self.store.stored_profiles(sample_ids, conn=self._conn)
 
-    def samples_sharing_keys(self, keys: Iterable[int]) -> set[str]:
-        """As :meth:`ProfileTables.samples_sharing_keys`, on this transaction."""
-        return self.store.samples_sharing_keys(keys, conn=self._conn)
+    def keys_of_samples_sharing(self, keys: Iterable[int]) -> dict[str, dict[str, int]]:
+        """As :meth:`ProfileTables.keys_of_samples_sharing`, on this transaction."""
+        return self.store.keys_of_samples_sharing(keys, conn=self._conn)
 
     def stored_family_members(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict]]:
         """As :meth:`ProfileTables.stored_family_members`, on this transaction."""
@@ -118,6 +118,8 @@ class ProfileTables(StoreBase):
                 tx._conn = conn
                 tx.stored_batch = self.find_ingested_file(sha256, conn=conn)
                 yield tx
+            if tx.file_id is not None:  # committed: keep the planner's statistics up with the store
+                self.refresh_statistics()
         except sa.exc.IntegrityError:
             stored = self.find_ingested_file(sha256)
             if stored is None:
@@ -138,7 +140,7 @@ class ProfileTables(StoreBase):
         ids = sorted(set(sample_ids))
         out: dict[str, dict] = {}
         with self._conn(conn) as c:
-            for chunk in chunks(ids):
+            for chunk in chunks(ids, LOOKUP_CHUNK):
                 for row in c.execute(sa.select(samples).where(samples.c.sample_id.in_(chunk))).mappings():
                     out[row["sample_id"]] = dict(row)
         return out
@@ -150,31 +152,45 @@ class ProfileTables(StoreBase):
         ids = sorted(set(sample_ids))
         out: dict[str, dict[str, tuple[str, str, int]]] = {}
         with self._conn(conn) as c:
-            for chunk in chunks(ids):
+            for chunk in chunks(ids, LOOKUP_CHUNK):
                 q = sa.select(genotypes).where(genotypes.c.sample_id.in_(chunk))
                 for r in c.execute(q):
                     out.setdefault(r.sample_id, {})[r.locus] = (r.allele_1, r.allele_2, r.file_id)
         return out
 
-    def samples_sharing_keys(self, keys: Iterable[int], *, conn: Connection | None = None) -> set[str]:
-        """Stored samples with any of the given profile keys (index ``ix_profile_keys_key``).
+    def keys_of_samples_sharing(
+        self, keys: Iterable[int], *, conn: Connection | None = None
+    ) -> dict[str, dict[str, int]]:
+        """Every profile key of the stored samples that have any of the given keys.
+
+        One indexed look-up per key (``ix_profile_keys_key``), joined back on the primary key
+        ``(sample_id, block)`` for the samples' other keys, so the duplicate screen can tell
+        strangers apart without reading their genotypes
+        (:func:`kinship.genetics.profile_keys.keys_agree`).
 
         Parameters
         ----------
         keys : iterable of int
             Profile keys (:func:`kinship.genetics.profile_keys.profile_keys`).
+        conn : sqlalchemy.engine.Connection, optional
+            Read on this connection (a write transaction) instead of a fresh one.
 
         Returns
         -------
-        set of str
-            Their sample ids; the duplicate-profile check compares only these whole profiles.
+        dict of str to dict of str to int
+            ``{sample_id: {block: key}}``: all keys of every stored sample sharing one of ``keys``.
         """
         wanted = sorted(set(keys))
-        out: set[str] = set()
+        out: dict[str, dict[str, int]] = {}
+        found = profile_keys.alias("found")
+        every = profile_keys.alias("every")
         with self._conn(conn) as c:
-            for chunk in chunks(wanted, 900):
-                q = sa.select(profile_keys.c.sample_id).where(profile_keys.c.key.in_(chunk)).distinct()
-                out.update(c.execute(q).scalars())
+            for chunk in chunks(wanted, LOOKUP_CHUNK):
+                q = (sa.select(every.c.sample_id, every.c.block, every.c.key)
+                     .join(found, found.c.sample_id == every.c.sample_id)
+                     .where(found.c.key.in_(chunk)))
+                for sample_id, block, key in c.execute(q):
+                    out.setdefault(sample_id, {})[block] = int(key)
         return out
 
     def stored_family_members(
@@ -192,7 +208,7 @@ class ProfileTables(StoreBase):
             by_lab.setdefault(lab, []).append(family_id)
         with self._conn(conn) as c:
             for lab, family_ids in by_lab.items():
-                for chunk in chunks(family_ids, 900):
+                for chunk in chunks(family_ids, LOOKUP_CHUNK):
                     cond = sa.and_(family_members.c.lab == lab, family_members.c.family_id.in_(chunk))
                     for row in c.execute(sa.select(family_members).where(cond)).mappings():
                         out.setdefault((row["lab"], row["family_id"]), []).append(dict(row))

@@ -131,6 +131,31 @@ def test_a_duplicate_of_a_stored_profile_is_found_through_the_index(store, tmp_p
     assert [(w.sample_id, w.value) for w in dup] == [("C7", "C1")]
 
 
+def test_strangers_sharing_one_block_are_told_apart_by_their_keys_without_reading_them(store, tmp_path):
+    # C2 shares codis13_a and ess12_a with C9 but differs at TH01 (blocks codis13_b, ess12_b):
+    # keys_agree rules it out, so its genotypes are never read. C3 is C9 with both TH01 blocks
+    # untyped: its keys agree, it is read and compared, and it is a possible duplicate.
+    no_th01_blocks = {locus: g for locus, g in FULL.items()
+                      if not any(locus in loci for name, loci in KEY_BLOCKS if name in ("codis13_b", "ess12_b"))}
+    stored = {"C1": FULL, "C2": {**FULL, "TH01": ("6", "6") if FULL["TH01"] != ("6", "6") else ("7", "7")},
+              "C3": no_th01_blocks}
+    assert len(no_th01_blocks) >= 10
+    ingest_batch(store, *_batch(tmp_path, "b1", stored), lab="L", fmt="tidy")
+    asked: list[str] = []
+    real = store.stored_profiles
+
+    def spy(sample_ids, **kwargs):
+        ids = sorted(set(sample_ids))
+        asked.extend(ids)
+        return real(ids, **kwargs)
+
+    store.stored_profiles = spy
+    s = ingest_batch(store, *_batch(tmp_path, "b2", {"C9": FULL}), lab="L", fmt="tidy")
+    dup = sorted((w.sample_id, w.value) for w in s.warnings if w.kind == "possible_duplicate")
+    assert dup == [("C9", "C1"), ("C9", "C3")]
+    assert "C2" not in asked and {"C1", "C3"} <= set(asked)
+
+
 def test_sqlite_store_is_in_wal_mode(tmp_path):
     with Store(tmp_path / "s.db") as store, store.engine.connect() as c:
         assert c.exec_driver_sql("pragma journal_mode").scalar_one() == "wal"
@@ -189,3 +214,30 @@ def test_two_labs_and_a_match_run_write_at_the_same_time(store, backend, tmp_pat
     assert errors == []
     assert {lab: s.n_samples_landed for lab, s in summaries.items()} == {"L": 30, "L1": 30}
     assert len(store.load_samples()) == 60 and len(store.load_matches("run-1")) == 3
+
+
+@pytest.mark.postgres
+def test_postgresql_tables_are_analysed_as_batches_land(pg_url, tmp_path):
+    # Without statistics the planner scans whole tables for the batch look-ups (a cost that
+    # grows with the store); each committed batch analyses the tables it changed by > 10 %.
+    schema = "reunite_test_analyse"
+    store = Store(pg_url, schema=schema)
+    try:
+        store.register_lab("L", "lab")
+
+        def analysed() -> dict[str, int]:
+            with store.engine.connect() as c:
+                return dict(c.execute(sa.text(
+                    "select relname, analyze_count + autoanalyze_count from pg_stat_user_tables "
+                    "where schemaname = :s"), {"s": schema}).all())
+
+        before = analysed()
+        samples = {f"C{i:04d}": {**FULL, "FGA": (str(18 + i % 9), str(20 + i % 7))} for i in range(1500)}
+        ingest_batch(store, *_batch(tmp_path, "b1", samples), lab="L", fmt="tidy")
+        after = analysed()
+        assert all(after[t] > before.get(t, 0) for t in ("genotypes", "profile_keys", "samples")), after
+        assert store.refresh_statistics() == []  # nothing changed since
+    finally:
+        with store.engine.begin() as c:
+            c.exec_driver_sql(f'drop schema "{schema}" cascade')
+        store.close()
