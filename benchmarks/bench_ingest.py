@@ -13,17 +13,26 @@ Usage::
     .venv/bin/python benchmarks/bench_ingest.py --profiles 8000 --via flow
     .venv/bin/python benchmarks/bench_ingest.py --profiles 1000 --fill 1000,10000,100000
     .venv/bin/python benchmarks/bench_ingest.py --profiles 18000 --batches 20   # national-load style
+    .venv/bin/python benchmarks/bench_ingest.py --profiles 18000 --batches 100 --workers 2  # two labs at once
     .venv/bin/python benchmarks/bench_ingest.py ... --store postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 ``--fill`` first loads the store to each size with batches of ``--fill-batch`` profiles, then
 times one batch of ``--profiles`` at that size (time per profile flat = linear). Prints one
 markdown row per timed batch: stored profiles before, profiles in the batch, seconds, ms per
 profile, and the peak resident memory of this process (``--via library``).
+
+``--workers N`` ingests the ``--batches`` with N processes at once, as N labs sending batches at
+the same time would (each plans its batch outside the write lock and holds the lock only for its
+short write, :func:`kinship.app.ingest.ingest_batch`); each row is one batch, "stored before" is
+the store's sample count when that batch started, and the last line is the wall time of the
+whole load. Batch ``k`` is generated from the seed ``(seed, k)``, so the batches are the same
+whatever the number of workers.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import resource
 import subprocess
 import sys
@@ -75,6 +84,53 @@ def write_batch(folder: Path, tag: str, n: int, rng: np.random.Generator, table)
     return export, manifest
 
 
+def batch_rng(seed: int, k: int) -> np.random.Generator:
+    """The generator of batch ``k``: the same batches whatever the order or number of workers."""
+    return np.random.default_rng([seed, k])
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(target: str, schema: str | None, folder: str, seed: int, n: int) -> None:
+    _WORKER.update(store=Store(target, schema=schema), folder=Path(folder), seed=seed, n=n,
+                   table=load_bundled_table("norstr-2023/East Asia"))
+
+
+def _worker_batch(k: int) -> tuple[int, int, float, float, float]:
+    """Generate and ingest batch ``k`` in a worker: (k, stored before, start, seconds, peak RSS GB)."""
+    import sqlalchemy as sa
+
+    w = _WORKER
+    export, manifest = write_batch(w["folder"], f"B{k:04d}", w["n"], batch_rng(w["seed"], k), w["table"])
+    with w["store"].engine.connect() as c:
+        before = c.execute(sa.text("select count(*) from samples")).scalar_one()
+    start = time.perf_counter()
+    seconds, summary = timed_library(w["store"], export, manifest)
+    assert summary.n_landed == w["n"] * len(CODIS20), summary.n_landed
+    export.unlink()
+    return k, before, start, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def parallel_load(target: str, schema: str | None, folder: Path, args, backend: str) -> None:
+    """Ingest ``args.batches`` batches with ``args.workers`` processes; print a row per batch and the total."""
+    context = multiprocessing.get_context("spawn")  # each worker opens its own store connection
+    begin = time.perf_counter()
+    rows = []
+    with context.Pool(args.workers, _worker_init, (target, schema, str(folder), args.seed, args.profiles)) as pool:
+        for k, before, start, seconds, rss in pool.imap_unordered(_worker_batch, range(args.batches)):
+            rows.append((start, seconds))
+            print(f"| {backend} | library, {args.workers} workers | {before:,} | {args.profiles:,} | {seconds:.2f} | "
+                  f"{1000 * seconds / args.profiles:.3f} | {rss:.2f} |", flush=True)
+    first = min(start for start, _ in rows)
+    last = max(start + seconds for start, seconds in rows)
+    total = args.batches * args.profiles
+    print(f"\n{total:,} profiles in {args.batches} batches, {args.workers} workers: {last - first:.1f} s from the "
+          f"first batch's start to the last one's end ({(last - first) / 60:.1f} min; "
+          f"{1000 * (last - first) / total:.3f} ms/profile); {time.perf_counter() - begin:.1f} s with the "
+          "workers' start and the generation of the files")
+
+
 def timed_library(store: Store, export: Path, manifest: Path) -> tuple[float, object]:
     start = time.perf_counter()
     summary = ingest_batch(store, export, manifest, lab="BENCH", fmt="tidy")
@@ -101,9 +157,12 @@ def main() -> None:
     parser.add_argument("--store", help="SQLAlchemy URL (a fresh schema is used on PostgreSQL); "
                                         "a fresh SQLite file by default")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="processes ingesting the --batches at once "
+                                                                "(library only, no --fill)")
     args = parser.parse_args()
+    if args.workers > 1 and (args.fill or args.via != "library"):
+        raise SystemExit("--workers runs the library call on --batches only (no --fill, no --via flow)")
 
-    rng = np.random.default_rng(args.seed)
     table = load_bundled_table("norstr-2023/East Asia")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -122,17 +181,28 @@ def main() -> None:
         print("| backend | via | stored before | batch profiles | s | ms/profile | peak RSS GB |")
         print("|---|---|---|---|---|---|---|")
         backend = store.engine.dialect.name
+        if args.workers > 1:
+            try:
+                parallel_load(target, schema, folder, args, backend)
+            finally:
+                if schema is not None:
+                    import sqlalchemy as sa
+
+                    with store.engine.begin() as conn:
+                        conn.execute(sa.text(f'drop schema "{schema}" cascade'))
+                store.close()
+            return
         sizes = [int(x) for x in args.fill.split(",") if x] or [None]
         try:
             for size in sizes:
                 while size is not None and n_stored < size:
                     n = min(args.fill_batch, size - n_stored)
-                    export, manifest = write_batch(folder, f"B{k:04d}", n, rng, table)
+                    export, manifest = write_batch(folder, f"B{k:04d}", n, batch_rng(args.seed, k), table)
                     ingest_batch(store, export, manifest, lab="BENCH", fmt="tidy")
                     n_stored, k = n_stored + n, k + 1
                     export.unlink()
                 for _ in range(args.batches):
-                    export, manifest = write_batch(folder, f"B{k:04d}", args.profiles, rng, table)
+                    export, manifest = write_batch(folder, f"B{k:04d}", args.profiles, batch_rng(args.seed, k), table)
                     if args.via == "library":
                         seconds, summary = timed_library(store, export, manifest)
                         assert summary.n_landed == args.profiles * len(CODIS20), summary.n_landed

@@ -45,6 +45,7 @@ def _allele_columns(columns) -> list[str]:
                    key=lambda c: int(_EXTRA_ALLELE.match(c).group(1)))
     return ["allele_1", "allele_2", *extra]
 _NO_CALL = frozenset({"", "NA"})
+_COUNT_TEXT = tuple(str(n) for n in range(16))
 
 
 def decode_text(
@@ -106,21 +107,21 @@ def records_from_calls(samples, loci, calls, lines, problems=None) -> pd.DataFra
     >>> records_from_calls(["S"], ["vWA"], [["14", "", "16", "17"]], [2]).iloc[0].tolist()
     ['S', 'vWA', '14', '16', '3', '17', '2', '']
     """
-    rows = []
-    problems = [""] * len(lines) if problems is None else problems
-    for sample, locus, row_calls, line, problem in zip(samples, loci, calls, lines, problems):
-        present = [c for c in row_calls if c != ""]
-        rows.append((
-            sample,
-            locus,
-            present[0] if present else "",
-            present[1] if len(present) > 1 else "",
-            str(len(present)),
-            ",".join(present[2:]),
-            str(int(line)),
-            problem,
-        ))
-    return pd.DataFrame(rows, columns=RECORD_COLUMNS, dtype=str)
+    first, second, counts, extra = [], [], [], []
+    for row_calls in calls:
+        if "" in row_calls:
+            row_calls = [c for c in row_calls if c != ""]
+        n = len(row_calls)
+        first.append(row_calls[0] if n else "")
+        second.append(row_calls[1] if n > 1 else "")
+        counts.append(_COUNT_TEXT[n] if n < len(_COUNT_TEXT) else str(n))
+        extra.append(",".join(row_calls[2:]) if n > 2 else "")
+    columns = {
+        "sample_id": list(samples), "locus": list(loci), "allele_1": first, "allele_2": second,
+        "n_alleles_called": counts, "extra_calls": extra, "source_line": [str(int(line)) for line in lines],
+        "problem": [""] * len(first) if problems is None else list(problems),
+    }
+    return pd.DataFrame(columns, columns=RECORD_COLUMNS, dtype=str)
 
 
 def read_tidy(path: str | Path, *, data: bytes | None = None) -> pd.DataFrame:
@@ -176,26 +177,53 @@ def parse_tidy(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
     allele_idx = [index[c] for c in _allele_columns(header)]
 
     i_sample, i_locus, width = index["sample_id"], index["locus"], max(index.values()) + 1
+    n_header = len(header)
+    if len(allele_idx) == 2 and _stripped(text) and all(len(f) == n_header and not p for _, f, p in body):
+        return _plain_records(body, i_sample, i_locus, *allele_idx)
     samples, loci, calls, lines, problems = [], [], [], [], []
-    for line in body:
-        fields, problem = line.fields, line.problem
+    for number, fields, problem in body:
         cells = [f.strip() for f in fields]  # a missing trailing cell is ""
         if len(cells) < width:
             cells.extend([""] * (width - len(cells)))
-        row_calls = ["" if cells[i] in _NO_CALL else cells[i] for i in allele_idx]
-        sample, locus = cells[i_sample], cells[i_locus]
-        if not problem and len(fields) > len(header) and any(f.strip() for f in fields[len(header):]):
-            # The columns of this line can not be trusted: quarantine the line, keep the file.
-            problem = (f"{len(fields)} fields but the header has {len(header)}: the line's "
-                       "columns can not be matched to the header")
         if problem:
             row_calls = []
-        samples.append(sample)
-        loci.append(locus)
+        elif len(fields) > n_header and any(cells[n_header:]):
+            # The columns of this line can not be trusted: quarantine the line, keep the file.
+            problem = (f"{len(fields)} fields but the header has {n_header}: the line's "
+                       "columns can not be matched to the header")
+            row_calls = []
+        else:
+            row_calls = [c for c in (cells[i] for i in allele_idx) if c not in _NO_CALL]
+        samples.append(cells[i_sample])
+        loci.append(cells[i_locus])
         calls.append(row_calls)
-        lines.append(line.number)
+        lines.append(number)
         problems.append(problem)
     return records_from_calls(samples, loci, calls, lines, problems)
+
+
+def _stripped(text: str) -> bool:
+    """Whether every field of ``text`` is its own ``str.strip()`` (no whitespace but line ends)."""
+    return text.isascii() and not any(ch in text for ch in " \t\x0b\x0c\x1c\x1d\x1e\x1f")
+
+
+def _plain_records(body, i_sample: int, i_locus: int, i_1: int, i_2: int) -> pd.DataFrame:
+    """:func:`parse_tidy`'s record table for the common export, column by column: two allele
+    columns, every line trusted and of the header's width, no whitespace in any field. The
+    same table the line-by-line path builds (a test compares the two)."""
+    a1 = [f[i_1] for _, f, _ in body]
+    a2 = [f[i_2] for _, f, _ in body]
+    ok1 = [a not in _NO_CALL for a in a1]
+    ok2 = [a not in _NO_CALL for a in a2]
+    first = [a if o else (b if p else "") for a, b, o, p in zip(a1, a2, ok1, ok2)]
+    second = [b if o and p else "" for b, o, p in zip(a2, ok1, ok2)]
+    columns = {
+        "sample_id": [f[i_sample] for _, f, _ in body], "locus": [f[i_locus] for _, f, _ in body],
+        "allele_1": first, "allele_2": second,
+        "n_alleles_called": [_COUNT_TEXT[o + p] for o, p in zip(ok1, ok2)], "extra_calls": [""] * len(body),
+        "source_line": [str(n) for n, _, _ in body], "problem": [""] * len(body),
+    }
+    return pd.DataFrame(columns, columns=RECORD_COLUMNS, dtype=str)
 
 
 def read_parquet(path: str | Path, *, data: bytes | None = None) -> pd.DataFrame:

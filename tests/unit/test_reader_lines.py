@@ -79,3 +79,50 @@ def test_a_decimal_comma_in_a_wide_genemapper_cell_is_never_read_as_two_calls():
     records = parse_genemapper(raw, file="wide.txt")
     assert _calls(records) == [("2", "TH01", "", "", True), ("2", "vWA", "17", "18", False)]
     assert "decimal comma" in records["problem"].iloc[0]
+
+
+# -- the bulk paths of a clean export (issue 9, national-load speed) -------------------------------
+def _clean_tidy(seed: int, n: int = 400) -> str:
+    import random
+
+    rng = random.Random(seed)
+    calls = ["6", "9.3", "14", "", "NA", "OL", "22.2", "x"]
+    rows = [f"C{rng.randrange(60)},{rng.choice(['TH01', 'vWA', 'FGA', 'D3S1358'])},{rng.choice(calls)},"
+            f"{rng.choice(calls)}" for _ in range(n)]
+    for i in rng.sample(range(n), 8):
+        rows[i] = rng.choice(["", ",,,", ",", "C1,TH01,,"])  # blank lines and empty calls
+    return "sample_id,locus,allele_1,allele_2\n" + "\n".join(rows) + rng.choice(["\n", ""])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_bulk_split_of_a_clean_file_is_the_line_by_line_split(seed):
+    from kinship.io.lines import _CUT_SHORT, Line, _parse, split_delimited
+
+    text = _clean_tidy(seed)
+    physical = text.split("\n")
+    ends = physical[-1] == ""
+    if ends:
+        physical.pop()
+    expected = []
+    for number, raw in enumerate(physical[1:], start=2):
+        fields, problem = _parse(raw, ",")
+        if not problem and not "".join(fields).strip():
+            continue
+        if not problem and number == len(physical) and not ends:
+            problem = _CUT_SHORT
+        expected.append(Line(number, fields, problem))
+    assert split_delimited(text, sep=",", file="f.csv") == (["sample_id", "locus", "allele_1", "allele_2"], expected)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_column_wise_records_of_a_clean_file_are_the_line_by_line_records(seed):
+    import pandas as pd
+
+    text = _clean_tidy(seed) + "\n"
+    lines = text.split("\n")
+    i = next(j for j in range(1 + seed, len(lines)) if "," in lines[j])
+    padded = "\n".join(lines[:i] + [lines[i].replace(",", " ,", 1)] + lines[i + 1:])  # a space: the per-line path
+    fast, slow = parse_tidy(text.encode(), file="f.csv"), parse_tidy(padded.encode(), file="f.csv")
+    assert padded != text
+    pd.testing.assert_frame_equal(fast, slow)
+    assert (fast["n_alleles_called"] != "2").any() and (fast["allele_1"] == "").any()
