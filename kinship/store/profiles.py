@@ -163,8 +163,8 @@ class ProfileTables(StoreBase):
     ) -> dict[str, dict[str, int]]:
         """Every profile key of the stored samples that have any of the given keys.
 
-        One indexed look-up per key (``ix_profile_keys_key``), joined back on the primary key
-        ``(sample_id, block)`` for the samples' other keys, so the duplicate screen can tell
+        Indexed look-ups of the keys (``ix_profile_keys_key``), then of the samples found on the
+        primary key ``(sample_id, block)`` for their other keys, so the duplicate screen can tell
         strangers apart without reading their genotypes
         (:func:`kinship.genetics.profile_keys.keys_agree`).
 
@@ -182,13 +182,15 @@ class ProfileTables(StoreBase):
         """
         wanted = sorted(set(keys))
         out: dict[str, dict[str, int]] = {}
-        found = profile_keys.alias("found")
-        every = profile_keys.alias("every")
+        found: set[str] = set()
         with self._conn(conn) as c:
+            # Two plain look-ups, not one self-join: PostgreSQL planned the join as a hash join
+            # over a scan of the whole table, a cost that grew with the store.
             for chunk in chunks(wanted, LOOKUP_CHUNK):
-                q = (sa.select(every.c.sample_id, every.c.block, every.c.key)
-                     .join(found, found.c.sample_id == every.c.sample_id)
-                     .where(found.c.key.in_(chunk)))
+                found.update(c.execute(sa.select(profile_keys.c.sample_id).where(profile_keys.c.key.in_(chunk))).scalars())
+            for chunk in chunks(sorted(found), LOOKUP_CHUNK):
+                q = sa.select(profile_keys.c.sample_id, profile_keys.c.block, profile_keys.c.key).where(
+                    profile_keys.c.sample_id.in_(chunk))
                 for sample_id, block, key in c.execute(q):
                     out.setdefault(sample_id, {})[block] = int(key)
         return out

@@ -170,6 +170,7 @@ def test_postgresql_connections_have_lock_and_statement_timeouts(pg_url, monkeyp
         with engine_store.engine.connect() as c:
             assert c.exec_driver_sql("show lock_timeout").scalar_one() == "1500ms"
             assert c.exec_driver_sql("show statement_timeout").scalar_one() == "10min"
+            assert c.exec_driver_sql("show random_page_cost").scalar_one() == "1.1"
     finally:
         with engine_store.engine.begin() as c:
             c.exec_driver_sql('drop schema "reunite_test_timeouts" cascade')
