@@ -14,7 +14,7 @@ of failing half-way; on PostgreSQL a write transaction takes a transaction-scope
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Self
@@ -146,9 +146,9 @@ class StoreBase:
                 conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
                 yield conn
 
-    def refresh_statistics(self) -> list[str]:
-        """PostgreSQL: ``ANALYZE`` the store tables that have grown or changed by more than
-        :data:`PG_ANALYZE_FRACTION` since they were last analysed; SQLite: nothing.
+    def refresh_statistics(self, written: Mapping[str, int] | None = None) -> list[str]:
+        """PostgreSQL: ``ANALYZE`` the store tables that were never analysed, or have changed by
+        more than :data:`PG_ANALYZE_FRACTION` of their size since; SQLite: nothing.
 
         The planner chooses between an index look-up and a scan of the whole table from these
         statistics. A table that was last analysed when it was small (or never) gets whole-table
@@ -157,6 +157,17 @@ class StoreBase:
         grows the tables faster. Ingestion calls this after each batch commits, outside the
         write lock. ``ANALYZE`` reads a fixed-size sample of each table, so it takes about the
         same time at any store size.
+
+        The changes counted are PostgreSQL's ``n_mod_since_analyze`` plus ``written``. A
+        backend can hold its counts back for up to about 10 s after a commit (PostgreSQL 15
+        flushes them at most once a second), so a batch that just committed may not be counted
+        there yet. Passing its own row counts makes sure it is; counting it twice only brings an
+        ``ANALYZE`` forward.
+
+        Parameters
+        ----------
+        written : mapping of str to int, optional
+            Rows the caller just wrote, per table name.
 
         Returns
         -------
@@ -167,13 +178,20 @@ class StoreBase:
         if self.engine.dialect.name != "postgresql":
             return []
         query = sa.text(
-            "select relname from pg_stat_user_tables where schemaname = current_schema() "
-            "and n_mod_since_analyze > :fraction * greatest(n_live_tup, 1000)"
+            "select s.relname, s.n_mod_since_analyze, c.reltuples, "
+            "coalesce(s.last_analyze, s.last_autoanalyze) is null "
+            "from pg_stat_user_tables s join pg_class c on c.oid = s.relid "
+            "where s.schemaname = current_schema()"
         )
+        written = dict(written or {})
         try:
             with self.engine.connect() as conn:
-                stale = [name for name in conn.execute(query, {"fraction": PG_ANALYZE_FRACTION}).scalars()
-                         if name in metadata.tables]
+                rows = conn.execute(query).all()
+            stale = sorted(
+                name for name, changed, size, never in rows
+                if name in metadata.tables and (changed or 0) + written.get(name, 0) > 0
+                and (never or (changed or 0) + written.get(name, 0) > PG_ANALYZE_FRACTION * max(size, 1000))
+            )
             if stale:
                 prep = self.engine.dialect.identifier_preparer
                 with self.engine.begin() as conn:
@@ -181,7 +199,7 @@ class StoreBase:
                         conn.exec_driver_sql(f"ANALYZE {prep.quote(name)}")
         except sa.exc.SQLAlchemyError:
             return []  # statistics only steer the planner; the committed batch stands
-        return sorted(stale)
+        return stale
 
     def describe(self) -> str:
         """The store's URL without password (for messages)."""

@@ -59,6 +59,8 @@ class BatchTransaction:
         self.sha256 = sha256
         self.stored_batch: dict | None = None
         self.file_id: int | None = None
+        #: Rows written per table (after :meth:`write_batch`), for the statistics refresh.
+        self.written: dict[str, int] = {}
         self._conn: Connection | None = None
 
     def stored_samples(self, sample_ids: Iterable[str]) -> dict[str, dict]:
@@ -80,6 +82,9 @@ class BatchTransaction:
     def write_batch(self, **rows: list[dict] | dict) -> int:
         """Insert the batch (keyword arguments of :meth:`ProfileTables.write_batch`); return its file_id."""
         self.file_id = self.store.write_batch(self._conn, **rows)
+        self.written = {"samples": len(rows.get("sample_rows", ())), "family_members": len(rows.get("member_rows", ())),
+                        "genotypes": len(rows.get("genotype_rows", ())), "profile_keys": len(rows.get("key_rows", ())),
+                        "ingested_files": 1}
         return self.file_id
 
 
@@ -119,7 +124,7 @@ class ProfileTables(StoreBase):
                 tx.stored_batch = self.find_ingested_file(sha256, conn=conn)
                 yield tx
             if tx.file_id is not None:  # committed: keep the planner's statistics up with the store
-                self.refresh_statistics()
+                self.refresh_statistics(tx.written)
         except sa.exc.IntegrityError:
             stored = self.find_ingested_file(sha256)
             if stored is None:
