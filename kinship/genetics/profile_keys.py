@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 
-__all__ = ["KEY_BLOCKS", "KEY_LOCI", "keys_agree", "profile_key_rows", "profile_keys"]
+__all__ = ["KEY_BLOCKS", "KEY_LOCI", "key_rows", "keys_agree", "profile_key_rows", "profile_keys"]
 
 #: Fixed blocks of core loci: ``(block name, canonical loci)``. Each block is hashed separately.
 KEY_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -117,22 +117,35 @@ def keys_agree(keys: Mapping[str, int], other: Mapping[str, int]) -> bool:
     return bool(shared) and all(keys[block] == other[block] for block in shared)
 
 
-def profile_key_rows(profiles: Iterable[tuple[str, Mapping]], *, keys: bool = False) -> Iterator[dict]:
+def key_rows(sample_keys: Iterable[tuple[str, Mapping[str, int]]]) -> Iterator[dict]:
+    """``profile_keys`` rows (``sample_id, block, key``) of keys already computed.
+
+    Parameters
+    ----------
+    sample_keys : iterable of (str, mapping of str to int)
+        Sample ids and their ``{block: key}`` (:func:`profile_keys`).
+
+    Yields
+    ------
+    dict
+        One row per block of each sample.
+    """
+    for sample_id, keys in sample_keys:
+        for block, key in keys.items():
+            yield {"sample_id": sample_id, "block": block, "key": key}
+
+
+def profile_key_rows(profiles: Iterable[tuple[str, Mapping[str, tuple]]]) -> Iterator[dict]:
     """``profile_keys`` rows (``sample_id, block, key``) of ``(sample_id, profile)`` pairs.
 
     Parameters
     ----------
     profiles : iterable of (str, mapping)
-        Sample ids and profiles as for :func:`profile_keys`, or ``(sample_id, keys)`` pairs of
-        keys already computed (``keys=True``).
-    keys : bool, default False
-        The mappings are ``{block: key}`` (from :func:`profile_keys`), not profiles.
+        Sample ids and profiles as for :func:`profile_keys`.
 
     Yields
     ------
     dict
         One row per complete block of each profile.
     """
-    for sample_id, profile in profiles:
-        for block, key in (profile if keys else profile_keys(profile)).items():
-            yield {"sample_id": sample_id, "block": block, "key": key}
+    return key_rows((sample_id, profile_keys(profile)) for sample_id, profile in profiles)

@@ -36,7 +36,7 @@ from kinship.app.ingest.sample_rules import MIN_AUTOSOMAL_LOCI, MIXTURE_MIN_LOCI
 from kinship.app.ingest.pseudonyms import Scrubber, unstorable_ids
 from kinship.errors import ExportFormatError, ManifestError, StoreError
 from kinship.genetics.loci import LocusCatalogue, default_catalogue
-from kinship.genetics.profile_keys import keys_agree, profile_key_rows, profile_keys
+from kinship.genetics.profile_keys import key_rows, keys_agree, profile_keys
 from kinship.io import read_export
 from kinship.io.manifest import Manifest, parse_manifest, read_manifest
 
@@ -302,7 +302,7 @@ def ingest_batch(
     _report(progress, "write", 2)
     with store.batch_transaction(sha) as tx:
         if tx.stored_batch is None:  # else a concurrent ingestion of the same batch won the lock
-            if _store_state(tx, prepared.ids, prepared.families, prepared.keys, prepared.keys_of) != prepared.state:
+            if _store_state(tx, prepared.ids, prepared.families, prepared.keys_of) != prepared.state:
                 prepared = prepare(tx)  # another writer changed what the plan depends on: plan again
             tx.write_batch(**prepared.rows)
             summary = prepared.summary
@@ -339,12 +339,11 @@ def _prepare(view: Store | BatchTransaction, records: pd.DataFrame, manifest: Ma
     )
     profiles = landed_profiles(plan.rows, stored_profiles, catalogue=catalogue)
     keys_of = {sid: profile_keys(prof) for sid, prof in profiles.items()}  # once per sample
-    keys = {key for ks in keys_of.values() for key in ks.values()}
-    sharing, similar = _similar_stored(view, keys, keys_of)
+    similar_keys, similar = _similar_stored(view, keys_of)
     own = {sid: stored_profiles[sid] for sid in profiles if sid in stored_profiles}
     plan.warnings.extend(duplicate_warnings(plan.rows, file=file, stored_profiles={**similar, **own},
                                             catalogue=catalogue, min_loci=duplicate_min_loci,
-                                            profiles=profiles, keys={**sharing, **keys_of}))
+                                            profiles=profiles, keys={**similar_keys, **keys_of}))
     extended = set(plan.rows.loc[plan.rows["is_new"], "sample_id"].tolist())
     if skipped:
         names = ", ".join(str(s["record"]) for s in skipped[:10]) + (", ..." if len(skipped) > 10 else "")
@@ -376,11 +375,11 @@ def _prepare(view: Store | BatchTransaction, records: pd.DataFrame, manifest: Ma
         genotype_rows=frame_records(new[["sample_id", "locus", "allele_1", "allele_2"]]),
         quarantine_rows=[_store_row(q) for q in (*summary.quarantine, *summary.manifest_errors)],
         warning_rows=[_store_row(w) for w in summary.warnings],
-        key_rows=list(profile_key_rows(((sid, keys_of[sid]) for sid in sorted(extended & set(profiles))), keys=True)),
+        key_rows=list(key_rows((sid, keys_of[sid]) for sid in sorted(extended & set(profiles)))),
         rekeyed_samples=sorted(extended & set(stored_profiles)),
     )
     state = (stored_samples, stored_profiles, stored_members, similar)
-    return _Prepared(summary=summary, rows=rows, ids=ids, families=families, keys=keys, keys_of=keys_of,
+    return _Prepared(summary=summary, rows=rows, ids=ids, families=families, keys_of=keys_of,
                      state=state)
 
 
@@ -392,13 +391,12 @@ class _Prepared:
     rows: dict
     ids: set[str]
     families: set[tuple[str, str]]
-    keys: set[int]
     keys_of: dict[str, dict[str, int]]
     state: tuple
 
 
 def _store_state(view: Store | BatchTransaction, ids: set[str], families: set[tuple[str, str]],
-                 keys: set[int], keys_of: dict[str, dict[str, int]]) -> tuple:
+                 keys_of: dict[str, dict[str, int]]) -> tuple:
     """What a plan of the batch depends on, read through ``view`` (as :attr:`_Prepared.state`).
 
     The batch's stored samples, profiles and family members, and the profiles of the stored
@@ -410,14 +408,14 @@ def _store_state(view: Store | BatchTransaction, ids: set[str], families: set[tu
     do not make each other plan again while holding the write lock.
     """
     stored_profiles = view.stored_profiles(ids)
-    _, similar = _similar_stored(view, keys, keys_of)
+    _, similar = _similar_stored(view, keys_of)
     return (view.stored_samples(ids), stored_profiles, view.stored_family_members(families), similar)
 
 
-def _similar_stored(view: Store | BatchTransaction, keys: set[int],
+def _similar_stored(view: Store | BatchTransaction,
                     keys_of: dict[str, dict[str, int]]) -> tuple[dict[str, dict[str, int]], dict]:
-    """The stored samples (not of the batch) sharing a profile key with a batch sample, and the
-    profiles of those whose keys agree with it (:func:`kinship.genetics.profile_keys.keys_agree`).
+    """The stored samples (not of the batch) that share a profile key with a batch sample and
+    whose keys agree with it: their keys and their profiles (:func:`kinship.genetics.profile_keys.keys_agree`).
 
     The others differ from every batch sample they share a key with at another complete block,
     so they can not be duplicates and their genotypes are not read: at national scale nearly all
@@ -425,21 +423,21 @@ def _similar_stored(view: Store | BatchTransaction, keys: set[int],
 
     Returns
     -------
-    sharing : dict
-        ``{sample_id: {block: key}}`` of every key-sharing stored sample.
+    candidate_keys : dict
+        ``{sample_id: {block: key}}`` of the candidates.
     similar : dict
-        ``{sample_id: {locus: (a1, a2, file_id)}}`` of the candidates among them.
+        ``{sample_id: {locus: (a1, a2, file_id)}}`` of the candidates.
     """
-    sharing = {sid: ks for sid, ks in view.keys_of_samples_sharing(keys).items() if sid not in keys_of}
     by_key: dict[int, list[str]] = {}
     for sid, ks in keys_of.items():
         for key in ks.values():
             by_key.setdefault(key, []).append(sid)
-    candidates = {
-        other for other, theirs in sharing.items()
+    sharing = {sid: ks for sid, ks in view.keys_of_samples_sharing(by_key).items() if sid not in keys_of}
+    candidate_keys = {
+        other: theirs for other, theirs in sharing.items()
         if any(keys_agree(keys_of[sid], theirs) for key in theirs.values() for sid in by_key.get(key, ()))
     }
-    return sharing, (view.stored_profiles(candidates) if candidates else {})
+    return candidate_keys, (view.stored_profiles(candidate_keys) if candidate_keys else {})
 
 
 def _report(progress: Callable[[str, int, int], None] | None, stage: str, done: int) -> None:
