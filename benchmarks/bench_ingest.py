@@ -177,43 +177,14 @@ def main() -> None:
             target = str(folder / "store.db")
             store = Store(target)
         store.register_lab("BENCH", "benchmark")  # ingestion accepts registered labs only (repeat-safe)
-        n_stored, k = 0, 0
         print("| backend | via | stored before | batch profiles | s | ms/profile | peak RSS GB |")
         print("|---|---|---|---|---|---|---|")
         backend = store.engine.dialect.name
-        if args.workers > 1:
-            try:
-                parallel_load(target, schema, folder, args, backend)
-            finally:
-                if schema is not None:
-                    import sqlalchemy as sa
-
-                    with store.engine.begin() as conn:
-                        conn.execute(sa.text(f'drop schema "{schema}" cascade'))
-                store.close()
-            return
-        sizes = [int(x) for x in args.fill.split(",") if x] or [None]
         try:
-            for size in sizes:
-                while size is not None and n_stored < size:
-                    n = min(args.fill_batch, size - n_stored)
-                    export, manifest = write_batch(folder, f"B{k:04d}", n, batch_rng(args.seed, k), table)
-                    ingest_batch(store, export, manifest, lab="BENCH", fmt="tidy")
-                    n_stored, k = n_stored + n, k + 1
-                    export.unlink()
-                for _ in range(args.batches):
-                    export, manifest = write_batch(folder, f"B{k:04d}", args.profiles, batch_rng(args.seed, k), table)
-                    if args.via == "library":
-                        seconds, summary = timed_library(store, export, manifest)
-                        assert summary.n_landed == args.profiles * len(CODIS20), summary.n_landed
-                    else:
-                        store.close()
-                        seconds = timed_flow(target, export, manifest)
-                    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-                    print(f"| {backend} | {args.via} | {n_stored:,} | {args.profiles:,} | {seconds:.2f} | "
-                          f"{1000 * seconds / args.profiles:.3f} | {rss:.2f} |", flush=True)
-                    n_stored, k = n_stored + args.profiles, k + 1
-                    export.unlink()
+            if args.workers > 1:
+                parallel_load(target, schema, folder, args, backend)
+            else:
+                sequential_load(store, target, folder, args, backend, table)
         finally:
             if schema is not None:
                 import sqlalchemy as sa
@@ -221,6 +192,31 @@ def main() -> None:
                 with store.engine.begin() as conn:
                     conn.execute(sa.text(f'drop schema "{schema}" cascade'))
             store.close()
+
+
+def sequential_load(store: Store, target: str, folder: Path, args, backend: str, table) -> None:
+    """Fill the store to each ``--fill`` size, then time ``--batches`` one after another; a row per batch."""
+    n_stored, k = 0, 0
+    for size in [int(x) for x in args.fill.split(",") if x] or [None]:
+        while size is not None and n_stored < size:
+            n = min(args.fill_batch, size - n_stored)
+            export, manifest = write_batch(folder, f"B{k:04d}", n, batch_rng(args.seed, k), table)
+            ingest_batch(store, export, manifest, lab="BENCH", fmt="tidy")
+            n_stored, k = n_stored + n, k + 1
+            export.unlink()
+        for _ in range(args.batches):
+            export, manifest = write_batch(folder, f"B{k:04d}", args.profiles, batch_rng(args.seed, k), table)
+            if args.via == "library":
+                seconds, summary = timed_library(store, export, manifest)
+                assert summary.n_landed == args.profiles * len(CODIS20), summary.n_landed
+            else:
+                store.close()
+                seconds = timed_flow(target, export, manifest)
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+            print(f"| {backend} | {args.via} | {n_stored:,} | {args.profiles:,} | {seconds:.2f} | "
+                  f"{1000 * seconds / args.profiles:.3f} | {rss:.2f} |", flush=True)
+            n_stored, k = n_stored + args.profiles, k + 1
+            export.unlink()
 
 
 if __name__ == "__main__":

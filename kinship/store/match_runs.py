@@ -291,19 +291,26 @@ class MatchRunTables(StoreBase):
         ]
 
     def _insert_matches(self, conn: Connection, run_id: str, rows: list[dict]) -> None:
+        self._insert_run_rows(
+            conn, run_id, matches, rows,
+            repeated=lambda orig: (
+                f"matches of run {run_id!r}: a (lab, family_id, candidate_id) pair is repeated "
+                f"or already stored ({orig}); expected each pair once per run; fix: write "
+                "a run's matches once, de-duplicated"))
+
+    def _insert_run_rows(self, conn: Connection, run_id: str, table: sa.Table, rows: list[dict],
+                         *, repeated) -> None:
+        """Insert rows of a stored run into ``table`` in chunks, as one savepoint; ``repeated(orig)``
+        is the message when a key is repeated or already stored."""
         known = conn.execute(sa.select(match_runs.c.run_id).where(match_runs.c.run_id == run_id)).first()
         if known is None:
             raise StoreError(self._unknown_run(run_id))
         try:
             with conn.begin_nested():
                 for chunk in chunks(rows, 5000):
-                    conn.execute(matches.insert(), chunk)
+                    conn.execute(table.insert(), chunk)
         except sa.exc.IntegrityError as exc:
-            raise StoreError(
-                f"matches of run {run_id!r}: a (lab, family_id, candidate_id) pair is repeated "
-                f"or already stored ({exc.orig}); expected each pair once per run; fix: write "
-                "a run's matches once, de-duplicated"
-            ) from None
+            raise StoreError(repeated(exc.orig)) from None
 
     def load_matches(self, run_id: str) -> pd.DataFrame:
         """The stored pairs of one run.
@@ -420,19 +427,12 @@ class MatchRunTables(StoreBase):
         return rows
 
     def _insert_run_inputs(self, conn: Connection, run_id: str, rows: list[dict]) -> None:
-        known = conn.execute(sa.select(match_runs.c.run_id).where(match_runs.c.run_id == run_id)).first()
-        if known is None:
-            raise StoreError(self._unknown_run(run_id))
-        try:
-            with conn.begin_nested():
-                for chunk in chunks(rows, 5000):
-                    conn.execute(match_run_inputs.insert(), chunk)
-        except sa.exc.IntegrityError as exc:
-            raise StoreError(
+        self._insert_run_rows(
+            conn, run_id, match_run_inputs, rows,
+            repeated=lambda orig: (
                 f"inputs of run {run_id!r}: an (entity, lab, entity_id) key is repeated or already "
-                f"stored ({exc.orig}); expected each candidate and family once per run; fix: "
-                "de-duplicate the inputs table"
-            ) from None
+                f"stored ({orig}); expected each candidate and family once per run; fix: "
+                "de-duplicate the inputs table"))
 
     def load_run_inputs(self, run_id: str) -> pd.DataFrame:
         """The profile hashes a run scored.

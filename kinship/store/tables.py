@@ -151,17 +151,24 @@ profile_keys = sa.Table(
     sqlite_with_rowid=False,
 )
 
+def _record_columns() -> list[sa.Column]:
+    """The columns ``quarantine`` and ``warnings`` share (fresh objects: a column belongs to one table)."""
+    return [
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
+        sa.Column("source", sa.String(16), nullable=False),  # export | manifest
+        sa.Column("kind", sa.String(32), nullable=False),  # rule that decided (see kinship.app.ingest)
+        sa.Column("line", sa.Integer, nullable=True),
+        sa.Column("sample_id", sa.Text, nullable=False),  # as written in the file: may be any length
+        sa.Column("locus", sa.Text, nullable=False),
+        sa.Column("value", sa.Text, nullable=False),
+    ]
+
+
 quarantine = sa.Table(
     "quarantine",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
-    sa.Column("source", sa.String(16), nullable=False),  # export | manifest
-    sa.Column("kind", sa.String(32), nullable=False),  # rule that decided (see kinship.app.ingest)
-    sa.Column("line", sa.Integer, nullable=True),
-    sa.Column("sample_id", sa.Text, nullable=False),  # as written in the file: may be any length
-    sa.Column("locus", sa.Text, nullable=False),
-    sa.Column("value", sa.Text, nullable=False),
+    *_record_columns(),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("fix", sa.Text, nullable=False),
 )
@@ -169,14 +176,7 @@ quarantine = sa.Table(
 warnings_table = sa.Table(
     "warnings",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
-    sa.Column("source", sa.String(16), nullable=False),  # export | manifest
-    sa.Column("kind", sa.String(32), nullable=False),  # rule that decided (see kinship.app.ingest)
-    sa.Column("line", sa.Integer, nullable=True),
-    sa.Column("sample_id", sa.Text, nullable=False),  # as written in the file: may be any length
-    sa.Column("locus", sa.Text, nullable=False),
-    sa.Column("value", sa.Text, nullable=False),
+    *_record_columns(),
     sa.Column("message", sa.Text, nullable=False),
 )
 
