@@ -8,6 +8,17 @@ converted to floats, so ``9.3`` can not turn into ``9.300000190734863``.
 Labels of the sex marker Amelogenin (``"X"``, ``"Y"``) are kept as they are. The off-ladder
 call ``"OL"`` is not an allele: :func:`parse_allele` returns ``None`` for it and the reader
 marks the locus untyped for that person with a warning.
+
+Two reserved labels are not observed alleles:
+
+* :data:`UNKNOWN_ALLELE` (``"?"``) is the second allele of a *partial* genotype, one allele
+  known and the other not (a lab's ``12/-`` or ``12/?``, a half-called VCF genotype). A profile
+  holds it as ``("12", "?")``: always second, never sorted in. It enters every likelihood as
+  "this allele and any other" (the sum over the unknown allele), and it is never an allele of a
+  frequency table.
+* :data:`SILENT_ALLELE` (``"silent"``) is the null allele of a frequency table (Familias's
+  name): an allele that does not amplify, so that an apparent homozygote ``a/a`` may be
+  ``a/silent``. It appears only in frequency tables, never in a profile.
 """
 
 from __future__ import annotations
@@ -19,6 +30,8 @@ from kinship.errors import AlleleError
 
 __all__ = [
     "MAX_LABEL_CHARS",
+    "UNKNOWN_ALLELE",
+    "SILENT_ALLELE",
     "OFF_LADDER",
     "AlleleValue",
     "parse_allele",
@@ -30,6 +43,10 @@ __all__ = [
 
 #: Longest allele label accepted (the store's column width); no ISFG name is near it.
 MAX_LABEL_CHARS = 16
+#: Second allele of a partial genotype: one allele known, the other unknown.
+UNKNOWN_ALLELE = "?"
+#: Label of the null (silent) allele in a frequency table (Familias's name).
+SILENT_ALLELE = "silent"
 #: Calls that mean "a peak outside the allelic ladder": the locus is untyped.
 OFF_LADDER = frozenset({"OL", "O.L.", "OFF-LADDER", "OFFLADDER"})
 
