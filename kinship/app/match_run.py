@@ -44,6 +44,8 @@ import pandas as pd
 
 import kinship
 from kinship.errors import ReuniteInputError
+from kinship.genetics.alleles import SILENT_ALLELE, UNKNOWN_ALLELE
+from kinship.genetics.encoding import UNKNOWN, UNTYPED, table_row
 from kinship.genetics.frequencies import (
     AlleleSubstitution,
     FrequencyTable,
@@ -55,7 +57,7 @@ from kinship.genetics.loci import LocusCatalogue, default_catalogue
 from kinship.app.parameters import MatchParameters
 from kinship.matching.reference import FamilyTables
 from kinship.likelihood.calibration import tail_probability
-from kinship.likelihood.parentage import hwe_genotype_probs
+from kinship.likelihood.phenotypes import unrelated_rows
 from kinship.matching import streaming
 from kinship.matching.streaming import Entries, ShardResult, merge_results
 from kinship.genetics.mutation import MutationModel, mutation_checks
@@ -562,7 +564,9 @@ def calibrate(
     paternity conclusions for every family).
 
     ``p_unrelated`` is an upper bound on the probability that an unrelated candidate typed at
-    the same loci reaches the pair's LR against this family (:mod:`kinship.likelihood.calibration`);
+    the same loci (partially where this candidate is partial; with a silent allele, showing what
+    it would show: :func:`kinship.likelihood.phenotypes.unrelated_rows`) reaches the pair's LR
+    against this family (:mod:`kinship.likelihood.calibration`);
     ``expected_unrelated`` multiplies it by the number of candidates in the run.
     """
     out = matches.copy()
@@ -574,13 +578,16 @@ def calibrate(
         fams = np.array([fam_col[(out["lab"].iat[i], out["family_id"].iat[i])] for i in hit])
         wanted, local = np.unique(fams, return_inverse=True)
         tables = run.family_tables(wanted.tolist())
-        h2 = [hwe_genotype_probs(run.table[locus].afreq) for locus in run.loci]
+        silent = [_silent_index(run.table, locus) for locus in run.loci]
+        h2 = {(li, partial): unrelated_rows(run.table[locus].afreq, silent[li], partial=partial)
+              for li, locus in enumerate(run.loci) for partial in (False, True)}
         g = run.candidate_genotypes
         for row, lf in zip(hit, local):
-            typed = g[cand_col[out["candidate_id"].iat[row]]] >= 0
-            loci = np.flatnonzero(typed)
+            gc = g[cand_col[out["candidate_id"].iat[row]]]
+            loci = np.flatnonzero(gc != UNTYPED)
+            obs = [h2[(li, bool(gc[li] <= -2))] for li in loci]
             p[row] = tail_probability(
-                [tables.log10_lr[li][:-1, lf] for li in loci], [h2[li] for li in loci],
+                [tables.log10_lr[li][rows, lf] for li, (rows, _) in zip(loci, obs)], [probs for _, probs in obs],
                 float(out["log10_lr"].iat[row]),
             )
     out["p_unrelated"] = p
@@ -613,16 +620,22 @@ def _pair_counts(run: EncodedRun, cand: np.ndarray, fam: np.ndarray) -> tuple[np
     g = run.candidate_genotypes[cand]  # (n_pairs, n_loci)
     for li in range(len(run.loci)):
         gi = g[:, li]
-        n_compared += ((gi >= 0) & tables.typed[li, local]).astype(np.int16)
-        n_inconsistent += tables.inconsistent[li][gi, local]
+        n_compared += ((gi != UNTYPED) & tables.typed[li, local]).astype(np.int16)
+        n_inconsistent += tables.inconsistent[li][table_row(gi, tables.inconsistent[li].shape[0]), local]
     return n_compared, n_inconsistent
+
+
+def _silent_index(table: FrequencyTable, locus: str) -> int | None:
+    alleles = table[locus].alleles
+    return alleles.index(SILENT_ALLELE) if SILENT_ALLELE in alleles else None
 
 
 def _genotype_text(table: FrequencyTable, locus: str, pair: np.ndarray) -> str:
     if pair[0] < 0:
         return ""
     alleles = table[locus].alleles
-    return f"{alleles[pair[0]]}/{alleles[pair[1]]}"
+    second = UNKNOWN_ALLELE if pair[1] == UNKNOWN else alleles[pair[1]]
+    return f"{alleles[pair[0]]}/{second}"
 
 
 def pair_loci(run: EncodedRun, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -647,6 +660,7 @@ def pair_loci(run: EncodedRun, pairs: pd.DataFrame) -> pd.DataFrame:
         family = run.inputs.families[f]
         for li, locus in enumerate(run.loci):
             gi = g[c, li]
+            row = int(table_row(gi, tables.log10_lr[li].shape[0]))
             father = run.references[li, ref_col[family.father]] if family.father else np.array([-1, -1])
             mother = run.references[li, ref_col[family.mother]] if family.mother else np.array([-1, -1])
             rows.append(
@@ -658,9 +672,9 @@ def pair_loci(run: EncodedRun, pairs: pd.DataFrame) -> pd.DataFrame:
                     "candidate_genotype": _genotype_text(run.table, locus, run.candidates[li, c]),
                     "father_genotype": _genotype_text(run.table, locus, father),
                     "mother_genotype": _genotype_text(run.table, locus, mother),
-                    "log10_pi": float(tables.log10_lr[li][gi, lf]),
-                    "compared": bool(gi >= 0 and tables.typed[li, lf]),
-                    "inconsistent": bool(tables.inconsistent[li][gi, lf]),
+                    "log10_pi": float(tables.log10_lr[li][row, lf]),
+                    "compared": bool(gi != UNTYPED and tables.typed[li, lf]),
+                    "inconsistent": bool(tables.inconsistent[li][row, lf]),
                 }
             )
     return pd.DataFrame(rows, columns=[

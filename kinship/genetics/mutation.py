@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from kinship.genetics.alleles import allele_value
+from kinship.genetics.alleles import SILENT_ALLELE, allele_value
 from kinship.errors import MutationModelError
 
 __all__ = [
@@ -160,6 +160,13 @@ def mutation_matrix(
     MutationModelError
         If ``stepwise`` is asked for non-numeric alleles, or a row would be negative.
 
+    Notes
+    -----
+    A silent (null) allele (label :data:`kinship.genetics.alleles.SILENT_ALLELE`) follows
+    Familias's convention: mutation to or from it has probability 0 (its row and column are
+    those of the identity), and the model is built over the other alleles, with their
+    frequencies renormalised to sum to 1 (Egeland, Kling & Mostad 2016, sec. 5.3).
+
     References
     ----------
     Egeland T, Kling D, Mostad P (2016) Relationship Inference with Familias and R, sec. 2.4.
@@ -173,9 +180,21 @@ def mutation_matrix(
     >>> M = mutation_matrix(["9", "10", "12"], np.ones(3) / 3, model="stepwise", rate=0.01, range=0.5)
     >>> M[0].round(6).tolist()   # weights 0.5^1 : 0.5^3 for the 1- and 3-step mutations
     [0.99, 0.008, 0.002]
+    >>> mutation_matrix(["9", "10", "silent"], np.array([.5, .4, .1]), model="equal", rate=0.01).tolist()
+    [[0.99, 0.01, 0.0], [0.01, 0.99, 0.0], [0.0, 0.0, 1.0]]
     """
     n = len(alleles)
     afreq = np.asarray(afreq, dtype=np.float64)
+    if SILENT_ALLELE in alleles:
+        s = list(alleles).index(SILENT_ALLELE)
+        rest = [k for k in np.arange(n).tolist() if k != s]
+        M = np.eye(n)
+        if rest:
+            sub_freq = afreq[rest] / afreq[rest].sum()
+            M[np.ix_(rest, rest)] = mutation_matrix(
+                [alleles[k] for k in rest], sub_freq, model=model, rate=rate, rate2=rate2, range=range
+            )
+        return M
     if model == "none" or n == 1:
         return np.eye(n)
     if model == "equal":

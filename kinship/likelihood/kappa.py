@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kinship.genetics.encoding import UNTYPED, genotype_alleles
+from kinship.genetics.encoding import UNKNOWN, UNTYPED, check_allele_pairs, genotype_alleles, genotype_index, table_row
 from kinship.errors import ReuniteInputError
 
 __all__ = ["KAPPA", "kappa_lr", "kappa_locus_tables"]
@@ -46,21 +46,48 @@ def _kappa(kappa) -> np.ndarray:
     return k
 
 
+def _conditional(x: np.ndarray, afreq: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``P(gy | gx)`` over complete ``gy`` for complete ``gx`` (rows), and the LR ``P(gy | gx) / P(gy)``."""
+    k0, k1, k2 = k
+    n = afreq.shape[0]
+    i, j = genotype_alleles(n)
+    hom = i == j
+    hwe = np.where(hom, afreq[i] ** 2, 2.0 * afreq[i] * afreq[j])
+    # P1(gy | gx): for each allele a of gx (prob 1/2): gy = a/b with b ~ p
+    p1 = np.zeros((x.shape[0], i.size))
+    for col in (0, 1):
+        a = x[:, col][:, None]
+        from_i = (i[None, :] == a) * afreq[j][None, :]
+        from_j = (j[None, :] == a) * afreq[i][None, :]
+        p1 += 0.5 * np.where(hom[None, :], from_i, from_i + from_j)
+    same = (i[None, :] == x[:, 0:1]) & (j[None, :] == x[:, 1:2])
+    lr = k0 + k1 * p1 / hwe[None, :] + k2 * same / hwe[None, :]
+    return lr * hwe[None, :], lr
+
+
 def kappa_locus_tables(x: np.ndarray, afreq: np.ndarray, kappa) -> np.ndarray:
     """log10 LR of every genotype of Y against each typed X at one locus (kernel layout).
+
+    The LR of the relationship against unrelatedness, ``P(gx, gy) / (P(gx) P(gy))`` with
+    ``P(gy | gx) = k0 P(gy) + k1 P1(gy | gx) + k2 [gy = gx]`` (Thompson 1975; Weir, Anderson &
+    Hepler 2006, table 1). A partial genotype (``a/?``, of X or of Y) is the sum over the
+    unknown allele: for X, ``P(gy | a/?)`` is the average of ``P(gy | a/x)`` over ``x`` weighted
+    by ``P(a/x)``; for Y, the row of ``b/?`` is ``sum_x P(b/x | gx) / sum_x P(b/x)``.
 
     Parameters
     ----------
     x : ndarray of int, shape (n_people, 2)
-        Allele indices of the X's (``-1`` untyped: LR 1).
+        Allele-index pairs of the X's (``schemas/genotype_encoding.v2.json``: partial
+        ``(i, -2)`` allowed; ``(-1, -1)`` untyped: LR 1).
     afreq : ndarray of float64, shape (n_alleles,)
     kappa : str or sequence of 3 floats
 
     Returns
     -------
-    ndarray of float64, shape (n_genotypes + 1, n_people)
-        Genotype-index rows, last row 0 (untyped Y): the same layout as a family table, so the
-        matching kernel scores a κ screen of every candidate against every reference.
+    ndarray of float64, shape (n_table_rows, n_people)
+        Rows in table order (complete genotypes, partial genotypes, then 0 for an untyped Y):
+        the same layout as a family table, so the matching kernel scores a κ screen of every
+        candidate against every reference.
 
     Examples
     --------
@@ -70,23 +97,25 @@ def kappa_locus_tables(x: np.ndarray, afreq: np.ndarray, kappa) -> np.ndarray:
     >>> round(float(10 ** t[0, 0]), 12)
     5.0
     """
-    k0, k1, k2 = _kappa(kappa)
-    x = np.asarray(x)
+    k = _kappa(kappa)
     n = afreq.shape[0]
+    x = check_allele_pairs(x, n)
     i, j = genotype_alleles(n)
-    hom = i == j
-    hwe = np.where(hom, afreq[i] ** 2, 2.0 * afreq[i] * afreq[j])
+    hwe = np.where(i == j, afreq[i] ** 2, 2.0 * afreq[i] * afreq[j])
     typed = x[:, 0] != UNTYPED
-    xs = np.where(typed[:, None], x, 0)
-    # P1(gy | gx): for each allele a of gx (prob 1/2): gy = a/b with b ~ p
-    p1 = np.zeros((x.shape[0], i.size))
-    for col in (0, 1):
-        a = xs[:, col][:, None]
-        from_i = (i[None, :] == a) * afreq[j][None, :]
-        from_j = (j[None, :] == a) * afreq[i][None, :]
-        p1 += 0.5 * np.where(hom[None, :], from_i, from_i + from_j)
-    same = (i[None, :] == xs[:, 0:1]) & (j[None, :] == xs[:, 1:2])
-    lr = k0 + k1 * p1 / hwe[None, :] + k2 * same / hwe[None, :]
+    partial = x[:, 1] == UNKNOWN
+    xs = np.where((typed & ~partial)[:, None], x, 0)
+    cond, lr = _conditional(xs, afreq, k)
+    for r in np.flatnonzero(partial):
+        a = int(x[r, 0])
+        pairs = np.array([(min(a, b), max(a, b)) for b in range(n)])
+        w = hwe[pairs[:, 1] * (pairs[:, 1] + 1) // 2 + pairs[:, 0]]
+        c, _ = _conditional(pairs, afreq, k)
+        cond[r] = (w[:, None] * c).sum(axis=0) / w.sum()
+        lr[r] = cond[r] / hwe
+    has = (i[None, :] == np.arange(n)[:, None]) | (j[None, :] == np.arange(n)[:, None])  # (n, G)
+    lr_partial = (cond @ has.T) / (has @ hwe)[None, :]
+    lr = np.concatenate([lr, lr_partial], axis=1)
     lr[~typed] = 1.0
     with np.errstate(divide="ignore"):
         out = np.log10(lr).T
@@ -99,7 +128,8 @@ def kappa_lr(gx: np.ndarray, gy: np.ndarray, afreq: list[np.ndarray], kappa) -> 
     Parameters
     ----------
     gx, gy : ndarray of int, shape (n_loci, 2)
-        Allele indices (``-1`` untyped: the locus contributes 0).
+        Allele-index pairs (partial ``(i, -2)`` allowed; ``(-1, -1)`` untyped: the locus
+        contributes 0).
     afreq : list of ndarray of float64, length n_loci
     kappa : str or sequence of 3 floats
 
@@ -118,13 +148,11 @@ def kappa_lr(gx: np.ndarray, gy: np.ndarray, afreq: list[np.ndarray], kappa) -> 
     >>> round(float(10 ** tot), 10), round((1 + .1 + .2 + 2 * .02) / (8 * .02), 10)
     (8.375, 8.375)
     """
-    from kinship.genetics.encoding import genotype_index
-
     gx, gy = np.asarray(gx), np.asarray(gy)
     per = np.zeros(gx.shape[0])
     for l in range(gx.shape[0]):
         if gy[l, 0] == UNTYPED:
             continue
         t = kappa_locus_tables(gx[l : l + 1], afreq[l], kappa)
-        per[l] = t[int(genotype_index(gy[l])), 0]
+        per[l] = t[int(table_row(genotype_index(gy[l]), t.shape[0])), 0]
     return per, float(per.sum())

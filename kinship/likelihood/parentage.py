@@ -28,13 +28,29 @@ one: both parents transmit ``p M``, which differs from ``p`` under a non-station
 model, so the LR is close to but not exactly 1 (forrel and Familias, with untyped members kept,
 give the same value). A locus where the *candidate* is untyped contributes exactly 0. Assumptions: HWE, linkage equilibrium between loci
 (the combined LR is the sum of the per-locus log10 LRs), theta = 0.
+
+Partial genotypes and silent alleles (:mod:`kinship.likelihood.phenotypes`). A parent whose
+observation allows several genotypes (``a/?``; ``a/a`` that may be ``a/s`` when the run uses a
+silent allele ``s``) transmits the expectation over them, weighted by their Hardy-Weinberg
+probabilities (a parent is a founder under both hypotheses, so its genotype's posterior given
+its observation is ``P(g) / P(observation)``):
+
+    t(a) = sum_{x,y} E[x, y] p_x p_y (M[x, a] + M[y, a]) / 2  /  sum_{x,y} E[x, y] p_x p_y,
+
+exact because the child's probability is linear in each parent's transmission vector. The
+child's observation probability sums over the genotypes it allows
+(:func:`kinship.likelihood.phenotypes.child_rows`): the table has a row for every partial
+genotype ``i/?`` of the candidate, and the row of ``a/a`` holds ``P(a/a) + P(a/s)``. For the
+trio of the silent-allele example (mother p/q, child apparently q/q, alleged father apparently
+r/r) this gives, without mutation, ``P(child | trio) = o / (2 (r + 2o))``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from kinship.genetics.encoding import UNTYPED, genotype_alleles
+from kinship.genetics.encoding import UNKNOWN, UNTYPED, check_allele_pairs, genotype_alleles, n_genotypes
+from kinship.likelihood.phenotypes import child_rows, is_ambiguous, observed_pairs
 
 __all__ = [
     "transmission",
@@ -44,34 +60,56 @@ __all__ = [
 ]
 
 
-def transmission(genotypes: np.ndarray, M: np.ndarray, afreq: np.ndarray) -> np.ndarray:
+def transmission(genotypes: np.ndarray, M: np.ndarray, afreq: np.ndarray, *, silent: int | None = None) -> np.ndarray:
     """Probability that each parent transmits each allele.
 
     Parameters
     ----------
     genotypes : ndarray of int, shape (n_families, 2)
-        Allele indices of the parent in each family; ``-1`` where untyped.
+        Allele-index pairs of the parent in each family (``schemas/genotype_encoding.v2.json``):
+        complete, partial ``(i, -2)``, or ``(-1, -1)`` where untyped.
     M : ndarray of float64, shape (n_alleles, n_alleles)
         The parent's mutation matrix (identity for no mutation).
     afreq : ndarray of float64, shape (n_alleles,)
+    silent : int, optional
+        Index of the locus's silent allele, if the run uses one.
 
     Returns
     -------
     ndarray of float64, shape (n_families, n_alleles)
-        ``(M[x1] + M[x2]) / 2`` for a typed parent, ``afreq @ M`` for an untyped one.
+        ``(M[x1] + M[x2]) / 2`` for a typed parent, ``afreq @ M`` for an untyped one, and for
+        an observation allowing several genotypes (partial; an apparent homozygote with a
+        silent allele) their average weighted by Hardy-Weinberg (module docstring).
+
+    Raises
+    ------
+    ReuniteInputError
+        Invalid allele-index pairs (:func:`kinship.genetics.encoding.check_allele_pairs`).
 
     Examples
     --------
     >>> p = np.array([0.25, 0.75])
     >>> transmission(np.array([[0, 1], [-1, -1]]), np.eye(2), p).tolist()
     [[0.5, 0.5], [0.25, 0.75]]
+
+    A parent typed ``1/?``: genotypes 1/1 and 1/2 with weights ``p_1^2`` and ``2 p_1 p_2``.
+
+    It passes allele 1 with probability ``(p_1^2 + p_1 p_2) / (p_1^2 + 2 p_1 p_2) = 1 / (1 + p_2)``.
+
+    >>> transmission(np.array([[0, -2]]), np.eye(2), p).round(12).tolist()
+    [[0.571428571429, 0.428571428571]]
     """
-    g = np.asarray(genotypes)
+    g = check_allele_pairs(genotypes, M.shape[0])
     typed = g[:, 0] != UNTYPED
     out = np.empty((g.shape[0], M.shape[0]), dtype=np.float64)
-    safe = np.where(typed[:, None], g, 0)
+    safe = np.where(typed[:, None] & (g >= 0), g, 0)
     out[:] = 0.5 * (M[safe[:, 0]] + M[safe[:, 1]])
     out[~typed] = afreq @ M
+    amb = np.flatnonzero(is_ambiguous(g, silent))
+    if amb.size:
+        E = observed_pairs(g[amb], M.shape[0], silent)
+        r = afreq[None, :] * (E @ afreq)  # r_x = p_x sum_y E[x, y] p_y
+        out[amb] = (r @ M) / r.sum(axis=1, keepdims=True)
     return out
 
 
@@ -116,26 +154,33 @@ def family_locus_tables(
     afreq: np.ndarray,
     M_male: np.ndarray,
     M_female: np.ndarray,
+    *,
+    silent: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Log10 LR and Mendelian-inconsistency tables of many families at one locus.
 
     Parameters
     ----------
     father, mother : ndarray of int, shape (n_families, 2)
-        Allele indices of each family's father and mother; ``-1`` where not typed (or not on
-        file). A family must have at least one typed parent to be informative.
+        Allele-index pairs of each family's father and mother (complete, partial ``(i, -2)``,
+        or ``(-1, -1)`` where not typed or not on file). A family must have at least one typed
+        parent to be informative.
     afreq : ndarray of float64, shape (n_alleles,)
         Effective allele frequencies.
     M_male, M_female : ndarray of float64, shape (n_alleles, n_alleles)
         Mutation matrices (paternal and maternal rates).
+    silent : int, optional
+        Index of the locus's silent allele, if the run uses one (an apparent homozygote may
+        carry it; :mod:`kinship.likelihood.phenotypes`).
 
     Returns
     -------
-    log10_lr : ndarray of float64, shape (n_genotypes + 1, n_families)
-        ``log10 P(g | parents) - log10 P(g)``; ``-inf`` where ``g`` is impossible (only without
-        mutation). The extra last row is 0: the genotype index ``-1`` (untyped candidate)
-        selects it.
-    inconsistent : ndarray of int8, shape (n_genotypes + 1, n_families)
+    log10_lr : ndarray of float64, shape (n_table_rows, n_families)
+        ``log10 P(g | parents) - log10 P(g)`` for every observation ``g`` of the candidate in
+        table order (``schemas/genotype_encoding.v2.json``: complete genotypes, then partial
+        ``i/?``, then the untyped row, which is 0); ``-inf`` where ``g`` is impossible (only
+        without mutation).
+    inconsistent : ndarray of int8, shape (n_table_rows, n_families)
         1 where ``g`` cannot be formed from the typed parents without mutation, else 0; last
         row 0; all 0 for a family with no typed parent at the locus.
 
@@ -153,19 +198,26 @@ def family_locus_tables(
     >>> lr, inc = family_locus_tables(np.array([[0, 0]]), np.array([[-1, -1]]), p, I, I)
     >>> round(float(10 ** lr[0, 0]), 12)   # genotype 0 = a/a: 1/p_a
     5.0
-    >>> inc[:, 0].tolist()      # a/a, a/b, b/b, untyped
-    [0, 0, 1, 0]
-    """
-    father = np.asarray(father)
-    mother = np.asarray(mother)
-    h2 = hwe_genotype_probs(afreq)[:, None]
+    >>> inc[:, 0].tolist()      # a/a, a/b, b/b, a/?, b/?, untyped
+    [0, 0, 1, 0, 0, 0]
 
-    h1 = child_genotype_probs(transmission(father, M_male, afreq), transmission(mother, M_female, afreq))
+    A candidate typed ``b/?`` against that parent: P(b/? | a/a) = p_b, P(b/?) = 2 p_b - p_b^2.
+
+    >>> round(float(10 ** lr[4, 0]), 12), round(0.8 / (2 * 0.8 - 0.8 ** 2), 12)
+    (0.833333333333, 0.833333333333)
+    """
+    father = check_allele_pairs(father, afreq.shape[0])
+    mother = check_allele_pairs(mother, afreq.shape[0])
+    h2 = child_rows(afreq[None, :], afreq[None, :], silent)
+
+    t_father = transmission(father, M_male, afreq, silent=silent)
+    t_mother = transmission(mother, M_female, afreq, silent=silent)
+    h1 = child_rows(t_father, t_mother, silent)
     with np.errstate(divide="ignore"):
         log10_lr = np.log10(h1) - np.log10(h2)
 
     eye = np.eye(afreq.shape[0])
-    h1_plain = child_genotype_probs(transmission(father, eye, afreq), transmission(mother, eye, afreq))
+    h1_plain = child_rows(transmission(father, eye, afreq, silent=silent), transmission(mother, eye, afreq, silent=silent), silent)
     inconsistent = (h1_plain == 0.0).astype(np.int8)
 
     n_families = father.shape[0]

@@ -11,7 +11,11 @@ the same as pedprobr/forrel and Familias with untyped members kept):
 * a non-founder's paternal allele is one of its father's two alleles, each with probability
   1/2, passed through the father's mutation matrix (male rate), its maternal allele likewise
   from the mother (female rate): ``P(c_pat = a | f_pat, f_mat) = (M_m[f_pat, a] + M_m[f_mat, a]) / 2``;
-* a typed member's unordered genotype ``{x, y}`` is an indicator on its (ordered) pair.
+* a typed member's observation is an indicator on the ordered pairs it allows
+  (:func:`kinship.likelihood.phenotypes.observed_pairs`): ``{x, y}`` for a complete genotype,
+  ``{x, anything}`` for a partial genotype ``x/?``, and ``{x, x}`` or ``{x, silent}`` for an
+  apparent homozygote when the run uses a silent allele (whose mutation rates to and from it
+  are 0: :meth:`kinship.genetics.mutation.MutationModel.matrix`).
 
 The likelihood of the typed genotypes sums the product of these factors over every untyped
 allele variable. It is computed exactly by variable elimination (the allele-level
@@ -61,9 +65,10 @@ from typing import Sequence
 
 import numpy as np
 
-from kinship.genetics.encoding import UNTYPED, genotype_alleles
+from kinship.genetics.encoding import UNKNOWN, UNTYPED, check_allele_pairs, genotype_alleles
 from kinship.errors import PedigreeError
 from kinship.likelihood.pedigree import Pedigree
+from kinship.likelihood.phenotypes import child_rows, joint_rows, observed_pairs
 
 __all__ = [
     "MAX_THETA_FOUNDER_ALLELES",
@@ -249,18 +254,6 @@ def _prune(ped: Pedigree, typed_any: np.ndarray, output: int | None) -> list[int
     return sorted(need)
 
 
-def _evidence(genotypes: np.ndarray, n: int) -> np.ndarray:
-    """Indicator of each family's unordered genotype on ordered pairs, shape (B, n, n)."""
-    B = genotypes.shape[0]
-    E = np.zeros((B, n, n))
-    typed = genotypes[:, 0] != UNTYPED
-    rows = np.flatnonzero(typed)
-    E[rows, genotypes[rows, 0], genotypes[rows, 1]] = 1.0
-    E[rows, genotypes[rows, 1], genotypes[rows, 0]] = 1.0
-    E[~typed] = 1.0
-    return E
-
-
 @lru_cache(maxsize=4096)
 def _cached_plan(spec: tuple, keep: tuple[int, ...]):
     return _plan(spec, keep)
@@ -274,6 +267,7 @@ def _joint(
     T_female: np.ndarray,
     theta: float,
     output: int | None,
+    silent: int | None = None,
 ) -> np.ndarray:
     """P(typed genotypes[, output's ordered alleles]) for a batch: shape (B,) or (B, n, n)."""
     n = afreq.shape[0]
@@ -321,19 +315,24 @@ def _joint(
     for lo in range(0, B, chunk):
         g = genotypes[lo : lo + chunk]
         nb = g.shape[0]
-        evidence = {k: _evidence(g[:, k], n) for k in typed_members}
+        evidence = {k: observed_pairs(g[:, k], n, silent) for k in typed_members}
         if theta > 0.0:
             # allele sets of typed founders: a partition that puts incompatible typed founder
             # alleles in one IBD class contributes exactly 0 and is skipped
             has = {}
+            # (a partial genotype allows every allele, a homozygote with a silent allele also
+            # the silent allele)
             for k in founders:
                 h = np.ones((nb, n), dtype=bool)
-                t = g[:, k, 0] != UNTYPED
+                t = (g[:, k, 0] != UNTYPED) & (g[:, k, 1] != UNKNOWN)
                 if typed_any[k] and t.any():
                     h[t] = False
                     rows = np.flatnonzero(t)
                     h[rows, g[rows, k, 0]] = True
                     h[rows, g[rows, k, 1]] = True
+                    if silent is not None:
+                        hom = rows[g[rows, k, 0] == g[rows, k, 1]]
+                        h[hom, silent] = True
                 has[k] = (h, (g[:, k, 0] == g[:, k, 1]) | ~t)
         total = None
         for labels, weight in zip(partitions, weights):
@@ -369,6 +368,13 @@ def _joint(
     return np.concatenate(parts, axis=0)
 
 
+def _checked(ped: Pedigree, genotypes, n_alleles: int) -> np.ndarray:
+    g = np.asarray(genotypes)
+    if g.ndim != 3 or g.shape[1:] != (ped.n_members, 2):
+        raise PedigreeError(f"genotypes of shape {g.shape}; expected (n_families, {ped.n_members}, 2)")
+    return check_allele_pairs(g, n_alleles)
+
+
 def pedigree_likelihood(
     ped: Pedigree,
     genotypes: np.ndarray,
@@ -377,6 +383,7 @@ def pedigree_likelihood(
     M_female: np.ndarray,
     *,
     theta: float = 0.0,
+    silent: int | None = None,
 ) -> np.ndarray:
     """Probability of the typed genotypes of a batch of families with pedigree ``ped``.
 
@@ -385,31 +392,51 @@ def pedigree_likelihood(
     ped : Pedigree
         Its ``sample_ids`` are ignored; who is typed is read from ``genotypes``.
     genotypes : ndarray of int, shape (n_families, n_members, 2)
-        Allele indices of each member, ``-1`` where untyped.
+        Allele-index pairs of each member (``schemas/genotype_encoding.v2.json``): complete,
+        partial ``(i, -2)`` (``i/?``: the sum over the unknown allele), ``(-1, -1)`` where
+        untyped.
     afreq : ndarray of float64, shape (n_alleles,)
     M_male, M_female : ndarray of float64, shape (n_alleles, n_alleles)
         Mutation matrices of transmissions from fathers and from mothers.
     theta : float
         Balding-Nichols coancestry coefficient, ``0 <= theta < 1``.
+    silent : int, optional
+        Index of the locus's silent allele, if the run uses one: an apparent homozygote
+        ``a/a`` is then ``a/a`` or ``a/silent``.
 
     Returns
     -------
     ndarray of float64, shape (n_families,)
 
+    Raises
+    ------
+    PedigreeError
+        ``genotypes`` of the wrong shape.
+    ReuniteInputError
+        Invalid allele-index pairs (a pair with one ``-1``: write a partial genotype as
+        ``(i, -2)``).
+
     Examples
     --------
-    One founder typed a/b: 2 p_a p_b.
+    One founder typed a/b: 2 p_a p_b; typed b/? (a lone person, frequencies 0.8 and 0.2):
+    ``2 p_b - p_b^2 = 0.36``.
 
     >>> from kinship.likelihood.pedigree import pedigree_from_table
     >>> ped = pedigree_from_table([{"id": "x", "sex": "male", "is_missing": True}])
     >>> p = np.array([0.2, 0.8]); I = np.eye(2)
     >>> round(float(pedigree_likelihood(ped, np.array([[[0, 1]]]), p, I, I)[0]), 12)
     0.32
+    >>> p = np.array([0.8, 0.2])
+    >>> round(float(pedigree_likelihood(ped, np.array([[[1, -2]]]), p, I, I)[0]), 12)
+    0.36
     """
-    genotypes = np.asarray(genotypes)
-    if genotypes.ndim != 3 or genotypes.shape[1:] != (ped.n_members, 2):
-        raise PedigreeError(f"genotypes of shape {genotypes.shape}; expected (n_families, {ped.n_members}, 2)")
-    return _joint(ped, genotypes, afreq, transmission_tensor(M_male), transmission_tensor(M_female), theta, None)
+    g = _checked(ped, genotypes, afreq.shape[0])
+    return _joint(ped, g, afreq, transmission_tensor(M_male), transmission_tensor(M_female), theta, None, silent)
+
+
+def _child_joint(ped, genotypes, afreq, M_male, M_female, theta, silent) -> np.ndarray:
+    """Ordered joint ``P(missing child's alleles = (pat, mat), typed genotypes)``, (B, n, n)."""
+    return _joint(ped, genotypes, afreq, transmission_tensor(M_male), transmission_tensor(M_female), theta, ped.missing, silent)
 
 
 def missing_child_joint(
@@ -420,24 +447,24 @@ def missing_child_joint(
     M_female: np.ndarray,
     *,
     theta: float = 0.0,
+    silent: int | None = None,
 ) -> np.ndarray:
-    """``P(missing child's genotype = g, typed genotypes)`` for every unordered ``g``.
+    """``P(missing child observed as g, typed genotypes)`` for every observation ``g``.
+
+    Parameters
+    ----------
+    As :func:`pedigree_likelihood`; ``ped.missing`` is the child.
 
     Returns
     -------
-    ndarray of float64, shape (n_families, n_genotypes)
-        Genotype-index order (``schemas/genotype_encoding.v1.json``); summing over ``g`` gives
-        the probability of the typed genotypes alone.
+    ndarray of float64, shape (n_families, n_genotypes + n_alleles)
+        Table order (``schemas/genotype_encoding.v2.json``): complete genotypes, then the
+        partial genotypes ``i/?`` (:func:`kinship.likelihood.phenotypes.joint_rows`). Without a
+        silent allele, the sum over the complete genotypes is the probability of the typed
+        genotypes alone.
     """
-    J = _joint(ped, np.asarray(genotypes), afreq, transmission_tensor(M_male), transmission_tensor(M_female), theta, ped.missing)
-    return _unordered(J)
-
-
-def _unordered(J: np.ndarray) -> np.ndarray:
-    i, j = genotype_alleles(J.shape[1])
-    P = J[:, i, j] + J[:, j, i]
-    P[:, i == j] *= 0.5
-    return P
+    g = _checked(ped, genotypes, afreq.shape[0])
+    return joint_rows(_child_joint(ped, g, afreq, M_male, M_female, theta, silent), silent)
 
 
 def unrelated_pedigree(ped: Pedigree) -> Pedigree:
@@ -500,6 +527,7 @@ def pedigree_locus_tables(
     M_female: np.ndarray,
     *,
     theta: float = 0.0,
+    silent: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log10 LR and inconsistency tables of the missing child of families of one pedigree shape.
 
@@ -508,22 +536,26 @@ def pedigree_locus_tables(
     ped : Pedigree
         With ``ped.missing`` set; its typed members are the references.
     genotypes : ndarray of int, shape (n_families, n_members, 2)
-        Allele indices of every member in each family (``-1`` for untyped members and for
-        references untyped at this locus).
+        Allele-index pairs of every member in each family (``schemas/genotype_encoding.v2.json``:
+        partial ``(i, -2)`` allowed; ``(-1, -1)`` for untyped members and for references untyped
+        at this locus).
     afreq : ndarray of float64, shape (n_alleles,)
         The run's effective table at this locus (which holds every allele any stored profile
         carries, so every candidate genotype has a row).
     M_male, M_female : ndarray of float64, shape (n_alleles, n_alleles)
     theta : float
+    silent : int, optional
+        Index of the locus's silent allele, if the run uses one.
 
     Returns
     -------
-    log10_lr : ndarray of float64, shape (n_genotypes + 1, n_families)
-        ``log10 P(g, refs | H1) - log10 P(g, refs | H2)``; ``-inf`` where ``g`` is impossible
-        (only without mutation); last row 0 (untyped candidate). A family whose references are
-        impossible together under the model (0/0) gets an all-zero column and
+    log10_lr : ndarray of float64, shape (n_table_rows, n_families)
+        ``log10 P(g, refs | H1) - log10 P(g, refs | H2)`` for every observation ``g`` of the
+        candidate in table order (complete genotypes, partial ``i/?``, then the untyped row, 0);
+        ``-inf`` where ``g`` is impossible (only without mutation). A family whose references
+        are impossible together under the model (0/0) gets an all-zero column and
         ``informative = False``: flagged, never coerced into a number.
-    inconsistent : ndarray of int8, shape (n_genotypes + 1, n_families)
+    inconsistent : ndarray of int8, shape (n_table_rows, n_families)
         1 where ``g`` is impossible without mutation given the typed relatives (and those are
         consistent with each other without mutation); last row 0.
     informative : ndarray of bool, shape (n_families,)
@@ -543,24 +575,24 @@ def pedigree_locus_tables(
     """
     if ped.missing < 0:
         raise PedigreeError("pedigree has no missing child; mark one member is_missing")
-    genotypes = np.asarray(genotypes).copy()
-    genotypes[:, ped.missing] = UNTYPED
     n = afreq.shape[0]
+    genotypes = _checked(ped, genotypes, n).copy()
+    genotypes[:, ped.missing] = UNTYPED
     B = genotypes.shape[0]
-    p1 = missing_child_joint(ped, genotypes, afreq, M_male, M_female, theta=theta)
-    p_refs = p1.sum(axis=1)
+    J1 = _child_joint(ped, genotypes, afreq, M_male, M_female, theta, silent)
+    p1 = joint_rows(J1, silent)
+    p_refs = J1.sum(axis=(1, 2))
     h2 = unrelated_pedigree(ped)
     if theta > 0.0:
-        p2 = missing_child_joint(h2, genotypes, afreq, M_male, M_female, theta=theta)
-        p_refs_h2 = p2.sum(axis=1)
+        J2 = _child_joint(h2, genotypes, afreq, M_male, M_female, theta, silent)
+        p2 = joint_rows(J2, silent)
+        p_refs_h2 = J2.sum(axis=(1, 2))
     else:
         if h2.father == ped.with_founder(ped.missing).father:
             p_refs_h2 = p_refs
         else:
-            p_refs_h2 = pedigree_likelihood(h2, genotypes, afreq, M_male, M_female)
-        i, j = genotype_alleles(n)
-        hwe = 2.0 * afreq[i] * afreq[j]
-        hwe[i == j] *= 0.5
+            p_refs_h2 = pedigree_likelihood(h2, genotypes, afreq, M_male, M_female, silent=silent)
+        hwe = child_rows(afreq[None, :], afreq[None, :], silent)[:, 0]
         p2 = p_refs_h2[:, None] * hwe[None, :]
     informative = (p_refs > 0.0) & (p_refs_h2 > 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -569,10 +601,10 @@ def pedigree_locus_tables(
 
     eye = np.eye(n)
     if np.array_equal(M_male, eye) and np.array_equal(M_female, eye) and theta == 0.0:
-        plain = p1
+        plain, plain_ok = p1, p_refs > 0.0
     else:
-        plain = missing_child_joint(ped, genotypes, afreq, eye, eye)
-    plain_ok = plain.sum(axis=1) > 0.0
+        J0 = _child_joint(ped, genotypes, afreq, eye, eye, 0.0, silent)
+        plain, plain_ok = joint_rows(J0, silent), J0.sum(axis=(1, 2)) > 0.0
     inconsistent = ((plain == 0.0) & plain_ok[:, None]).astype(np.int8)
 
     log10_lr = np.vstack([log10_lr.T, np.zeros((1, B))])

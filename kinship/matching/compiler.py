@@ -1,9 +1,14 @@
 """Profiles as arrays, and families compiled into matcher tables.
 
 A *profile* is one person's genotypes: ``{locus: (allele_1, allele_2)}`` with canonical allele
-labels. For computation, profiles become int16 allele-index arrays of shape
-``(n_loci, n_people, 2)`` against a frequency table (scikit-allel's layout; -1 = untyped), and
-families become :class:`kinship.matching.reference.FamilyTables`.
+labels; a partial genotype is ``(allele, "?")`` (:data:`kinship.genetics.alleles.UNKNOWN_ALLELE`).
+For computation, profiles become int16 allele-index arrays of shape ``(n_loci, n_people, 2)``
+against a frequency table (scikit-allel's layout; -1 = untyped, ``(i, -2)`` = partial:
+``schemas/genotype_encoding.v2.json``), and families become
+:class:`kinship.matching.reference.FamilyTables`. When the run's table has a silent allele at a
+locus (:data:`kinship.genetics.alleles.SILENT_ALLELE`; only when the run asks for silent
+alleles), every likelihood there treats an apparent homozygote as "homozygote or allele +
+silent" (:mod:`kinship.likelihood.phenotypes`).
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from kinship.genetics.encoding import ALLELE_DTYPE, UNTYPED, genotype_index
+from kinship.genetics.alleles import SILENT_ALLELE, UNKNOWN_ALLELE
+from kinship.genetics.encoding import ALLELE_DTYPE, UNKNOWN, UNTYPED, genotype_index, n_table_rows
 from kinship.errors import FrequencyTableError
 from kinship.genetics.frequencies import FrequencyTable
 from kinship.likelihood.parentage import family_locus_tables
@@ -128,16 +134,26 @@ def encode_profiles(
     Returns
     -------
     ndarray of int16, shape (n_loci, n_people, 2)
-        Sorted allele indices; -1 where the person is untyped at the locus.
+        Sorted allele indices; ``(i, -2)`` for a partial genotype ``(allele, "?")``; -1 where
+        the person is untyped at the locus.
 
     Raises
     ------
     FrequencyTableError
-        If an allele is missing from ``table`` (the caller skipped the effective table).
+        If an allele is missing from ``table`` (the caller skipped the effective table), or a
+        profile carries the table's silent allele (never observed) or ``"?"`` first.
+
+    Examples
+    --------
+    >>> from kinship.genetics.frequencies import FrequencyTable
+    >>> t = FrequencyTable.from_mapping("t", {"TH01": {"6": 0.3, "9.3": 0.7}})
+    >>> encode_profiles({"A": {"TH01": ("9.3", "?")}, "B": {"TH01": ("6", "9.3")}}, ["A", "B", "C"], t, ["TH01"]).tolist()
+    [[[1, -2], [0, 1], [-1, -1]]]
     """
     out = np.full((len(loci), len(sample_ids), 2), UNTYPED, dtype=ALLELE_DTYPE)
     for li, locus in enumerate(loci):
-        index = {a: k for k, a in enumerate(table[locus].alleles)}
+        index = {a: k for k, a in enumerate(table[locus].alleles) if a != SILENT_ALLELE}
+        index[UNKNOWN_ALLELE] = UNKNOWN
         for pi, sample_id in enumerate(sample_ids):
             pair = profiles.get(sample_id, {}).get(locus)
             if pair is None:
@@ -146,10 +162,15 @@ def encode_profiles(
                 a, b = index[pair[0]], index[pair[1]]
             except KeyError:
                 raise FrequencyTableError(
-                    f"allele of sample {sample_id} at {locus} {pair} is not in table "
+                    f"an allele of sample {sample_id} at {locus} is not in table "
                     f"{table.name!r}; build the run's effective table first"
                 ) from None
-            out[li, pi] = (min(a, b), max(a, b))
+            if a == UNKNOWN:
+                raise FrequencyTableError(
+                    f"sample {sample_id} at {locus}: a partial genotype's unknown allele '?' must be "
+                    "the second allele; correct the profile"
+                )
+            out[li, pi] = (a, b) if b == UNKNOWN else (min(a, b), max(a, b))
     return out
 
 
@@ -158,9 +179,10 @@ def candidate_genotype_index(alleles: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> candidate_genotype_index(np.array([[[0, 1], [-1, -1]]], dtype=np.int16))
+    >>> candidate_genotype_index(np.array([[[0, 1], [-1, -1], [2, -2]]], dtype=np.int16))
     array([[ 1],
-           [-1]], dtype=int32)
+           [-1],
+           [-4]], dtype=int32)
     """
     return np.ascontiguousarray(genotype_index(alleles).T)
 
@@ -243,20 +265,21 @@ def compile_families(
         lf = table[locus]
         M_male = model.matrix(lf.alleles, lf.afreq, "male", locus)
         M_female = model.matrix(lf.alleles, lf.afreq, "female", locus)
-        n_rows = lf.afreq.shape[0] * (lf.afreq.shape[0] + 1) // 2 + 1
+        silent = lf.alleles.index(SILENT_ALLELE) if SILENT_ALLELE in lf.alleles else None
+        n_rows = n_table_rows(lf.afreq.shape[0])
         T_all = np.zeros((n_rows, n_f))
         I_all = np.zeros((n_rows, n_f), dtype=np.int8)
         typed_l = np.zeros(n_f, dtype=bool)
         if fast:
             father = padded[li, father_cols]
             mother = padded[li, mother_cols]
-            T, I = family_locus_tables(father, mother, lf.afreq, M_male, M_female)
+            T, I = family_locus_tables(father, mother, lf.afreq, M_male, M_female, silent=silent)
             T_all[:, fast_idx] = T
             I_all[:, fast_idx] = I
             typed_l[fast_idx] = (father[:, 0] != UNTYPED) | (mother[:, 0] != UNTYPED)
         for shape, ks in groups.items():
             g = padded[li][member_cols[shape]]  # (n_group, n_members, 2)
-            T, I, informative = pedigree_locus_tables(peds[shape], g, lf.afreq, M_male, M_female, theta=theta)
+            T, I, informative = pedigree_locus_tables(peds[shape], g, lf.afreq, M_male, M_female, theta=theta, silent=silent)
             ks_arr = np.array(ks, dtype=np.int64)
             T_all[:, ks_arr] = T
             I_all[:, ks_arr] = I

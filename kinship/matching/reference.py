@@ -2,13 +2,15 @@
 
 Each family is compiled, per locus, into a table over the missing child's genotypes
 (:func:`kinship.likelihood.parentage.family_locus_tables`), laid out family-minor: ``T[l]`` has shape
-``(n_genotypes_l + 1, n_families)`` so one candidate's genotype selects one contiguous row of
-all families' scores. The combined log10 LR of every (candidate, family) pair is
+``(n_table_rows_l, n_families)`` (complete genotypes, partial genotypes ``i/?``, then the
+untyped row: ``schemas/genotype_encoding.v2.json``) so one candidate's genotype selects one
+contiguous row of all families' scores. The combined log10 LR of every (candidate, family) pair is
 
-    log10 LR[c, f] = sum_l T[l][g[c, l], f],
+    log10 LR[c, f] = sum_l T[l][row(g[c, l]), f],
 
-with ``g[c, l] = -1`` (untyped) selecting the table's last row, which is 0. No loop over
-pairs: one vectorised row gather and add per locus.
+with ``row`` = :func:`kinship.genetics.encoding.table_row` (``g[c, l] = -1``, untyped, selects
+the table's last row, which is 0). No loop over pairs: one vectorised row gather and add per
+locus.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kinship.genetics.encoding import UNTYPED
+from kinship.genetics.encoding import UNTYPED, table_row
 
 __all__ = ["FamilyTables", "MatchScores", "score_all_pairs"]
 
@@ -29,8 +31,9 @@ class FamilyTables:
     Attributes
     ----------
     loci : tuple of str, length n_loci
-    log10_lr : tuple of ndarray of float64, each (n_genotypes_l + 1, n_families)
-    inconsistent : tuple of ndarray of int8, each (n_genotypes_l + 1, n_families)
+    log10_lr : tuple of ndarray of float64, each (n_table_rows_l, n_families)
+        Rows as ``schemas/genotype_encoding.v2.json``'s ``table_row``.
+    inconsistent : tuple of ndarray of int8, each (n_table_rows_l, n_families)
     typed : ndarray of bool, shape (n_loci, n_families)
         Whether the family has at least one typed parent at the locus.
     """
@@ -72,7 +75,8 @@ def score_all_pairs(tables: FamilyTables, candidates: np.ndarray) -> MatchScores
     ----------
     tables : FamilyTables
     candidates : ndarray of int32, shape (n_candidates, n_loci)
-        Genotype indices of the candidates at ``tables.loci`` (``-1`` = untyped).
+        Genotype indices of the candidates at ``tables.loci`` (``-1`` = untyped, ``-2 - i``
+        the partial genotype ``i/?``).
 
     Returns
     -------
@@ -80,21 +84,22 @@ def score_all_pairs(tables: FamilyTables, candidates: np.ndarray) -> MatchScores
 
     Examples
     --------
-    One locus, two alleles, one family whose table gives log10 LR 0.5 / 0.1 / -inf:
+    One locus, two alleles, one family whose table gives log10 LR 0.5 / 0.1 / -inf for the
+    complete genotypes and 0.3 / -0.2 for the partial ones:
 
-    >>> T = np.array([[0.5], [0.1], [-np.inf], [0.0]])
-    >>> I = np.array([[0], [0], [1], [0]], dtype=np.int8)
+    >>> T = np.array([[0.5], [0.1], [-np.inf], [0.3], [-0.2], [0.0]])
+    >>> I = np.array([[0], [0], [1], [0], [0], [0]], dtype=np.int8)
     >>> ft = FamilyTables(("TH01",), (T,), (I,), np.array([[True]]))
-    >>> s = score_all_pairs(ft, np.array([[0], [2], [-1]], dtype=np.int32))
+    >>> s = score_all_pairs(ft, np.array([[0], [2], [-3], [-1]], dtype=np.int32))
     >>> s.log10_lr[:, 0].tolist(), s.n_inconsistent[:, 0].tolist(), s.n_loci_compared[:, 0].tolist()
-    ([0.5, -inf, 0.0], [0, 1, 0], [1, 1, 0])
+    ([0.5, -inf, -0.2, 0.0], [0, 1, 0, 0], [1, 1, 1, 0])
     """
     n_candidates = candidates.shape[0]
     n_families = tables.n_families
     log10_lr = np.zeros((n_candidates, n_families), dtype=np.float64)
     n_inconsistent = np.zeros((n_candidates, n_families), dtype=np.int16)
     for locus, (T, I) in enumerate(zip(tables.log10_lr, tables.inconsistent)):
-        g = candidates[:, locus]
+        g = table_row(candidates[:, locus], T.shape[0])
         log10_lr += T[g]
         n_inconsistent += I[g]
     cand_typed = (candidates != UNTYPED).astype(np.float32)

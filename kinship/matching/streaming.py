@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kinship.genetics.encoding import UNTYPED
+from kinship.genetics.encoding import table_row
 from kinship.matching.reference import FamilyTables
 
 __all__ = [
@@ -71,7 +71,9 @@ class BlockedTables:
     offsets : ndarray of int64, shape (n_loci,)
         First row of each locus.
     n_genotypes : ndarray of int64, shape (n_loci,)
-        ``G_l``; row ``offset[l] + G_l`` is the zero row selected by an untyped candidate.
+        ``n_table_rows_l - 1``; row ``offset[l] + n_genotypes[l]`` is the zero row selected by
+        an untyped candidate (the table's last row; partial genotypes' rows come before it:
+        ``schemas/genotype_encoding.v2.json``).
     n_families : int
     """
 
@@ -96,9 +98,12 @@ def block_tables(tables: FamilyTables, width: int = BLOCK_WIDTH) -> BlockedTable
 def candidate_rows(candidates: np.ndarray, blocked: BlockedTables) -> np.ndarray:
     """Row of each candidate's genotype in the blocked layout, shape (n_candidates, n_loci), int64.
 
-    ``candidates`` are genotype indices (n_candidates, n_loci), ``-1`` = untyped.
+    ``candidates`` are genotype indices (n_candidates, n_loci), ``-1`` = untyped, ``-2 - i``
+    the partial genotype ``i/?`` (:func:`kinship.genetics.encoding.table_row`).
     """
-    g = np.where(candidates == UNTYPED, blocked.n_genotypes[None, :], candidates)
+    g = np.empty(candidates.shape, dtype=np.int64)
+    for li in range(candidates.shape[1]):
+        g[:, li] = table_row(candidates[:, li], int(blocked.n_genotypes[li]) + 1)
     return (g + blocked.offsets[None, :]).astype(np.int64)
 
 
