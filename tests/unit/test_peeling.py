@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
@@ -14,6 +12,7 @@ from kinship.likelihood.parentage import family_locus_tables
 from kinship.genetics.mutation import mutation_matrix
 from kinship.genetics.relationships import RELATIONSHIPS
 from kinship.likelihood.pedigree import pedigree_from_relationships, pedigree_from_table
+from tests.brute_force import brute_force
 from kinship.likelihood.peeling import (
     partition_weight,
     pedigree_likelihood,
@@ -23,42 +22,6 @@ from kinship.likelihood.peeling import (
 )
 
 P3 = np.array([0.2, 0.3, 0.5])
-
-
-def brute_force(ped, genotypes, p, M_male, M_female, theta=0.0):
-    """Sum over every founder allele sequence (Balding-Nichols urn) and every meiosis outcome."""
-    n = p.size
-    founders = [k for k in ped.order if ped.father[k] < 0]
-    others = [k for k in ped.order if ped.father[k] >= 0]
-    total = 0.0
-    for alleles in itertools.product(range(n), repeat=2 * len(founders)):
-        w, counts = 1.0, np.zeros(n)
-        for m, a in enumerate(alleles):
-            w *= (counts[a] * theta + (1 - theta) * p[a]) / (1 + (m - 1) * theta)
-            counts[a] += 1
-        if w == 0:
-            continue
-        state = {k: (alleles[2 * i], alleles[2 * i + 1]) for i, k in enumerate(founders)}
-
-        def rec(idx, prob, state):
-            if idx == len(others):
-                for k, g in enumerate(genotypes):
-                    if g[0] >= 0 and sorted(state[k]) != sorted(g):
-                        return 0.0
-                return prob
-            k = others[idx]
-            out = 0.0
-            for pick_f, pick_m in itertools.product((0, 1), repeat=2):
-                fa = state[ped.father[k]][pick_f]
-                mo = state[ped.mother[k]][pick_m]
-                for a, b in itertools.product(range(n), repeat=2):
-                    q = 0.25 * M_male[fa, a] * M_female[mo, b]
-                    if q:
-                        out += rec(idx + 1, prob * q, {**state, k: (a, b)})
-            return out
-
-        total += w * rec(0, 1.0, state)
-    return total
 
 
 def _geno(ped, assignment):
