@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kinship.genetics.encoding import genotype_alleles
+from kinship.genetics.encoding import UNKNOWN, genotype_alleles, n_genotypes
 from kinship.genetics.frequencies import FrequencyTable
 from kinship.genetics.mutation import MutationModel, mutation_matrix
 from kinship.genetics.relationships import RELATIONSHIPS
@@ -26,6 +26,8 @@ def _setup(draw_p, kinds, seed):
     g = np.full((1, ped.n_members, 2), -1)
     for k in ped.typed_members:
         g[0, k] = np.sort(rng.integers(0, len(draw_p), size=2))
+        if rng.random() < 0.25:  # a partial genotype: one allele unknown
+            g[0, k, 1] = UNKNOWN
     return ped, g
 
 
@@ -51,12 +53,13 @@ def test_expected_lr_under_unrelated_is_one(p, ks, seed, model, theta):
     if theta == 0.0:
         i, j = genotype_alleles(p.size)
         h2 = np.where(i == j, p[i] ** 2, 2 * p[i] * p[j])
-        assert float(np.sum(h2 * 10 ** T[:-1, 0])) == pytest.approx(1.0, rel=1e-10)
+        assert float(np.sum(h2 * 10 ** T[: n_genotypes(p.size), 0])) == pytest.approx(1.0, rel=1e-10)
         return
     # with theta the H2 weights are P(g | references) under H2: compute them from the H1 total
     from kinship.likelihood.peeling import missing_child_joint, unrelated_pedigree
-    p2 = missing_child_joint(unrelated_pedigree(ped), g, p, M, M, theta=theta)[0]
-    assert float(np.sum(p2 / p2.sum() * 10 ** T[:-1, 0])) == pytest.approx(1.0, rel=1e-10)
+    G = n_genotypes(p.size)
+    p2 = missing_child_joint(unrelated_pedigree(ped), g, p, M, M, theta=theta)[0][:G]
+    assert float(np.sum(p2 / p2.sum() * 10 ** T[:G, 0])) == pytest.approx(1.0, rel=1e-10)
 
 
 @settings(max_examples=25, deadline=None)
@@ -69,13 +72,15 @@ def test_lr_is_invariant_under_allele_order(p, ks, seed, perm_seed):
     inv = np.argsort(perm)
     p2 = p[perm]
     M2 = M[np.ix_(perm, perm)]
-    g2 = np.where(g >= 0, inv[np.maximum(g, 0)], -1)
-    g2 = np.sort(g2, axis=-1)
+    g2 = np.where(g >= 0, inv[np.maximum(g, 0)], g)  # untyped and unknown alleles stay
+    g2 = np.sort(g2, axis=-1)  # a partial (-2, i) is read as (i, -2)
     T2, _, _ = pedigree_locus_tables(ped, g2, p2, M2, M2)
     i, j = genotype_alleles(p.size)
     a, b = inv[i], inv[j]
     row2 = np.maximum(a, b) * (np.maximum(a, b) + 1) // 2 + np.minimum(a, b)
-    assert np.allclose(T[:-1, 0], T2[row2, 0], rtol=1e-11, atol=1e-11)
+    G = n_genotypes(p.size)
+    assert np.allclose(T[:G, 0], T2[row2, 0], rtol=1e-11, atol=1e-11)
+    assert np.allclose(T[G:-1, 0], T2[G + inv, 0], rtol=1e-11, atol=1e-11)  # partial rows i/?
 
 
 @settings(max_examples=25, deadline=None)
@@ -114,9 +119,13 @@ def test_exclusion_gives_lr_zero_without_mutation(p, seed, couple):
     T, inc, ok = pedigree_locus_tables(ped, g, p, np.eye(p.size), np.eye(p.size))
     if not ok[0]:
         return
-    assert np.array_equal(T[:-1, 0] == -np.inf, inc[:-1, 0] == 1)
+    assert np.array_equal(T[:-1, 0] == -np.inf, inc[:-1, 0] == 1)  # partial rows i/? included
     father = set(g[0, ped.index("father")].tolist())
     i, j = genotype_alleles(p.size)
     if not couple:
+        G = n_genotypes(p.size)
         excluded = [not ({a, b} & father) for a, b in zip(i, j)]
-        assert np.array_equal(inc[:-1, 0] == 1, np.array(excluded))
+        assert np.array_equal(inc[:G, 0] == 1, np.array(excluded))
+        # i/x can take x from the father and i from the untyped mother: with one parent on
+        # file a partial candidate is never excluded
+        assert not inc[G:-1, 0].any()
