@@ -124,7 +124,7 @@ def child_genotype_probs(t_father: np.ndarray, t_mother: np.ndarray) -> np.ndarr
     Returns
     -------
     ndarray of float64, shape (n_genotypes, n_families)
-        Rows in genotype-index order (``schemas/genotype_encoding.v1.json``); each column sums
+        Rows in genotype-index order (``schemas/genotype_encoding.v2.json``, complete genotypes only); each column sums
         to 1 when the transmission vectors do.
     """
     n = t_father.shape[1]
