@@ -30,12 +30,13 @@ name (:func:`missing_sample_name`) are quarantined. Then:
 Partial genotypes, in detail: :data:`UNKNOWN_CALLS` (``?``, ``-``) are the declared unknown
 allele, from any reader (a VCF half-call arrives as ``["12", "?"]``). A blank cell is not one:
 a blank second allele is a homozygote (the GeneMapper convention). The partial genotype is
-exactly one called allele and one unknown (or ``OL``); an unknown beside two called alleles
-(``12, 14, ?``) or two unknowns beside one (``12, ?, ?``) contradict each other and are
-quarantined (``bad_allele``). An off-ladder peak beside one called allele means the other
-allele is unknown (its size is not an allele name), so the row lands as ``(12, "?")`` with a
-``partial_off_ladder`` warning; beside two called alleles it is a third peak and the locus
-stays untyped (``off_ladder``), as does ``OL`` alone. Only autosomal loci take a partial
+exactly two calls, one called allele and one unknown (or ``OL``); an unknown beside two
+called alleles (``12, 14, ?``) or two unknowns beside one (``12, ?, ?``) contradict each other
+and are quarantined (``bad_allele``). An off-ladder peak beside one called allele means the
+other allele is unknown (its size is not an allele name), so the row lands as ``(12, "?")``
+with a ``partial_off_ladder`` warning; beside two called alleles it is a third peak, and two
+off-ladder peaks beside one allele (``OL, OL, 17``) are three peaks of which 17 may not be an
+allele, so the locus stays untyped (``off_ladder``), as does ``OL`` alone. Only autosomal loci take a partial
 genotype: ``X, ?`` at Amelogenin tells no sex (X,X or X,Y) and a Y-STR or quality locus
 enters no likelihood ratio, so there the locus is left untyped (``partial_not_autosomal``).
 
@@ -466,19 +467,25 @@ def three_allele_pattern(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     )
 
 
+def _is_partial(labels: list[str | None]) -> bool:
+    """Whether the labels are a partial genotype: exactly two calls, one allele and one ``OL`` or ``?``."""
+    return len(labels) == 2 and sum(a is None or a == UNKNOWN_ALLELE for a in labels) == 1
+
+
 def untyped_call(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     """Row rule 6: leave the locus untyped where no genotype, full or partial, was called.
 
     * ``off_ladder``: an ``OL`` call and no called allele, or ``OL`` beside two called alleles
-      (a third peak: which two are the genotype?);
+      (a third peak: which two are the genotype?), or more than one ``OL`` or unknown beside
+      a called allele (``OL, OL, 17``: if both off-ladder peaks are alleles, 17 is not);
     * ``no_call``: no allele called, ``?/?`` and ``-/-`` included;
     * ``partial_not_autosomal``: one allele and an unknown one (``X, ?``) at a locus that is not
       autosomal: at Amelogenin ``X, ?`` may be X,X or X,Y and tells no sex (``Y, ?`` too, for
       the sex check reads full calls only), and a Y-STR or quality-sensor locus carries no
       weight in a likelihood ratio (an ``OL`` beside the allele stays ``off_ladder``).
 
-    One called allele beside ``OL`` at an autosomal locus is not untyped: it is the partial
-    genotype ``(allele, "?")`` (rule 7). The row's outcome becomes ``"untyped"``; the batch
+    Exactly one called allele beside exactly one ``OL`` (and no other call) at an autosomal
+    locus is not untyped: it is the partial genotype ``(allele, "?")`` (rule 7). The row's outcome becomes ``"untyped"``; the batch
     reports it as a warning.
 
     Parameters
@@ -494,8 +501,7 @@ def untyped_call(check: RowCheck, catalogue: LocusCatalogue) -> bool:
         ``True`` if the row was left untyped.
     """
     off_ladder = any(a is None for a in check.labels)
-    partial = len(check.alleles) == 1 and (off_ladder or UNKNOWN_ALLELE in check.labels) and sum(
-        1 for a in check.labels if a is not None and a != UNKNOWN_ALLELE) == 1
+    partial = _is_partial(check.labels)
     autosomal = partial and catalogue.get(check.row["locus"]).is_autosomal
     if off_ladder and not autosomal:
         check.row.update(outcome=UNTYPED, kind="off_ladder",
@@ -559,7 +565,7 @@ def genotype_pair(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     >>> check.row["allele_1"], check.row["allele_2"], check.row["kind"]
     ('17', '?', 'partial_off_ladder')
     """
-    if len(check.alleles) == 1 and (UNKNOWN_ALLELE in check.labels or None in check.labels):
+    if _is_partial(check.labels):
         known = check.alleles[0]
         if None in check.labels:
             check.row.update(
