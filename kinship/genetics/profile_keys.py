@@ -58,7 +58,11 @@ def profile_keys(profile: Mapping[str, tuple]) -> dict[str, int]:
     ----------
     profile : mapping of str to tuple
         ``{locus: (allele_1, allele_2, ...)}`` with canonical locus names and allele labels,
-        ``allele_1 <= allele_2`` in canonical order (as stored); extra tuple items are ignored.
+        ``allele_1 <= allele_2`` in canonical order (as stored), or ``(allele, "?")`` for a
+        partial genotype (:data:`kinship.genetics.alleles.UNKNOWN_ALLELE`); extra tuple items are
+        ignored. A partial genotype hashes as written, so a block with ``12/?`` has another key
+        than the same block with ``12/14``: a partial and a complete typing of a locus are
+        different genotypes, and two profiles differing so are never possible duplicates.
 
     Returns
     -------
@@ -74,6 +78,8 @@ def profile_keys(profile: Mapping[str, tuple]) -> dict[str, int]:
     >>> profile_keys(p) == profile_keys({**p, "TH01": ("6", "9.3")})
     True
     >>> profile_keys(p) == profile_keys({**p, "CSF1PO": ("8", "10")})
+    False
+    >>> profile_keys({**p, "CSF1PO": ("8", "?")}) == profile_keys(p)
     False
     """
     out = {}

@@ -16,8 +16,9 @@ with or without BOM, LF/CRLF/CR line ends. Every cell is read as text, so ``9.3`
 case, spaces, dots and underscores.
 
 The reader does not interpret calls: homozygote conventions (``12, 12`` or ``12, <blank>``),
-off-ladder ``OL`` calls, invalid labels and extra peaks are passed on as written and decided
-by :mod:`kinship.app.ingest`.
+a declared unknown second allele of a partial genotype (``12, ?`` or ``12, -``), off-ladder
+``OL`` calls, invalid labels and extra peaks are passed on as written and decided by
+:mod:`kinship.app.ingest` (:mod:`kinship.app.ingest.row_rules`).
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ _WIDE_IGNORED = re.compile(r"^(samplefile|samplename|sampleid|sampletype|height\
 
 #: Column keys that mean the same column (a header with both is ambiguous).
 _MEANING = {"samplename": "sample", "sampleid": "sample", "marker": "locus", "locus": "locus"}
-#: A comma followed by something other than a space: GeneMapper writes "9, 3", never "9,3".
-_DECIMAL_COMMA = re.compile(r",(?=[^\s,])")
+#: A comma followed by something other than a space: GeneMapper writes "9, 3", never "9,3". A
+#: comma before a declared unknown allele ("12,?", "12,-") is no decimal comma: two calls.
+_DECIMAL_COMMA = re.compile(r",(?=[^\s,?\-])")
 
 
 def _key(column: str) -> str:

@@ -2,8 +2,10 @@
 
 Tidy layout: a comma-separated file with header ``sample_id, locus, allele_1, allele_2``
 (other columns are ignored), one row per (sample, locus). An empty ``allele_2`` means a
-homozygote, as in GeneMapper exports. Cells are read as text; ``NA`` and empty cells are no
-call.
+homozygote, as in GeneMapper exports; a second allele that is unknown (a partial genotype) is
+written ``?`` or ``-`` (``12,?``), or the one cell ``12/-``, and passed on as written for
+:mod:`kinship.app.ingest.row_rules` to read as ``("12", "?")``. Cells are read as text; ``NA``
+and empty cells are no call.
 
 The common record table (:data:`RECORD_COLUMNS`) is the one shape every reader returns: raw
 names and calls as written, plus where each row came from, so the ingest step can land or

@@ -17,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kinship.genetics.alleles import UNKNOWN_ALLELE
 from kinship.store.dberrors import describe_db_error
 from kinship.store.engine import LOOKUP_CHUNK, StoreBase, chunks
 from kinship.store.tables import (
@@ -274,8 +275,9 @@ class ProfileTables(StoreBase):
         -------
         pandas.DataFrame
             Columns ``sample_id, role, locus, allele_1, allele_2`` (all ``str``, canonical
-            locus names and allele labels, ``allele_1 <= allele_2`` in canonical order), one
-            row per typed locus, sorted by ``sample_id, locus``. Loci of every catalogue kind
+            locus names and allele labels, ``allele_1 <= allele_2`` in canonical order, except
+            a partial genotype: ``allele_1`` the known allele, ``allele_2`` ``"?"``,
+            :data:`kinship.genetics.alleles.UNKNOWN_ALLELE`, as landed), one row per typed locus, sorted by ``sample_id, locus``. Loci of every catalogue kind
             (Amelogenin, Y, quality sensors) are included; filter by the catalogue's kind.
         """
         q = (
@@ -324,7 +326,8 @@ class ProfileTables(StoreBase):
         Returns
         -------
         dict of str to set of str
-            ``{locus: {allele, ...}}`` over every stored sample (both alleles of each pair).
+            ``{locus: {allele, ...}}`` over every stored sample (both alleles of each pair; the
+            unknown allele ``"?"`` of a partial genotype is not an allele and is left out).
         """
         out: dict[str, set[str]] = {}
         q = sa.union(
@@ -333,7 +336,8 @@ class ProfileTables(StoreBase):
         )
         with self.engine.connect() as c:
             for locus, allele in c.execute(q):
-                out.setdefault(locus, set()).add(allele)
+                if allele != UNKNOWN_ALLELE:
+                    out.setdefault(locus, set()).add(allele)
         return out
 
     def load_ingested_files(self) -> pd.DataFrame:

@@ -78,8 +78,10 @@ def test_the_row_rules_decide_in_their_documented_order():
         (row("S1", "D18S51", "13.45"), allele_labels),
         (row("S1", "FGA", "19", "2"), plausible_alleles),
         (row("S1", "D18S51", "13", "15", "16", "OL"), three_allele_pattern),
-        (row("S1", "D18S51", "OL", "15"), untyped_call),
+        (row("S1", "D18S51", "OL", "13", "15"), untyped_call),
+        (row("S1", "D18S51", "OL"), untyped_call),
         (row("S1", "D18S51"), untyped_call),
+        (row("S1", "D18S51", "OL", "15"), genotype_pair),  # the partial genotype 15/?
         (row("S1", "TH01", "9.3", "6"), genotype_pair),
     ]
     assert [decided_by(check) for check, _ in cases] == [rule for _, rule in cases]
@@ -148,12 +150,18 @@ def test_three_allele_pattern_counts_distinct_alleles_only():
 
 
 def test_untyped_call_on_off_ladder_and_on_no_call():
-    ol = row("S1", "D18S51", "OL", "15")
-    ol.row["locus"], ol.labels, ol.alleles = "D18S51", [None, "15"], ["15"]
+    ol = row("S1", "D18S51", "OL", "13", "15")
+    ol.row["locus"], ol.labels, ol.alleles = "D18S51", [None, "13", "15"], ["13", "15"]
     assert untyped_call(ol, CAT) is True
     assert (ol.row["outcome"], ol.row["kind"]) == ("untyped", "off_ladder")
-    assert ol.row["reason"] == ("off-ladder call (calls OL,15) at D18S51: the locus is left untyped for this "
+    assert ol.row["reason"] == ("off-ladder call (calls OL,13,15) at D18S51: the locus is left untyped for this "
                                 "person")
+    alone = row("S1", "D18S51", "OL")
+    alone.row["locus"], alone.labels, alone.alleles = "D18S51", [None], []
+    assert untyped_call(alone, CAT) is True and alone.row["kind"] == "off_ladder"
+    beside_one = row("S1", "D18S51", "OL", "15")  # a partial genotype: rule 7 lands it
+    beside_one.row["locus"], beside_one.labels, beside_one.alleles = "D18S51", [None, "15"], ["15"]
+    assert untyped_call(beside_one, CAT) is False
     none = row("S1", "D18S51")
     none.row["locus"] = "D18S51"
     assert untyped_call(none, CAT) is True

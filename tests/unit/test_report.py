@@ -412,3 +412,21 @@ def test_ranked_tables_are_capped_at_max_rows(run):
     html = render_html(matches, loci, prov, max_rows=2)
     n_candidates = int(matches["rank_for_candidate"].eq(1).sum())
     assert f"The 2 strongest of {n_candidates:,} candidates are shown" in html
+
+
+def test_a_partial_genotype_shows_as_allele_slash_question_mark_escaped(run, tmp_path):
+    """A partial genotype (issue 10: ``("12", "?")``) is shown ``12/?`` in the card, the CSV and
+    the Parquet table; a hostile genotype text is escaped in the HTML."""
+    matches, loci, prov, members = run
+    loci = loci.copy()
+    first, second = loci.index[0], loci.index[1]
+    loci.loc[first, "candidate_genotype"] = "12/?"
+    loci.loc[second, "father_genotype"] = "<b>9</b>/?"
+    html = render_html(matches, loci, prov, samples=members)
+    assert '<td class="gt">12/?</td>' in html
+    assert '<td class="gt">&lt;b&gt;9&lt;/b&gt;/?</td>' in html and "<b>9</b>" not in html
+    paths = write_tables(tmp_path, matches, loci, prov)
+    with open(paths["pair_loci.csv"], newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["candidate_genotype"] == "12/?"
+    assert pq.read_table(paths["pair_loci.parquet"]).to_pandas()["candidate_genotype"].iloc[0] == "12/?"

@@ -6,8 +6,9 @@ Every row of the export ends in exactly one of three outcomes, and the
 ``landed``
     a genotype in the store after the batch (newly added, or identical to the stored one);
 ``untyped``
-    a row of a manifest sample with no usable call: an off-ladder ``OL`` call at the locus,
-    or no allele called (dropout). Nothing is stored for it and a warning says why;
+    a row of a manifest sample with no usable call: an off-ladder ``OL`` call alone or beside
+    two alleles, no allele called (dropout, ``?/?``), or a partial genotype at a locus that is
+    not autosomal. Nothing is stored for it and a warning says why;
 ``quarantined``
     kept out of the store with a reason and a fix (table ``quarantine``).
 
@@ -22,26 +23,37 @@ Row rules (:func:`normalise_records`), in order:
    (``out_of_range``): its repeat number is unknown, so it can be neither matched nor given a
    frequency, and guessing 27 or 28 could create a false exclusion; the rest of the profile
    lands;
-3. each call via :func:`kinship.genetics.alleles.parse_allele`; an invalid label is quarantined;
+3. each call via :func:`kinship.genetics.alleles.parse_allele`, a declared unknown allele
+   (``?`` or ``-``) as :data:`kinship.genetics.alleles.UNKNOWN_ALLELE`; an invalid label is
+   quarantined, and so is an unknown allele beside two called ones (``12, 14, ?``);
 4. a call outside the locus's plausible range (half the smallest to 1.5 times the largest
    ladder allele of the bundled kits) or with a microvariant digit the repeat period does not
    allow is quarantined (``implausible_allele``); one outside the ladders but plausible lands
    and flags the sample (``off_ladder_allele``);
 5. more than two distinct alleles called (``OL`` peaks not counted) -> the row is quarantined
    as a three-allele pattern (the locus is left out of the profile) and the sample is flagged;
-6. any ``OL`` call -> untyped with a warning (an off-ladder peak may be the true allele, so the
-   other call alone is not a genotype); no call -> untyped with a warning;
+6. ``OL`` alone, ``OL`` beside two alleles (a third peak) or two ``OL`` beside one -> untyped
+   with a warning (``off_ladder``); no call (``?/?`` too) -> untyped with a warning; a partial
+   genotype at Amelogenin (``X, ?`` tells no sex), a Y-STR or a quality locus -> untyped
+   (``partial_not_autosomal``);
 7. otherwise one allele is a homozygote (``12`` and ``12, 12`` agree), two are sorted in
-   canonical order (:func:`kinship.genetics.alleles.allele_sort_key`).
+   canonical order (:func:`kinship.genetics.alleles.allele_sort_key`), and one allele beside a
+   declared unknown (``12, ?``, ``12, -``, ``?, 12``, ``12/-`` in one cell) is the *partial*
+   genotype ``("12", "?")``, the unknown always second. One allele beside one ``OL`` peak is
+   the same partial genotype (the off-ladder peak is the other allele, of unknown size), with a
+   ``partial_off_ladder`` warning. A blank second allele stays a homozygote (the GeneMapper
+   convention, and the tidy one).
 
 Sample rules (:func:`plan_batch`): a sample with ``mixture_min_loci`` (2) or more three-allele
 loci is a probable mixture and wholly quarantined; a sample not in the manifest (allelic
 ladders, positive and negative controls, unknown samples) or with an invalid manifest row is
 wholly quarantined; two different genotypes for one sample and locus, in the batch or against
 the store, quarantine the sample's submission with a locus-by-locus diff (a stored genotype
-is never overwritten); a conflicting role, lab or family slot (a second father) quarantines
+is never overwritten; a partial ``12/?`` and a full ``12/14`` differ, and the reason says one
+is partial); a conflicting role, lab or family slot (a second father) quarantines
 the sample; a sample with fewer than ``min_autosomal_loci`` (12) typed autosomal loci (this
-batch and the store together) is quarantined (``too_few_loci``). Samples a reader refuses
+batch and the store together; a partial genotype counts, it carries evidence) is quarantined
+(``too_few_loci``). Samples a reader refuses
 (a CODIS specimen of a forensic category: not reference material) are quarantined whole.
 Amelogenin, Y and quality-sensor loci are stored like any locus; their kind lives in the
 catalogue, and the matcher keeps them out of the likelihood ratio.

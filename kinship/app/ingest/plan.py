@@ -61,10 +61,12 @@ def normalise_records(
     pandas.DataFrame
         One row per record, in input order, columns ``source_line`` (int), ``sample_id``,
         ``raw_locus``, ``locus`` (canonical, ``""`` if unknown), ``allele_1``, ``allele_2``
-        (canonical, sorted; ``""`` unless landed), ``calls`` (raw calls joined by ``","``),
+        (canonical, sorted, or a partial genotype ``(allele, "?")``; ``""`` unless landed),
+        ``calls`` (raw calls joined by ``","``),
         ``outcome`` (``"landed"``, ``"untyped"``, ``"quarantined"``), ``kind`` (rule that
-        decided: ``ok``, ``off_ladder``, ``no_call``, ``unknown_locus``, ``bad_allele``,
-        ``three_allele``, ``out_of_range``, ``no_sample``, ``malformed_line``), ``value``,
+        decided: ``ok``, ``partial_off_ladder`` (landed), ``off_ladder``, ``no_call``,
+        ``partial_not_autosomal``, ``unknown_locus``, ``bad_allele``, ``three_allele``,
+        ``out_of_range``, ``no_sample``, ``malformed_line``), ``value``,
         ``reason``, ``fix``. Sample-level rules are applied later by :func:`plan_batch`.
 
     Examples
@@ -74,7 +76,7 @@ def normalise_records(
     ...                           [["9.3", "6"], ["OL", "17"], ["8", "8"]], [2, 3, 4])
     >>> out = normalise_records(recs)
     >>> out[["locus", "allele_1", "allele_2", "outcome"]].values.tolist()
-    [['TH01', '6', '9.3', 'landed'], ['vWA', '', '', 'untyped'], ['', '', '', 'quarantined']]
+    [['TH01', '6', '9.3', 'landed'], ['vWA', '17', '?', 'landed'], ['', '', '', 'quarantined']]
     >>> "did you mean TH01" in out["reason"].iloc[2]
     True
     """
@@ -229,7 +231,8 @@ def plan_batch(
 
 
 def _mark_new_genotypes(rows: list[dict], stored_profiles: dict, file: str) -> tuple[list[IngestRecord], set[str]]:
-    """Set ``is_new`` on each row; warn of untyped rows and repeated rows; return the landed samples."""
+    """Set ``is_new`` on each row; warn of untyped rows, partial genotypes landed from an ``OL`` call
+    (``partial_off_ladder``) and repeated rows; return the landed samples."""
     warnings: list[IngestRecord] = []
     seen_pairs: set[tuple[str, str]] = set()
     for r in rows:
@@ -238,6 +241,9 @@ def _mark_new_genotypes(rows: list[dict], stored_profiles: dict, file: str) -> t
             warnings.append(IngestRecord.warning(file, r["source_line"], r["sample_id"], r["raw_locus"], r["calls"],
                                                  r["reason"], kind=r["kind"]))
         elif r["outcome"] == LANDED:
+            if r["kind"] == "partial_off_ladder":
+                warnings.append(IngestRecord.warning(file, r["source_line"], r["sample_id"], r["raw_locus"],
+                                                     r["calls"], r["reason"], kind=r["kind"]))
             key = (r["sample_id"], r["locus"])
             if key in seen_pairs:
                 warnings.append(IngestRecord.warning(

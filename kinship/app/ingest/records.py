@@ -51,7 +51,8 @@ class IngestRecord:
         ``three_allele``, ``mixture``, ``not_in_manifest``, ``manifest_error``, ``conflict``,
         ``too_few_loci``, ``out_of_range``, ``not_reference_material`` (and other reader
         refusals), ``no_sample``, ``malformed_line`` (export rows) or ``manifest_row``
-        (manifest rows). Warnings: ``off_ladder``, ``no_call``, ``repeated_row``,
+        (manifest rows). Warnings: ``off_ladder``, ``no_call``, ``partial_not_autosomal``
+        (untyped rows), ``partial_off_ladder`` (a landed partial genotype), ``repeated_row``,
         ``missing_from_export``, ``no_typed_locus``, ``not_in_catalogue``, or a flag of
         :data:`FLAG_KINDS`.
 

@@ -10,15 +10,35 @@ name (:func:`missing_sample_name`) are quarantined. Then:
    name is quarantined with the catalogue's "did you mean" suggestion;
 2. :func:`out_of_range_allele` - an allele outside the kit's ladder written as ``">27"`` or
    ``"<6"`` is quarantined: its repeat number is unknown;
-3. :func:`allele_labels` - each call via :func:`kinship.genetics.alleles.parse_allele`; an
-   invalid label (or an Amelogenin label at an STR locus) is quarantined;
+3. :func:`allele_labels` - each call via :func:`kinship.genetics.alleles.parse_allele`, a
+   declared unknown allele (``?`` or ``-``) as :data:`~kinship.genetics.alleles.UNKNOWN_ALLELE`;
+   an invalid label (or an Amelogenin label at an STR locus, or an unknown allele beside two
+   called ones) is quarantined;
 4. :func:`plausible_alleles` - a call outside the locus's plausible range, or with a
    microvariant digit its repeat period does not allow (:mod:`kinship.genetics.ladders`), is
    quarantined: it is a typo, a damaged file or a wrong column, never what a lab meant;
 5. :func:`three_allele_pattern` - more than two distinct alleles called (``OL`` peaks not
    counted): the row is quarantined, the locus left out of the profile;
-6. :func:`untyped_call` - any ``OL`` call, or no call: the locus is left untyped;
-7. :func:`genotype_pair` - one allele is a homozygote, two are sorted in canonical order.
+6. :func:`untyped_call` - no allele called (``OL`` alone, ``?/?``, nothing), ``OL`` beside two
+   called alleles, or a partial genotype at a locus that is not autosomal: the locus is left
+   untyped;
+7. :func:`genotype_pair` - one allele is a homozygote, two are sorted in canonical order, one
+   allele beside a declared unknown one (``12, ?``, ``12, -``, ``?, 12``, ``12/-`` in one cell)
+   or beside an ``OL`` peak is the *partial* genotype ``(12, "?")`` (``?`` always second; with
+   ``OL``, a ``partial_off_ladder`` warning).
+
+Partial genotypes, in detail: :data:`UNKNOWN_CALLS` (``?``, ``-``) are the declared unknown
+allele, from any reader (a VCF half-call arrives as ``["12", "?"]``). A blank cell is not one:
+a blank second allele is a homozygote (the GeneMapper convention). The partial genotype is
+exactly two calls, one called allele and one unknown (or ``OL``); an unknown beside two
+called alleles (``12, 14, ?``) or two unknowns beside one (``12, ?, ?``) contradict each other
+and are quarantined (``bad_allele``). An off-ladder peak beside one called allele means the
+other allele is unknown (its size is not an allele name), so the row lands as ``(12, "?")``
+with a ``partial_off_ladder`` warning; beside two called alleles it is a third peak, and two
+off-ladder peaks beside one allele (``OL, OL, 17``) are three peaks of which 17 may not be an
+allele, so the locus stays untyped (``off_ladder``), as does ``OL`` alone. Only autosomal loci take a partial
+genotype: ``X, ?`` at Amelogenin tells no sex (X,X or X,Y) and a Y-STR or quality locus
+enters no likelihood ratio, so there the locus is left untyped (``partial_not_autosomal``).
 
 The sample rules that follow are :mod:`kinship.app.ingest.sample_rules`.
 
@@ -40,11 +60,12 @@ import pandas as pd
 
 from kinship.app.ingest.records import LANDED, QUARANTINED, UNTYPED
 from kinship.errors import AlleleError, UnknownLocusError
-from kinship.genetics.alleles import allele_sort_key, parse_allele
+from kinship.genetics.alleles import UNKNOWN_ALLELE, allele_sort_key, parse_allele
 from kinship.genetics.ladders import allele_plausibility
 from kinship.genetics.loci import LocusCatalogue
 
 __all__ = [
+    "UNKNOWN_CALLS",
     "RowCheck",
     "unreadable_line",
     "missing_sample_name",
@@ -64,6 +85,14 @@ __all__ = [
 
 _OUT_OF_RANGE = re.compile(r"^([<>])\s*(\d+(?:\.\d)?)$")
 
+#: Calls that declare the second allele of a partial genotype unknown (read as
+#: :data:`~kinship.genetics.alleles.UNKNOWN_ALLELE`). A blank cell is not one (a homozygote).
+UNKNOWN_CALLS = frozenset({UNKNOWN_ALLELE, "-"})
+#: One cell holding a partial genotype, ``12/-``, ``12/?``, ``-/12`` (no format has a column
+#: layout for it, but a LIMS writes it so): read as its two calls. ``12/14`` in one cell is not
+#: read this way (two alleles take two cells in every format) and stays an invalid allele.
+_PARTIAL_CELL = re.compile(r"^\s*([^/\s]+)\s*/\s*([-?])\s*$|^\s*([-?])\s*/\s*([^/\s]+)\s*$")
+
 _FIX = {
     "malformed": "re-export the file from the instrument software without editing it in a "
     "spreadsheet (a cell with a stray separator shifts the line's columns)",
@@ -74,6 +103,8 @@ _FIX = {
     "implausible": "check the call in the export (a typo, a file cut short or a shifted column?) and "
     "re-submit the locus; an allele sized exactly beyond this range is re-submitted with the lab's note",
     "range": "size the allele exactly (an extended ladder, or sequencing) and re-submit the locus",
+    "partial": "write a partial genotype as one allele and '?' (or '-'), e.g. 12 and ?; a full genotype as "
+    "its two alleles",
 }
 
 
@@ -89,15 +120,18 @@ class RowCheck:
         The decided row, keys of :func:`kinship.app.ingest.normalise_records`; its
         ``outcome`` is ``"quarantined"`` until a rule lands it or leaves it untyped.
     calls : list of str
-        The raw calls (empty cells dropped; ``extra_calls`` of a reader after the two alleles).
+        The raw calls (empty cells dropped; ``extra_calls`` of a reader after the two alleles;
+        a one-cell partial genotype ``12/-`` as its two calls ``12``, ``-``).
     problem : str
         The reader's note on a line it could not split (``""`` if none).
     where : str
         ``"<file> line <n>, sample <id>, locus <name>"``, quoted in reasons.
     labels : list of (str or None)
-        Canonical allele labels of ``calls`` (``None`` = ``OL``); set by :func:`allele_labels`.
+        Canonical allele labels of ``calls`` (``None`` = ``OL``, ``"?"`` = a declared unknown
+        allele, :data:`UNKNOWN_CALLS`); set by :func:`allele_labels`.
     alleles : list of str
-        Distinct labels of ``labels`` in canonical order; set by :func:`allele_labels`.
+        Distinct called labels of ``labels`` (no ``OL``, no ``"?"``) in canonical order; set by
+        :func:`allele_labels`.
 
     Examples
     --------
@@ -155,9 +189,21 @@ class RowCheck:
 
 
 def _calls(allele_1: str, allele_2: str, extra_calls: str | None) -> list[str]:
-    """The raw calls of a record: its two allele cells and its ``extra_calls``, empty cells dropped."""
+    """The raw calls of a record: its two allele cells and its ``extra_calls``, empty cells dropped;
+    a lone cell holding a partial genotype (``12/-``) is its two calls.
+
+    Examples
+    --------
+    >>> _calls("12/-", "", None), _calls("? / 9.3", "", None), _calls("12/-", "14", None)
+    (['12', '-'], ['?', '9.3'], ['12/-', '14'])
+    """
     extra = [c for c in extra_calls.split(",") if c] if extra_calls else []
-    return [c for c in (allele_1, allele_2, *extra) if c]
+    calls = [c for c in (allele_1, allele_2, *extra) if c]
+    if len(calls) == 1 and "/" in calls[0]:
+        m = _PARTIAL_CELL.match(calls[0])
+        if m:
+            return [m.group(1), m.group(2)] if m.group(1) is not None else [m.group(3), m.group(4)]
+    return calls
 
 
 def row_where(file: str, line: int, sample: str, raw_locus: str) -> str:
@@ -275,8 +321,13 @@ def out_of_range_allele(check: RowCheck, catalogue: LocusCatalogue) -> bool:
 def allele_labels(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     """Row rule 3: parse every call to its canonical label; quarantine an invalid one (``bad_allele``).
 
-    Labels follow :func:`kinship.genetics.alleles.parse_allele` (``OL`` parses to ``None``).
-    An Amelogenin label (``X``, ``Y``) at a locus that is not of kind ``sex`` is invalid too.
+    Labels follow :func:`kinship.genetics.alleles.parse_allele` (``OL`` parses to ``None``);
+    a declared unknown allele (:data:`UNKNOWN_CALLS`: ``?``, ``-``) is
+    :data:`~kinship.genetics.alleles.UNKNOWN_ALLELE`. An Amelogenin label (``X``, ``Y``) at a
+    locus that is not of kind ``sex`` is invalid too, and so is an unknown allele that
+    contradicts the other calls: beside two called alleles (``12, 14, ?``), or a second unknown
+    beside a called allele (``12, ?, ?``) - a genotype has two alleles. (Beside three or more
+    called alleles it is left to rule 5, the three-allele pattern.)
 
     Parameters
     ----------
@@ -291,7 +342,8 @@ def allele_labels(check: RowCheck, catalogue: LocusCatalogue) -> bool:
         ``True`` if the row was quarantined.
     """
     try:
-        labels = [parse_allele(c, context=check.where) for c in check.calls]
+        labels = [UNKNOWN_ALLELE if c.strip() in UNKNOWN_CALLS else parse_allele(c, context=check.where)
+                  for c in check.calls]
     except AlleleError as exc:
         bad = next(c for c in check.calls if _is_bad(c))
         return check.quarantine(kind="bad_allele", value=bad, reason=str(exc), fix=_FIX["allele"])
@@ -303,12 +355,25 @@ def allele_labels(check: RowCheck, catalogue: LocusCatalogue) -> bool:
                     "label; expected a repeat number such as '12' or '9.3' at an STR locus"),
             fix=_FIX["allele"],
         )
+    called = [a for a in labels if a is not None and a != UNKNOWN_ALLELE]
+    n_unknown = labels.count(UNKNOWN_ALLELE)
+    if n_unknown and len(set(called)) <= 2 and (len(called) >= 2 or (called and n_unknown >= 2)):
+        unknown = next(c for c, a in zip(check.calls, labels) if a == UNKNOWN_ALLELE)
+        return check.quarantine(
+            kind="bad_allele", value=unknown,
+            reason=(f"unknown allele {unknown!r} beside the calls {check.row['calls']} at {check.row['locus']} "
+                    f"({check.where}): a partial genotype is one called allele and one unknown, a full "
+                    "genotype two called alleles; these calls are neither"),
+            fix=_FIX["partial"],
+        )
     check.labels = labels
-    check.alleles = sorted({a for a in labels if a is not None}, key=allele_sort_key)
+    check.alleles = sorted(set(called), key=allele_sort_key)
     return False
 
 
 def _is_bad(call: str) -> bool:
+    if call.strip() in UNKNOWN_CALLS:
+        return False
     try:
         parse_allele(call)
     except AlleleError:
@@ -325,7 +390,8 @@ def plausible_alleles(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     quarantined (:func:`kinship.genetics.ladders.allele_plausibility`): ``0``, ``999``, a
     17-digit number, or ``2`` where a file cut short turned ``22`` into ``2``. A call outside
     the ladders but inside the plausible range lands, and the sample is flagged
-    (``off_ladder_allele``) by :func:`kinship.app.ingest.plan.plan_batch`.
+    (``off_ladder_allele``) by :func:`kinship.app.ingest.plan.plan_batch`. ``OL`` and a
+    declared unknown allele (``?``) are not judged.
 
     Parameters
     ----------
@@ -350,7 +416,7 @@ def plausible_alleles(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     """
     locus = check.row["locus"]
     for call, label in zip(check.calls, check.labels):
-        if label is None or catalogue.get(locus).kind == "sex":
+        if label is None or label == UNKNOWN_ALLELE or catalogue.get(locus).kind == "sex":
             continue
         verdict, reason = allele_plausibility(locus, label, catalogue=catalogue)
         if verdict == "implausible":
@@ -362,7 +428,8 @@ def plausible_alleles(check: RowCheck, catalogue: LocusCatalogue) -> bool:
 def three_allele_pattern(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     """Row rule 5: quarantine more than two distinct alleles at a locus (``three_allele``).
 
-    ``OL`` calls are not counted. The locus is left out of the profile; the sample rules
+    ``OL`` calls and declared unknown alleles (``?``) are not counted. The locus is left out
+    of the profile; the sample rules
     flag the sample (:func:`kinship.app.ingest.sample_rules.probable_mixture` quarantines it
     whole at ``mixture_min_loci`` such loci).
 
@@ -400,11 +467,26 @@ def three_allele_pattern(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     )
 
 
-def untyped_call(check: RowCheck, catalogue: LocusCatalogue) -> bool:
-    """Row rule 6: leave the locus untyped on an ``OL`` call (``off_ladder``) or no call (``no_call``).
+def _is_partial(labels: list[str | None]) -> bool:
+    """Whether the labels are a partial genotype: exactly two calls, one allele and one ``OL`` or ``?``."""
+    return len(labels) == 2 and sum(a is None or a == UNKNOWN_ALLELE for a in labels) == 1
 
-    An off-ladder peak may be the true allele, so the other call alone is not a genotype.
-    The row's outcome becomes ``"untyped"``; the batch reports it as a warning.
+
+def untyped_call(check: RowCheck, catalogue: LocusCatalogue) -> bool:
+    """Row rule 6: leave the locus untyped where no genotype, full or partial, was called.
+
+    * ``off_ladder``: an ``OL`` call and no called allele, or ``OL`` beside two called alleles
+      (a third peak: which two are the genotype?), or more than one ``OL`` or unknown beside
+      a called allele (``OL, OL, 17``: if both off-ladder peaks are alleles, 17 is not);
+    * ``no_call``: no allele called, ``?/?`` and ``-/-`` included;
+    * ``partial_not_autosomal``: one allele and an unknown one (``X, ?``) at a locus that is not
+      autosomal: at Amelogenin ``X, ?`` may be X,X or X,Y and tells no sex (``Y, ?`` too, for
+      the sex check reads full calls only), and a Y-STR or quality-sensor locus carries no
+      weight in a likelihood ratio (an ``OL`` beside the allele stays ``off_ladder``).
+
+    Exactly one called allele beside exactly one ``OL`` (and no other call) at an autosomal
+    locus is not untyped: it is the partial genotype ``(allele, "?")`` (rule 7). The row's outcome becomes ``"untyped"``; the batch
+    reports it as a warning.
 
     Parameters
     ----------
@@ -418,7 +500,10 @@ def untyped_call(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     bool
         ``True`` if the row was left untyped.
     """
-    if any(a is None for a in check.labels):
+    off_ladder = any(a is None for a in check.labels)
+    partial = _is_partial(check.labels)
+    autosomal = partial and catalogue.get(check.row["locus"]).is_autosomal
+    if off_ladder and not autosomal:
         check.row.update(outcome=UNTYPED, kind="off_ladder",
                          reason=(f"off-ladder call (calls {check.row['calls']}) at {check.row['locus']}: the locus "
                                  "is left untyped for this person"),
@@ -429,6 +514,16 @@ def untyped_call(check: RowCheck, catalogue: LocusCatalogue) -> bool:
                          reason=f"no allele called at {check.row['locus']}: the locus is left untyped",
                          fix="re-type the locus if it is needed")
         return True
+    if partial and not autosomal:
+        locus = check.row["locus"]
+        why = (f"a partial genotype ({check.alleles[0]}/?) at the sex marker {locus} is not a sex call "
+               "(X/? may be X,X or X,Y)" if catalogue.get(locus).kind == "sex" else
+               f"a partial genotype ({check.alleles[0]}/?) at {locus}, a {catalogue.get(locus).kind} locus, "
+               "is not kept (partial genotypes are kept at autosomal loci only)")
+        check.row.update(outcome=UNTYPED, kind="partial_not_autosomal",
+                         reason=f"{why} (calls {check.row['calls']}): the locus is left untyped",
+                         fix="re-type the locus if it is needed")
+        return True
     return False
 
 
@@ -436,7 +531,11 @@ def genotype_pair(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     """Row rule 7: land the genotype; one allele is a homozygote, two are in canonical order.
 
     ``12`` and ``12, 12`` agree; the pair is sorted by
-    :func:`kinship.genetics.alleles.allele_sort_key`.
+    :func:`kinship.genetics.alleles.allele_sort_key`. One called allele beside a declared
+    unknown one (``12, ?``, ``? , 12``, ``12, -``) is the partial genotype ``("12", "?")``: the
+    unknown allele always second, never sorted in. One called allele beside an ``OL`` peak is
+    the same partial genotype, with kind ``partial_off_ladder`` and a reason that the batch
+    reports as a warning (the off-ladder peak is the other allele, of unknown size).
 
     Parameters
     ----------
@@ -460,7 +559,24 @@ def genotype_pair(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     True
     >>> check.row["allele_1"], check.row["allele_2"], check.row["outcome"]
     ('17', '17', 'landed')
+    >>> check.labels, check.alleles = [None, "17"], ["17"]
+    >>> genotype_pair(check, default_catalogue())
+    True
+    >>> check.row["allele_1"], check.row["allele_2"], check.row["kind"]
+    ('17', '?', 'partial_off_ladder')
     """
+    if _is_partial(check.labels):
+        known = check.alleles[0]
+        if None in check.labels:
+            check.row.update(
+                outcome=LANDED, kind="partial_off_ladder", allele_1=known, allele_2=UNKNOWN_ALLELE,
+                reason=(f"off-ladder call beside allele {known} (calls {check.row['calls']}) at "
+                        f"{check.row['locus']}: stored as the partial genotype {known}/? (the other allele "
+                        "unknown)"),
+                fix="re-analyse the locus to size the off-ladder peak, if a full genotype is needed")
+            return True
+        check.row.update(outcome=LANDED, kind="ok", allele_1=known, allele_2=UNKNOWN_ALLELE)
+        return True
     pair = check.alleles if len(check.alleles) == 2 else check.alleles * 2
     check.row.update(outcome=LANDED, kind="ok", allele_1=pair[0], allele_2=pair[1])
     return True

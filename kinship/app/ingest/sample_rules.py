@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kinship.app.ingest.records import LANDED, QUARANTINED
+from kinship.genetics.alleles import UNKNOWN_ALLELE
 from kinship.genetics.loci import LocusCatalogue
 from kinship.io.manifest import Manifest, manifest_rules
 
@@ -62,11 +63,25 @@ _FIX = {
     "the store keeper to retract it (stored genotypes are never overwritten)",
     "autosomal": "re-type the missing loci (or the sample) and re-submit; the typed loci of a re-test "
     "extend the stored profile",
+    "partial_batch": "keep one typing per sample and locus in the export: the full genotype if a re-analysis "
+    "sized the allele the partial one lacks, else the partial one (re-runs under a new sample id)",
+    "partial_store": "if the new typing sizes the allele a stored partial genotype lacks (or the other way "
+    "round), ask the store keeper to retract the stored profile and re-submit the sample's full typing; "
+    "a stored genotype is never overwritten, and a partial and a full genotype are never merged",
 }
+
+#: What a reason adds when a conflict involves a partial genotype (``12/?``).
+_PARTIAL_NOTE = ("; a partial genotype (a/?: one allele unknown) and a full one (a/b) are different "
+                 "typings, never merged")
 
 
 def _pair(a1: str, a2: str) -> str:
     return f"{a1}/{a2}"
+
+
+def _is_partial(pair) -> bool:
+    """Whether a genotype ``(allele_1, allele_2, ...)`` is partial (second allele ``"?"``)."""
+    return pair[1] == UNKNOWN_ALLELE
 
 
 @dataclass
@@ -268,7 +283,9 @@ def nothing_landed(sample: SampleCheck, batch: BatchContext) -> bool:
 def conflicting_batch_genotypes(sample: SampleCheck, batch: BatchContext) -> bool:
     """Sample rule 3: quarantine a sample with two different genotypes for one locus in the batch.
 
-    The reason lists, per locus, each line and its genotype (``conflict``).
+    The reason lists, per locus, each line and its genotype (``conflict``). A partial genotype
+    (``12/?``) and a full one (``12/14``) of the same locus differ: they conflict too, and the
+    reason and fix say that one is partial (a re-analysis is not merged into the first typing).
 
     Parameters
     ----------
@@ -296,18 +313,19 @@ def conflicting_batch_genotypes(sample: SampleCheck, batch: BatchContext) -> boo
     >>> rows[0]["reason"]
     "sample 'C1' has different genotypes for one locus within e.csv: TH01: line 3 6/9.3, line 7 7/9.3"
     """
-    diffs = [
-        f"{locus}: " + ", ".join(f"line {r['source_line']} {_pair(r['allele_1'], r['allele_2'])}" for r in lrows)
-        for locus, lrows in sorted(sample.landed_by_locus().items())
-        if len({(r["allele_1"], r["allele_2"]) for r in lrows}) > 1
-    ]
-    if not diffs:
+    differing = [(locus, lrows) for locus, lrows in sorted(sample.landed_by_locus().items())
+                 if len({(r["allele_1"], r["allele_2"]) for r in lrows}) > 1]
+    if not differing:
         return False
+    diffs = [f"{locus}: " + ", ".join(f"line {r['source_line']} {_pair(r['allele_1'], r['allele_2'])}" for r in lrows)
+             for locus, lrows in differing]
+    partial = any(_is_partial((r["allele_1"], r["allele_2"])) for _, lrows in differing for r in lrows)
     return sample.quarantine(
         kind="conflict", value=sample.sample_id,
         reason=f"sample {sample.sample_id!r} has different genotypes for one locus within {batch.file}: "
-        + "; ".join(diffs),
-        fix="keep one typing per sample and locus in the export (re-runs under a new sample id)",
+        + "; ".join(diffs) + (_PARTIAL_NOTE if partial else ""),
+        fix=_FIX["partial_batch"] if partial else
+        "keep one typing per sample and locus in the export (re-runs under a new sample id)",
     )
 
 
@@ -363,7 +381,10 @@ def conflicting_stored_genotypes(sample: SampleCheck, batch: BatchContext) -> bo
 
     A stored genotype is never overwritten: the whole submission is quarantined with a
     locus-by-locus diff (``conflict``). New loci of a re-test that agrees with the stored
-    ones pass (they extend the profile).
+    ones pass (they extend the profile). A partial genotype (``12/?``) against a full one
+    (``12/14``), either way round, is a differing genotype: the submission is quarantined, and
+    the reason and fix say that one is partial (a re-test that sizes the unknown allele is not
+    merged into the stored profile; it replaces it only by a retraction and a re-submission).
 
     Parameters
     ----------
@@ -381,18 +402,21 @@ def conflicting_stored_genotypes(sample: SampleCheck, batch: BatchContext) -> bo
     seen = sample.landed_by_locus()
     stored = batch.stored_profiles.get(sid, {})
     diffs = []
+    partial = False
     for locus, lrows in sorted(seen.items()):
         r = lrows[0]
         if locus in stored and tuple(stored[locus][:2]) != (r["allele_1"], r["allele_2"]):
             s1, s2, fid = stored[locus]
+            partial = partial or _is_partial((s1, s2)) or _is_partial((r["allele_1"], r["allele_2"]))
             diffs.append(f"{locus} stored {_pair(s1, s2)} (file_id {fid}) != new "
                          f"{_pair(r['allele_1'], r['allele_2'])} (line {r['source_line']})")
     if not diffs:
         return False
     return sample.quarantine(kind="conflict", value=sid,
                              reason=(f"sample {sid!r} ({batch.file}) conflicts with its stored profile at "
-                                     f"{len(diffs)} of {len(seen)} loci: " + "; ".join(diffs)),
-                             fix=_FIX["conflict"])
+                                     f"{len(diffs)} of {len(seen)} loci: " + "; ".join(diffs)
+                                     + (_PARTIAL_NOTE if partial else "")),
+                             fix=_FIX["partial_store"] if partial else _FIX["conflict"])
 
 
 def too_few_autosomal_loci(sample: SampleCheck, batch: BatchContext) -> bool:
@@ -400,7 +424,8 @@ def too_few_autosomal_loci(sample: SampleCheck, batch: BatchContext) -> bool:
 
     The loci of this batch and of the store count together; fewer than
     ``min_autosomal_loci`` (12) can not be matched (``too_few_loci``; untyped rows stay
-    untyped).
+    untyped). A partial genotype (``12/?``) is a typed locus: it carries evidence (the known
+    allele) into every likelihood, so it counts.
 
     Parameters
     ----------
