@@ -222,6 +222,9 @@ class MatchParameters(_Parameters):
     max_expected_unrelated : float
         Families without a parent on file: "support" also needs at most this many unrelated
         candidates expected at or above the pair's LR; > 0, finite.
+    silent_alleles : bool
+        Use the frequency table's silent (null) alleles (default false: they are dropped and
+        each locus renormalised, :func:`kinship.genetics.frequencies.effective_table`).
     shard_size : int
         Families compiled and scored together (memory per shard), >= 1. It changes how the work
         is cut, never a number, so it is not among :meth:`as_dict`'s recorded parameters.
@@ -301,6 +304,13 @@ class MatchParameters(_Parameters):
                     "unrelated candidates expected (by calibration) at or above the pair's LR. "
                     "Allowed: max_expected_unrelated > 0, finite.",
     )
+    silent_alleles: bool = Field(
+        False, strict=True,
+        description="Use the frequency table's silent (null) alleles: an apparent homozygote a/a may "
+                    "then carry a silent allele (a/silent), and mutation to or from the silent allele "
+                    "has probability 0 (Familias's convention). Off: the table's silent alleles are "
+                    "dropped and each locus renormalised over its other alleles. Allowed: true or false.",
+    )
     shard_size: int = Field(
         4096, strict=True, ge=1,
         description="Families compiled and scored together in one task (bounds the memory of a "
@@ -378,7 +388,8 @@ def _options(model: type[BaseModel] = MatchParameters, path: tuple[str, ...] = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one option per field of :class:`MatchParameters` to ``parser`` (nested fields as
-    ``--mutation-<field>``), with the field's description and default as help.
+    ``--mutation-<field>``), with the field's description and default as help. A bool field is
+    a flag pair (``--silent-alleles`` / ``--no-silent-alleles``).
 
     An option not given is left out of the namespace, so the model's default applies.
 
@@ -388,13 +399,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     >>> add_arguments(p)
     >>> from_arguments(p.parse_args(["--theta", "0.01", "--mutation-rate-male", "0.003"])).theta
     0.01
+    >>> from_arguments(p.parse_args(["--silent-alleles"])).silent_alleles
+    True
     """
     group = parser.add_argument_group("match parameters (kinship.app.parameters.MatchParameters)")
     for option, _, info in _options():
-        kind = info.annotation if info.annotation in (int, float) else str
         default = info.default
+        help_text = f"{info.description} Default: {default}.".replace("%", "%%")
+        if info.annotation is bool:  # a flag: --silent-alleles / --no-silent-alleles
+            group.add_argument(option, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                               help=help_text)
+            continue
+        kind = info.annotation if info.annotation in (int, float) else str
         group.add_argument(option, type=kind, default=argparse.SUPPRESS, metavar=kind.__name__.upper(),
-                           help=f"{info.description} Default: {default}.".replace("%", "%%"))
+                           help=help_text)
 
 
 def from_arguments(namespace: argparse.Namespace) -> MatchParameters:

@@ -13,8 +13,20 @@ reader ``pedFamilias::readFam`` (Vigeland). Main section, in order:
 * the database: a line carrying ``Theta/Kinship/Fst``, the number of loci, optional
   name, then per locus: name, female and male rate, female and male model code (0 equal,
   1 proportional, 2 stepwise, 3 stationary stepwise, 4 extended stepwise), number of alleles,
-  female and male range, female and male rate2, silent-allele flag and frequency, the allele
-  count line, and allele/frequency pairs.
+  female and male range, female and male rate2, silent-allele flag (``#TRUE#``) and the silent
+  allele's frequency, the allele count line (the alleles other than the silent one, with
+  ``DatabaseSize``), and allele/frequency pairs. The count on the line after the model codes
+  includes the silent allele; the silent allele has no allele/frequency pair of its own.
+
+A locus's silent allele is kept as the allele :data:`~kinship.genetics.alleles.SILENT_ALLELE`
+(``"silent"``), after the locus's other alleles, with the frequency the file gives it (the other
+frequencies are not changed: in Familias they sum to 1 with it). A person typed with the silent
+allele is refused (a profile never carries it: an apparent homozygote is typed ``a/a``).
+:meth:`FamiliasFile.frequency_table` gives the database as a
+:class:`~kinship.genetics.frequencies.FrequencyTable`, under the sum rule of every table.
+Frequencies that are missing (the file ends inside the database, a person's locus index beyond
+the database's loci, an allele index beyond its locus's alleles) are refused naming the line,
+the person or locus and what the database holds, never an ``IndexError``.
 
 The ``[DVI]`` section (unidentified persons and reference families of DVI files) is not read:
 only the main section is. Stationary stepwise (code 3) needs pedmut's stabilisation and is
@@ -31,6 +43,8 @@ from pathlib import Path
 import numpy as np
 
 from kinship.errors import PedigreeError
+from kinship.genetics.alleles import SILENT_ALLELE
+from kinship.genetics.frequencies import FrequencyTable
 from kinship.genetics.mutation import MutationModel
 from kinship.likelihood.pedigree import Pedigree
 
@@ -41,7 +55,11 @@ _MODEL_CODES = {0: "equal", 1: "proportional", 2: "stepwise", 4: "stepwise"}
 
 @dataclass(frozen=True)
 class FamiliasLocus:
-    """One database locus: alleles, frequencies and the two sexes' mutation models."""
+    """One database locus: alleles, frequencies and the two sexes' mutation models.
+
+    ``alleles`` end with ``"silent"`` when the file gives the locus a silent allele; ``afreq``
+    are the file's frequencies, one per allele.
+    """
 
     name: str
     alleles: tuple[str, ...]
@@ -83,6 +101,32 @@ class FamiliasFile:
     has_dvi: bool = False
     notes: list = field(default_factory=list)
 
+    def frequency_table(self, name: str | None = None) -> FrequencyTable:
+        """The database as a frequency table (locus and allele names as the file gives them;
+        a silent allele as ``"silent"``), under the sum rule of
+        :meth:`~kinship.genetics.frequencies.FrequencyTable.from_mapping`.
+
+        ``DatabaseSize`` is not taken as the table's N (the file does not say whether it counts
+        persons or alleles), so an allele the table lacks gets the frequency floor.
+
+        Raises
+        ------
+        FrequencyTableError
+            A locus whose frequencies sum outside 1 ± 0.01 (naming the locus and the sum).
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> f = read_familias(Path(__file__).parents[2] / "tests/data/familias/dvi-example.fam")
+        >>> t = f.frequency_table()
+        >>> t.name, t["L1"].alleles, t["L1"].afreq.tolist()
+        ('Untitled database', ('1', '2', '3'), [0.05, 0.05, 0.9])
+        """
+        label = name or self.database_name or "Familias database"
+        return FrequencyTable.from_mapping(
+            label, {locus: dict(zip(lf.alleles, lf.afreq.tolist())) for locus, lf in self.loci.items()}
+        )
+
     def pedigree(self, name: str, missing: str) -> Pedigree:
         """Pedigree ``name`` with member ``missing`` marked as the missing child (untyped)."""
         ped = self.pedigrees[name]
@@ -102,7 +146,9 @@ def read_familias(path: str | Path) -> FamiliasFile:
     Raises
     ------
     PedigreeError
-        Naming the line, the value found and what was expected.
+        Naming the line, the value found and what was expected; also when frequencies are
+        missing (the database ends early, a person typed at a locus or allele the database lacks)
+        or a person is typed with the silent allele.
 
     Examples
     --------
@@ -142,7 +188,7 @@ def read_familias(path: str | Path) -> FamiliasFile:
         n_typed = need_int(line + 5, f"the number of typed loci of {x[line]!r}")
         triples = [
             (need_int(line + 6 + 3 * k, "an allele index"), need_int(line + 7 + 3 * k, "an allele index"),
-             need_int(line + 8 + 3 * k, "a locus index"))
+             need_int(line + 8 + 3 * k, "a locus index"), line + 6 + 3 * k)
             for k in range(n_typed)
         ]  # fmt: skip
         raw_geno.append(triples)
@@ -195,12 +241,28 @@ def read_familias(path: str | Path) -> FamiliasFile:
         code_f, code_m = need_int(loc + 3, "a female model code"), need_int(loc + 4, "a male model code")
         range_f, range_m = need_float(loc + 6, "the female range"), need_float(loc + 7, "the male range")
         r2_f, r2_m = need_float(loc + 8, "the female rate2"), need_float(loc + 9, "the male rate2")
-        if x[loc + 10] == "#TRUE#":
-            raise PedigreeError(f"{path.name} line {loc + 11}: locus {name} has a silent allele; not supported")
+        has_silent = loc + 10 < len(x) and x[loc + 10] == "#TRUE#"
+        silent_freq = need_float(loc + 11, f"the silent allele frequency of {name}") if has_silent else None
         n_all = need_int(loc + 12, f"the number of alleles of {name}")
         size = re.search(r"DatabaseSize\s*=\s*(\d+)", x[loc + 12])
+        if loc + 13 + 2 * n_all > len(x):
+            raise PedigreeError(
+                f"{path.name} line {loc + 13}: locus {name} has {n_all} alleles but the file ends after "
+                f"{max(0, (len(x) - loc - 13) // 2)} allele/frequency pairs; the frequencies are missing; "
+                "fix: save the file again from Familias with its whole database"
+            )
         alleles = tuple(x[loc + 13 + 2 * k].strip() for k in range(n_all))
-        afreq = np.array([need_float(loc + 14 + 2 * k, "a frequency") for k in range(n_all)])
+        afreq = np.array([need_float(loc + 14 + 2 * k, f"the frequency of allele {alleles[k]!r} of {name}")
+                          for k in range(n_all)])
+        if SILENT_ALLELE in {a.lower() for a in alleles}:
+            raise PedigreeError(
+                f"{path.name}: locus {name} lists an allele named {SILENT_ALLELE!r} among its alleles; "
+                "expected the silent allele in the silent-allele lines (#TRUE# and its frequency); fix: "
+                "rename the allele, or mark the locus's silent allele in Familias"
+            )
+        if has_silent:
+            alleles += (SILENT_ALLELE,)
+            afreq = np.append(afreq, silent_freq)
         models = []
         for code, rate, rng, r2, who in ((code_f, rate_f, range_f, r2_f, "female"), (code_m, rate_m, range_m, r2_m, "male")):
             if code not in _MODEL_CODES:
@@ -215,9 +277,31 @@ def read_familias(path: str | Path) -> FamiliasFile:
     locus_names = list(loci)
     genotypes: dict[str, dict[str, tuple[str, str]]] = {}
     for name, triples in zip(names, raw_geno):
-        for a1, a2, li in triples:
+        for a1, a2, li, at in triples:
+            if not 0 <= li < len(locus_names):
+                raise PedigreeError(
+                    f"{path.name} line {at + 3}: person {name!r} is typed at locus index {li}, but the "
+                    f"database has {len(locus_names)} loci (0 to {len(locus_names) - 1}); the locus's "
+                    "frequencies are missing; fix: save the file again from Familias with its whole database"
+                )
             lname = locus_names[li]
             al = loci[lname].alleles
+            n_observable = len(al) - (al[-1:] == (SILENT_ALLELE,))
+            for k, a in ((at, a1), (at + 1, a2)):
+                if 0 <= a < n_observable:
+                    continue
+                if a == n_observable and n_observable < len(al):
+                    raise PedigreeError(
+                        f"{path.name} line {k + 1}: person {name!r} is typed with the silent allele of "
+                        f"locus {lname}; a profile never carries the silent allele; fix: type the "
+                        "apparent homozygote as a/a (the silent allele enters the likelihood on request)"
+                    )
+                raise PedigreeError(
+                    f"{path.name} line {k + 1}: person {name!r} is typed with allele index {a} at locus "
+                    f"{lname}, but the database gives {lname} {n_observable} alleles (0 to "
+                    f"{n_observable - 1}); that allele's frequency is missing; fix: add the allele to the "
+                    "locus in Familias and save the file again"
+                )
             genotypes.setdefault(name, {})[lname] = (al[a1], al[a2])
     pedigrees = {}
     for ped_name, ids_i, fa, mo, sex_i in pedigrees_raw:

@@ -2,7 +2,14 @@
 
 Format: one row per allele, columns ``locus, allele, frequency`` and optionally ``population``
 (several tables in one file), ``count`` and ``n_alleles`` (2N behind the estimate, giving
-``N`` for the minimum allele frequency 5/(2N)). Allele labels are read as text.
+``N`` for the minimum allele frequency 5/(2N)). Allele labels are read as text, in ISFG
+nomenclature; the label ``silent`` (any case) is the locus's silent (null) allele, Familias's
+name (:data:`kinship.genetics.alleles.SILENT_ALLELE`).
+
+Each locus's frequencies must sum to 1 ± 0.01: a locus outside is refused with its sum; within,
+it is renormalised, with a warning recorded in the run's provenance and report when the sum
+departs from 1 beyond rounding (1e-4); an allele written twice (``10`` and ``10.0``) is refused
+(:meth:`kinship.genetics.frequencies.FrequencyTable.from_mapping`).
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from kinship.genetics.alleles import normalise_allele
+from kinship.errors import AlleleError
+from kinship.genetics.alleles import SILENT_ALLELE, parse_allele
 from kinship.errors import FrequencyTableError
 from kinship.genetics.frequencies import FrequencyTable
 from kinship.genetics.loci import LocusCatalogue, default_catalogue
@@ -46,6 +54,11 @@ def read_frequency_csv(
 ) -> FrequencyTable:
     """Read a long frequency CSV into a :class:`FrequencyTable` (renormalised per locus).
 
+    The sum rule of :meth:`FrequencyTable.from_mapping` applies: a locus summing outside
+    1 ± 0.01 is refused; within it, divided by its sum (``table.renormalised`` lists the loci
+    whose sum departed from 1 beyond rounding, with a ``UserWarning``). ``silent`` (any case)
+    is kept as the locus's silent allele, last.
+
     Parameters
     ----------
     source : path or file-like
@@ -60,7 +73,9 @@ def read_frequency_csv(
     ------
     FrequencyTableError
         Missing columns, an unknown population, several populations without ``population``,
-        a locus given twice under two spellings, or a non-positive frequency.
+        a locus given twice under two spellings, an allele given twice (also as ``10`` and
+        ``10.0``), a non-positive frequency, or a locus whose frequencies sum outside 1 ± 0.01
+        (the message names the locus and the sum).
     UnknownLocusError, AlleleError
         A locus or allele that can not be read (the message names the row).
     """
@@ -86,10 +101,11 @@ def read_frequency_csv(
             df = df[df["population"] == population]
     afreq: dict[str, dict[str, float]] = {}
     n_individuals: dict[str, int | None] = {}
+    first_line: dict[tuple[str, str], int] = {}
     for line, row in zip(df.index + 2, df.itertuples(index=False)):
         context = f"table {name!r} line {line}"
         locus = catalogue.canonical(row.locus, context=context)
-        allele = normalise_allele(row.allele)
+        allele = _allele(row.allele, context=f"{context}, locus {locus}")
         try:
             value = float(row.frequency)
         except ValueError:
@@ -97,11 +113,29 @@ def read_frequency_csv(
                 f"{context}: frequency {row.frequency!r} of {locus} allele {allele} is not a number"
             ) from None
         if allele in afreq.setdefault(locus, {}):
-            raise FrequencyTableError(f"{context}: {locus} allele {allele} is given twice")
+            raise FrequencyTableError(
+                f"{context}: {locus} allele {row.allele.strip()!r} is allele {allele}, already given on line "
+                f"{first_line[(locus, allele)]}; expected each allele once per locus (10 and 10.0 are one "
+                "allele); fix: keep one row per allele"
+            )
+        first_line[(locus, allele)] = line
         afreq[locus][allele] = value
         n_alleles = getattr(row, "n_alleles", "")
         n_individuals[locus] = int(n_alleles) // 2 if n_alleles else None
     return FrequencyTable.from_mapping(name, afreq, n_individuals)
+
+
+def _allele(raw: str, *, context: str) -> str:
+    """The canonical label of a table's allele: ISFG nomenclature, or ``silent`` in any case."""
+    if raw.strip().lower() == SILENT_ALLELE:
+        return SILENT_ALLELE
+    label = parse_allele(raw, context=context)
+    if label is None:
+        raise AlleleError(
+            f"allele {raw!r} ({context}) is an off-ladder call; expected an allele label of a frequency "
+            "table (such as '9.3', or 'silent'); fix: remove the row"
+        )
+    return label
 
 
 def load_bundled_table(table_id: str = DEFAULT_TABLE) -> FrequencyTable:

@@ -11,8 +11,10 @@ from kinship.app.parameters import MatchParameters, MutationParameters, add_argu
 from kinship.errors import ReuniteInputError
 from kinship.genetics.mutation import MutationModel
 
-#: The ``parameters`` of the demo run's provenance, recorded before the parameter object existed.
+#: The ``parameters`` of the demo run's provenance, recorded before the parameter object existed
+#: (``silent_alleles`` added with provenance v3: false, the behaviour of every run before it).
 RECORDED_DEMO_PARAMETERS = {
+    "silent_alleles": False,
     "frequency_floor": 0.001,
     "k": 10,
     "max_expected_unrelated": 0.01,
@@ -133,7 +135,7 @@ def test_an_infinite_threshold_is_refused():
 
 def test_an_unknown_field_is_refused():
     _refused(r"^unknown match parameter colour = 'red'; expected one of table_id, mutation, prior, frequency_floor, "
-             r"k, threshold, theta, max_expected_unrelated, shard_size$", colour="red")
+             r"k, threshold, theta, max_expected_unrelated, silent_alleles, shard_size$", colour="red")
     _refused(r"^unknown match parameter mutation\.mutation_range = 0\.2; expected one of model, rate_male, "
              r"rate_female, range, rate2$", mutation={"mutation_range": 0.2})
 
@@ -190,10 +192,25 @@ def test_command_line_options_are_generated_from_the_fields():
     text = parser.format_help()
     for option in ("--table-id", "--mutation-model", "--mutation-rate-male", "--mutation-rate-female",
                    "--mutation-range", "--mutation-rate2", "--prior", "--frequency-floor", "--k", "--threshold",
-                   "--theta", "--max-expected-unrelated", "--shard-size"):
+                   "--theta", "--max-expected-unrelated", "--silent-alleles", "--no-silent-alleles",
+                   "--shard-size"):
         assert option in text, option
     assert from_arguments(parser.parse_args([])) == MatchParameters()
     p = from_arguments(parser.parse_args(["--theta", "0.01", "--mutation-rate-male", "0.003", "--k", "3"]))
     assert (p.theta, p.mutation.rate_male, p.k) == (0.01, 0.003, 3)
     with pytest.raises(ReuniteInputError, match=r"^match parameter theta = 1\.0 is out of range"):
         from_arguments(parser.parse_args(["--theta", "1"]))
+
+
+def test_silent_alleles_is_a_flag_off_by_default_and_a_strict_bool():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert MatchParameters().silent_alleles is False
+    assert from_arguments(parser.parse_args(["--silent-alleles"])).silent_alleles is True
+    assert from_arguments(parser.parse_args(["--no-silent-alleles"])).silent_alleles is False
+    assert "silent_alleles" not in vars(parser.parse_args([]))  # not given: the model's default
+    with pytest.raises(SystemExit):  # a flag takes no value
+        parser.parse_args(["--silent-alleles", "yes"])
+    _refused(r"^match parameter silent_alleles = 'yes' is not valid \(input should be a valid boolean\)",
+             silent_alleles="yes")
+    assert MatchParameters(silent_alleles=True).as_dict()["silent_alleles"] is True
