@@ -80,7 +80,8 @@ def load_table(table_id: str):
 
 @task(**COMPUTE)
 def effective_frequencies(inputs, table, params: MatchParameters):
-    return match_run.effective_frequencies(inputs, table, floor=params.frequency_floor)
+    return match_run.effective_frequencies(inputs, table, floor=params.frequency_floor,
+                                           silent_alleles=params.silent_alleles)
 
 
 @task(**COMPUTE)
@@ -176,10 +177,11 @@ def match(
 
     Args:
         parameters: Everything the run's numbers depend on (frequency table, mutation model,
-            prior, frequency floor, k, reporting threshold, theta, max_expected_unrelated) and the
-            shard size; each field's unit, range and default are in its own description. Omitted
-            fields take their defaults. Validated before the store is opened: a bad value fails
-            the run with one line naming the field, the value and the allowed range.
+            prior, frequency floor, k, reporting threshold, theta, max_expected_unrelated,
+            silent_alleles) and the shard size; each field's unit, range and default are in its
+            own description. Omitted fields take their defaults. Validated before the store is
+            opened: a bad value fails the run with one line naming the field, the value and the
+            allowed range.
         store: SQLite path or SQLAlchemy URL of the store; empty: $REUNITE_STORE, else
             var/reunite.sqlite under the working directory.
         out_dir: Folder for the run's outputs (a subfolder per run id); empty: $REUNITE_OUT, else
@@ -188,12 +190,14 @@ def match(
             give the same result (the nightly deployment sets it).
 
     Returns:
-        {"provenance": the run's provenance record (schemas/provenance.v2.json), "paths": output
+        {"provenance": the run's provenance record (schemas/provenance.v3.json), "paths": output
         file paths by name (matches_parquet, matches_csv, pair_loci_parquet, pair_loci_csv,
         provenance_json, report_html)}.
 
     Raises:
-        ReuniteInputError: A bad parameter (before any work), or bad stored data.
+        ReuniteInputError: A bad parameter (before any work), or bad stored data; a
+            FrequencyTableError when the table breaks the sum rule (a locus summing outside
+            1 ± 0.01) or gives frequencies for none of the typed loci.
     """
     params = MatchParameters.of(parameters)  # Prefect's own validation is off: this is the one check
     store = store_location(store)

@@ -6,7 +6,8 @@ before step 1) giving every value:
 
 1. :func:`assemble_inputs` - profiles (autosomal loci only) and families from the store's tables;
 2. :func:`effective_frequencies` - the chosen table plus every stored allele it lacks, at the
-   minimum allele frequency, renormalised; its hash goes into the provenance;
+   minimum allele frequency, its silent alleles kept or dropped (``silent_alleles``),
+   renormalised; its hash goes into the provenance;
 3. :func:`encode_run` - profiles as allele-index arrays against the effective table (families
    are compiled later, per shard);
 4. :func:`plan_run` - a full or an incremental run (what changed since the previous run), cut
@@ -22,7 +23,7 @@ before step 1) giving every value:
    calibrated conclusions of families without a parent on file;
 9. :func:`reported_pairs` and :func:`pair_loci` - per-locus detail of the pairs a report shows
    (schema ``pair_loci.v1``);
-10. :func:`provenance` - the run's provenance record (schema ``provenance.v2``), which the flow
+10. :func:`provenance` - the run's provenance record (schema ``provenance.v3``), which the flow
     then stores with the matches and :func:`kinship.report.write_all` writes with the outputs
     listed.
 
@@ -43,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 import kinship
-from kinship.errors import ReuniteInputError
+from kinship.errors import FrequencyTableError, ReuniteInputError
 from kinship.genetics.alleles import SILENT_ALLELE, UNKNOWN_ALLELE
 from kinship.genetics.encoding import UNKNOWN, UNTYPED, table_row
 from kinship.genetics.frequencies import (
@@ -287,30 +288,48 @@ def _pedigree_families(pedigrees: pd.DataFrame | None, profiles: dict) -> dict[t
 
 
 def effective_frequencies(
-    inputs: MatchInputs, table: FrequencyTable, *, floor: float
+    inputs: MatchInputs, table: FrequencyTable, *, floor: float, silent_alleles: bool = False
 ) -> tuple[FrequencyTable, list[AlleleSubstitution]]:
     """The run's effective table: ``table`` plus every allele the profiles carry that it lacks.
 
     ``floor`` is ``MatchParameters.frequency_floor``, the frequency given to a missing allele
-    when the table gives no N. See :func:`kinship.genetics.frequencies.effective_table`.
+    when the table gives no N; ``silent_alleles`` is ``MatchParameters.silent_alleles`` (keep
+    the table's silent alleles, else drop them and renormalise). The unknown second allele
+    ``"?"`` of a partial genotype is not an allele and is never added. See
+    :func:`kinship.genetics.frequencies.effective_table`.
     """
     observed: dict[str, set[str]] = {}
     for profile in inputs.profiles.values():
         for locus, pair in profile.items():
-            observed.setdefault(locus, set()).update(pair)
-    return effective_table(table, observed, floor=floor)
+            observed.setdefault(locus, set()).update(a for a in pair if a != UNKNOWN_ALLELE)
+    return effective_table(table, observed, floor=floor, silent_alleles=silent_alleles)
 
 
 def encode_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel, *, theta: float) -> EncodedRun:
     """Encode profiles against the effective table (families are compiled later, per shard).
 
-    Loci typed in some profile but absent from the table are left out and listed.
+    Loci typed in some profile but absent from the table are left out and listed (the
+    provenance's ``inputs.loci_left_out``, the report's summary).
+
+    Raises
+    ------
+    FrequencyTableError
+        When the table has none of the typed loci: no locus could be compared (the message
+        names the table and the loci typed).
     """
     typed_loci: dict[str, int] = {}
     for profile in inputs.profiles.values():
         for locus in profile:
             typed_loci[locus] = typed_loci.get(locus, 0) + 1
     loci = tuple(sorted(l for l in typed_loci if l in table))
+    if typed_loci and not loci:
+        typed = sorted(typed_loci)
+        shown = ", ".join(typed[:12]) + (f" and {len(typed) - 12} more" if len(typed) > 12 else "")
+        raise FrequencyTableError(
+            f"frequency table {table.name!r} gives frequencies for none of the {len(typed)} loci typed "
+            f"in the store ({shown}); expected a table of the loci the profiles are typed at; fix: "
+            "choose a table that covers them (table_id: a bundled id or a CSV file)"
+        )
     left_out = {
         l: f"not in frequency table {table.name!r} ({n} samples typed)"
         for l, n in sorted(typed_loci.items())
@@ -694,7 +713,7 @@ def provenance(
     previous: dict | None = None,
     matches: pd.DataFrame | None = None,
 ) -> dict:
-    """The run's provenance record (``schemas/provenance.v2.json``): what was compared, with
+    """The run's provenance record (``schemas/provenance.v3.json``): what was compared, with
     what, and what is new since the previous run.
 
     Parameters
@@ -721,11 +740,15 @@ def provenance(
     Returns
     -------
     dict
-        Keys ``schema`` (``"reunite/provenance/2"``), ``run_id``, ``kind``, ``comparison``,
+        Keys ``schema`` (``"reunite/provenance/3"``), ``run_id``, ``kind``, ``comparison``,
         ``code_version``, ``started_at``, ``hypotheses``, ``parameters``, ``mutation_model``,
         ``theta``, ``mutation_checks`` (loci where the model is not stationary or not bounded),
         ``conclusions``, ``frequency_table``, ``inputs`` and ``outputs`` (empty here:
         :func:`kinship.report.tables.write_tables` lists the files it writes). JSON-serialisable.
+        ``frequency_table.renormalised`` lists the loci of the chosen table whose sum departed
+        from 1 beyond rounding (``{locus, sum}``), and ``frequency_table.silent_alleles`` the
+        silent alleles in use at the run's loci (``{locus, frequency}``; empty when
+        ``params.silent_alleles`` is off).
     """
     run_id = run_id or new_run_id(compiled.inputs, started_at)
     n_c, n_f = len(compiled.inputs.candidate_ids), len(compiled.inputs.families)
@@ -743,7 +766,7 @@ def provenance(
         comparison["n_hits"] = int(hits.sum())
         comparison["n_new_hits"] = int((hits & matches["is_new"]).sum())
     return {
-        "schema": "reunite/provenance/2",
+        "schema": "reunite/provenance/3",
         "run_id": run_id,
         "kind": comparison["kind"],
         "comparison": comparison,
@@ -761,6 +784,11 @@ def provenance(
             "source": params.table_id,
             "sha256": table_hash(compiled.table),
             "substitutions": [asdict(s) for s in substitutions],
+            "renormalised": [asdict(r) for r in compiled.table.renormalised],
+            "silent_alleles": [
+                {"locus": locus, "frequency": p} for locus, p in compiled.table.silent_alleles.items()
+                if locus in compiled.loci
+            ],
         },
         "inputs": {
             "sha256": compiled.inputs.sha256(),

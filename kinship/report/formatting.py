@@ -173,3 +173,52 @@ def _summary(matches: pd.DataFrame, provenance: dict) -> dict:
         "n_candidates_supported": int(support["candidate_id"].nunique()),
         "n_families_supported": len(support.drop_duplicates(["lab", "family_id"])),
     }
+
+
+def _frequency_notes(provenance: dict) -> dict:
+    """Sentences on the frequency table of a run, for the report's summary and its frequency
+    section: loci left out because the table lacks them, loci renormalised (sum rule), silent
+    alleles used or not. Each entry is plain text (escaped by the template), '' when there is
+    nothing to say (``renormalised``, ``left_out``, ``other_left_out``).
+
+    Examples
+    --------
+    >>> n = _frequency_notes({"frequency_table": {"renormalised": [{"locus": "TH01", "sum": 0.995}],
+    ...     "silent_alleles": [{"locus": "D8S1179", "frequency": 0.004}]}, "parameters": {"silent_alleles": True},
+    ...     "inputs": {"loci_left_out": {"FGA": "not in frequency table 't' (3 samples typed)"}}})
+    >>> n["left_out"]
+    'Left out because the frequency table lacks them (1): FGA.'
+    >>> n["renormalised"]
+    'Renormalised (1 locus whose frequencies did not sum to 1): TH01 (sum 0.995); each divided by its sum.'
+    >>> n["silent"]
+    'Silent alleles used at 1 locus: D8S1179 (0.004).'
+    """
+    table = provenance.get("frequency_table", {})
+    left_out = provenance.get("inputs", {}).get("loci_left_out", {})
+    lacking = [locus for locus, why in left_out.items() if str(why).startswith("not in frequency table")]
+    others = {locus: why for locus, why in left_out.items() if locus not in lacking}
+    renormalised = table.get("renormalised", [])
+    silent = table.get("silent_alleles", [])
+
+    def loci(n: int) -> str:
+        return f"{n} locus" if n == 1 else f"{n} loci"
+
+    if silent:
+        silent_text = f"Silent alleles used at {loci(len(silent))}: " + ", ".join(
+            f"{s['locus']} ({s['frequency']:.3g})" for s in silent) + "."
+    elif provenance.get("parameters", {}).get("silent_alleles"):
+        silent_text = "Silent alleles requested, but the table gives none at the loci used."
+    else:
+        silent_text = "Silent alleles not used (an apparent homozygote a/a is read as a/a)."
+    return {
+        "left_out": (f"Left out because the frequency table lacks them ({len(lacking)}): {', '.join(lacking)}."
+                     if lacking else ""),
+        "other_left_out": ("Also left out: " + "; ".join(f"{l} ({why})" for l, why in others.items()) + "."
+                           if others else ""),
+        "renormalised": (
+            f"Renormalised ({loci(len(renormalised))} whose frequencies did not sum to 1): "
+            + ", ".join(f"{r['locus']} (sum {r['sum']:.6g})" for r in renormalised) + "; each divided by its sum."
+            if renormalised else ""),
+        "silent": silent_text,
+    }
+

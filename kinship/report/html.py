@@ -19,6 +19,7 @@ from kinship.matching.ranking import CONCLUSION_TEXT
 from kinship.report.folders import make_private_dirs
 from kinship.report.formatting import (
     _format_log10,
+    _frequency_notes,
     format_probability,
     _rules,
     _summary,
@@ -148,7 +149,9 @@ def render_html(
 
     The page states the hypotheses, the relatives used, the mutation model, θ, the prior,
     the GB/T 37223-2018 thresholds and rules, the frequency table (name, sha256, substituted
-    alleles, loci left out) and summary counts; then ranked tables (pairs that support
+    alleles, loci renormalised, silent alleles used or not, loci left out) and summary counts
+    (with the loci left out because the table lacks them, the loci renormalised and the silent
+    alleles named beside them); then ranked tables (pairs that support
     parentage, flagged pairs, each candidate's best family, each family's best 3 candidates)
     and a detail card per reported pair with the genotypes and PI locus by locus.
 
@@ -159,7 +162,7 @@ def render_html(
     pair_loci : DataFrame
         Schema ``pair_loci.v1``; its pairs get detail cards.
     provenance : dict
-        Schema ``provenance.v2``.
+        Schema ``provenance.v3``.
     samples : DataFrame, optional
         The family members table (columns ``lab, family_id, sample_id, relationship``, the
         one given to :func:`kinship.app.match_run.assemble_inputs`), to show the parents' sample
@@ -236,6 +239,7 @@ def render_html(
         "loci": inputs.get("loci", []),
         "loci_left_out": inputs.get("loci_left_out", {}),
         "summary": _summary(matches, provenance),
+        "frequency_notes": _frequency_notes(provenance),
         "supported": [_match_row(r, conclusions) for r in supported.itertuples(index=False)],
         "flagged": [_match_row(r, conclusions) for r in flagged.itertuples(index=False)],
         "best_family": [_match_row(r, conclusions) for r in best_family.itertuples(index=False)],

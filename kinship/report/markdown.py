@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from kinship.report.formatting import _rules, _summary, _sorted_by_lr, format_cpi
+from kinship.report.formatting import _frequency_notes, _rules, _summary, _sorted_by_lr, format_cpi
 
 __all__ = ["summary_markdown", "top_candidates_table", "ingestion_summary_markdown", "ingestion_summary_text"]
 
@@ -26,7 +26,8 @@ def summary_markdown(matches: pd.DataFrame, provenance: dict) -> str:
     """Short markdown summary of a run, for a Prefect markdown artifact.
 
     Counts (families by kind, candidates, pairs, conclusions, flagged), up to 10 supported
-    pairs by id, the frequency table with its sha256, the mutation model, θ and the prior.
+    pairs by id, the frequency table with its sha256 (the loci it lacks, the loci renormalised,
+    the silent alleles used or not), the mutation model, θ and the prior.
     Ids are markdown-escaped.
 
     Parameters
@@ -34,7 +35,7 @@ def summary_markdown(matches: pd.DataFrame, provenance: dict) -> str:
     matches : DataFrame
         Schema ``matches.v2``.
     provenance : dict
-        Schema ``provenance.v2``.
+        Schema ``provenance.v3``.
 
     Returns
     -------
@@ -81,10 +82,12 @@ def summary_markdown(matches: pd.DataFrame, provenance: dict) -> str:
         )
         lines.append("")
     n_subs = len(table.get("substitutions", []))
+    notes = _frequency_notes(provenance)
+    extra = " ".join(_md(notes[k]) for k in ("left_out", "renormalised", "silent") if notes[k])
     lines += [
         f"Frequency table: {_md(table.get('name', ''))} (sha256 `{table.get('sha256', '')}`), "
         f"{n_subs} allele(s) added at the minimum frequency; loci left out: "
-        f"{_md(', '.join(left_out)) if left_out else 'none'}.",
+        f"{_md(', '.join(left_out)) if left_out else 'none'}. {extra}",
         "",
         f"Mutation model: {_md(provenance.get('mutation_model', ''))}; θ = {parameters.get('theta', 0.0):g}; "
         f"prior P(H1) = {parameters.get('prior', 0.5):g}; rules {_md(rules['source'])}.",

@@ -33,7 +33,7 @@ __all__ = ["TABLE_SCHEMAS", "arrow_schema", "check_table", "write_tables"]
 #: Output tables and the schema each one follows.
 TABLE_SCHEMAS = {"matches": "matches.v2", "pair_loci": "pair_loci.v1"}
 #: The schema of the provenance record written beside them (``provenance.json``).
-PROVENANCE_SCHEMA = "provenance.v2"
+PROVENANCE_SCHEMA = "provenance.v3"
 
 _ARROW_TYPES = {
     "string": pa.string(),
@@ -197,7 +197,7 @@ def write_tables(out_dir, matches: pd.DataFrame, pair_loci: pd.DataFrame, proven
     pair_loci : DataFrame
         Schema ``pair_loci.v1`` (:func:`kinship.app.match_run.pair_loci`).
     provenance : dict
-        Schema ``provenance.v2`` (:func:`kinship.app.match_run.provenance`). Not modified: the
+        Schema ``provenance.v3`` (:func:`kinship.app.match_run.provenance`). Not modified: the
         record written is a copy whose ``outputs`` also lists each file written here with its
         schema id and row count.
 

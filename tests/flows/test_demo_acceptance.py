@@ -87,7 +87,7 @@ def test_the_run_records_its_provenance(demo_score):
 def test_the_demo_provenance_follows_schema_v2(demo_score):
     _, result = demo_score
     written = assert_run_provenance_valid(result)
-    assert written["schema"] == "reunite/provenance/2"
+    assert written["schema"] == "reunite/provenance/3"
     assert written["comparison"]["n_reported_pairs"] == written["outputs"]["matches.csv"]["n_rows"]
 
 

@@ -153,7 +153,7 @@ def test_parquet_round_trip_keeps_schema_values_and_provenance(run, tmp_path):
     assert prov["outputs"] == {}  # the caller's record is not modified
     assert_valid_provenance(prov)
     assert_valid_provenance(written)
-    assert written["outputs"]["provenance.json"] == {"schema": "reunite/provenance/2"}
+    assert written["outputs"]["provenance.json"] == {"schema": "reunite/provenance/3"}
     for name, df in (("matches", matches), ("pair_loci", loci)):
         table = pq.read_table(paths[f"{name}.parquet"])
         expected = arrow_schema(TABLE_SCHEMAS[name])
