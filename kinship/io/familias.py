@@ -247,7 +247,7 @@ def read_familias(path: str | Path) -> FamiliasFile:
         size = re.search(r"DatabaseSize\s*=\s*(\d+)", x[loc + 12])
         if loc + 13 + 2 * n_all > len(x):
             raise PedigreeError(
-                f"{path.name} line {loc + 13}: locus {name} has {n_all} alleles but the file ends after "
+                f"{path.name} line {loc + 14}: locus {name} has {n_all} alleles but the file ends after "
                 f"{max(0, (len(x) - loc - 13) // 2)} allele/frequency pairs; the frequencies are missing; "
                 "fix: save the file again from Familias with its whole database"
             )
