@@ -48,7 +48,7 @@ def test_pipeline_returns_the_expected_ranking(three_family_run):
     assert Path(result["paths"]["report_html"]).read_text().count("C-0105") >= 1
 
 
-def test_the_pipeline_writes_a_provenance_record_of_schema_v2(three_family_run):
+def test_the_pipeline_writes_a_provenance_record_of_schema_v3(three_family_run):
     result, _, _ = three_family_run
     written = assert_run_provenance_valid(result)
     assert written["outputs"]["matches.csv"] == {"schema": "reunite/matches/2", "n_rows": 18}
