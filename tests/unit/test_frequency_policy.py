@@ -195,10 +195,8 @@ def test_a_locus_with_only_a_silent_allele_is_refused_when_silent_alleles_are_of
 def test_provenance_records_the_silent_alleles_in_use_and_the_parameter():
     t = _csv("TH01,6,0.3\nTH01,7,0.3\nTH01,9.3,0.39\nTH01,silent,0.01\n" + TPOX)
     inputs = mr.assemble_inputs(GENOTYPES, MEMBERS)
-    # 'equal' mutation: mutation_checks of a stepwise model do not know the silent label yet
-    # (the likelihood side of silent alleles is another change); the record is what is tested.
-    for on in (True, False):
-        params = MatchParameters(silent_alleles=on, mutation={"model": "equal"})
+    for on in (True, False):  # the default stepwise model, with Familias's silent-allele convention
+        params = MatchParameters(silent_alleles=on)
         eff, subs = mr.effective_frequencies(inputs, t, floor=params.frequency_floor, silent_alleles=on)
         run = mr.encode_run(inputs, eff, params.mutation_model, theta=params.theta)
         prov = mr.provenance(run, params, subs, started_at=STARTED)
@@ -323,3 +321,34 @@ def test_a_person_typed_with_the_silent_allele_is_refused(tmp_path):
         read_familias(_fam(tmp_path, "Ch4-table-4-4.fam", edits))
     del edits[12]
     assert read_familias(_fam(tmp_path, "Ch4-table-4-4.fam", edits)).loci["D3S1358"].alleles[-1] == "silent"
+
+
+def test_silent_alleles_on_request_turn_the_issues_apparent_exclusion_into_its_closed_form():
+    """Issue 10's trio from a long CSV with a ``Silent`` row: mother p/q, child apparently q/q,
+    father apparently r/r, no mutation. A match run's H2 is "unrelated to both parents", so its
+    LR is P(child | mother, father) / P(child): with the silent allele o, P(child shows q/q |
+    parents) = 1/2 * o / (r + 2o) (the mother gives q; the father is r/o with probability
+    2ro / (r^2 + 2ro) and then gives o with 1/2) and P(child shows q/q) = q^2 + 2qo, so
+    LR = 0.5 * 0.01 / 0.22 / 0.012 = 1.8939 (the issue's paternity PI with the mother known,
+    o / ((q + o)(r + 2o)) = 0.4132, is this times P(child | mother) / P(child) = (q + o) / 2 /
+    (q^2 + 2qo); the lead's tests check that one). Without the silent allele: an exclusion."""
+    g = pd.DataFrame({"sample_id": ["F", "M", "C"], "role": ["reference", "reference", "candidate"],
+                      "locus": ["TH01"] * 3, "allele_1": ["8", "6", "7"], "allele_2": ["8", "7", "7"]})
+    t = _csv("TH01,6,0.3\nTH01,7,0.1\nTH01,8,0.2\nTH01,9,0.39\nTH01,Silent,0.01\n")
+    inputs = mr.assemble_inputs(g, MEMBERS)
+    lr = {}
+    for on in (True, False):
+        params = MatchParameters(silent_alleles=on, mutation={"model": "none"})
+        eff, subs = mr.effective_frequencies(inputs, t, floor=params.frequency_floor, silent_alleles=on)
+        run = mr.encode_run(inputs, eff, params.mutation_model, theta=params.theta)
+        plan = mr.plan_run(run, params)
+        results = [mr.score_shard(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
+        matches = mr.collect_matches(run, results, k=params.k, prior=params.prior)
+        prov = mr.provenance(run, params, subs, started_at=STARTED, plan=plan, matches=matches)
+        assert_valid_provenance(prov)
+        assert prov["frequency_table"]["silent_alleles"] == ([{"locus": "TH01", "frequency": 0.01}] if on else [])
+        lr[on] = 10 ** float(matches["log10_lr"].iat[0])
+    p_q, p_r, o = 0.1, 0.2, 0.01
+    assert lr[True] == pytest.approx(0.5 * o / (p_r + 2 * o) / (p_q**2 + 2 * p_q * o), rel=1e-12)
+    assert lr[True] / ((p_q + o) / 2 / (p_q**2 + 2 * p_q * o)) == pytest.approx(0.41322314, rel=1e-7)
+    assert lr[False] == 0.0
