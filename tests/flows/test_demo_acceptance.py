@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -84,7 +85,7 @@ def test_the_run_records_its_provenance(demo_score):
     assert json.loads(json.dumps(prov["parameters"])) == json.loads(json.dumps(MatchParameters().as_dict()))
 
 
-def test_the_demo_provenance_follows_schema_v2(demo_score):
+def test_the_demo_provenance_follows_schema_v3(demo_score):
     _, result = demo_score
     written = assert_run_provenance_valid(result)
     assert written["schema"] == "reunite/provenance/3"
@@ -94,15 +95,39 @@ def test_the_demo_provenance_follows_schema_v2(demo_score):
 GOLDEN = ROOT / "tests" / "data" / "demo_golden"
 
 
+def _numeric(column: pd.Series) -> np.ndarray | None:
+    """The column as floats (empty cells NaN), or None when it is text."""
+    try:
+        return pd.to_numeric(column.replace("", np.nan), errors="raise").to_numpy(dtype=np.float64)
+    except (ValueError, TypeError):
+        return None
+
+
 @pytest.mark.parametrize("name", ["matches", "pair_loci"])
-def test_the_demo_outputs_are_byte_identical_to_the_recorded_run(demo_score, name):
-    """The demo's ranked pairs and per-locus evidence are exactly those recorded before the
-    package restructure (issue 8; tests/data/PROVENANCE.md): a refactor changes no number."""
+def test_the_demo_outputs_are_the_recorded_run(demo_score, name):
+    """The demo's ranked pairs and per-locus evidence are those recorded before the package
+    restructure (issue 8; tests/data/PROVENANCE.md): a refactor changes no number.
+
+    Every text cell (ids, genotypes, conclusions, flags, ranks written as integers) must be
+    the same bytes, and every number the same to 1e-12 relative. Not the same bytes: numpy's
+    float64 ``log10`` has its own SIMD code on AVX-512 CPUs, so the last bit of a value may
+    differ between machines (measured 2026-12-02: the golden files, written on an Intel Xeon with
+    AVX-512, differ from this AMD EPYC's (AVX2) run in 1,651 of the matches' cells and 345
+    per-locus PIs, each by about one unit in the last place). On one machine, every run writes
+    the same bytes (``test_incremental_match_after_an_ingestion_equals_a_full_rematch_on_the_demo``,
+    ``tests/flows/test_dask.py``)."""
     _, result = demo_score
-    written = Path(result["paths"][f"{name}_csv"]).read_bytes()
-    assert written == (GOLDEN / f"{name}.csv").read_bytes()
+    written = pd.read_csv(result["paths"][f"{name}_csv"], dtype=str, keep_default_na=False)
+    recorded = pd.read_csv(GOLDEN / f"{name}.csv", dtype=str, keep_default_na=False)
+    assert list(written.columns) == list(recorded.columns) and len(written) == len(recorded)
+    for column in recorded.columns:
+        a, b = _numeric(written[column]), _numeric(recorded[column])
+        if a is None or b is None or column in ("candidate_id", "family_id", "lab"):
+            assert written[column].tolist() == recorded[column].tolist(), column
+        else:
+            same = np.isclose(a, b, rtol=1e-12, atol=0.0) | (np.isnan(a) & np.isnan(b)) | (a == b)
+            assert same.all(), (column, np.flatnonzero(~same)[:5].tolist())
     table = pd.read_parquet(result["paths"][f"{name}_parquet"])
-    recorded = pd.read_csv(GOLDEN / f"{name}.csv", dtype={"lab": str, "candidate_id": str, "family_id": str})
     assert len(table) == len(recorded)
     assert list(table.columns) == list(recorded.columns)
 
