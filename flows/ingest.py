@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -76,6 +77,22 @@ def _progress_bar(stream=None):
             yield
         finally:
             _cli_progress = None
+
+
+@contextmanager
+def _quiet_run_logs():
+    """While ``scripts/flow ingest`` runs the flow, keep Prefect's run loggers from printing a
+    failed task's traceback: a refused export or manifest is then said in one line by ``main``,
+    and any other error still ends in Python's own traceback."""
+    loggers = [logging.getLogger(name) for name in ("prefect.task_runs", "prefect.flow_runs")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 @task(cache_policy=NO_CACHE)
@@ -169,7 +186,7 @@ def main(argv: list[str] | None = None) -> str:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     try:
-        with _progress_bar():
+        with _progress_bar(), _quiet_run_logs():
             summary = ingest(**options, reader_options=reader_options or None)
     except ReuniteInputError as exc:  # the export or manifest refused: one line, no traceback
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)

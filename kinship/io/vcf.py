@@ -845,7 +845,6 @@ class _RecordReader:
                 m = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s*", str(part))
                 if m:
                     bounds.append((Decimal(m.group(1)), Decimal(m.group(2))))
-            called = [_decimal(v) for v, g in zip(_values(call.get(self.field)), gt) if g is not None]
             if not bounds:
                 failed.append(f"no {ci_field}")
             else:
@@ -857,7 +856,6 @@ class _RecordReader:
                         d = _decimal(v)
                         if g is not None and d is not None and not (lo <= d <= hi):
                             failed.append(f"call {d} outside its {ci_field} {lo}-{hi}")
-            del called
         if not failed:
             return ""
         return _problem("low_quality", f"call below the {self.caller} quality thresholds ({'; '.join(failed)}): "
