@@ -136,8 +136,8 @@ _SIGNATURES = {
 _PROGRAMS = {"hipstr": "hipstr", "gangstr": "gangstr", "expansionhunter": "expansionhunter"}
 
 _BUILD_NAMES = {
-    "GRCh38": re.compile(r"grch38|hg38|gca_000001405\.15|hs38", re.I),
-    "GRCh37": re.compile(r"grch37|hg19|\bb37\b|hs37d5|human_g1k_v37|gca_000001405\.1\b|ncbi37", re.I),
+    "GRCh38": re.compile(r"grch38|hg38|assembly38|gca_000001405\.15|hs38", re.I),
+    "GRCh37": re.compile(r"grch37|hg19|assembly19|\bb37\b|hs37d5|human_g1k_v37|gca_000001405\.1\b|ncbi37", re.I),
     None: re.compile(r"ncbi36|hg18|\bb36\b|chm13|t2t|hs1\b", re.I),
 }
 
