@@ -344,3 +344,15 @@ def test_the_real_1000_genomes_gangstr_file_reads_as_grch38_gangstr_with_no_fore
     assert "build GRCh38" in recs.attrs["skipped"][0]["reason"]
     with pytest.raises(ExportFormatError, match=r"declared build says GRCh37"):
         parse_vcf((DATA / "gangstr_ceu_chr21.vcf.gz").read_bytes(), file="ceu_ex.vcf.gz", build="GRCh37")
+
+
+def test_a_vcf_half_call_lands_as_a_partial_genotype(tmp_path):
+    export = tmp_path / "half.vcf"
+    export.write_bytes(hipstr_vcf("GRCh38", [th01_hipstr("GRCh38", gt=("1/.", "./."), gb=("11|.", ".|."))]))
+    store = Store(tmp_path / "s.sqlite")
+    register_test_labs(store)
+    s = ingest_batch(store, export, DATA / "vcf_manifest.csv", lab="SEQ", fmt="vcf", min_autosomal_loci=1)
+    assert (s.n_rows, s.n_landed, s.n_untyped) == (2, 1, 1)
+    assert store.load_genotypes()[["sample_id", "locus", "allele_1", "allele_2"]].values.tolist() == [
+        ["HS-1", "TH01", "9.3", "?"]]
+    store.close()
