@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -78,6 +79,22 @@ def _progress_bar(stream=None):
             _cli_progress = None
 
 
+@contextmanager
+def _quiet_run_logs():
+    """While ``scripts/flow ingest`` runs the flow, keep Prefect's run loggers from printing a
+    failed task's traceback: a refused export or manifest is then said in one line by ``main``,
+    and any other error still ends in Python's own traceback."""
+    loggers = [logging.getLogger(name) for name in ("prefect.task_runs", "prefect.flow_runs")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 @task(cache_policy=NO_CACHE)
 def publish_summary(summary) -> None:
     create_markdown_artifact(ingestion_summary_markdown(summary), key="ingestion-summary",
@@ -104,7 +121,8 @@ def ingest(
     """Ingest ``export`` with its ``manifest`` (optional for CODIS CMF, whose specimen
     categories give role and relationship) into the store; returns the ingestion summary.
     ``fmt``: genemapper | tidy | parquet | cmf | vcf; ``reader_options`` go to the reader
-    (e.g. ``{"category_map": {...}}`` for cmf, ``{"caller": "hipstr"}`` for vcf)."""
+    (e.g. ``{"category_map": {...}}`` for cmf; for vcf ``{"caller": "hipstr", "build": "GRCh37",
+    "quality": {"min_q": 0.9, "min_depth": 10, "max_ci_width": 1}}``, see :mod:`kinship.io.vcf`)."""
     summary = land_batch(store_location(store), export, manifest, lab, kit, fmt, reader_options,
                          min_autosomal_loci)
     publish_summary(summary)
@@ -136,14 +154,43 @@ def main(argv: list[str] | None = None) -> str:
                         help="format of the export (default: genemapper)")
     parser.add_argument("--store", help="SQLite path or SQLAlchemy URL of the store (default: $REUNITE_STORE, "
                                         "else var/reunite.sqlite)")
+    vcf = parser.add_argument_group("VCF options (--fmt vcf; see the README's Input formats)")
+    vcf.add_argument("--caller", choices=["hipstr", "gangstr", "expansionhunter"],
+                     help="the caller that wrote the VCF (default: detected from its fields and ##source/##command "
+                          "lines; must agree with the fields)")
+    vcf.add_argument("--build", choices=["GRCh37", "GRCh38"],
+                     help="genome build of the calls (default: from ##reference and ##contig lengths; must agree "
+                          "with them; ExpansionHunter VCFs need it)")
+    vcf.add_argument("--min-q", type=float, metavar="P",
+                     help="least posterior probability Q of a call (HipSTR, GangSTR; default 0.9)")
+    vcf.add_argument("--min-depth", type=float, metavar="N",
+                     help="least read depth of a call (DP; ExpansionHunter LC; default 10)")
+    vcf.add_argument("--max-ci-width", type=float, metavar="N",
+                     help="widest REPCI confidence interval, in repeat units (GangSTR, ExpansionHunter; default 1)")
     args = parser.parse_args(argv)
+    options = vars(args)
+    reader_options = {key: options.pop(key) for key in ("caller", "build") if options[key] is not None}
+    quality = {key: options.pop(flag) for key, flag in
+               (("min_q", "min_q"), ("min_depth", "min_depth"), ("max_ci_width", "max_ci_width"))}
+    quality = {key: value for key, value in quality.items() if value is not None}
+    options.pop("caller", None), options.pop("build", None)
+    if quality:
+        reader_options["quality"] = quality
+    if reader_options and args.fmt != "vcf":
+        print(f"error: --caller, --build and the quality options are for --fmt vcf, not --fmt {args.fmt}",
+              file=sys.stderr)
+        raise SystemExit(2)
     try:
         check_batch_labels(args.lab, args.kit)
     except ReuniteInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    with _progress_bar():
-        summary = ingest(**vars(args))
+    try:
+        with _progress_bar(), _quiet_run_logs():
+            summary = ingest(**options, reader_options=reader_options or None)
+    except ReuniteInputError as exc:  # the export or manifest refused: one line, no traceback
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        raise SystemExit(2) from None
     return ingestion_summary_text(summary, store=store_label(store_location(args.store)))
 
 

@@ -54,6 +54,16 @@ def load_pedigrees(store: str):
 
 
 @task(**IO)
+def load_warnings(store: str):
+    return Store(store).warning_records()
+
+
+@task(**COMPUTE)
+def quality_drops(warnings):
+    return match_run.call_quality_drops(warnings)
+
+
+@task(**IO)
 def load_previous_run(store: str):
     return Store(store).latest_match_run()
 
@@ -140,8 +150,8 @@ def save_matches(store: str, provenance: dict, matches, run) -> int:
 
 
 @task(**IO)
-def write_outputs(out_dir: str, matches, pairs, provenance: dict, members):
-    return report.write_all(out_dir, matches, pairs, provenance, samples=members)
+def write_outputs(out_dir: str, matches, pairs, provenance: dict, members, call_quality=None):
+    return report.write_all(out_dir, matches, pairs, provenance, samples=members, call_quality=call_quality)
 
 
 @task(**IO)
@@ -218,7 +228,8 @@ def match(
     pairs = detail(run, select_pairs(matches))
     provenance = describe(run, params, substitutions, started_at, run_plan, previous, matches)
     save_matches(store, provenance, matches, run)  # recorded, not yet finished
-    paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members)  # whole or nothing
+    drops = quality_drops(load_warnings(store))
+    paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members, drops)  # whole or nothing
     finish_run(store, provenance)  # finished only once its outputs exist
     publish(matches, provenance)
     return {"provenance": provenance, "paths": {k: str(v) for k, v in paths.items()}}

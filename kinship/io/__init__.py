@@ -63,7 +63,7 @@ def read_export(path: str | Path, *, fmt: str = "genemapper", data: bytes | None
     data : bytes, optional
         The file's bytes if already read.
     **options
-        Reader options (``category_map`` for ``cmf``; ``caller``, ``ce_field`` for ``vcf``).
+        Reader options (``category_map`` for ``cmf``; ``caller``, ``ce_field``, ``build``, ``quality`` for ``vcf``).
 
     Returns
     -------

@@ -56,6 +56,7 @@ def write_all(
     provenance: dict,
     *,
     samples: pd.DataFrame | None = None,
+    call_quality: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write every output of a run into ``out_dir/<run_id>/``: tables, provenance and report, atomically.
 
@@ -80,5 +81,6 @@ def write_all(
     run_dir = Path(out_dir) / provenance["run_id"]
     with atomic_folder(run_dir) as tmp:
         names = {name.replace(".", "_"): path.name for name, path in write_tables(tmp, matches, pair_loci, provenance).items()}
-        names["report_html"] = write_report(tmp, matches, pair_loci, provenance, samples=samples).name
+        names["report_html"] = write_report(tmp, matches, pair_loci, provenance, samples=samples,
+                                           call_quality=call_quality).name
     return {key: run_dir / name for key, name in names.items()}

@@ -144,6 +144,7 @@ def render_html(
     samples: pd.DataFrame | None = None,
     max_pairs: int = 200,
     max_rows: int = 1000,
+    call_quality: pd.DataFrame | None = None,
 ) -> str:
     """A self-contained HTML report of a match run for case managers.
 
@@ -173,6 +174,10 @@ def render_html(
         At most this many rows in the "best family per candidate" table and families in the
         "best candidates per family" table (strongest first); the page says how many are only in
         ``matches.csv``, so the report stays readable at national scale.
+    call_quality : DataFrame, optional
+        Calls left untyped at ingestion for call quality, per locus
+        (:func:`kinship.app.match_run.call_quality_drops`: ``locus, n_calls, n_samples,
+        n_batches``); listed in the section "Calls dropped for call quality".
 
     Returns
     -------
@@ -249,8 +254,17 @@ def render_html(
         "cards": cards,
         "n_reported": n_reported,
         "max_pairs": max_pairs,
+        "call_quality": _call_quality_rows(call_quality),
     }
     return _environment().get_template("report.html.j2").render(**context)
+
+
+def _call_quality_rows(call_quality: pd.DataFrame | None) -> list[dict] | None:
+    """The rows of the report's call-quality section (``None``: no table given, section left out)."""
+    if call_quality is None:
+        return None
+    return [{"locus": str(r.locus), "n_calls": int(r.n_calls), "n_samples": int(r.n_samples),
+             "n_batches": int(r.n_batches)} for r in call_quality.itertuples(index=False)]
 
 
 def write_report(out_dir, matches: pd.DataFrame, pair_loci: pd.DataFrame, provenance: dict, **kw) -> Path:

@@ -191,6 +191,9 @@ def ingestion_summary_markdown(summary) -> str:
         f"{summary.n_flagged} | {summary.n_warnings} | {summary.n_samples_landed} | "
         f"{summary.n_genotypes_added} | {summary.n_records_skipped} |",
     ]
+    if getattr(summary, "n_low_quality", 0):
+        head += ["", f"{summary.n_low_quality} call(s) below the caller's quality thresholds were left untyped "
+                 "(warnings of kind `low_quality`)."]
 
     def table(title: str, items) -> list[str]:
         groups: dict[tuple[str, str], list[int | None]] = defaultdict(list)
@@ -229,7 +232,8 @@ def ingestion_summary_text(summary, *, store: str | None = None) -> str:
     Returns
     -------
     str
-        Three lines, ending with a newline.
+        Three lines, ending with a newline (a fourth when calls were left untyped for call
+        quality, ``n_low_quality``).
 
     Examples
     --------
@@ -253,4 +257,6 @@ def ingestion_summary_text(summary, *, store: str | None = None) -> str:
         + (", already ingested: nothing added" if get("already_ingested") else "") + "\n"
         f"quarantine: {get('n_quarantined')} rows, with their reasons, in the quarantine table{where} "
         f"(file_id {get('file_id')})\n"
+        + (f"call quality: {get('n_low_quality')} calls below the caller's thresholds left untyped "
+           f"(warnings of kind low_quality, file_id {get('file_id')})\n" if get("n_low_quality") else "")
     )

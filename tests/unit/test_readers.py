@@ -216,7 +216,7 @@ def test_hipstr_gb_is_converted_with_the_reference_ce_allele():
 
 
 def test_expansionhunter_repcn_is_placed_by_repid():
-    recs = read_vcf(DATA / "expansionhunter_forensic.vcf")
+    recs = read_vcf(DATA / "expansionhunter_forensic.vcf", build="GRCh38")  # EH writes no build
     assert recs.attrs["caller"] == "expansionhunter" and recs.attrs["skipped"][0]["line"] == 25  # HTT
     assert recs[["locus", "allele_1", "allele_2"]].values.tolist() == [["TH01", "6", "9"], ["vWA", "17", "16"]]
 
@@ -239,7 +239,8 @@ def test_vcf_batches_land_with_their_counts(store):
     assert geno[geno.sample_id == "HS-1"][["locus", "allele_1", "allele_2"]].values.tolist() == [
         ["D22S1045", "15", "16"], ["TH01", "6", "9.3"]]
     # The default minimum (12 autosomal loci) quarantines a 2-locus sequencing profile.
-    s = ingest_batch(store, DATA / "expansionhunter_forensic.vcf", DATA / "vcf_manifest.csv", lab="SEQ", fmt="vcf")
+    s = ingest_batch(store, DATA / "expansionhunter_forensic.vcf", DATA / "vcf_manifest.csv", lab="SEQ", fmt="vcf",
+                     reader_options={"build": "GRCh38"})
     assert (s.n_rows, s.n_landed, s.n_quarantined) == (2, 0, 2) and {q.kind for q in s.quarantine} == {"too_few_loci"}
 
 

@@ -350,8 +350,9 @@ def _prepare(view: Store | BatchTransaction, records: pd.DataFrame, manifest: Ma
         plan.warnings.append(IngestRecord.warning(
             file, int(skipped[0]["line"]), "", "", f"{len(skipped)} records",
             f"{len(skipped)} record(s) of {file} match no catalogue locus and were skipped ({names}): "
-            "not forensic STRs, or loci missing from kinship/data/str_reference_alleles.csv — add a "
-            "locus there (with its GRCh38 repeat coordinates and reference CE allele) to read it",
+            + (f"{skipped[0]['reason']}; " if skipped[0].get("reason") else "")
+            + "not forensic STRs, or loci missing from kinship/data/str_reference_alleles*.csv — add a "
+            "locus there (with its repeat coordinates on the file's build and reference CE allele) to read it",
             kind="not_in_catalogue"))
     summary = _summary(plan, sha=sha, file=file, manifest_name=manifest_name)
     summary.n_records_skipped = len(skipped)

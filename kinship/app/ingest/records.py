@@ -153,6 +153,9 @@ class IngestSummary:
         Warnings that are flags (:data:`FLAG_KINDS`): landed records marked for review.
     n_records_skipped : int
         Input records placed on no catalogue locus (not rows; see :mod:`kinship.app.ingest`).
+    n_low_quality : int
+        Untyped rows whose call was below its caller's quality thresholds (warnings of kind
+        ``low_quality``, :mod:`kinship.io.vcf`); counted from ``warnings``, not stored.
 
     Raises
     ------
@@ -178,8 +181,10 @@ class IngestSummary:
     manifest_errors: list[IngestRecord] = field(default_factory=list)
     n_flagged: int = 0
     n_records_skipped: int = 0
+    n_low_quality: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
+        self.n_low_quality = sum(1 for w in self.warnings if w.kind == "low_quality")
         if self.n_landed + self.n_untyped + self.n_quarantined != self.n_rows:
             raise AssertionError(
                 f"ingest summary of {self.export_name}: {self.n_landed} landed + {self.n_untyped} "

@@ -217,8 +217,17 @@ def row_where(file: str, line: int, sample: str, raw_locus: str) -> str:
     return f"{file} line {line}, sample {sample!r}, locus {raw_locus!r}"
 
 
+#: Reader verdicts a reader's ``problem`` note may carry as ``"<kind>: <reason>; fix: <fix>"``,
+#: and the outcome each gives the row: a call below its caller's quality thresholds is left
+#: untyped (``low_quality``); a record that is not valid VCF for its caller
+#: (``invalid_record``) or a locus the file's genome build has no coordinates for
+#: (``locus_not_on_build``) is quarantined.
+READER_VERDICTS = {"low_quality": UNTYPED, "invalid_record": QUARANTINED, "locus_not_on_build": QUARANTINED}
+
+
 def unreadable_line(check: RowCheck, catalogue: LocusCatalogue) -> bool:
-    """Quarantine a line the reader could not split into the header's fields (``malformed_line``).
+    """Quarantine a line the reader could not split into the header's fields (``malformed_line``),
+    or apply a reader's verdict on the row (:data:`READER_VERDICTS`).
 
     Parameters
     ----------
@@ -234,6 +243,14 @@ def unreadable_line(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     """
     if not check.problem:
         return False
+    kind, _, verdict = check.problem.partition(": ")
+    if kind in READER_VERDICTS:  # a reader's decision on the row (kinship.io.vcf)
+        reason, _, fix = verdict.rpartition("; fix: ")
+        reason = f"{reason} ({check.where})"
+        if READER_VERDICTS[kind] == UNTYPED:
+            check.row.update(outcome=UNTYPED, kind=kind, reason=reason, fix=fix)
+            return True
+        return check.quarantine(kind=kind, value=check.row["calls"], reason=reason, fix=fix)
     return check.quarantine(kind="malformed_line", value="",
                             reason=f"unreadable line ({check.file} line {check.row['source_line']}): {check.problem}",
                             fix=_FIX["malformed"])
