@@ -63,6 +63,7 @@ from kinship.errors import AlleleError, UnknownLocusError
 from kinship.genetics.alleles import UNKNOWN_ALLELE, allele_sort_key, parse_allele
 from kinship.genetics.ladders import allele_plausibility
 from kinship.genetics.loci import LocusCatalogue
+from kinship.io.tidy import split_problem
 
 __all__ = [
     "UNKNOWN_CALLS",
@@ -218,7 +219,10 @@ def row_where(file: str, line: int, sample: str, raw_locus: str) -> str:
 
 
 def unreadable_line(check: RowCheck, catalogue: LocusCatalogue) -> bool:
-    """Quarantine a line the reader could not split into the header's fields (``malformed_line``).
+    """Quarantine a line the reader could not split into the header's fields (``malformed_line``),
+    or one it read but could not give exactly, with the reader's own kind, reason and fix
+    (:func:`kinship.io.tidy.reader_problem`: a ForenSeq report that contradicts itself, a
+    STRait Razor sequence with no exact CE allele).
 
     Parameters
     ----------
@@ -234,6 +238,9 @@ def unreadable_line(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     """
     if not check.problem:
         return False
+    kind, reason, fix = split_problem(check.problem)
+    if kind:  # a line the reader read but could not give exactly (kinship.io.tidy.reader_problem)
+        return check.quarantine(kind=kind, value=",".join(check.calls), reason=f"{check.where}: {reason}", fix=fix)
     return check.quarantine(kind="malformed_line", value="",
                             reason=f"unreadable line ({check.file} line {check.row['source_line']}): {check.problem}",
                             fix=_FIX["malformed"])
