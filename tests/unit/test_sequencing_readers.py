@@ -184,3 +184,17 @@ def test_a_control_needs_eight_shared_loci_all_equal():
     assert matching_control({**seven, "TPOX": ("11", "?")}) is None  # a partial genotype is not shared
     nine_a = control_profiles()["9947A"]
     assert matching_control(dict(nine_a)) == ("9947A", len(nine_a))
+
+
+@pytest.mark.parametrize("path, fmt", [(DATA / "A005.txt", "straitrazor"), (DETAILS_REPORT, "forenseq")])
+def test_reader_problem_rows_are_decided_once_like_one_by_one(path, fmt):
+    from kinship.app.ingest.row_rules import decide_rows, decide_rows_one_by_one
+    from kinship.genetics.loci import default_catalogue
+    recs = read_export(path, fmt=fmt)
+    rows = decide_rows(recs, file=path.name, catalogue=default_catalogue())
+    assert rows == decide_rows_one_by_one(recs, file=path.name, catalogue=default_catalogue())
+    if fmt == "straitrazor":
+        by_locus = {r["raw_locus"]: r for r in rows}
+        assert by_locus["D12S391"]["kind"] == "ambiguous_reads"
+        assert by_locus["D12S391"]["reason"].startswith("A005.txt line ")
+        assert by_locus["Penta D"]["kind"] == "unconvertible_allele" and by_locus["Penta D"]["value"] == "13,12,13.1"
