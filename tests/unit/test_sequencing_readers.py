@@ -198,3 +198,18 @@ def test_reader_problem_rows_are_decided_once_like_one_by_one(path, fmt):
         assert by_locus["D12S391"]["kind"] == "ambiguous_reads"
         assert by_locus["D12S391"]["reason"].startswith("A005.txt line ")
         assert by_locus["Penta D"]["kind"] == "unconvertible_allele" and by_locus["Penta D"]["value"] == "13,12,13.1"
+
+
+def test_a_non_control_straitrazor_profile_lands(store, tmp_path):
+    # A001 without its TH01 9.3 sequences and their stutter 8.3: TH01 is called 6 alone, so the
+    # profile is no longer 2800M (without the 8.3 lines, 8.3 is an allele out of balance: ambiguous,
+    # and the other 26 loci would still be 2800M's).
+    lines = (DATA / "A001.txt").read_text().splitlines(keepends=True)
+    path = tmp_path / "A001.txt"
+    path.write_text("".join(line for line in lines if not line.startswith(("TH01:9.3\t", "TH01:8.3\t"))))
+    s = ingest_batch(store, path, DATA / "sr_manifest.csv", lab="SEQ", fmt="straitrazor")
+    assert (s.n_rows, s.n_landed, s.n_untyped, s.n_quarantined) == (29, 28, 0, 1)
+    assert [q.kind for q in s.quarantine] == ["unconvertible_allele"]  # SE33
+    assert [w.kind for w in s.warnings] == ["sequence_collapsed", "not_read"]
+    stored = {(r["locus"], r["allele_1"], r["allele_2"]) for r in store.load_genotypes().to_dict("records")}
+    assert {("TH01", "6", "6"), ("D21S11", "29", "31.2"), ("Penta E", "7", "14"), ("AMEL", "X", "Y")} <= stored
