@@ -8,10 +8,10 @@ allele_2, source``; sources in ``kinship/data/PROVENANCE.md``).
 
 A profile **is** a control when its genotype equals the control's at every autosomal locus both
 are typed at, and they share at least :data:`CONTROL_MIN_LOCI` (8) such loci. Eight loci all
-equal have a random-match probability below 1e-6 even for the commonest genotypes of the
-CODIS loci (each locus's genotype frequency is at most about 0.2 in any population table), so a
-person who is not the control is not taken for it; a control typed with a small kit still
-shares enough loci with its published profile. A partial genotype (one allele ``?``) is not
+equal have a random-match probability of at most 0.2**8 = 2.6e-6 (no single-locus genotype of
+the core loci is commoner than about 0.2 in a population table; the controls' own genotypes are
+far rarer), so a person who is not the control is not taken for it; a control typed with a
+small kit (the 13 CODIS loci) still shares enough loci with its published profile. A partial genotype (one allele ``?``) is not
 counted as shared.
 """
 
