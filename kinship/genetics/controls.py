@@ -7,11 +7,11 @@ are the data table ``kinship/data/control_profiles.csv`` (``control, locus, alle
 allele_2, source``; sources in ``kinship/data/PROVENANCE.md``).
 
 A profile **is** a control when its genotype equals the control's at every autosomal locus both
-are typed at, and they share at least :data:`CONTROL_MIN_LOCI` (8) such loci. Eight loci all
-equal have a random-match probability of at most 0.2**8 = 2.6e-6 (no single-locus genotype of
-the core loci is commoner than about 0.2 in a population table; the controls' own genotypes are
-far rarer), so a person who is not the control is not taken for it; a control typed with a
-small kit (the 13 CODIS loci) still shares enough loci with its published profile. A partial genotype (one allele ``?``) is not
+are typed at, and they share at least :data:`CONTROL_MIN_LOCI` (8) such loci. A person who is not
+the control has its genotypes at eight loci with a probability of order 1e-8 at the worst
+(2800M's eight commonest genotypes, TPOX 11/11, CSF1PO 12/12, D4S2408 9/9 ..., each 0.06-0.16),
+and far less at the 15-27 loci real kits type; a control typed with a small kit (the 13 CODIS
+loci) still shares enough loci with its published profile. A partial genotype (one allele ``?``) is not
 counted as shared.
 """
 
