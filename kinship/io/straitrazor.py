@@ -26,11 +26,14 @@ frequency tables count them; every file carries a ``sequence_collapsed`` note sa
 included. Per locus, with the reads of a length allele summed over its sequences and strands:
 
 1. analytical threshold: an allele needs at least ``max(20, 0.017 * locus reads)`` reads (the
-   defaults of UAS, "Analytical Threshold 1.7 %", and of lusSTR, 20 reads and 1.7 %);
+   defaults of UAS, "Analytical Threshold 1.7 %", and of lusSTR, 20 reads and 1.7 %; per run:
+   ``reader_options={"analytical_reads": ..., "analytical_fraction": ...}``);
 2. stutter: an allele one repeat shorter than a stronger one with at most ``stutter_back`` of its
    reads (or one repeat longer, ``stutter_forward``) is stutter (UAS's per-locus stutter filter,
    the same values as lusSTR's);
-3. what remains is called: one allele a homozygote, two a heterozygote when the weaker has at
+3. what remains is called: one allele a homozygote (when a partner in balance, ``min_balance``
+   of its reads, would have passed the threshold: else a drop-out can not be ruled out and the
+   locus is ``ambiguous_reads``), two a heterozygote when the weaker has at
    least ``min_balance`` of the stronger's reads (UAS intralocus balance 50 %; lusSTR's per-locus
    minimum heterozygote balance), three or more a three-allele locus (which ingestion quarantines,
    a mixture if at two loci or more). Two alleles out of balance can be a real imbalanced
@@ -140,7 +143,8 @@ def _length(label: str, period: int) -> int:
     return int(whole) * period + (int(part) if part else 0)
 
 
-def call_locus(reads: dict[str, int], amplicon: Amplicon) -> tuple[list[str], str]:
+def call_locus(reads: dict[str, int], amplicon: Amplicon, *, analytical_reads: int = ANALYTICAL_READS,
+               analytical_fraction: float = ANALYTICAL_FRACTION) -> tuple[list[str], str]:
     """Call one locus from the reads of its length alleles (the rule of the module docstring).
 
     Parameters
@@ -149,6 +153,10 @@ def call_locus(reads: dict[str, int], amplicon: Amplicon) -> tuple[list[str], st
         ``{label: reads}``, reads summed over the label's sequences and both strands.
     amplicon : Amplicon
         The locus's definition (stutter filters, heterozygote balance).
+    analytical_reads : int, default 20
+        Fewest reads of a called allele.
+    analytical_fraction : float, default 0.017
+        Fewest reads of a called allele as a fraction of the locus's reads.
 
     Returns
     -------
@@ -165,7 +173,7 @@ def call_locus(reads: dict[str, int], amplicon: Amplicon) -> tuple[list[str], st
     'allele 14 has 300 reads, 0.333 of allele 12 (900): below the heterozygote balance 0.5 and not stutter'
     """
     total = sum(reads.values())
-    threshold = max(ANALYTICAL_READS, ANALYTICAL_FRACTION * total)
+    threshold = max(analytical_reads, analytical_fraction * total)
     above = {a: r for a, r in reads.items() if r >= threshold}
     if amplicon.locus == "AMEL" or any(not _is_number(a) for a in above):
         kept = above
@@ -180,6 +188,10 @@ def call_locus(reads: dict[str, int], amplicon: Amplicon) -> tuple[list[str], st
                 continue
             kept[a] = r
     order = sorted(kept, key=lambda a: (-kept[a], a))
+    if len(order) == 1 and amplicon.locus != "AMEL" and kept[order[0]] * amplicon.min_balance < threshold:
+        return [], (f"only allele {order[0]} is called, with {kept[order[0]]} reads: a second allele in balance "
+                    f"(at least {amplicon.min_balance:g} of it) could lie below the analytical threshold "
+                    f"{threshold:g}, so a homozygote can not be told from a drop-out")
     if len(order) == 2 and kept[order[1]] < amplicon.min_balance * kept[order[0]]:
         weak, strong = order[1], order[0]
         return [], (f"allele {weak} has {kept[weak]} reads, {kept[weak] / kept[strong]:.3f} of allele {strong} "
@@ -192,7 +204,8 @@ def _is_number(label: str) -> bool:
     return whole.isdigit() and (part == "" or part.isdigit())
 
 
-def read_straitrazor(path: str | Path, *, data: bytes | None = None) -> pd.DataFrame:
+def read_straitrazor(path: str | Path, *, data: bytes | None = None, analytical_reads: int = ANALYTICAL_READS,
+                     analytical_fraction: float = ANALYTICAL_FRACTION) -> pd.DataFrame:
     """Read a STRait Razor v3 output file into the common record table.
 
     Parameters
@@ -201,6 +214,10 @@ def read_straitrazor(path: str | Path, *, data: bytes | None = None) -> pd.DataF
         The file (its name without extension is the sample id).
     data : bytes, optional
         The file's bytes if already read.
+    analytical_reads : int, default 20
+        Analytical threshold, reads (a per-run override: ``reader_options``).
+    analytical_fraction : float, default 0.017
+        Analytical threshold, fraction of the locus's reads.
 
     Returns
     -------
@@ -211,14 +228,17 @@ def read_straitrazor(path: str | Path, *, data: bytes | None = None) -> pd.DataF
     Raises
     ------
     ExportFormatError
-        If the file is not UTF-8 text or no line has the STRait Razor layout.
+        If the file is not UTF-8 text or no line has the STRait Razor layout, or a threshold is
+        out of range.
     """
     path = Path(path)
     raw = path.read_bytes() if data is None else data
-    return parse_straitrazor(raw, file=path.name)
+    return parse_straitrazor(raw, file=path.name, analytical_reads=analytical_reads,
+                             analytical_fraction=analytical_fraction)
 
 
-def parse_straitrazor(raw: bytes, *, file: str = "A001.txt") -> pd.DataFrame:
+def parse_straitrazor(raw: bytes, *, file: str = "A001.txt", analytical_reads: int = ANALYTICAL_READS,
+                      analytical_fraction: float = ANALYTICAL_FRACTION) -> pd.DataFrame:
     """Parse the bytes of a STRait Razor v3 file; see :func:`read_straitrazor`.
 
     Examples
@@ -228,6 +248,14 @@ def parse_straitrazor(raw: bytes, *, file: str = "A001.txt") -> pd.DataFrame:
     >>> recs[["sample_id", "locus", "allele_1", "allele_2", "problem"]].values.tolist()
     [['S1', 'TH01', '6', '', '']]
     """
+    if (isinstance(analytical_reads, bool) or not isinstance(analytical_reads, int) or analytical_reads < 1
+            or isinstance(analytical_fraction, bool) or not isinstance(analytical_fraction, (int, float))
+            or not 0 <= analytical_fraction < 1):
+        raise ExportFormatError(
+            f"export {file}: analytical threshold {analytical_reads!r} reads / {analytical_fraction!r} of the locus's "
+            "reads is out of range; expected a whole number of reads >= 1 and a fraction in [0, 1) (defaults 20 "
+            "and 0.017); fix: correct reader_options analytical_reads / analytical_fraction"
+        )
     text = decode_text(raw, file)
     sample = Path(file).stem
     table = amplicons()
@@ -293,7 +321,8 @@ def parse_straitrazor(raw: bytes, *, file: str = "A001.txt") -> pd.DataFrame:
                 "(kinship/data/forenseq_amplicons.csv), so its STRait Razor labels can not be checked as CE alleles",
                 _FIX_TYPE))
             continue
-        called, ambiguous = call_locus(reads[locus], amplicon)
+        called, ambiguous = call_locus(reads[locus], amplicon, analytical_reads=analytical_reads,
+                                       analytical_fraction=analytical_fraction)
         if ambiguous:
             add(locus, line, [], reader_problem("ambiguous_reads", f"{locus}: {ambiguous}", _FIX_TYPE))
             continue
@@ -304,7 +333,7 @@ def parse_straitrazor(raw: bytes, *, file: str = "A001.txt") -> pd.DataFrame:
                 _FIX_TYPE))
             continue
         add(locus, line, called, "")
-        threshold = max(ANALYTICAL_READS, ANALYTICAL_FRACTION * sum(reads[locus].values()))
+        threshold = max(analytical_reads, analytical_fraction * sum(reads[locus].values()))
         if any(sum(r >= threshold for r in isoalleles[(locus, a)].values()) > 1 for a in called):
             iso.append(locus)
     for number, name, why in bad_lines:

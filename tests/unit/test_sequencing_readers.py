@@ -139,6 +139,8 @@ def test_calling_rule_threshold_stutter_and_balance():
     assert call_locus({"13": 1000, "12": 401}, d10)[1].startswith("allele 12 has 401 reads")  # not stutter
     assert call_locus({"13": 1000, "12": 400}, d10) == (["13"], "")  # 0.40 of its parent: stutter
     assert call_locus({"13": 19}, d10) == ([], "")  # below 20 reads: no call
+    assert call_locus({"13": 40}, d10) == (["13"], "")  # a partner of 20 reads would have been seen
+    assert "a homozygote can not be told from a drop-out" in call_locus({"13": 39, "14": 19}, d10)[1]
     assert call_locus({"13": 5000, "14": 60, "16": 70}, d10) == (["13"], "")  # below 1.7 % of 5130
 
 
@@ -213,3 +215,12 @@ def test_a_non_control_straitrazor_profile_lands(store, tmp_path):
     assert [w.kind for w in s.warnings] == ["sequence_collapsed", "not_read"]
     stored = {(r["locus"], r["allele_1"], r["allele_2"]) for r in store.load_genotypes().to_dict("records")}
     assert {("TH01", "6", "6"), ("D21S11", "29", "31.2"), ("Penta E", "7", "14"), ("AMEL", "X", "Y")} <= stored
+
+
+def test_straitrazor_threshold_is_a_per_run_option_and_checked():
+    # At 700 reads a D10S1248 allele needs 700 reads (fraction 0 keeps the static count alone).
+    recs = read_export(DATA / "A001.txt", fmt="straitrazor", analytical_reads=700, analytical_fraction=0.0)
+    assert _calls(recs[recs["locus"] == "D10S1248"])["D10S1248"] == ("", "")  # 590 and 520 reads: no call
+    assert _calls(recs[recs["locus"] == "TH01"])["TH01"] == ("6", "9.3")  # 2739 and 2920 reads
+    with pytest.raises(ExportFormatError, match="analytical threshold 0 reads / 0.017 .* is out of range"):
+        read_export(DATA / "A001.txt", fmt="straitrazor", analytical_reads=0)
