@@ -19,6 +19,7 @@ from flows.settings import store_label, store_location
 from kinship.app.ingest import ingest_batch
 from kinship.app.ingest.labels import KIT_NAME_PATTERN, LAB_CODE_PATTERN, MAX_LABEL_LENGTH, check_batch_labels
 from kinship.errors import ReuniteInputError
+from kinship.io import READERS
 from kinship.report import ingestion_summary_markdown, ingestion_summary_text
 from kinship.store import Store
 
@@ -120,9 +121,10 @@ def ingest(
 ) -> dict:
     """Ingest ``export`` with its ``manifest`` (optional for CODIS CMF, whose specimen
     categories give role and relationship) into the store; returns the ingestion summary.
-    ``fmt``: genemapper | tidy | parquet | cmf | vcf; ``reader_options`` go to the reader
-    (e.g. ``{"category_map": {...}}`` for cmf; for vcf ``{"caller": "hipstr", "build": "GRCh37",
-    "quality": {"min_q": 0.9, "min_depth": 10, "max_ci_width": 1}}``, see :mod:`kinship.io.vcf`)."""
+    ``fmt``: genemapper | tidy | parquet | cmf | vcf | forenseq | straitrazor; ``reader_options``
+    go to the reader (e.g. ``{"category_map": {...}}`` for cmf; for vcf ``{"caller": "hipstr",
+    "build": "GRCh37", "quality": {"min_q": 0.9, "min_depth": 10, "max_ci_width": 1}}``, see
+    :mod:`kinship.io.vcf`; ``{"analytical_reads": 20}`` for straitrazor)."""
     summary = land_batch(store_location(store), export, manifest, lab, kit, fmt, reader_options,
                          min_autosomal_loci)
     publish_summary(summary)
@@ -143,14 +145,15 @@ def main(argv: list[str] | None = None) -> str:
         description="Ingest one lab batch (an export file and its manifest) into the store and print "
                     "a short summary: rows in, landed, untyped, quarantined, the batch id, where the "
                     "quarantine list is.")
-    parser.add_argument("export", help="the lab's export file (GeneMapper text, tidy CSV, Parquet, CODIS CMF or VCF)")
+    parser.add_argument("export", help="the lab's export file (GeneMapper text, tidy CSV, Parquet, CODIS CMF, VCF, "
+                                           "ForenSeq UAS report xlsx or STRait Razor output)")
     parser.add_argument("manifest", nargs="?", help="manifest CSV (optional for --fmt cmf)")
     parser.add_argument("--lab", required=True,
                         help="registered lab code of the batch, ASCII (scripts/flow labs list); a manifest "
                              "lab column must name the same lab")
     parser.add_argument("--kit", help="typing kit of the batch, a catalogue name (scripts/flow kits list); "
                                       "fills the manifest's empty kit cells")
-    parser.add_argument("--fmt", default="genemapper", choices=["genemapper", "tidy", "parquet", "cmf", "vcf"],
+    parser.add_argument("--fmt", default="genemapper", choices=sorted(READERS),
                         help="format of the export (default: genemapper)")
     parser.add_argument("--store", help="SQLite path or SQLAlchemy URL of the store (default: $REUNITE_STORE, "
                                         "else var/reunite.sqlite)")

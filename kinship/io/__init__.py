@@ -8,10 +8,14 @@ batch manifest is read by :mod:`kinship.io.manifest`.
 Formats: ``"genemapper"`` (GeneMapper ID-X exports, long or wide, tab or comma),
 ``"tidy"`` (long CSV ``sample_id, locus, allele_1, allele_2``), ``"parquet"`` (the same
 columns in Parquet), ``"cmf"`` (CODIS CMF 3.2 XML, :mod:`kinship.io.cmf`) and ``"vcf"``
-(GangSTR / ExpansionHunter / HipSTR through pysam, :mod:`kinship.io.vcf`). A reader may add
+(GangSTR / ExpansionHunter / HipSTR through pysam, :mod:`kinship.io.vcf`), ``"forenseq"``
+(ForenSeq UAS Sample Report / Sample Details Report xlsx, :mod:`kinship.io.forenseq`) and
+``"straitrazor"`` (STRait Razor v3 output, :mod:`kinship.io.straitrazor`). A reader may add
 ``attrs`` to the table: ``skipped`` (records placed on no catalogue locus), ``refused``
-(samples to quarantine whole, with reason and fix) and ``specimens`` (CODIS specimens with
-the role their category implies).
+(samples to quarantine whole, with reason and fix), ``specimens`` (CODIS specimens with
+the role their category implies) and ``notes`` (``{"line", "kind", "message"}`` remarks on the
+file, stored as batch warnings: e.g. ``sequence_collapsed``, sequence isoalleles read as length
+alleles).
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import pandas as pd
 
 from kinship.errors import ExportFormatError
 from kinship.io.cmf import read_cmf
+from kinship.io.forenseq import read_forenseq
 from kinship.io.genemapper import read_genemapper
 from kinship.io.manifest import Manifest, ManifestRowError, read_manifest
+from kinship.io.straitrazor import read_straitrazor
 from kinship.io.tidy import RECORD_COLUMNS, read_parquet, read_tidy
 from kinship.io.vcf import read_vcf
 
@@ -36,6 +42,8 @@ __all__ = [
     "read_parquet",
     "read_cmf",
     "read_vcf",
+    "read_forenseq",
+    "read_straitrazor",
     "read_manifest",
     "Manifest",
     "ManifestRowError",
@@ -48,6 +56,8 @@ READERS = {
     "parquet": read_parquet,
     "cmf": read_cmf,
     "vcf": read_vcf,
+    "forenseq": read_forenseq,
+    "straitrazor": read_straitrazor,
 }
 
 
@@ -58,7 +68,7 @@ def read_export(path: str | Path, *, fmt: str = "genemapper", data: bytes | None
     ----------
     path : str or pathlib.Path
         The export file.
-    fmt : {"genemapper", "tidy", "parquet", "cmf", "vcf"}
+    fmt : {"genemapper", "tidy", "parquet", "cmf", "vcf", "forenseq", "straitrazor"}
         The file's format.
     data : bytes, optional
         The file's bytes if already read.

@@ -22,7 +22,8 @@ import pandas as pd
 from kinship.errors import ExportFormatError
 from kinship.io.lines import duplicate_columns, split_delimited
 
-__all__ = ["RECORD_COLUMNS", "read_tidy", "parse_tidy", "read_parquet", "decode_text", "records_from_calls"]
+__all__ = ["RECORD_COLUMNS", "read_tidy", "parse_tidy", "read_parquet", "decode_text", "records_from_calls",
+           "reader_problem", "split_problem"]
 
 #: Columns of the common long record table; every column holds ``str``.
 RECORD_COLUMNS = [
@@ -35,6 +36,34 @@ RECORD_COLUMNS = [
     "source_line",
     "problem",
 ]
+
+#: Separates kind, reason and fix in a ``problem`` a reader writes with :func:`reader_problem`
+#: (ASCII unit separator: never in a reader's own text).
+_PROBLEM_SEP = "\x1f"
+
+
+def reader_problem(kind: str, reason: str, fix: str) -> str:
+    """A ``problem`` note that quarantines its row with the reader's own kind, reason and fix.
+
+    A plain ``problem`` text is a line the reader could not split (``malformed_line``); a reader
+    that read the line but can not give its calls exactly (a report that contradicts itself, a
+    sequence with no exact CE allele) writes this instead. Read back by :func:`split_problem`.
+
+    Examples
+    --------
+    >>> split_problem(reader_problem("unconvertible_allele", "no CE allele", "re-type"))
+    ('unconvertible_allele', 'no CE allele', 're-type')
+    >>> split_problem("3 fields but the header has 4")
+    ('', '3 fields but the header has 4', '')
+    """
+    return _PROBLEM_SEP.join((kind, reason, fix))
+
+
+def split_problem(problem: str) -> tuple[str, str, str]:
+    """``(kind, reason, fix)`` of a :func:`reader_problem` note; ``("", problem, "")`` for a plain one."""
+    parts = problem.split(_PROBLEM_SEP)
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else ("", problem, "")
+
 
 _REQUIRED = ["sample_id", "locus", "allele_1", "allele_2"]
 _EXTRA_ALLELE = re.compile(r"^allele_(\d+)$")

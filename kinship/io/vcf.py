@@ -86,7 +86,7 @@ import pandas as pd
 
 from kinship.errors import ExportFormatError, UnknownLocusError
 from kinship.genetics.alleles import UNKNOWN_ALLELE
-from kinship.io.tidy import records_from_calls
+from kinship.io.tidy import reader_problem as _problem, records_from_calls
 
 __all__ = ["read_vcf", "parse_vcf", "reference_alleles", "locus_table", "ce_allele_from_bp", "float32_text",
            "detect_build", "detect_caller", "quality_thresholds", "CALLERS", "BUILDS", "DEFAULT_QUALITY"]
@@ -467,7 +467,7 @@ def read_vcf(path: str | Path, *, data: bytes | None = None, caller: str | None 
         Columns :data:`kinship.io.RECORD_COLUMNS`, one row per (sample, placed record), with
         ``attrs["skipped"]`` (list of ``{"line", "record", "reason"}``), ``attrs["caller"]``,
         ``attrs["build"]`` and ``attrs["quality"]`` (the thresholds applied). A row the reader
-        decided carries ``problem`` = ``"<kind>: <reason>; fix: <fix>"`` with kind
+        decided carries a :func:`kinship.io.tidy.reader_problem` note of kind
         ``low_quality`` (left untyped), ``invalid_record`` or ``locus_not_on_build``
         (quarantined).
 
@@ -627,11 +627,6 @@ def _parse_path(path: Path, *, file: str, caller: str | None, ce_field: str | No
     records.attrs["build"] = the_build
     records.attrs["quality"] = thresholds
     return records
-
-
-def _problem(kind: str, reason: str, fix: str) -> str:
-    """A reader's verdict on a row, as the row rules read it (``kinship.app.ingest.row_rules``)."""
-    return f"{kind}: {reason}; fix: {fix}"
 
 
 @lru_cache(maxsize=2)

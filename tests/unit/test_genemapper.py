@@ -93,7 +93,7 @@ def test_non_utf8_export_is_refused(tmp_path):
 
 
 def test_unknown_format_is_refused():
-    with pytest.raises(ExportFormatError, match=r"format 'fam' is not supported; expected one of \['cmf', 'genemapper', 'parquet', 'tidy', 'vcf'\]"):
+    with pytest.raises(ExportFormatError, match=r"format 'fam' is not supported; expected one of \['cmf', 'forenseq', 'genemapper', 'parquet', 'straitrazor', 'tidy', 'vcf'\]"):
         read_export(SET3, fmt="fam")
 
 

@@ -180,7 +180,7 @@ def test_genotype_pair_sorts_a_heterozygote_canonically():
 
 def test_sample_rules_are_listed_in_their_documented_order():
     assert [rule.__name__ for rule in SAMPLE_RULES] == [
-        "refused_by_reader", "listed_in_manifest", "probable_mixture", "nothing_landed",
+        "refused_by_reader", "listed_in_manifest", "probable_mixture", "nothing_landed", "control_dna",
         "conflicting_batch_genotypes", "conflicting_store_identity", "conflicting_stored_genotypes",
         "too_few_autosomal_loci",
     ]

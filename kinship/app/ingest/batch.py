@@ -202,7 +202,7 @@ def ingest_batch(
         matched ignoring case); fills empty ``kit`` cells.
     fmt : str
         Export format, a key of :data:`kinship.io.READERS`: ``genemapper`` (long or wide),
-        ``tidy``, ``parquet``, ``cmf``, ``vcf``.
+        ``tidy``, ``parquet``, ``cmf``, ``vcf``, ``forenseq`` (UAS report xlsx), ``straitrazor``.
     received_at : datetime, optional
         Receipt time recorded for the batch and its new samples (UTC now by default).
     catalogue : LocusCatalogue, optional
@@ -266,6 +266,7 @@ def ingest_batch(
     records = read_export(export_path, fmt=fmt, data=export_bytes, **options)
     skipped = list(records.attrs.get("skipped", []))
     refused = dict(records.attrs.get("refused", {}))
+    notes = list(records.attrs.get("notes", []))
     if records.empty and not skipped:
         raise ExportFormatError(
             f"export {file} has no data rows; expected one row per (sample, locus); "
@@ -294,7 +295,7 @@ def ingest_batch(
             export_bytes=export_bytes, manifest_bytes=manifest_bytes, fmt=fmt, lab=lab, kit=kit,
             received_at=received_at, catalogue=catalogue, mixture_min_loci=mixture_min_loci,
             min_autosomal_loci=min_autosomal_loci, duplicate_min_loci=duplicate_min_loci,
-            refused=refused, skipped=skipped,
+            refused=refused, skipped=skipped, notes=notes,
         ))
 
     _report(progress, "plan", 1)
@@ -319,7 +320,7 @@ def _prepare(view: Store | BatchTransaction, records: pd.DataFrame, manifest: Ma
              manifest_name: str, sha: str, export_bytes: bytes, manifest_bytes: bytes, fmt: str, lab: str,
              kit: str | None, received_at: datetime, catalogue: LocusCatalogue, mixture_min_loci: int,
              min_autosomal_loci: int, duplicate_min_loci: int, refused: dict,
-             skipped: list[dict]) -> _Prepared:
+             skipped: list[dict], notes: list[dict] = ()) -> _Prepared:
     """Plan the batch against the store as ``view`` sees it: its summary and the rows to write.
 
     Every store-dependent rule (stored conflicts, family slots, profile extensions, duplicates)
@@ -354,6 +355,9 @@ def _prepare(view: Store | BatchTransaction, records: pd.DataFrame, manifest: Ma
             + "not forensic STRs, or loci missing from kinship/data/str_reference_alleles*.csv — add a "
             "locus there (with its repeat coordinates on the file's build and reference CE allele) to read it",
             kind="not_in_catalogue"))
+    for note in notes:  # the reader's remarks on the file (kinship.io: attrs["notes"]); no sample, no genotype
+        plan.warnings.append(IngestRecord.warning(file, int(note["line"]), "", "", "", note["message"],
+                                                  kind=note["kind"]))
     summary = _summary(plan, sha=sha, file=file, manifest_name=manifest_name)
     summary.n_records_skipped = len(skipped)
     new = plan.rows[plan.rows["is_new"]]

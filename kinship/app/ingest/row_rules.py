@@ -63,6 +63,7 @@ from kinship.errors import AlleleError, UnknownLocusError
 from kinship.genetics.alleles import UNKNOWN_ALLELE, allele_sort_key, parse_allele
 from kinship.genetics.ladders import allele_plausibility
 from kinship.genetics.loci import LocusCatalogue
+from kinship.io.tidy import split_problem
 
 __all__ = [
     "UNKNOWN_CALLS",
@@ -217,17 +218,21 @@ def row_where(file: str, line: int, sample: str, raw_locus: str) -> str:
     return f"{file} line {line}, sample {sample!r}, locus {raw_locus!r}"
 
 
-#: Reader verdicts a reader's ``problem`` note may carry as ``"<kind>: <reason>; fix: <fix>"``,
-#: and the outcome each gives the row: a call below its caller's quality thresholds is left
-#: untyped (``low_quality``); a record that is not valid VCF for its caller
-#: (``invalid_record``) or a locus the file's genome build has no coordinates for
-#: (``locus_not_on_build``) is quarantined.
-READER_VERDICTS = {"low_quality": UNTYPED, "invalid_record": QUARANTINED, "locus_not_on_build": QUARANTINED}
+#: Outcome of a reader's verdict on a row (a :func:`kinship.io.tidy.reader_problem` note) by its
+#: kind: a call below its caller's quality thresholds is left untyped (``low_quality``); every
+#: other kind is quarantined (a record that is not valid VCF for its caller, ``invalid_record``;
+#: a locus the file's genome build has no coordinates for, ``locus_not_on_build``; a ForenSeq
+#: report that contradicts itself, ``typed_calls_disagree``; a STRait Razor sequence with no
+#: exact CE allele, ``unconvertible_allele``; reads that do not decide a genotype,
+#: ``ambiguous_reads``).
+READER_VERDICTS = {"low_quality": UNTYPED}
 
 
 def unreadable_line(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     """Quarantine a line the reader could not split into the header's fields (``malformed_line``),
-    or apply a reader's verdict on the row (:data:`READER_VERDICTS`).
+    or apply a reader's verdict on a row it read but could not give exactly, with the reader's
+    own kind, reason and fix (:func:`kinship.io.tidy.reader_problem`; outcome by kind:
+    :data:`READER_VERDICTS`).
 
     Parameters
     ----------
@@ -243,14 +248,13 @@ def unreadable_line(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     """
     if not check.problem:
         return False
-    kind, _, verdict = check.problem.partition(": ")
-    if kind in READER_VERDICTS:  # a reader's decision on the row (kinship.io.vcf)
-        reason, _, fix = verdict.rpartition("; fix: ")
+    kind, reason, fix = split_problem(check.problem)
+    if kind:  # a reader's verdict on the row (kinship.io.vcf, forenseq, straitrazor)
         reason = f"{reason} ({check.where})"
-        if READER_VERDICTS[kind] == UNTYPED:
+        if READER_VERDICTS.get(kind, QUARANTINED) == UNTYPED:
             check.row.update(outcome=UNTYPED, kind=kind, reason=reason, fix=fix)
             return True
-        return check.quarantine(kind=kind, value=check.row["calls"], reason=reason, fix=fix)
+        return check.quarantine(kind=kind, value=",".join(check.calls), reason=reason, fix=fix)
     return check.quarantine(kind="malformed_line", value="",
                             reason=f"unreadable line ({check.file} line {check.row['source_line']}): {check.problem}",
                             fix=_FIX["malformed"])

@@ -14,11 +14,13 @@ and the fix into the sample's rows. :func:`kinship.app.ingest.plan_batch` applie
 2. :func:`probable_mixture` - ``mixture_min_loci`` or more three-allele loci;
 
    then :func:`nothing_landed` stops at a sample with no landed row (nothing to check);
-3. :func:`conflicting_batch_genotypes` - two different genotypes for one locus in the batch;
-4. :func:`conflicting_store_identity` (a role, lab or family slot that contradicts the store)
+3. :func:`control_dna` - a profile equal to a control DNA's (2800M, 9947A, 007) at every
+   shared autosomal locus, at least 8 of them, is quarantined whole: controls are not casework;
+4. :func:`conflicting_batch_genotypes` - two different genotypes for one locus in the batch;
+5. :func:`conflicting_store_identity` (a role, lab or family slot that contradicts the store)
    and :func:`conflicting_stored_genotypes` (a genotype that differs from the stored one; a
    stored genotype is never overwritten);
-5. :func:`too_few_autosomal_loci` - fewer than ``min_autosomal_loci`` typed autosomal loci,
+6. :func:`too_few_autosomal_loci` - fewer than ``min_autosomal_loci`` typed autosomal loci,
    this batch and the store together.
 """
 
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 
 from kinship.app.ingest.records import LANDED, QUARANTINED
 from kinship.genetics.alleles import UNKNOWN_ALLELE
+from kinship.genetics.controls import CONTROL_MIN_LOCI, matching_control
 from kinship.genetics.loci import LocusCatalogue
 from kinship.io.manifest import Manifest, manifest_rules
 
@@ -42,6 +45,7 @@ __all__ = [
     "listed_in_manifest",
     "probable_mixture",
     "nothing_landed",
+    "control_dna",
     "conflicting_batch_genotypes",
     "conflicting_store_identity",
     "conflicting_stored_genotypes",
@@ -280,8 +284,56 @@ def nothing_landed(sample: SampleCheck, batch: BatchContext) -> bool:
     return not any(r["outcome"] == LANDED for r in sample.rows)
 
 
+def control_dna(sample: SampleCheck, batch: BatchContext) -> bool:
+    """Sample rule 3: quarantine, whole, a profile that is a commercial control DNA (``control_dna``).
+
+    The landed genotypes equal a bundled control profile (:func:`kinship.genetics.controls.matching_control`:
+    2800M, 9947A or 007) at every shared autosomal locus, at least ``CONTROL_MIN_LOCI`` (8) of
+    them: a positive control sent under a manifest id, in any format. Earlier reasons of its
+    rows are overwritten (the whole sample is a control, not casework).
+
+    Parameters
+    ----------
+    sample : SampleCheck
+        The sample (some rows landed).
+    batch : BatchContext
+        The batch (``catalogue``).
+
+    Returns
+    -------
+    bool
+        ``True`` if the sample was quarantined.
+
+    Examples
+    --------
+    >>> from kinship.genetics.controls import control_profiles
+    >>> from kinship.genetics.loci import default_catalogue
+    >>> from kinship.io.manifest import parse_manifest
+    >>> manifest = parse_manifest(b"sample_id,role,family_id,relationship,sex\\nC1,candidate,,,\\n",
+    ...                           file="m.csv", lab="L")
+    >>> rows = [{"source_line": n, "locus": locus, "allele_1": a1, "allele_2": a2, "outcome": "landed"}
+    ...         for n, (locus, (a1, a2)) in enumerate(sorted(control_profiles()["2800M"].items()), start=2)]
+    >>> control_dna(SampleCheck("C1", rows), BatchContext("e.csv", manifest, default_catalogue()))
+    True
+    >>> rows[0]["kind"], rows[0]["fix"]
+    ('control_dna', 'controls are not casework; remove it from the manifest')
+    """
+    seen = sample.landed_by_locus()
+    found = matching_control({locus: (lrows[0]["allele_1"], lrows[0]["allele_2"]) for locus, lrows in seen.items()},
+                             catalogue=batch.catalogue, min_loci=CONTROL_MIN_LOCI)
+    if found is None:
+        return False
+    name, n_loci = found
+    return sample.quarantine(
+        kind="control_dna", value=name, overwrite=True,
+        reason=(f"sample {sample.sample_id!r} ({batch.file}) is the control DNA {name}: its genotypes equal the "
+                f"published {name} profile at all {n_loci} shared autosomal loci (kinship/data/control_profiles.csv)"),
+        fix="controls are not casework; remove it from the manifest",
+    )
+
+
 def conflicting_batch_genotypes(sample: SampleCheck, batch: BatchContext) -> bool:
-    """Sample rule 3: quarantine a sample with two different genotypes for one locus in the batch.
+    """Sample rule 4: quarantine a sample with two different genotypes for one locus in the batch.
 
     The reason lists, per locus, each line and its genotype (``conflict``). A partial genotype
     (``12/?``) and a full one (``12/14``) of the same locus differ: they conflict too, and the
@@ -330,7 +382,7 @@ def conflicting_batch_genotypes(sample: SampleCheck, batch: BatchContext) -> boo
 
 
 def conflicting_store_identity(sample: SampleCheck, batch: BatchContext) -> bool:
-    """Sample rule 4, identity: quarantine a sample whose role, lab or family slot contradicts the store.
+    """Sample rule 5, identity: quarantine a sample whose role, lab or family slot contradicts the store.
 
     A stored sample keeps its role and lab; a reference keeps its relationship in a family;
     a family has one father and one mother (a second one is a conflict). Reason kind
@@ -377,7 +429,7 @@ def conflicting_store_identity(sample: SampleCheck, batch: BatchContext) -> bool
 
 
 def conflicting_stored_genotypes(sample: SampleCheck, batch: BatchContext) -> bool:
-    """Sample rule 4, genotypes: quarantine a submission that differs from the stored profile.
+    """Sample rule 5, genotypes: quarantine a submission that differs from the stored profile.
 
     A stored genotype is never overwritten: the whole submission is quarantined with a
     locus-by-locus diff (``conflict``). New loci of a re-test that agrees with the stored
@@ -420,7 +472,7 @@ def conflicting_stored_genotypes(sample: SampleCheck, batch: BatchContext) -> bo
 
 
 def too_few_autosomal_loci(sample: SampleCheck, batch: BatchContext) -> bool:
-    """Sample rule 5: quarantine the landed rows of a profile with too few typed autosomal loci.
+    """Sample rule 6: quarantine the landed rows of a profile with too few typed autosomal loci.
 
     The loci of this batch and of the store count together; fewer than
     ``min_autosomal_loci`` (12) can not be matched (``too_few_loci``; untyped rows stay
@@ -473,8 +525,9 @@ SAMPLE_RULES: tuple[Callable[[SampleCheck, BatchContext], bool], ...] = (
     listed_in_manifest,  # 1
     probable_mixture,  # 2
     nothing_landed,
-    conflicting_batch_genotypes,  # 3
-    conflicting_store_identity,  # 4
-    conflicting_stored_genotypes,  # 4
-    too_few_autosomal_loci,  # 5
+    control_dna,  # 3
+    conflicting_batch_genotypes,  # 4
+    conflicting_store_identity,  # 5
+    conflicting_stored_genotypes,  # 5
+    too_few_autosomal_loci,  # 6
 )
