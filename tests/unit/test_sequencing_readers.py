@@ -198,7 +198,7 @@ def test_reader_problem_rows_are_decided_once_like_one_by_one(path, fmt):
     if fmt == "straitrazor":
         by_locus = {r["raw_locus"]: r for r in rows}
         assert by_locus["D12S391"]["kind"] == "ambiguous_reads"
-        assert by_locus["D12S391"]["reason"].startswith("A005.txt line ")
+        assert "(A005.txt line " in by_locus["D12S391"]["reason"]
         assert by_locus["Penta D"]["kind"] == "unconvertible_allele" and by_locus["Penta D"]["value"] == "13,12,13.1"
 
 

@@ -12,7 +12,20 @@ import pytest
 import flows.ingest
 from kinship.app.ingest import ingest_batch
 from kinship.errors import ExportFormatError
-from kinship.io.vcf import detect_build, locus_table, parse_vcf, quality_thresholds
+from kinship.io.tidy import split_problem
+from kinship.io.vcf import detect_build, locus_table, quality_thresholds
+from kinship.io.vcf import parse_vcf as _parse_vcf
+
+
+def parse_vcf(raw, **options):
+    """The reader's records, each reader verdict written out as "<kind>: <reason>; fix: <fix>"."""
+    recs = _parse_vcf(raw, **options)
+    notes = []
+    for problem in recs["problem"]:
+        kind, reason, fix = split_problem(problem)
+        notes.append(f"{kind}: {reason}; fix: {fix}" if kind else reason)
+    recs["problem"] = notes
+    return recs
 from kinship.store import Store
 from tests.labs import register_test_labs
 
