@@ -54,13 +54,8 @@ def load_pedigrees(store: str):
 
 
 @task(**IO)
-def load_warnings(store: str):
-    return Store(store).warning_records()
-
-
-@task(**COMPUTE)
-def quality_drops(warnings):
-    return match_run.call_quality_drops(warnings)
+def load_call_quality_drops(store: str):
+    return Store(store).warning_counts_by_locus("low_quality")
 
 
 @task(**IO)
@@ -228,7 +223,7 @@ def match(
     pairs = detail(run, select_pairs(matches))
     provenance = describe(run, params, substitutions, started_at, run_plan, previous, matches)
     save_matches(store, provenance, matches, run)  # recorded, not yet finished
-    drops = quality_drops(load_warnings(store))
+    drops = load_call_quality_drops(store)
     paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members, drops)  # whole or nothing
     finish_run(store, provenance)  # finished only once its outputs exist
     publish(matches, provenance)

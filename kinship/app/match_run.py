@@ -88,7 +88,6 @@ __all__ = [
     "reported_pairs",
     "pair_loci",
     "provenance",
-    "call_quality_drops",
 ]
 
 HYPOTHESES = {
@@ -815,35 +814,3 @@ def new_run_id(inputs: MatchInputs, when: datetime) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def call_quality_drops(warnings: pd.DataFrame) -> pd.DataFrame:
-    """Per locus, the calls left untyped at ingestion for call quality, for the run's report.
-
-    Read from the store's ``warnings`` table (:meth:`kinship.store.Store.warning_records`): its
-    rows of kind ``low_quality`` (a sequencing call below its caller's quality thresholds,
-    :mod:`kinship.io.vcf`). Counts only: no sample id, no call.
-
-    Parameters
-    ----------
-    warnings : pandas.DataFrame
-        Columns ``kind, locus, sample_id, file_id`` at least.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``locus`` (str), ``n_calls``, ``n_samples``, ``n_batches`` (int64), one row per
-        locus with a dropped call, sorted by locus.
-
-    Examples
-    --------
-    >>> w = pd.DataFrame({"kind": ["low_quality", "low_quality", "no_call"], "locus": ["TH01", "TH01", "vWA"],
-    ...                   "sample_id": ["S1", "S2", "S1"], "file_id": [1, 2, 1]})
-    >>> call_quality_drops(w).values.tolist()
-    [['TH01', 2, 2, 2]]
-    """
-    low = warnings[warnings["kind"] == "low_quality"]
-    out = (low.groupby("locus", sort=True)
-           .agg(n_calls=("kind", "size"), n_samples=("sample_id", "nunique"), n_batches=("file_id", "nunique"))
-           .reset_index())
-    return out.astype({"locus": str, "n_calls": "int64", "n_samples": "int64", "n_batches": "int64"})

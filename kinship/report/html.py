@@ -176,7 +176,7 @@ def render_html(
         ``matches.csv``, so the report stays readable at national scale.
     call_quality : DataFrame, optional
         Calls left untyped at ingestion for call quality, per locus
-        (:func:`kinship.app.match_run.call_quality_drops`: ``locus, n_calls, n_samples,
+        (:meth:`kinship.store.Store.warning_counts_by_locus` of ``low_quality``: ``locus, n_calls, n_samples,
         n_batches``); listed in the section "Calls dropped for call quality".
 
     Returns

@@ -368,6 +368,33 @@ class ProfileTables(StoreBase):
         """Every ingestion warning (off-ladder calls, no-calls, sex check...), sorted by ``id``."""
         return self._records(warnings_table, ["source", "kind", "line", "sample_id", "locus", "value", "message"], file_id)
 
+    def warning_counts_by_locus(self, kind: str) -> pd.DataFrame:
+        """Per locus, how many warnings of ``kind`` the store holds, counted in the database.
+
+        For the match report's "calls dropped for call quality" (``kind="low_quality"``,
+        :mod:`kinship.io.vcf`): counts only, no sample id and no call leave the store, and the
+        work is one ``GROUP BY`` however many warnings a national store holds.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``locus`` (str), ``n_calls``, ``n_samples``, ``n_batches`` (int64): the
+            warnings, the distinct samples and the distinct batches per locus, sorted by locus.
+        """
+        w = warnings_table
+        q = (
+            sa.select(w.c.locus, sa.func.count().label("n_calls"),
+                      sa.func.count(sa.distinct(w.c.sample_id)).label("n_samples"),
+                      sa.func.count(sa.distinct(w.c.file_id)).label("n_batches"))
+            .where(w.c.kind == kind)
+            .group_by(w.c.locus)
+            .order_by(w.c.locus)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=["locus", "n_calls", "n_samples", "n_batches"])
+        return frame.astype({"locus": str, "n_calls": "int64", "n_samples": "int64", "n_batches": "int64"})
+
     def _records(self, table: sa.Table, cols: list[str], file_id: int | None) -> pd.DataFrame:
         q = (
             sa.select(table.c.id, table.c.file_id, ingested_files.c.export_name, *(table.c[c] for c in cols))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from kinship.app.ingest import ingest_batch
-from kinship.app.match_run import call_quality_drops
 from kinship.report import render_html
 from kinship.store import Store
 from tests.labs import register_test_labs
@@ -21,7 +20,7 @@ def test_the_report_lists_per_locus_the_calls_dropped_for_call_quality(tmp_path,
     store = Store(tmp_path / "s.sqlite")
     register_test_labs(store)
     ingest_batch(store, export, DATA / "vcf_manifest.csv", lab="SEQ", fmt="vcf", min_autosomal_loci=1)
-    drops = call_quality_drops(store.warning_records())
+    drops = store.warning_counts_by_locus("low_quality")
     store.close()
     assert drops.values.tolist() == [["TH01", 2, 2, 1]]  # Q 0.39 (GS-1) and DP 6 (GS-2)
     matches, loci, prov, _ = run
