@@ -80,20 +80,29 @@ def _progress_bar(stream=None):
             _cli_progress = None
 
 
+class _NoRunTracebacks(logging.Filter):
+    """Drop a flow or task run's error record from the console (it stays in Prefect's API log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name.startswith(("prefect.flow_runs", "prefect.task_runs")) and record.levelno >= logging.ERROR)
+
+
 @contextmanager
 def _quiet_run_logs():
-    """While ``scripts/flow ingest`` runs the flow, keep Prefect's run loggers from printing a
-    failed task's traceback: a refused export or manifest is then said in one line by ``main``,
-    and any other error still ends in Python's own traceback."""
-    loggers = [logging.getLogger(name) for name in ("prefect.task_runs", "prefect.flow_runs")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.CRITICAL)
+    """While ``scripts/flow ingest`` runs the flow, keep a failed run's traceback off the
+    terminal: a refused export or manifest is then said in one line by ``main``, and any other
+    error still ends in Python's own traceback. Only the console handlers are filtered; the
+    run's records still reach Prefect's API log handler (the UI and ``prefect flow-run logs``)."""
+    console = [h for name in ("", "prefect") for h in logging.getLogger(name).handlers
+               if isinstance(h, logging.StreamHandler)]
+    quiet = _NoRunTracebacks()
+    for handler in console:
+        handler.addFilter(quiet)
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
+        for handler in console:
+            handler.removeFilter(quiet)
 
 
 @task(cache_policy=NO_CACHE)
