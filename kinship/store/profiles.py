@@ -21,6 +21,7 @@ from kinship.genetics.alleles import UNKNOWN_ALLELE
 from kinship.store.dberrors import describe_db_error
 from kinship.store.engine import LOOKUP_CHUNK, StoreBase, chunks
 from kinship.store.tables import (
+    batch_retractions,
     family_members,
     genotypes,
     ingested_files,
@@ -373,7 +374,8 @@ class ProfileTables(StoreBase):
 
         For the match report's "calls dropped for call quality" (``kind="low_quality"``,
         :mod:`kinship.io.vcf`): counts only, no sample id and no call leave the store, and the
-        work is one ``GROUP BY`` however many warnings a national store holds.
+        work is one ``GROUP BY`` however many warnings a national store holds. Warnings of a
+        retracted batch are not counted (its genotypes are gone; the batch's record stays).
 
         Returns
         -------
@@ -386,7 +388,7 @@ class ProfileTables(StoreBase):
             sa.select(w.c.locus, sa.func.count().label("n_calls"),
                       sa.func.count(sa.distinct(w.c.sample_id)).label("n_samples"),
                       sa.func.count(sa.distinct(w.c.file_id)).label("n_batches"))
-            .where(w.c.kind == kind)
+            .where(w.c.kind == kind, w.c.file_id.not_in(sa.select(batch_retractions.c.file_id)))
             .group_by(w.c.locus)
             .order_by(w.c.locus)
         )

@@ -21,6 +21,9 @@ def test_the_report_lists_per_locus_the_calls_dropped_for_call_quality(tmp_path,
     register_test_labs(store)
     ingest_batch(store, export, DATA / "vcf_manifest.csv", lab="SEQ", fmt="vcf", min_autosomal_loci=1)
     drops = store.warning_counts_by_locus("low_quality")
+    # a retracted batch's dropped calls are no longer counted (its genotypes are gone)
+    store.retract_batch(int(store.list_batches()["file_id"].iloc[0]), by="QA", why="wrong_file")
+    assert store.warning_counts_by_locus("low_quality").empty
     store.close()
     assert drops.values.tolist() == [["TH01", 2, 2, 1]]  # Q 0.39 (GS-1) and DP 6 (GS-2)
     matches, loci, prov, _ = run
