@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 from prefect import flow, task
@@ -14,6 +14,7 @@ from prefect.artifacts import create_markdown_artifact, create_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
+from flows.console import refusals_in_one_line
 from flows.retries import IO_RETRIES
 from flows.settings import store_label, store_location
 from kinship.app.ingest import ingest_batch
@@ -78,31 +79,6 @@ def _progress_bar(stream=None):
             yield
         finally:
             _cli_progress = None
-
-
-class _NoRunTracebacks(logging.Filter):
-    """Drop a flow or task run's error record from the console (it stays in Prefect's API log)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.name.startswith(("prefect.flow_runs", "prefect.task_runs")) and record.levelno >= logging.ERROR)
-
-
-@contextmanager
-def _quiet_run_logs():
-    """While ``scripts/flow ingest`` runs the flow, keep a failed run's traceback off the
-    terminal: a refused export or manifest is then said in one line by ``main``, and any other
-    error still ends in Python's own traceback. Only the console handlers are filtered; the
-    run's records still reach Prefect's API log handler (the UI and ``prefect flow-run logs``)."""
-    console = [h for name in ("", "prefect") for h in logging.getLogger(name).handlers
-               if isinstance(h, logging.StreamHandler)]
-    quiet = _NoRunTracebacks()
-    for handler in console:
-        handler.addFilter(quiet)
-    try:
-        yield
-    finally:
-        for handler in console:
-            handler.removeFilter(quiet)
 
 
 @task(cache_policy=NO_CACHE)
@@ -197,12 +173,12 @@ def main(argv: list[str] | None = None) -> str:
     except ReuniteInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    try:
-        with _progress_bar(), _quiet_run_logs():
-            summary = ingest(**options, reader_options=reader_options or None)
-    except ReuniteInputError as exc:  # the export or manifest refused: one line, no traceback
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        raise SystemExit(2) from None
+    for what, path in (("export", args.export), ("manifest", args.manifest)):
+        if path is not None and not Path(path).is_file():
+            print(f"error: {what} {path}: no such file; fix: give the path of the lab's {what} file", file=sys.stderr)
+            raise SystemExit(2)
+    with refusals_in_one_line(), _progress_bar():  # a refused export or manifest: one line, no traceback
+        summary = ingest(**options, reader_options=reader_options or None)
     return ingestion_summary_text(summary, store=store_label(store_location(args.store)))
 
 

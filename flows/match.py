@@ -24,6 +24,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.console import refusals_in_one_line
 from flows.retries import IO_RETRIES
 from flows.settings import out_location, store_location
 from kinship import report
@@ -262,9 +263,13 @@ def main(argv: list[str] | None = None) -> dict:
         parameters = from_arguments(args)
     except ReuniteInputError as exc:
         parser.error(str(exc))
-    return run_match(args.dask_address, parameters=parameters, store=args.store, out_dir=args.out_dir,
-                     full=args.full)
+    with refusals_in_one_line():  # a refused frequency table or store: one line, no traceback
+        return run_match(args.dask_address, parameters=parameters, store=args.store, out_dir=args.out_dir,
+                         full=args.full)
 
 
 if __name__ == "__main__":
-    print(main()["paths"])
+    result = main()
+    print(f"match run {result['provenance']['run_id']}")
+    for name, path in result["paths"].items():
+        print(f"{name}: {path}")

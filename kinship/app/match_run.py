@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import warnings
 from dataclasses import asdict, dataclass
 from typing import Sequence
@@ -330,8 +331,9 @@ def encode_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel,
             f"in the store ({shown}); expected a table of the loci the profiles are typed at; fix: "
             "choose a table that covers them (table_id: a bundled id or a CSV file)"
         )
+    chosen = re.sub(r"\+\d+ added$", "", table.name)  # the table chosen, not its effective name
     left_out = {
-        l: f"not in frequency table {table.name!r} ({n} samples typed)"
+        l: f"not in frequency table {chosen!r} ({n} sample{'' if n == 1 else 's'} typed)"
         for l, n in sorted(typed_loci.items())
         if l not in table
     }

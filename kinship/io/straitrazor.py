@@ -321,19 +321,23 @@ def parse_straitrazor(raw: bytes, *, file: str = "A001.txt", analytical_reads: i
                 "(kinship/data/forenseq_amplicons.csv), so its STRait Razor labels can not be checked as CE alleles",
                 _FIX_TYPE))
             continue
+        threshold = max(analytical_reads, analytical_fraction * sum(reads[locus].values()))
+        # a label above the analytical threshold that is not the CE allele of its sequence is
+        # refused before any calling: the calling rule would otherwise weigh reads under a
+        # label the sequence does not have (and name it in its reason)
+        above = [a for a, r in reads[locus].items() if r >= threshold]
+        inexact = [f"{a} ({wrong[locus][a]})" for a in above if a in wrong[locus]]
+        if inexact:
+            add(locus, line, above, reader_problem(
+                "unconvertible_allele", f"{locus}: allele label(s) without an exact CE allele: " + "; ".join(inexact),
+                _FIX_TYPE))
+            continue
         called, ambiguous = call_locus(reads[locus], amplicon, analytical_reads=analytical_reads,
                                        analytical_fraction=analytical_fraction)
         if ambiguous:
             add(locus, line, [], reader_problem("ambiguous_reads", f"{locus}: {ambiguous}", _FIX_TYPE))
             continue
-        inexact = [f"{a} ({wrong[locus][a]})" for a in called if a in wrong[locus]]
-        if inexact:
-            add(locus, line, called, reader_problem(
-                "unconvertible_allele", f"{locus} called allele(s) without an exact CE allele: " + "; ".join(inexact),
-                _FIX_TYPE))
-            continue
         add(locus, line, called, "")
-        threshold = max(analytical_reads, analytical_fraction * sum(reads[locus].values()))
         if any(sum(r >= threshold for r in isoalleles[(locus, a)].values()) > 1 for a in called):
             iso.append(locus)
     for number, name, why in bad_lines:

@@ -340,7 +340,7 @@ def detect_caller(header, *, caller: str | None = None, file: str = "<export>") 
         if fields is not None and fields != caller:
             raise ExportFormatError(
                 f"export {file}: caller {caller!r} was given but the header's fields are {fields}'s "
-                f"({fields_text}); the alleles would be read wrongly; fix: pass caller={fields!r} or "
+                f"({fields_text}); the alleles would be read wrongly; fix: pass --caller {fields} (caller={fields!r}) or "
                 "leave it out")
         chosen = caller
     elif fields is not None and source is not None and fields != source:

@@ -232,8 +232,9 @@ def ingestion_summary_text(summary, *, store: str | None = None) -> str:
     Returns
     -------
     str
-        Three lines, ending with a newline (a fourth when calls were left untyped for call
-        quality, ``n_low_quality``).
+        Three lines, ending with a newline (one more when calls were left untyped for call
+        quality, ``n_low_quality``, and one when records were placed on no forensic locus,
+        ``n_records_skipped``).
 
     Examples
     --------
@@ -259,4 +260,6 @@ def ingestion_summary_text(summary, *, store: str | None = None) -> str:
         f"(file_id {get('file_id')})\n"
         + (f"call quality: {get('n_low_quality')} calls below the caller's thresholds left untyped "
            f"(warnings of kind low_quality, file_id {get('file_id')})\n" if get("n_low_quality") else "")
+        + (f"skipped: {get('n_records_skipped')} records on no forensic locus (not rows; listed in the warnings, "
+           f"file_id {get('file_id')}; a VCF on the wrong --build places none)\n" if get("n_records_skipped") else "")
     )

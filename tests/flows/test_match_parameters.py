@@ -90,3 +90,17 @@ def test_the_command_line_lists_every_field_and_refuses_a_bad_one(tmp_path, caps
         main(["--store", str(store), "--theta", "1"])
     assert exit_.value.code == 2 and not store.exists()
     assert "error: match parameter theta = 1.0 is out of range; allowed: 0 <= theta < 1" in capsys.readouterr().err
+
+
+def test_a_refused_frequency_table_is_one_line_not_a_traceback(tmp_path, capsys):
+    """QA: a table summing to 0.97 at a locus stopped ``scripts/flow match`` with a traceback
+    printed twice; it is one ``error:`` line and exit code 2 (the message names locus and sum)."""
+    table = tmp_path / "f097.csv"
+    table.write_text("locus,allele,frequency\nTH01,6,0.3\nTH01,7,0.3\nTH01,9.3,0.37\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--store", str(tmp_path / "s.sqlite"), "--out-dir", str(tmp_path / "out"), "--table-id", str(table)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: ") and "TH01" in lines[-1] and "0.97" in lines[-1]
+    assert "Traceback" not in err

@@ -154,6 +154,19 @@ def test_label_and_length_must_agree(tmp_path):
     assert "7 (its 68-base sequence is allele 6 by the ForenSeq amplicon definition" in reason
 
 
+def test_a_mislabelled_sequence_is_refused_before_the_balance_rule_names_its_label(tmp_path):
+    """A relabelled TH01:8 (its sequence is allele 6) beside a weak allele 7 (QA): the locus is
+    unconvertible, naming the sequence's real allele, not 'ambiguous reads of allele 8'."""
+    th01_6 = "A" * 32 + "AATG" * 6 + "A" * 12
+    th01_7 = "A" * 32 + "AATG" * 7 + "A" * 12
+    path = tmp_path / "S8.txt"
+    path.write_text(f"TH01:8\t{len(th01_6)} bases\t{th01_6}\t300\t254\nTH01:7\t{len(th01_7)} bases\t{th01_7}\t15\t10\n")
+    recs = read_export(path, fmt="straitrazor")
+    kind, reason, _ = split_problem(recs["problem"].item())
+    assert kind == "unconvertible_allele"
+    assert "8 (its 68-base sequence is allele 6" in reason and "ambiguous" not in reason
+
+
 # -- control DNA ----------------------------------------------------------------------------------
 
 

@@ -334,6 +334,9 @@ def test_the_ingest_command_passes_caller_build_and_quality_to_the_reader(monkey
         raise ExportFormatError("export x.vcf: genome builds disagree (a says GRCh37;\n b says GRCh38); fix: ...")
 
     monkeypatch.setattr(flows.ingest, "ingest", fake)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.vcf").write_text("")
+    (tmp_path / "m.csv").write_text("")
     with pytest.raises(SystemExit) as info:
         flows.ingest.main(["x.vcf", "m.csv", "--lab", "SEQ", "--fmt", "vcf", "--caller", "hipstr", "--build", "GRCh37",
                            "--min-q", "0.8", "--max-ci-width", "2"])
@@ -345,6 +348,10 @@ def test_the_ingest_command_passes_caller_build_and_quality_to_the_reader(monkey
     with pytest.raises(SystemExit):
         flows.ingest.main(["x.txt", "m.csv", "--lab", "SEQ", "--build", "GRCh37"])
     assert "are for --fmt vcf, not --fmt genemapper" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # a missing file: one line, no traceback
+        flows.ingest.main(["nope.vcf", "m.csv", "--lab", "SEQ", "--fmt", "vcf"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == "error: export nope.vcf: no such file; fix: give the path of the lab's export file\n"
 
 
 # -- the real public file --------------------------------------------------------------------------
