@@ -49,12 +49,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from kinship.genetics.encoding import UNKNOWN, UNTYPED, check_allele_pairs, genotype_alleles, n_genotypes
+from kinship.genetics.encoding import UNTYPED, check_allele_pairs, genotype_alleles
 from kinship.likelihood.phenotypes import child_rows, is_ambiguous, observed_pairs
 
 __all__ = [
     "transmission",
-    "child_genotype_probs",
     "hwe_genotype_probs",
     "family_locus_tables",
 ]
@@ -111,27 +110,6 @@ def transmission(genotypes: np.ndarray, M: np.ndarray, afreq: np.ndarray, *, sil
         r = afreq[None, :] * (E @ afreq)  # r_x = p_x sum_y E[x, y] p_y
         out[amb] = (r @ M) / r.sum(axis=1, keepdims=True)
     return out
-
-
-def child_genotype_probs(t_father: np.ndarray, t_mother: np.ndarray) -> np.ndarray:
-    """P(child genotype | parents) for every genotype index.
-
-    Parameters
-    ----------
-    t_father, t_mother : ndarray of float64, shape (n_families, n_alleles)
-        Transmission vectors (:func:`transmission`).
-
-    Returns
-    -------
-    ndarray of float64, shape (n_genotypes, n_families)
-        Rows in genotype-index order (``schemas/genotype_encoding.v2.json``, complete genotypes only); each column sums
-        to 1 when the transmission vectors do.
-    """
-    n = t_father.shape[1]
-    i, j = genotype_alleles(n)
-    prob = t_mother[:, i] * t_father[:, j] + t_mother[:, j] * t_father[:, i]
-    prob[:, i == j] *= 0.5
-    return np.ascontiguousarray(prob.T)
 
 
 def hwe_genotype_probs(afreq: np.ndarray) -> np.ndarray:

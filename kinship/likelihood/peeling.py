@@ -65,7 +65,7 @@ from typing import Sequence
 
 import numpy as np
 
-from kinship.genetics.encoding import UNKNOWN, UNTYPED, check_allele_pairs, genotype_alleles
+from kinship.genetics.encoding import UNKNOWN, UNTYPED, check_allele_pairs
 from kinship.errors import PedigreeError
 from kinship.likelihood.pedigree import Pedigree
 from kinship.likelihood.phenotypes import child_rows, joint_rows, observed_pairs
