@@ -34,3 +34,16 @@ def test_the_report_lists_per_locus_the_calls_dropped_for_call_quality(tmp_path,
     empty = render_html(matches, loci, prov, call_quality=drops.iloc[:0])
     assert "None: no call was dropped for call quality." in empty
     assert 'id="call-quality"' not in render_html(matches, loci, prov)
+
+
+def test_dropped_calls_are_counted_in_the_database_on_both_backends(store, tmp_path):
+    """``Store.warning_counts_by_locus`` is one GROUP BY on SQLite and PostgreSQL; a retracted
+    batch's warnings are not counted."""
+    export = tmp_path / "g.vcf"
+    export.write_bytes(gangstr_vcf("GRCh38", [gangstr_th01("GRCh38", "1/2:40:0.39:6,9:6-6,9-9:20,10,0,0",
+                                                           "0/0:6:1.0:7,7:7-7,7-7:20,10,0,0")]))
+    ingest_batch(store, export, DATA / "vcf_manifest.csv", lab="SEQ", fmt="vcf", min_autosomal_loci=1)
+    assert store.warning_counts_by_locus("low_quality").values.tolist() == [["TH01", 2, 2, 1]]
+    assert store.warning_counts_by_locus("no_such_kind").empty
+    store.retract_batch(int(store.list_batches()["file_id"].iloc[0]), by="QA", why="wrong_file")
+    assert store.warning_counts_by_locus("low_quality").empty
