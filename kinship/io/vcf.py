@@ -609,6 +609,19 @@ def _parse_path(path: Path, *, file: str, caller: str | None, ce_field: str | No
                         continue
                     text_fields = str(rec).rstrip("\n").split("\t")
                     keys = text_fields[8].split(":") if len(text_fields) > 8 else []
+                    if sample_names and len(text_fields) < 9 + len(sample_names):
+                        # a record line cut short (or missing its samples): no call can be read
+                        for sample in sample_names:
+                            samples.append(sample)
+                            loci.append(ref["locus"])
+                            calls.append([])
+                            lines.append(line)
+                            problems.append(_problem(
+                                "invalid_record",
+                                f"the record has {len(text_fields)} of the {9 + len(sample_names)} fields the header "
+                                "declares (FORMAT and one column per sample): it may have been cut short",
+                                "send the caller's VCF unchanged"))
+                        continue
                     for j, sample in enumerate(sample_names):
                         gt_text = _gt_text(text_fields, keys, j)
                         got, problem = reader.sample(rec, rec.samples[sample], ref, gt_text)
@@ -617,7 +630,7 @@ def _parse_path(path: Path, *, file: str, caller: str | None, ce_field: str | No
                         calls.append(got)
                         lines.append(line)
                         problems.append(problem)
-            except (ValueError, OSError, KeyError, TypeError) as exc:
+            except (ValueError, OSError, KeyError, TypeError, IndexError) as exc:
                 raise _format_error(file, f"record after line {n_header_lines + len(lines)}: {exc}") from None
     finally:
         pysam.set_verbosity(save)
