@@ -580,7 +580,6 @@ def _parse_path(path: Path, *, file: str, caller: str | None, ce_field: str | No
             q_is_posterior = "Q" in header.formats and "posterior" in str(header.formats["Q"].description).lower()
             reader = _RecordReader(caller=caller, legacy=legacy, ce_field=ce_field, thresholds=thresholds,
                                    q_is_posterior=q_is_posterior, build=the_build)
-            table = locus_table(the_build)
             missing = _loci_off_build(the_build)
             catalogue = default_catalogue()
             sample_names = list(header.samples)
@@ -589,7 +588,7 @@ def _parse_path(path: Path, *, file: str, caller: str | None, ce_field: str | No
             try:
                 for i, rec in enumerate(vf):
                     line = n_header_lines + i + 1
-                    ref, named = _place(rec, table, catalogue)
+                    ref, named = _place(rec, the_build, catalogue)
                     name = rec.id or f"{rec.chrom}:{rec.pos}"
                     if ref is None and named in missing:
                         for sample in sample_names:
@@ -677,8 +676,23 @@ def _gt_text(fields: list[str], keys: list[str], j: int) -> str | None:
     return values[k] if k < len(values) else None
 
 
-def _place(rec, table: pd.DataFrame, catalogue) -> tuple[dict | None, str | None]:
-    """The locus row of ``table`` the record is on, and the catalogue locus its name gives."""
+@lru_cache(maxsize=2)
+def _locus_index(build: str) -> tuple[dict[str, dict], dict[str, tuple[tuple[int, int, int, dict], ...]]]:
+    """:func:`locus_table` of ``build`` indexed once for placing records: the row of each locus
+    by name, and per chromosome ``(start, end, point, row)`` with 0 where the source gives none.
+    The rows are shared: callers read them, never change them."""
+    by_locus: dict[str, dict] = {}
+    by_chrom: dict[str, list] = {}
+    for row in locus_table(build).to_dict("records"):
+        by_locus.setdefault(row["locus"], row)
+        by_chrom.setdefault(row["chrom"], []).append(
+            (int(row["start"] or 0), int(row["end"] or 0), int(row["point"] or 0), row))
+    return by_locus, {chrom: tuple(rows) for chrom, rows in by_chrom.items()}
+
+
+def _place(rec, build: str, catalogue) -> tuple[dict | None, str | None]:
+    """The locus row of ``build``'s table the record is on, and the catalogue locus its name gives."""
+    by_locus, by_chrom = _locus_index(build)
     names = [rec.id] if rec.id else []
     for key in ("REPID", "VARID"):
         if key in rec.header.info and key in rec.info:
@@ -693,20 +707,18 @@ def _place(rec, table: pd.DataFrame, catalogue) -> tuple[dict | None, str | None
         except UnknownLocusError:
             continue
         named = named or canonical
-        hit = table[table["locus"] == canonical]
-        if len(hit):
-            return hit.iloc[0].to_dict(), canonical
+        if canonical in by_locus:
+            return by_locus[canonical], canonical
     if named is not None:
         return None, named
     chrom = str(rec.chrom).removeprefix("chr")
     start = int(rec.pos)
     end = int(rec.info["END"]) if "END" in rec.header.info and "END" in rec.info else int(rec.stop)
-    on = table[table["chrom"] == chrom]
-    for r in on.to_dict("records"):
-        if r["start"] and int(r["start"]) <= end and start <= int(r["end"]):
-            return r, r["locus"]
-        if r["point"] and start <= int(r["point"]) <= end:
-            return r, r["locus"]
+    for lo, hi, point, row in by_chrom.get(chrom, ()):
+        if lo and lo <= end and start <= hi:
+            return row, row["locus"]
+        if point and start <= point <= end:
+            return row, row["locus"]
     return None, None
 
 
