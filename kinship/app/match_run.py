@@ -46,7 +46,7 @@ import pandas as pd
 
 import kinship
 from kinship.errors import FrequencyTableError, ReuniteInputError
-from kinship.genetics.alleles import SILENT_ALLELE, UNKNOWN_ALLELE
+from kinship.genetics.alleles import UNKNOWN_ALLELE
 from kinship.genetics.encoding import UNKNOWN, UNTYPED, table_row
 from kinship.genetics.frequencies import (
     AlleleSubstitution,
@@ -296,13 +296,13 @@ def effective_frequencies(
     ``floor`` is ``MatchParameters.frequency_floor``, the frequency given to a missing allele
     when the table gives no N; ``silent_alleles`` is ``MatchParameters.silent_alleles`` (keep
     the table's silent alleles, else drop them and renormalise). The unknown second allele
-    ``"?"`` of a partial genotype is not an allele and is never added. See
-    :func:`kinship.genetics.frequencies.effective_table`.
+    ``"?"`` of a partial genotype is not an allele: :func:`kinship.genetics.frequencies.effective_table`
+    never adds it.
     """
     observed: dict[str, set[str]] = {}
     for profile in inputs.profiles.values():
         for locus, pair in profile.items():
-            observed.setdefault(locus, set()).update(a for a in pair if a != UNKNOWN_ALLELE)
+            observed.setdefault(locus, set()).update(pair)
     return effective_table(table, observed, floor=floor, silent_alleles=silent_alleles)
 
 
@@ -599,8 +599,7 @@ def calibrate(
         fams = np.array([fam_col[(out["lab"].iat[i], out["family_id"].iat[i])] for i in hit])
         wanted, local = np.unique(fams, return_inverse=True)
         tables = run.family_tables(wanted.tolist())
-        silent = [_silent_index(run.table, locus) for locus in run.loci]
-        h2 = {(li, partial): unrelated_rows(run.table[locus].afreq, silent[li], partial=partial)
+        h2 = {(li, partial): unrelated_rows(run.table[locus].afreq, run.table[locus].silent, partial=partial)
               for li, locus in enumerate(run.loci) for partial in (False, True)}
         g = run.candidate_genotypes
         for row, lf in zip(hit, local):
@@ -644,11 +643,6 @@ def _pair_counts(run: EncodedRun, cand: np.ndarray, fam: np.ndarray) -> tuple[np
         n_compared += ((gi != UNTYPED) & tables.typed[li, local]).astype(np.int16)
         n_inconsistent += tables.inconsistent[li][table_row(gi, tables.inconsistent[li].shape[0]), local]
     return n_compared, n_inconsistent
-
-
-def _silent_index(table: FrequencyTable, locus: str) -> int | None:
-    alleles = table[locus].alleles
-    return alleles.index(SILENT_ALLELE) if SILENT_ALLELE in alleles else None
 
 
 def _genotype_text(table: FrequencyTable, locus: str, pair: np.ndarray) -> str:

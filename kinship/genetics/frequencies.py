@@ -118,6 +118,17 @@ class LocusFrequencies:
     def index(self, allele: str) -> int:
         return self.alleles.index(allele)
 
+    @property
+    def silent(self) -> int | None:
+        """Index of the silent allele (always last), or ``None`` if the locus has none.
+
+        Examples
+        --------
+        >>> LocusFrequencies(("9", "10", "silent"), np.array([0.5, 0.4, 0.1])).silent
+        2
+        """
+        return len(self.alleles) - 1 if self.alleles and self.alleles[-1] == SILENT_ALLELE else None
+
     def __post_init__(self):
         order = sorted(self.alleles, key=table_allele_key)
         if list(self.alleles) != order or len(set(self.alleles)) != len(self.alleles):
@@ -150,10 +161,7 @@ class FrequencyTable:
     @property
     def silent_alleles(self) -> dict[str, float]:
         """Frequency of the silent allele of each locus that has one (locus order)."""
-        return {
-            locus: float(lf.afreq[-1]) for locus, lf in sorted(self.loci.items())
-            if lf.alleles and lf.alleles[-1] == SILENT_ALLELE
-        }
+        return {locus: float(lf.afreq[lf.silent]) for locus, lf in sorted(self.loci.items()) if lf.silent is not None}
 
     def __contains__(self, locus: str) -> bool:
         return locus in self.loci

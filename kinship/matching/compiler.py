@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from kinship.genetics.alleles import SILENT_ALLELE, UNKNOWN_ALLELE
+from kinship.genetics.alleles import UNKNOWN_ALLELE
 from kinship.genetics.encoding import ALLELE_DTYPE, UNKNOWN, UNTYPED, genotype_index, n_table_rows
 from kinship.errors import FrequencyTableError
 from kinship.genetics.frequencies import FrequencyTable
@@ -152,7 +152,8 @@ def encode_profiles(
     """
     out = np.full((len(loci), len(sample_ids), 2), UNTYPED, dtype=ALLELE_DTYPE)
     for li, locus in enumerate(loci):
-        index = {a: k for k, a in enumerate(table[locus].alleles) if a != SILENT_ALLELE}
+        lf = table[locus]
+        index = {a: k for k, a in enumerate(lf.alleles) if k != lf.silent}
         index[UNKNOWN_ALLELE] = UNKNOWN
         for pi, sample_id in enumerate(sample_ids):
             pair = profiles.get(sample_id, {}).get(locus)
@@ -265,7 +266,7 @@ def compile_families(
         lf = table[locus]
         M_male = model.matrix(lf.alleles, lf.afreq, "male", locus)
         M_female = model.matrix(lf.alleles, lf.afreq, "female", locus)
-        silent = lf.alleles.index(SILENT_ALLELE) if SILENT_ALLELE in lf.alleles else None
+        silent = lf.silent
         n_rows = n_table_rows(lf.afreq.shape[0])
         T_all = np.zeros((n_rows, n_f))
         I_all = np.zeros((n_rows, n_f), dtype=np.int8)
