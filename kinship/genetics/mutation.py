@@ -164,8 +164,10 @@ def mutation_matrix(
     -----
     A silent (null) allele (label :data:`kinship.genetics.alleles.SILENT_ALLELE`) follows
     Familias's convention: mutation to or from it has probability 0 (its row and column are
-    those of the identity), and the model is built over the other alleles, with their
-    frequencies renormalised to sum to 1 (Egeland, Kling & Mostad 2016, sec. 5.3).
+    those of the identity; Egeland, Kling & Mostad 2016, on Familias's silent allele). The model
+    of the other alleles is built over them alone, with their frequencies renormalised to sum to
+    1 (our choice: the silent allele takes no part in their mutation, so it does not enter the
+    ``proportional`` model's frequencies either).
 
     References
     ----------

@@ -11,8 +11,9 @@ it allows:
 * an untyped person allows every genotype.
 
 Every likelihood of the project sums over this set (the standard treatment of ambiguous
-phenotypes: Elston & Stewart 1971, the penetrance function; Egeland, Kling & Mostad 2016,
-sec. 2.6 and 5.3 for Familias's silent allele; Vigeland 2021, sec. 3.3). The genotype ``s/s``
+phenotypes: Elston & Stewart 1971, the penetrance function; Familias's silent allele,
+Egeland, Kling & Mostad 2016, *Relationship Inference with Familias and R*; Vigeland 2021,
+*Pedigree Analysis in R*). The genotype ``s/s``
 is never observed (it shows as a failed locus, i.e. untyped).
 
 A family's table over the missing child (``schemas/genotype_encoding.v2.json``) has a row for
