@@ -113,14 +113,18 @@ def combine(results, params: MatchParameters):
 
 @task(**COMPUTE)
 def collect(run, results, run_plan, params: MatchParameters):
-    return match_run.collect_matches(run, results, k=params.k, prior=params.prior,
-                                     new_candidates=run_plan.new_candidates, new_families=run_plan.new_families)
+    return match_run.collect_matches(run, results, k=params.k, new_candidates=run_plan.new_candidates, new_families=run_plan.new_families)
 
 
 @task(**COMPUTE)
 def calibrate(run, matches, params: MatchParameters):
     return match_run.calibrate(run, matches, threshold=params.threshold,
                                max_expected_unrelated=params.max_expected_unrelated)
+
+
+@task(**COMPUTE)
+def assess(run, matches, params: MatchParameters):
+    return match_run.assess(run, matches, prior=params.prior, k=params.k, threshold=params.threshold)
 
 
 @task(**COMPUTE)
@@ -175,7 +179,8 @@ def match(
 
     Steps (one task each, see kinship.app.match_run): load the stored profiles and families,
     assemble_inputs, effective_frequencies, encode_run, plan_run, score_shard per family shard,
-    combine as shards finish, collect_matches, calibrate, reported_pairs, pair_loci, provenance;
+    combine as shards finish, collect_matches, calibrate, assess (posteriors after database size,
+    joint assignment), reported_pairs, pair_loci, provenance;
     then the run is saved in the store (not yet finished), its outputs are written to
     out_dir/<run id>/ (a temporary folder renamed into place: whole or nothing, owner-only), and
     only then is the run marked finished. A run that failed in between stays unfinished: the next
@@ -196,7 +201,7 @@ def match(
             give the same result (the nightly deployment sets it).
 
     Returns:
-        {"provenance": the run's provenance record (schemas/provenance.v3.json), "paths": output
+        {"provenance": the run's provenance record (schemas/provenance.v4.json), "paths": output
         file paths by name (matches_parquet, matches_csv, pair_loci_parquet, pair_loci_csv,
         provenance_json, report_html)}.
 
@@ -220,7 +225,7 @@ def match(
     for future in futures:  # reduce as shards finish: memory O((candidates + families) * k)
         kept = combine([kept, future.result()], params)
     results = [kept] if kept else []
-    matches = calibrate(run, collect(run, results, run_plan, params), params)
+    matches = assess(run, calibrate(run, collect(run, results, run_plan, params), params), params)
     pairs = detail(run, select_pairs(matches))
     provenance = describe(run, params, substitutions, started_at, run_plan, previous, matches)
     save_matches(store, provenance, matches, run)  # recorded, not yet finished

@@ -22,7 +22,7 @@ def score_against_truth(matches: pd.DataFrame, truth: pd.DataFrame) -> dict:
     Parameters
     ----------
     matches : DataFrame
-        All pairs of a run (schema ``matches.v2``).
+        All pairs of a run (schema ``matches.v3``).
     truth : DataFrame
         Columns ``candidate_id, truth, lab, family_id``; ``truth`` is ``child_of_family`` for a
         true child (with its family) and ``unrelated`` otherwise.

@@ -17,7 +17,9 @@ import pandas as pd
 from kinship.app.match_run import EncodedRun, MatchInputs, encode_run
 from kinship.genetics.frequencies import FrequencyTable
 from kinship.genetics.mutation import MutationModel
-from kinship.matching.ranking import conclude, posterior_probability, rank_descending
+from kinship.app.parameters import PriorParameters
+from kinship.app.match_run import assess
+from kinship.matching.ranking import conclude, rank_descending
 from kinship.matching.reference import FamilyTables, MatchScores
 
 __all__ = ["CompiledRun", "compile_run", "rank_matches"]
@@ -43,9 +45,10 @@ def compile_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel
                        family_tables_all=encoded.family_tables())
 
 
-def rank_matches(compiled: CompiledRun, scores: MatchScores, *, prior: float) -> pd.DataFrame:
-    """All pairs with ranks, posterior and conclusion (schema ``matches.v2``: every pair, the
-    calibration columns empty - see :func:`kinship.app.match_run.calibrate`).
+def rank_matches(compiled: CompiledRun, scores: MatchScores, *, prior: PriorParameters) -> pd.DataFrame:
+    """All pairs with ranks, posteriors and conclusion (schema ``matches.v3``: every pair, the
+    calibration and Y-STR columns empty - see :func:`kinship.app.match_run.calibrate`). With
+    every pair known the posteriors after database size are exact (no pair is left out).
 
     Rows are sorted by candidate id, then rank for the candidate.
     """
@@ -63,7 +66,6 @@ def rank_matches(compiled: CompiledRun, scores: MatchScores, *, prior: float) ->
             "n_inconsistent": scores.n_inconsistent.ravel().astype(np.int16),
             "rank_for_candidate": rank_descending(scores.log10_lr, axis=1).ravel(),
             "rank_for_family": rank_descending(scores.log10_lr, axis=0).ravel(),
-            "posterior": posterior_probability(scores.log10_lr, prior).ravel(),
             "conclusion": conclusion.ravel(),
             "flagged": flagged.ravel(),
             "p_unrelated": np.full(n_c * n_f, np.nan),
@@ -73,4 +75,5 @@ def rank_matches(compiled: CompiledRun, scores: MatchScores, *, prior: float) ->
     )
     for column in ("candidate_id", "lab", "family_id", "family_kind", "conclusion"):
         df[column] = df[column].astype(str)
-    return df.sort_values(["candidate_id", "rank_for_candidate"], kind="stable").reset_index(drop=True)
+    df = df.sort_values(["candidate_id", "rank_for_candidate"], kind="stable").reset_index(drop=True)
+    return assess(compiled, df, prior=prior, k=max(n_c, n_f), threshold=float("inf"))

@@ -17,13 +17,15 @@ before step 1) giving every value:
    (:func:`kinship.matching.streaming.score_shard`);
 6. :func:`kinship.matching.streaming.combine_results` - fold the shards (and the previous run's
    kept pairs) as they finish, in memory O((candidates + families) * k);
-7. :func:`collect_matches` - the reported pairs, ranked and concluded, with posteriors
-   (schema ``matches.v2``, calibration columns empty);
+7. :func:`collect_matches` - the reported pairs, ranked and concluded on their autosomal LR;
 8. :func:`calibrate` - ``p_unrelated`` and ``expected_unrelated`` of every hit, and the
-   calibrated conclusions of families without a parent on file;
+   conclusions on the combined LR, calibrated for families without a parent or with one;
+   then :func:`assess` - the posteriors after database size (each candidate over every family
+   on file plus "not on file", each family over every candidate) and the joint one-to-one
+   assignment of the supported and flagged pairs (schema ``matches.v3``);
 9. :func:`reported_pairs` and :func:`pair_loci` - per-locus detail of the pairs a report shows
    (schema ``pair_loci.v1``);
-10. :func:`provenance` - the run's provenance record (schema ``provenance.v3``), which the flow
+10. :func:`provenance` - the run's provenance record (schema ``provenance.v4``), which the flow
     then stores with the matches and :func:`kinship.report.write_all` writes with the outputs
     listed.
 
@@ -65,12 +67,16 @@ from kinship.matching.streaming import Entries, ShardResult, merge_results
 from kinship.genetics.mutation import MutationModel, mutation_checks
 from kinship.likelihood.pedigree import pedigree_from_table
 from kinship.matching.compiler import Family, candidate_genotype_index, compile_families, encode_profiles
+from kinship.matching.assignment import MAX_ASSIGNMENTS, joint_assignment
+from kinship.matching.posterior import database_posteriors, log10_none_weight
+from kinship.app.parameters import PriorParameters
+from kinship.genetics.relationships import SINGLE_PARENT_KINDS
+from schemas import load_schema
 from kinship.matching.ranking import (
     CONCLUSION_TEXT,
     EXCLUSION_LOG10_CPI,
     SUPPORT_LOG10_CPI,
     conclude,
-    posterior_probability,
 )
 
 __all__ = [
@@ -521,12 +527,12 @@ def collect_matches(
     results: Sequence[ShardResult],
     *,
     k: int,
-    prior: float,
     new_candidates: np.ndarray | None = None,
     new_families: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """The reported pairs of a run, ranked and concluded (schema ``matches.v2``, without the
-    calibration columns: see :func:`calibrate`).
+    """The reported pairs of a run, ranked and concluded on their autosomal LR (the columns of
+    schema ``matches.v3`` up to ``is_new`` but the Y-STR, calibration and posterior columns:
+    :func:`kinship.app.lineage.y_evidence`, :func:`calibrate` and :func:`assess` add them).
 
     Reported: each candidate's best ``k`` families, each family's best ``k`` candidates, and
     every pair at or above the threshold. ``rank_for_candidate`` (``rank_for_family``) is the
@@ -562,7 +568,6 @@ def collect_matches(
             "n_inconsistent": n_inconsistent.astype(np.int16),
             "rank_for_candidate": pd.array([table[key][1] for key in keys], dtype="Int32"),
             "rank_for_family": pd.array([table[key][2] for key in keys], dtype="Int32"),
-            "posterior": posterior_probability(log10_lr, prior),
             "conclusion": pd.array(conclusion, dtype=str),
             "flagged": flagged,
             "is_new": new_c[c_idx] | new_f[f_idx] if len(keys) else np.zeros(0, bool),
@@ -578,19 +583,34 @@ def calibrate(
     *,
     threshold: float,
     max_expected_unrelated: float | None,
+    y_null: dict | None = None,
 ) -> pd.DataFrame:
     """Fill ``p_unrelated`` and ``expected_unrelated`` for every pair at or above ``threshold``,
-    and conclude pairs of families without a parent on file by calibration: "support" needs
-    CPI >= 10,000 *and* ``expected_unrelated <= max_expected_unrelated`` (None: keep the
-    paternity conclusions for every family).
+    and conclude every pair on its combined evidence ``log10_lr_total`` (autosomal plus Y-STR
+    where compared, ``log10_lr`` alone before :func:`kinship.app.lineage.y_evidence` ran).
+
+    Conclusions (GB/T 37223-2018 on the combined LR, :func:`kinship.matching.ranking.conclude`)
+    with a calibration gate where the paternity thresholds do not transfer: for a family without
+    a parent on file, and for a single-parent family, "support" also needs ``expected_unrelated
+    <= max_expected_unrelated`` (None: no gate). At 20 loci an unrelated single-parent pair
+    reaches CPI 10,000 with probability of order 10^-6, i.e. hundreds of chance hits among 10^6
+    parents x 10^5 children; the gate keeps those inconclusive until more evidence (Y-STRs, the
+    other parent, more loci) makes them rare at the store's size. A family without a parent
+    may legitimately share no allele with the child at a locus, so for those the
+    inconsistent-loci rule does not exclude (only the LR does); for a single parent it still does.
 
     ``p_unrelated`` is an upper bound on the probability that an unrelated candidate typed at
     the same loci (partially where this candidate is partial; with a silent allele, showing what
-    it would show: :func:`kinship.likelihood.phenotypes.unrelated_rows`) reaches the pair's LR
-    against this family (:mod:`kinship.likelihood.calibration`);
-    ``expected_unrelated`` multiplies it by the number of candidates in the run.
+    it would show: :func:`kinship.likelihood.phenotypes.unrelated_rows`) reaches the pair's
+    combined LR against this family (:mod:`kinship.likelihood.calibration`). Where the pair has a
+    Y-STR LR, ``y_null[row]`` (values, probabilities) is the distribution of that family's Y-STR
+    log10 LR over unrelated men (:func:`kinship.app.lineage.y_evidence`), entered as one more
+    independent locus of the convolution. ``expected_unrelated`` multiplies it by the number of
+    candidates in the run.
     """
     out = matches.copy()
+    y = out["log10_lr_y"].to_numpy(dtype=np.float64, na_value=np.nan) if "log10_lr_y" in out else np.full(len(out), np.nan)
+    total = out["log10_lr"].to_numpy(dtype=np.float64) + np.nan_to_num(y, nan=0.0)
     p = np.full(len(out), np.nan)
     hit = np.flatnonzero(out["log10_lr"].to_numpy() >= threshold)
     if hit.size:
@@ -606,27 +626,123 @@ def calibrate(
             gc = g[cand_col[out["candidate_id"].iat[row]]]
             loci = np.flatnonzero(gc != UNTYPED)
             obs = [h2[(li, bool(gc[li] <= -2))] for li in loci]
-            p[row] = tail_probability(
-                [tables.log10_lr[li][rows, lf] for li, (rows, _) in zip(loci, obs)], [probs for _, probs in obs],
-                float(out["log10_lr"].iat[row]),
-            )
+            values = [tables.log10_lr[li][rows, lf] for li, (rows, _) in zip(loci, obs)]
+            probs = [pr for _, pr in obs]
+            if not np.isnan(y[row]) and y_null is not None and row in y_null:
+                values.append(np.asarray(y_null[row][0], dtype=np.float64))
+                probs.append(np.asarray(y_null[row][1], dtype=np.float64))
+            p[row] = tail_probability(values, probs, float(total[row]))
     out["p_unrelated"] = p
     out["expected_unrelated"] = p * len(run.inputs.candidate_ids)
-    # Families without a parent on file: paternity thresholds do not transfer. A supporting LR
-    # must also be rare among unrelated candidates of this database; and a sibling or a
-    # grandparent may legitimately share no allele with the child, so inconsistent loci do not
-    # exclude (only the LR does).
+    conclusion, flagged = conclude(total, out["n_inconsistent"].to_numpy())
     if max_expected_unrelated is not None:
-        no_parent = ~out["family_kind"].isin(PARENT_KINDS).to_numpy()
-        log10_lr = out["log10_lr"].to_numpy()
+        kind = out["family_kind"].to_numpy()
+        rare = out["expected_unrelated"].to_numpy() <= max_expected_unrelated  # NaN (not a hit): False
+        no_parent = ~np.isin(kind, PARENT_KINDS)
+        single = np.isin(kind, SINGLE_PARENT_KINDS)
         calibrated = np.where(
-            log10_lr >= SUPPORT_LOG10_CPI,
-            np.where(out["expected_unrelated"].to_numpy() <= max_expected_unrelated, "support", "inconclusive"),
-            np.where(log10_lr < EXCLUSION_LOG10_CPI, "excluded", "inconclusive"),
+            total >= SUPPORT_LOG10_CPI,
+            np.where(rare, "support", "inconclusive"),
+            np.where(total < EXCLUSION_LOG10_CPI, "excluded", "inconclusive"),
         )
-        out["conclusion"] = np.where(no_parent, calibrated, out["conclusion"].to_numpy()).astype(str)
-        out["flagged"] = np.where(no_parent, False, out["flagged"].to_numpy())
+        conclusion = np.where(no_parent, calibrated, conclusion)
+        conclusion = np.where(single & (conclusion == "support") & ~rare, "inconclusive", conclusion)
+        flagged = np.where(no_parent, False, flagged)
+    out["conclusion"] = pd.array(conclusion.astype(str), dtype=str)
+    out["flagged"] = flagged.astype(bool)
     return out
+
+
+#: Columns of ``matches.v3`` that :func:`kinship.app.lineage.y_evidence` fills; null without it.
+Y_COLUMNS = {"log10_lr_y": "Float64", "n_y_loci_compared": "Int16", "n_y_mismatches": "Int16", "y_steps": "Int16"}
+
+
+def assess(run: EncodedRun, matches: pd.DataFrame, *, prior: PriorParameters, k: int, threshold: float,
+           y_max: np.ndarray | None = None) -> pd.DataFrame:
+    """Posteriors after database size and the joint assignment of the supported and flagged
+    pairs: the reported pairs as ``schemas/matches.v3.json`` (its columns in its order).
+
+    * ``posterior`` / ``posterior_lower``: candidate's side, over every family on file plus
+      "not on file" (:func:`kinship.matching.posterior.database_posteriors`), on
+      ``log10_lr_total``; the pairs not kept enter at their expectation (1 each) and, for the
+      lower bound, at their maximum: the candidate's ``k``-th best kept LR capped by
+      ``threshold`` (each candidate's best ``k`` are all kept). Y-STR evidence is computed for
+      kept pairs only, so the bound also multiplies each pair left out by the largest Y-STR LR
+      the candidate could reach against any family (``y_max``, log10 per candidate index, from
+      :func:`kinship.app.lineage.y_evidence`; required when any pair has ``log10_lr_y``).
+    * ``family_posterior`` / ``family_posterior_lower``: the family's side, over every candidate
+      plus "not among the candidates".
+    * ``joint_group``, ``joint_posterior``, ``joint_exact``, ``conflict``: the one-to-one
+      assignment of the pairs that support parentage or are flagged
+      (:func:`kinship.matching.assignment.joint_assignment`), each family taking at most its
+      declared ``n_missing`` children.
+
+    Sums are taken in a fixed order, so the same kept pairs give the same bytes in a full and an
+    incremental run.
+    """
+    out = matches.copy()
+    for column, dtype in Y_COLUMNS.items():
+        if column not in out:
+            out[column] = pd.array([pd.NA] * len(out), dtype=dtype)
+    y = out["log10_lr_y"].to_numpy(dtype=np.float64, na_value=np.nan)
+    total = out["log10_lr"].to_numpy(dtype=np.float64) + np.nan_to_num(y, nan=0.0)
+    out["log10_lr_total"] = total
+    fam_col = {(f.lab, f.family_id): i for i, f in enumerate(run.inputs.families)}
+    cand_col = {c: i for i, c in enumerate(run.inputs.candidate_ids)}
+    c_idx = np.array([cand_col[c] for c in out["candidate_id"]], dtype=np.int64)
+    f_idx = np.array([fam_col[(a, b)] for a, b in zip(out["lab"], out["family_id"])], dtype=np.int64)
+    n_c, n_f = len(run.inputs.candidate_ids), len(run.inputs.families)
+    log10_lr = out["log10_lr"].to_numpy(dtype=np.float64)
+    if np.isfinite(y).any() and y_max is None:
+        raise ValueError("matches carry Y-STR LRs but y_max (each candidate's largest possible Y-STR LR) was not given")
+    y_max = np.zeros(n_c) if y_max is None else np.maximum(np.asarray(y_max, dtype=np.float64), 0.0)
+    cand_bound = _kept_bound(log10_lr, c_idx, out["rank_for_candidate"].notna().to_numpy(), n_c, k, threshold) + y_max
+    fam_bound = _kept_bound(log10_lr, f_idx, out["rank_for_family"].notna().to_numpy(), n_f, k, threshold)
+    fam_bound = fam_bound + (y_max.max(initial=0.0) if n_c else 0.0)
+    side_c = database_posteriors(total, c_idx, f_idx, n_owners=n_c, n_partners=n_f, log10_bound=cand_bound,
+                                 prior_not_on_file=prior.family_not_on_file)
+    side_f = database_posteriors(total, f_idx, c_idx, n_owners=n_f, n_partners=n_c, log10_bound=fam_bound,
+                                 prior_not_on_file=prior.child_not_on_file)
+    out["posterior"] = side_c.posterior
+    out["posterior_lower"] = side_c.lower
+    out["family_posterior"] = side_f.posterior
+    out["family_posterior_lower"] = side_f.lower
+    in_group = ((out["conclusion"] == "support") | out["flagged"].astype(bool)).to_numpy()
+    group = pd.array([pd.NA] * len(out), dtype="Int32")
+    joint = pd.array([np.nan] * len(out), dtype="Float64")
+    joint[:] = pd.NA
+    exact = pd.array([pd.NA] * len(out), dtype="boolean")
+    conflict = np.zeros(len(out), dtype=bool)
+    rows = np.flatnonzero(in_group)
+    if rows.size:
+        log10_w = np.log10(1.0 - prior.family_not_on_file) - np.log10(float(n_f))
+        outside = log10_none_weight(total, c_idx, f_idx, in_group, n_owners=n_c, n_partners=n_f,
+                                    log10_bound=cand_bound, prior_not_on_file=prior.family_not_on_file)
+        n_missing = np.array([getattr(f, "n_missing", 1) for f in run.inputs.families], dtype=np.int64)
+        solved = joint_assignment(c_idx[rows], f_idx[rows], log10_w + total[rows], outside, n_missing)
+        group[rows] = solved.group
+        joint[rows] = solved.posterior
+        exact[rows] = solved.exact
+        conflict[rows] = solved.conflict
+    out["joint_group"] = group
+    out["joint_posterior"] = joint
+    out["joint_exact"] = exact
+    out["conflict"] = conflict
+    return out[list(MATCHES_COLUMNS)]
+
+
+#: ``schemas/matches.v3.json``'s columns, in order.
+MATCHES_COLUMNS = tuple(f["name"] for f in load_schema("matches.v3")["fields"])
+
+
+def _kept_bound(log10_lr: np.ndarray, owner: np.ndarray, ranked: np.ndarray, n_owners: int, k: int,
+                threshold: float) -> np.ndarray:
+    """Upper bound on the log10 LR of each owner's pairs not kept: its ``k``-th best (the lowest
+    of its ranked pairs), capped by the reporting threshold (every pair above it is kept)."""
+    bound = np.full(n_owners, float(threshold))
+    kth = np.full(n_owners, np.inf)
+    np.minimum.at(kth, owner[ranked], log10_lr[ranked])
+    return np.minimum(bound, kth)
 
 
 def _pair_counts(run: EncodedRun, cand: np.ndarray, fam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -709,7 +825,7 @@ def provenance(
     previous: dict | None = None,
     matches: pd.DataFrame | None = None,
 ) -> dict:
-    """The run's provenance record (``schemas/provenance.v3.json``): what was compared, with
+    """The run's provenance record (``schemas/provenance.v4.json``): what was compared, with
     what, and what is new since the previous run.
 
     Parameters
@@ -736,7 +852,7 @@ def provenance(
     Returns
     -------
     dict
-        Keys ``schema`` (``"reunite/provenance/3"``), ``run_id``, ``kind``, ``comparison``,
+        Keys ``schema`` (``"reunite/provenance/4"``), ``run_id``, ``kind``, ``comparison``,
         ``code_version``, ``started_at``, ``hypotheses``, ``parameters``, ``mutation_model``,
         ``theta``, ``mutation_checks`` (loci where the model is not stationary or not bounded),
         ``conclusions``, ``frequency_table``, ``inputs`` and ``outputs`` (empty here:
@@ -762,7 +878,7 @@ def provenance(
         comparison["n_hits"] = int(hits.sum())
         comparison["n_new_hits"] = int((hits & matches["is_new"]).sum())
     return {
-        "schema": "reunite/provenance/3",
+        "schema": "reunite/provenance/4",
         "run_id": run_id,
         "kind": comparison["kind"],
         "comparison": comparison,
@@ -775,6 +891,7 @@ def provenance(
         "mutation_checks": [c for c in mutation_checks(params.mutation_model, compiled.table, compiled.loci)
                             if not (c["stationary"] and c["bounded"])],
         "conclusions": CONCLUSION_TEXT,
+        "posterior": posterior_model(matches),
         "frequency_table": {
             "name": compiled.table.name,
             "source": params.table_id,
@@ -800,6 +917,38 @@ def provenance(
             "loci_left_out": compiled.loci_left_out,
         },
         "outputs": {},
+    }
+
+
+def posterior_model(matches: pd.DataFrame | None = None) -> dict:
+    """The provenance's ``posterior``: the model of the posteriors and of the joint assignment
+    (:func:`assess`), with the group counts of ``matches`` when given."""
+    groups = pd.DataFrame()
+    if matches is not None and "joint_group" in matches and matches["joint_group"].notna().any():
+        groups = matches[matches["joint_group"].notna()].groupby("joint_group").agg(
+            exact=("joint_exact", "all"), conflict=("conflict", "any"))
+    return {
+        "candidate_side": "P(family f | candidate c) = w LR_cf / (pi_0 + w sum_f' LR_cf'), w = (1 - pi_0) / "
+                          "n_families, pi_0 = parameters.prior.family_not_on_file; LR = 10^log10_lr_total",
+        "family_side": "P(candidate c | family f) = v LR_cf / (rho_0 + v sum_c' LR_c'f), v = (1 - rho_0) / "
+                       "n_candidates, rho_0 = parameters.prior.child_not_on_file",
+        "pairs_not_kept": "R pairs not kept enter as R x min(1, 10^b): their expectation E[LR | unrelated] = 1, "
+                          "capped by b, the owner's k-th best kept log10 LR capped by parameters.threshold",
+        "lower_bound": "posterior_lower / family_posterior_lower: the pairs not kept at R x 10^b (b plus the "
+                       "largest Y-STR log10 LR the candidate could reach), a sure lower bound",
+        "joint_assignment": {
+            "pairs": "pairs with conclusion 'support' or flagged, in groups connected through shared candidates or families",
+            "constraint": "each candidate to at most one family; each family at most its declared n_missing children",
+            "exact_up_to_assignments": MAX_ASSIGNMENTS,
+            "beyond": "joint_posterior is the bound w_cf / (w_cf + b_c), joint_exact false, conflict true",
+            "n_groups": int(len(groups)),
+            "n_exact_groups": int(groups["exact"].sum()) if len(groups) else 0,
+            "n_conflict_groups": int(groups["conflict"].sum()) if len(groups) else 0,
+        },
+        "sources": [
+            "Brenner & Weir 2003, Theor. Popul. Biol. 63:173-178 (identification posterior with a prior over a search)",
+            "Vigeland & Egeland 2021, Sci. Rep. 11:13661 (joint identification, posterior pairing probabilities)",
+        ],
     }
 
 

@@ -41,7 +41,7 @@ from kinship.genetics.mutation import MODELS, MutationModel
 from kinship.io.frequencies import BUNDLED_TABLES, DEFAULT_TABLE
 from kinship.matching.ranking import EXCLUSION_LOG10_CPI, EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI
 
-__all__ = ["MutationParameters", "MatchParameters", "allowed_range", "add_arguments", "from_arguments"]
+__all__ = ["MutationParameters", "PriorParameters", "MatchParameters", "allowed_range", "add_arguments", "from_arguments"]
 
 _MUTATION_DEFAULTS = {f.name: f.default for f in dataclasses.fields(MutationModel)}
 
@@ -51,8 +51,8 @@ def allowed_range(model: type[BaseModel], name: str) -> str | None:
 
     Examples
     --------
-    >>> allowed_range(MatchParameters, "prior"), allowed_range(MatchParameters, "k")
-    ('0 < prior < 1', 'k >= 1')
+    >>> allowed_range(MatchParameters, "theta"), allowed_range(MatchParameters, "k")
+    ('0 <= theta < 1', 'k >= 1')
     >>> allowed_range(MatchParameters, "threshold")
     'finite'
     """
@@ -194,6 +194,41 @@ class MutationParameters(_Parameters):
         return self
 
 
+class PriorParameters(_Parameters):
+    """The prior of the posteriors after database size (:mod:`kinship.matching.posterior`).
+
+    Each side has one number, the prior mass of "not on file"; the rest is spread uniformly
+    over what is on file (the families, for a candidate; the candidates, for a family). The
+    default 0.5 for both states no knowledge either way: a rescued child's family is as likely
+    to have filed a sample as not, and a family's child as likely to have been found and typed
+    as not. A programme that knows its coverage (e.g. the share of rescued children later
+    matched) should set it: the posterior of a hit depends on it, the LR does not.
+
+    Raises
+    ------
+    ReuniteInputError
+        A value outside (0, 1) or an unknown field.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"description": "Prior of the posteriors after database "
+                              "size: the prior mass of 'not on file' on each side, the rest uniform over "
+                              "what is on file (kinship.matching.posterior)."})
+    _name: ClassVar[str] = "prior"
+
+    family_not_on_file: float = Field(
+        0.5, strict=True, gt=0.0, lt=1.0,
+        description="Prior probability that a candidate's family is not among the families on file "
+                    "(candidate's side); the rest is uniform over the families. Allowed: 0 < "
+                    "family_not_on_file < 1.",
+    )
+    child_not_on_file: float = Field(
+        0.5, strict=True, gt=0.0, lt=1.0,
+        description="Prior probability that a family's missing child is not among the candidates on "
+                    "file (family's side); the rest is uniform over the candidates. Allowed: 0 < "
+                    "child_not_on_file < 1.",
+    )
+
+
 class MatchParameters(_Parameters):
     """Everything a match run's numbers depend on besides the profiles, and its shard size.
 
@@ -208,9 +243,9 @@ class MatchParameters(_Parameters):
         path of an existing long CSV file.
     mutation : MutationParameters or dict
         Mutation model; a dict of its fields is accepted (``{"rate_male": 0.003}``).
-    prior : float
-        Prior probability of H1 for the posterior, 0 < prior < 1 (0.5: the paternity
-        convention).
+    prior : PriorParameters or dict
+        Prior of the posteriors after database size (``{"family_not_on_file": 0.5,
+        "child_not_on_file": 0.5}``; :mod:`kinship.matching.posterior`).
     frequency_floor : float
         Minimum allele frequency when the table gives no N, 0 < floor < 1.
     k : int
@@ -220,8 +255,8 @@ class MatchParameters(_Parameters):
     theta : float
         Balding-Nichols coancestry coefficient of every LR, 0 <= theta < 1 (0: Hardy-Weinberg).
     max_expected_unrelated : float
-        Families without a parent on file: "support" also needs at most this many unrelated
-        candidates expected at or above the pair's LR; > 0, finite.
+        Families without a parent on file and single-parent families: "support" also needs at
+        most this many unrelated candidates expected at or above the pair's LR; > 0, finite.
     silent_alleles : bool
         Use the frequency table's silent (null) alleles (default false: they are dropped and
         each locus renormalised, :func:`kinship.genetics.frequencies.effective_table`).
@@ -237,26 +272,19 @@ class MatchParameters(_Parameters):
 
     Notes
     -----
-    **The prior.** ``prior`` is one number, the prior probability that a candidate is the
-    missing child of a given family, and its only reader is :func:`kinship.app.match_run.
-    collect_matches` (through ``posterior_probability``). The weak-families issue replaces it
-    by a structured prior over "the child's family is on file / is not on file": the field
-    ``prior`` then becomes a nested model of its own (like ``mutation``: ``{"p_family_on_file":
-    ..., ...}``) with its own checks and descriptions, recorded under the same provenance key
-    ``parameters.prior`` (its value then an object, under a new provenance schema version), and
-    the CLI's ``--prior`` becomes ``--prior-<field>`` options by the same generation rule as
-    ``--mutation-<field>``. It is kept a plain number now because the demo's provenance records
-    ``"prior": 0.5`` and a nested shape invented before that issue would have to be changed
-    again.
+    **The prior.** ``prior`` was one number until the posteriors became database-aware (the
+    prior of one pair; provenance v3); it is now a nested model of the prior mass of "not on
+    file" on each side (:class:`PriorParameters`), recorded under the same key
+    ``parameters.prior`` as an object (provenance v4), with CLI options ``--prior-<field>``.
 
     Examples
     --------
     >>> MatchParameters().as_dict()["mutation"]["model"], MatchParameters().k
     ('stepwise', 10)
-    >>> MatchParameters(prior=2.0)
+    >>> MatchParameters(prior={"family_not_on_file": 2.0})
     Traceback (most recent call last):
     ...
-    kinship.errors.ReuniteInputError: match parameter prior = 2.0 is out of range; allowed: 0 < prior < 1
+    kinship.errors.ReuniteInputError: match parameter prior.family_not_on_file = 2.0 is out of range; allowed: 0 < family_not_on_file < 1
     """
 
     model_config = ConfigDict(json_schema_extra={"description": "Parameters of a match run (kinship.app.parameters"
@@ -272,11 +300,10 @@ class MatchParameters(_Parameters):
         MutationParameters(),
         description="Mutation model of the meioses between the missing child and its relatives.",
     )
-    prior: float = Field(
-        0.5, strict=True, gt=0.0, lt=1.0,
-        description="Prior probability of H1 (the candidate is the family's missing child) for the "
-                    "posterior; 0.5 is the paternity convention, 1/number of families a "
-                    "national-scale prior. Allowed: 0 < prior < 1.",
+    prior: PriorParameters = Field(
+        PriorParameters(),
+        description="Prior of the posteriors after database size: the prior mass of 'not on file' for "
+                    "a candidate's family and for a family's child, the rest uniform over what is on file.",
     )
     frequency_floor: float = Field(
         DEFAULT_FREQUENCY_FLOOR, strict=True, gt=0.0, lt=1.0,
@@ -300,8 +327,9 @@ class MatchParameters(_Parameters):
     )
     max_expected_unrelated: float = Field(
         0.01, strict=True, gt=0.0, allow_inf_nan=False,
-        description="Families without a parent on file: 'support' also needs at most this many "
-                    "unrelated candidates expected (by calibration) at or above the pair's LR. "
+        description="Families without a parent on file, and single-parent families: 'support' also "
+                    "needs at most this many unrelated candidates expected (by calibration, at the "
+                    "store's size) at or above the pair's LR. "
                     "Allowed: max_expected_unrelated > 0, finite.",
     )
     silent_alleles: bool = Field(
@@ -371,6 +399,10 @@ class MatchParameters(_Parameters):
             "families_without_a_parent": (
                 f"support needs CPI >= 10,000 and at most {self.max_expected_unrelated:g} unrelated "
                 "candidates expected at or above it; the inconsistent-loci exclusion rule does not apply"
+            ),
+            "single_parent_families": (
+                f"support needs CPI >= 10,000 and at most {self.max_expected_unrelated:g} unrelated "
+                "candidates expected at or above it; 3 or more inconsistent loci exclude"
             ),
         }
         return d

@@ -4,7 +4,7 @@ A typed *reference* stands in one of :data:`RELATIONSHIPS` to the missing child 
 ``relationship`` column, ``schemas/manifest.v3.json``, which also allows
 :data:`PEDIGREE_RELATIONSHIP` for a member of a PED-style family). A *family* (the typed
 references of one missing child) is reported under one of :data:`FAMILY_KINDS`
-(``schemas/matches.v2.json`` ``family_kind``), derived by :func:`family_kind`. The families of
+(``schemas/matches.v3.json`` ``family_kind``), derived by :func:`family_kind`. The families of
 :data:`PARENT_KINDS` are judged by the paternity rules (GB/T 37223-2018); the others by their
 calibration (:mod:`kinship.likelihood.calibration`). Tests pin both schemas' enums to these
 tuples.
@@ -25,6 +25,7 @@ __all__ = [
     "SEXES",
     "FAMILY_KINDS",
     "PARENT_KINDS",
+    "SINGLE_PARENT_KINDS",
     "family_kind",
 ]
 
@@ -70,7 +71,10 @@ MANIFEST_RELATIONSHIPS = (*RELATIONSHIPS, PEDIGREE_RELATIONSHIP)
 
 #: Family kinds judged by the paternity rules (trio index for a couple, duo PI for one parent).
 PARENT_KINDS = ("couple", "father only", "mother only")
-#: Every family kind, in report order (the ``family_kind`` of ``schemas/matches.v2.json``).
+#: Parent kinds with one parent on file: calibrated like families without a parent (their
+#: chance hits at national scale), the inconsistent-loci rule kept.
+SINGLE_PARENT_KINDS = ("father only", "mother only")
+#: Every family kind, in report order (the ``family_kind`` of ``schemas/matches.v3.json``).
 FAMILY_KINDS = (*PARENT_KINDS, "siblings", "parent + relatives", "relatives", "pedigree")
 
 

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Posteriors", "database_posteriors"]
+__all__ = ["Posteriors", "database_posteriors", "log10_none_weight"]
 
 _LN10 = np.log(10.0)
 
@@ -180,3 +180,48 @@ def database_posteriors(
     posterior = 10.0 ** (log10_w + log10_lr - d_expected[owner])
     lower = 10.0 ** (log10_w + log10_lr - d_bound[owner])
     return Posteriors(posterior, lower, 10.0 ** (log10_pi0 - d_expected), log10_rest)
+
+
+def log10_none_weight(
+    log10_lr: np.ndarray,
+    owner: np.ndarray,
+    partner: np.ndarray,
+    leave_out: np.ndarray,
+    *,
+    n_owners: int,
+    n_partners: int,
+    log10_bound: np.ndarray,
+    prior_not_on_file: float,
+) -> np.ndarray:
+    """log10 of each owner's weight for "none of the pairs left out": ``pi_0 + w (sum of its
+    other kept LRs + the rest at its expectation)``, the denominator of
+    :func:`database_posteriors` less the pairs marked ``leave_out`` (the ``b_c`` of
+    :mod:`kinship.matching.assignment`).
+
+    Parameters are those of :func:`database_posteriors`, plus ``leave_out`` (ndarray of bool,
+    shape (n_pairs,)): the pairs the joint assignment places.
+
+    Examples
+    --------
+    Two families kept for one candidate out of 2 on file, LR 100 (placed jointly) and 1,
+    prior 1/2: ``b = 1/2 + 1/4 x 1``.
+
+    >>> b = log10_none_weight(np.array([2.0, 0.0]), np.array([0, 0]), np.array([0, 1]),
+    ...       np.array([True, False]), n_owners=1, n_partners=2, log10_bound=np.array([0.0]),
+    ...       prior_not_on_file=0.5)
+    >>> round(float(10 ** b[0]), 12)
+    0.75
+    """
+    log10_lr = np.asarray(log10_lr, dtype=np.float64)
+    owner = np.asarray(owner, dtype=np.int64)
+    partner = np.asarray(partner, dtype=np.int64)
+    keep = ~np.asarray(leave_out, dtype=bool)
+    n_kept = np.bincount(owner, minlength=n_owners)
+    order = np.lexsort((partner[keep], -log10_lr[keep], owner[keep]))
+    others = _log10_sum(log10_lr[keep][order], owner[keep][order], n_owners)
+    n_rest = (n_partners - n_kept).astype(np.float64)
+    with np.errstate(divide="ignore"):
+        rest = np.log10(n_rest) + np.minimum(np.where(n_rest > 0, np.asarray(log10_bound, dtype=np.float64), 0.0), 0.0)
+    log10_w = np.log10(1.0 - prior_not_on_file) - np.log10(float(n_partners))
+    on_file = np.logaddexp(others * _LN10, rest * _LN10) / _LN10 + log10_w
+    return np.logaddexp(np.log10(prior_not_on_file) * _LN10, on_file * _LN10) / _LN10

@@ -1,4 +1,4 @@
-"""Ranking, conclusions and posterior probabilities of candidate-family pairs.
+"""Ranking and conclusions of candidate-family pairs.
 
 Conclusions follow the Chinese paternity-testing rules (GB/T 37223-2018, *Paternity testing
 guide*; SF/Z JD0105001-2016, *Specification of paternity testing*), applied to LRs computed
@@ -9,10 +9,8 @@ under the mutation model:
   inconsistent loci always read excluded, and are *flagged* if the CPI is nonetheless >= 10,000;
 * otherwise ``inconclusive``: "inconclusive: type more loci or the other parent".
 
-The posterior probability of H1 under a prior ``pi`` is Bayes' rule in odds form
-(Essen-Moller 1938; Evett & Weir 1998, eq. 2.4): ``W = LR pi / (LR pi + 1 - pi)``; the
-default ``pi = 0.5`` is the paternity convention (W = LR / (LR + 1)) and is stated in every
-report. At national scale a prior of about 1 / (number of families) is more honest; pass it.
+Posterior probabilities are not pairwise: a pair's posterior depends on every other family
+and candidate on file (:mod:`kinship.matching.posterior`, :mod:`kinship.matching.assignment`).
 
 Rankings are deterministic: by descending log10 LR, ties broken by ascending id (the input
 order, which callers keep sorted by id).
@@ -28,7 +26,6 @@ __all__ = [
     "EXCLUSION_N_INCONSISTENT",
     "CONCLUSION_TEXT",
     "conclude",
-    "posterior_probability",
     "rank_descending",
 ]
 
@@ -81,22 +78,6 @@ def conclude(
     out[(log10_cpi < exclusion_log10) | too_many] = "excluded"
     flagged = too_many & (log10_cpi >= support_log10)
     return out.astype(str), flagged
-
-
-def posterior_probability(log10_lr: np.ndarray, prior: float = 0.5) -> np.ndarray:
-    """Posterior probability of H1, ``LR pi / (LR pi + 1 - pi)``, computed without overflow.
-
-    Examples
-    --------
-    >>> posterior_probability(np.array([0.0, 4.0, -np.inf])).round(6).tolist()
-    [0.5, 0.9999, 0.0]
-    """
-    if not 0.0 < prior < 1.0:
-        raise ValueError(f"prior = {prior!r}; expected 0 < prior < 1")
-    log10_prior_odds = np.log10(prior) - np.log10(1.0 - prior)
-    log10_odds = np.asarray(log10_lr, dtype=np.float64) + log10_prior_odds
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + 10.0 ** (-log10_odds))
 
 
 def rank_descending(scores: np.ndarray, axis: int) -> np.ndarray:

@@ -62,6 +62,13 @@ def _match_row(row, conclusions: dict) -> dict:
         "n_inconsistent": int(row.n_inconsistent),
         "posterior": format_posterior(float(row.posterior)),
         "posterior_exact": repr(float(row.posterior)),
+        "posterior_lower": format_posterior(float(getattr(row, "posterior_lower", row.posterior))),
+        "family_posterior": format_posterior(float(getattr(row, "family_posterior", float("nan")))),
+        "joint": _joint_text(row),
+        "conflict": bool(getattr(row, "conflict", False)),
+        "y": _y_text(row),
+        "total_cpi": format_cpi(float(getattr(row, "log10_lr_total", row.log10_lr)), html=True),
+        "total_log10": _format_log10(float(getattr(row, "log10_lr_total", row.log10_lr))),
         "rank_for_family": None if pd.isna(row.rank_for_family) else int(row.rank_for_family),
         "rank_for_candidate": None if pd.isna(row.rank_for_candidate) else int(row.rank_for_candidate),
         "p_unrelated": format_probability(getattr(row, "p_unrelated", float("nan"))),
@@ -72,6 +79,25 @@ def _match_row(row, conclusions: dict) -> dict:
         "flagged": bool(row.flagged),
         "css": "flagged" if bool(row.flagged) else conclusion,
     }
+
+
+def _joint_text(row) -> str:
+    """The pair's joint posterior under the one-to-one constraint, '' outside every group."""
+    value = getattr(row, "joint_posterior", None)
+    if value is None or pd.isna(value):
+        return ""
+    bound = "" if bool(getattr(row, "joint_exact", True)) else " (upper bound)"
+    return f"{format_posterior(float(value))}{bound}"
+
+
+def _y_text(row) -> str:
+    """Y-STR LR with its comparison, '' when no Y comparison applies."""
+    value = getattr(row, "log10_lr_y", None)
+    if value is None or pd.isna(value):
+        return ""
+    n, mismatches, steps = (getattr(row, c) for c in ("n_y_loci_compared", "n_y_mismatches", "y_steps"))
+    return (f"{format_cpi(float(value))} ({int(n)} Y loci, {int(mismatches)} mismatching"
+            f"{f', {int(steps)} steps' if int(mismatches) else ''})")
 
 
 def _parents(samples: pd.DataFrame | None) -> dict:
@@ -159,11 +185,11 @@ def render_html(
     Parameters
     ----------
     matches : DataFrame
-        Schema ``matches.v2``.
+        Schema ``matches.v3``.
     pair_loci : DataFrame
         Schema ``pair_loci.v1``; its pairs get detail cards.
     provenance : dict
-        Schema ``provenance.v3``.
+        Schema ``provenance.v4``.
     samples : DataFrame, optional
         The family members table (columns ``lab, family_id, sample_id, relationship``, the
         one given to :func:`kinship.app.match_run.assemble_inputs`), to show the parents' sample

@@ -27,15 +27,15 @@ def summary_markdown(matches: pd.DataFrame, provenance: dict) -> str:
 
     Counts (families by kind, candidates, pairs, conclusions, flagged), up to 10 supported
     pairs by id, the frequency table with its sha256 (the loci it lacks, the loci renormalised,
-    the silent alleles used or not), the mutation model, θ and the prior.
+    the silent alleles used or not), the mutation model, θ and the prior of the posteriors.
     Ids are markdown-escaped.
 
     Parameters
     ----------
     matches : DataFrame
-        Schema ``matches.v2``.
+        Schema ``matches.v3``.
     provenance : dict
-        Schema ``provenance.v3``.
+        Schema ``provenance.v4``.
 
     Returns
     -------
@@ -90,10 +90,18 @@ def summary_markdown(matches: pd.DataFrame, provenance: dict) -> str:
         f"{_md(', '.join(left_out)) if left_out else 'none'}. {extra}",
         "",
         f"Mutation model: {_md(provenance.get('mutation_model', ''))}; θ = {parameters.get('theta', 0.0):g}; "
-        f"prior P(H1) = {parameters.get('prior', 0.5):g}; rules {_md(rules['source'])}.",
+        f"posteriors after database size, prior of 'not on file' {_prior_text(parameters.get('prior'))}; "
+        f"rules {_md(rules['source'])}.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _prior_text(prior) -> str:
+    """The prior of the posteriors, as recorded (provenance v4: an object; older records: a number)."""
+    if isinstance(prior, dict):
+        return f"{prior.get('family_not_on_file', 0.5):g} (child's side), {prior.get('child_not_on_file', 0.5):g} (family's side)"
+    return f"{0.5 if prior is None else prior:g} (a single pair's prior, provenance v3 or older)"
 
 
 def top_candidates_table(matches: pd.DataFrame, n: int = 25) -> list[dict]:
@@ -102,7 +110,7 @@ def top_candidates_table(matches: pd.DataFrame, n: int = 25) -> list[dict]:
     Parameters
     ----------
     matches : DataFrame
-        Schema ``matches.v2``.
+        Schema ``matches.v3``.
     n : int
         At most this many rows.
 
@@ -112,7 +120,7 @@ def top_candidates_table(matches: pd.DataFrame, n: int = 25) -> list[dict]:
         Keys ``candidate_id``, ``family`` (``"lab/family_id"``), ``family_kind``, ``cpi``
         (text, e.g. ``"3.2 × 10^7"`` or ``"0 (exclusion)"``), ``log10_lr`` (float rounded to 4
         decimals, ``None`` for LR 0 so that the value stays valid JSON), ``n_loci_compared``,
-        ``n_inconsistent``, ``posterior`` (float), ``conclusion``, ``flagged``. Sorted by
+        ``n_inconsistent``, ``posterior`` (float: after database size), ``conclusion``, ``flagged``. Sorted by
         descending LR, ties by candidate id.
 
     Examples

@@ -1,6 +1,6 @@
 """Output tables of a match run: Parquet and CSV files checked against their versioned schemas.
 
-Every table is checked against its schema (``schemas/matches.v2.json``,
+Every table is checked against its schema (``schemas/matches.v3.json``,
 ``schemas/pair_loci.v1.json``) before it is written, because pyarrow does not enforce non-null
 fields. Same inputs give byte-identical files: nothing is stamped on them beyond what the
 provenance record already holds (the Parquet ``created_by`` field names the pyarrow version,
@@ -31,9 +31,9 @@ from schemas import load_schema
 __all__ = ["TABLE_SCHEMAS", "arrow_schema", "check_table", "write_tables"]
 
 #: Output tables and the schema each one follows.
-TABLE_SCHEMAS = {"matches": "matches.v2", "pair_loci": "pair_loci.v1"}
+TABLE_SCHEMAS = {"matches": "matches.v3", "pair_loci": "pair_loci.v1"}
 #: The schema of the provenance record written beside them (``provenance.json``).
-PROVENANCE_SCHEMA = "provenance.v3"
+PROVENANCE_SCHEMA = "provenance.v4"
 
 _ARROW_TYPES = {
     "string": pa.string(),
@@ -177,9 +177,10 @@ def _csv_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
     for f in load_schema(name)["fields"]:
         column = df[f["name"]]
         if f["type"] == "float64":
-            out[f["name"]] = ["" if np.isnan(x) else repr(float(x)) for x in column.to_numpy(dtype=np.float64)]
+            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            out[f["name"]] = ["" if np.isnan(x) else repr(float(x)) for x in values]
         elif f["type"] == "bool":
-            out[f["name"]] = ["True" if bool(x) else "False" for x in column]
+            out[f["name"]] = ["" if pd.isna(x) else ("True" if bool(x) else "False") for x in column]
         else:
             out[f["name"]] = spreadsheet_safe_column("" if pd.isna(x) else str(x) for x in column)
     return pd.DataFrame(out, columns=list(out))
@@ -193,11 +194,11 @@ def write_tables(out_dir, matches: pd.DataFrame, pair_loci: pd.DataFrame, proven
     out_dir : str or Path
         Created if absent; existing files of the same names are replaced.
     matches : DataFrame
-        Schema ``matches.v2`` (:func:`kinship.app.match_run.calibrate`).
+        Schema ``matches.v3`` (:func:`kinship.app.match_run.calibrate`).
     pair_loci : DataFrame
         Schema ``pair_loci.v1`` (:func:`kinship.app.match_run.pair_loci`).
     provenance : dict
-        Schema ``provenance.v3`` (:func:`kinship.app.match_run.provenance`). Not modified: the
+        Schema ``provenance.v4`` (:func:`kinship.app.match_run.provenance`). Not modified: the
         record written is a copy whose ``outputs`` also lists each file written here with its
         schema id and row count.
 

@@ -188,7 +188,7 @@ class MatchRunTables(StoreBase):
         Parameters
         ----------
         provenance : dict
-            The run's provenance record (``schemas/provenance.v3.json``): ``run_id``,
+            The run's provenance record (``schemas/provenance.v4.json``): ``run_id``,
             ``started_at``, ``code_version``, ``parameters``, ``frequency_table`` (``source``
             or ``name``, ``sha256``), ``inputs`` (``n_families``, ``n_candidates``); optional
             ``kind`` (default ``"full"``) and ``finished_at`` (default now; none when
@@ -231,7 +231,7 @@ class MatchRunTables(StoreBase):
         except KeyError as exc:
             raise StoreError(
                 f"provenance record of run {provenance.get('run_id')!r} lacks field {exc.args[0]!r}; "
-                "expected a record of schemas/provenance.v3.json; fix: build it with "
+                "expected a record of schemas/provenance.v4.json; fix: build it with "
                 "kinship.app.match_run.provenance"
             ) from None
         row = self._run_row(run, required=_RUN_REQUIRED)

@@ -50,7 +50,7 @@ def test_every_true_couple_child_pair_ranks_first_with_cpi_over_10000(demo_score
 def test_no_unrelated_couple_child_pair_reaches_10000(demo_score):
     score, _ = demo_score
     assert score["couple"]["unrelated_supported"] == 0
-    # a streamed run (matches.v2) lists the reported pairs only (each candidate's and family's
+    # a streamed run (matches.v3) lists the reported pairs only (each candidate's and family's
     # best k, and every pair at or above CPI 10,000), so zero supported unrelated pairs among
     # them is still the check over all 50 x 200 - 45 unrelated couple pairs
     assert score["couple"]["unrelated_pairs"] > 0
@@ -88,7 +88,7 @@ def test_the_run_records_its_provenance(demo_score):
 def test_the_demo_provenance_follows_schema_v3(demo_score):
     _, result = demo_score
     written = assert_run_provenance_valid(result)
-    assert written["schema"] == "reunite/provenance/3"
+    assert written["schema"] == "reunite/provenance/4"
     assert written["comparison"]["n_reported_pairs"] == written["outputs"]["matches.csv"]["n_rows"]
 
 

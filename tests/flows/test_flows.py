@@ -51,7 +51,7 @@ def test_pipeline_returns_the_expected_ranking(three_family_run):
 def test_the_pipeline_writes_a_provenance_record_of_schema_v3(three_family_run):
     result, _, _ = three_family_run
     written = assert_run_provenance_valid(result)
-    assert written["outputs"]["matches.csv"] == {"schema": "reunite/matches/2", "n_rows": 18}
+    assert written["outputs"]["matches.csv"] == {"schema": "reunite/matches/3", "n_rows": 18}
 
 
 def test_ingesting_the_same_batch_again_adds_nothing(three_family_run):

@@ -53,7 +53,7 @@ def test_renormalised_and_left_out_loci_reach_the_written_provenance_and_report(
         result = match(parameters={"table_id": _table(tmp, "edited.csv", edit)}, store=store,
                        out_dir=str(tmp / "out"))
     written = assert_run_provenance_valid(result)
-    assert written["schema"] == "reunite/provenance/3"
+    assert written["schema"] == "reunite/provenance/4"
     [renormalised] = written["frequency_table"]["renormalised"]
     assert renormalised["locus"] == "TH01" and renormalised["sum"] == pytest.approx(0.995, abs=1e-9)
     assert written["frequency_table"]["silent_alleles"] == [] and written["parameters"]["silent_alleles"] is False

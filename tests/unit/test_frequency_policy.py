@@ -53,7 +53,7 @@ def _run(table: FrequencyTable, params: MatchParameters = MatchParameters()):
     run = mr.encode_run(inputs, eff, params.mutation_model, theta=params.theta)
     plan = mr.plan_run(run, params)
     results = [mr.score_shard(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
-    matches = mr.collect_matches(run, results, k=params.k, prior=params.prior)
+    matches = mr.collect_matches(run, results, k=params.k)
     matches = mr.calibrate(run, matches, threshold=params.threshold, max_expected_unrelated=params.max_expected_unrelated)
     loci = mr.pair_loci(run, mr.reported_pairs(matches))
     prov = mr.provenance(run, params, subs, started_at=STARTED, plan=plan, matches=matches)
@@ -201,7 +201,7 @@ def test_provenance_records_the_silent_alleles_in_use_and_the_parameter():
         run = mr.encode_run(inputs, eff, params.mutation_model, theta=params.theta)
         prov = mr.provenance(run, params, subs, started_at=STARTED)
         assert_valid_provenance(prov)
-        assert prov["schema"] == "reunite/provenance/3" and prov["parameters"]["silent_alleles"] is on
+        assert prov["schema"] == "reunite/provenance/4" and prov["parameters"]["silent_alleles"] is on
         assert prov["frequency_table"]["silent_alleles"] == ([{"locus": "TH01", "frequency": 0.01}] if on else [])
         notes = summary_markdown(pd.DataFrame(columns=["candidate_id", "lab", "family_id", "log10_lr", "conclusion",
                                                        "flagged", "family_kind"]), prov)
@@ -343,7 +343,7 @@ def test_silent_alleles_on_request_turn_the_issues_apparent_exclusion_into_its_c
         run = mr.encode_run(inputs, eff, params.mutation_model, theta=params.theta)
         plan = mr.plan_run(run, params)
         results = [mr.score_shard(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
-        matches = mr.collect_matches(run, results, k=params.k, prior=params.prior)
+        matches = mr.collect_matches(run, results, k=params.k)
         prov = mr.provenance(run, params, subs, started_at=STARTED, plan=plan, matches=matches)
         assert_valid_provenance(prov)
         assert prov["frequency_table"]["silent_alleles"] == ([{"locus": "TH01", "frequency": 0.01}] if on else [])

@@ -18,7 +18,7 @@ def _ranked(genotypes, members, pedigrees, params=MatchParameters(shard_size=1))
     run = mr.encode_run(inputs, table, params.mutation_model, theta=params.theta)
     plan = mr.plan_run(run, params)
     results = [mr.score_shard(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
-    return inputs, mr.collect_matches(run, results, k=params.k, prior=params.prior)
+    return inputs, mr.collect_matches(run, results, k=params.k)
 
 
 def test_store_round_trip_and_a_changed_pedigree_is_refused(store, ped_scenario):

@@ -6,7 +6,7 @@ import pytest
 from kinship.likelihood.parentage import family_locus_tables
 from kinship.matching.reference import FamilyTables, score_all_pairs
 from kinship.genetics.mutation import mutation_matrix
-from kinship.matching.ranking import conclude, posterior_probability, rank_descending
+from kinship.matching.ranking import conclude, rank_descending
 
 
 def test_conclusion_rules_gb_t_37223():
@@ -15,14 +15,6 @@ def test_conclusion_rules_gb_t_37223():
     conclusion, flagged = conclude(log10, n_inc)
     assert conclusion.tolist() == ["support", "inconclusive", "inconclusive", "excluded", "support", "excluded", "excluded"]
     assert flagged.tolist() == [False, False, False, False, False, True, False]
-
-
-def test_posterior_matches_bayes_rule():
-    lr = np.array([1.0, 100.0, 1e-3])
-    for prior in (0.5, 1e-4):
-        expected = lr * prior / (lr * prior + 1 - prior)
-        assert np.allclose(posterior_probability(np.log10(lr), prior), expected, rtol=1e-12)
-    assert posterior_probability(np.array([400.0]))[0] == 1.0
 
 
 def test_ranks_are_deterministic_ties_by_position():

@@ -45,6 +45,7 @@ GENOTYPES = "kinship/data/genotypes/kgp_codis18_east_asia.csv"
 H1 = "the candidate is the missing child of this family"
 ARROW_NAMES = {"string": "string", "float64": "double", "int16": "int16", "int32": "int32", "bool": "bool"}
 CSV_DTYPES = {"string": str, "float64": "float64", "int16": "int16", "int32": "Int32", "bool": bool}
+NULLABLE_CSV_DTYPES = {"int16": "Int16", "bool": "boolean"}
 
 
 def _child_of(g: pd.DataFrame, child_id: str, father: str | None, mother: str | None, rng) -> pd.DataFrame:
@@ -149,11 +150,11 @@ def test_parquet_round_trip_keeps_schema_values_and_provenance(run, tmp_path):
     paths = write_tables(tmp_path, matches, loci, prov)
     assert sorted(paths) == ["matches.csv", "matches.parquet", "pair_loci.csv", "pair_loci.parquet", "provenance.json"]
     written = json.loads((tmp_path / "provenance.json").read_text(encoding="utf-8"))
-    assert written["outputs"]["matches.parquet"] == {"schema": "reunite/matches/2", "n_rows": len(matches)}
+    assert written["outputs"]["matches.parquet"] == {"schema": "reunite/matches/3", "n_rows": len(matches)}
     assert prov["outputs"] == {}  # the caller's record is not modified
     assert_valid_provenance(prov)
     assert_valid_provenance(written)
-    assert written["outputs"]["provenance.json"] == {"schema": "reunite/provenance/3"}
+    assert written["outputs"]["provenance.json"] == {"schema": "reunite/provenance/4"}
     for name, df in (("matches", matches), ("pair_loci", loci)):
         table = pq.read_table(paths[f"{name}.parquet"])
         expected = arrow_schema(TABLE_SCHEMAS[name])
@@ -175,7 +176,8 @@ def test_csv_round_trip_is_exact_and_writes_minus_inf(run, tmp_path):
     assert ",-inf," in paths["matches.csv"].read_text(encoding="utf-8")
     for name, df in (("matches", matches), ("pair_loci", loci)):
         schema = load_schema(TABLE_SCHEMAS[name])
-        dtypes = {f["name"]: CSV_DTYPES[f["type"]] for f in schema["fields"]}
+        dtypes = {f["name"]: NULLABLE_CSV_DTYPES.get(f["type"], CSV_DTYPES[f["type"]]) if f.get("nullable")
+                  else CSV_DTYPES[f["type"]] for f in schema["fields"]}
         nullable = [f["name"] for f in schema["fields"] if f.get("nullable")]
         back = pd.read_csv(paths[f"{name}.csv"], dtype=dtypes, keep_default_na=False, na_values={c: [""] for c in nullable})
         assert list(back.columns) == list(df.columns)
@@ -236,9 +238,9 @@ def test_null_in_a_non_nullable_column_is_refused_before_writing(run, tmp_path):
 
 def test_tables_off_schema_are_refused(run, tmp_path):
     matches, loci, prov, _ = run
-    with pytest.raises(ReuniteInputError, match=r"table 'matches.v2' lacks columns \['flagged'\]"):
+    with pytest.raises(ReuniteInputError, match=r"table 'matches.v3' lacks columns \['flagged'\]"):
         write_tables(tmp_path, matches.drop(columns="flagged"), loci, prov)
-    with pytest.raises(ReuniteInputError, match=r"has columns \['note'\] that schemas/matches.v2.json does not define"):
+    with pytest.raises(ReuniteInputError, match=r"has columns \['note'\] that schemas/matches.v3.json does not define"):
         write_tables(tmp_path, matches.assign(note="x"), loci, prov)
     with pytest.raises(ReuniteInputError, match=r"column 'conclusion' has 1 row\(s\) with values \['maybe'\]"):
         write_tables(tmp_path, matches.assign(conclusion=["maybe"] + matches.conclusion.tolist()[1:]), loci, prov)

@@ -47,7 +47,7 @@ def _run(genotypes, members, params, **plan_kw):
     plan = mr.plan_run(run, params, **plan_kw)
     results = [mr.score_shard(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
     results += [plan.previous] if plan.previous else []
-    matches = mr.collect_matches(run, results, k=params.k, prior=params.prior, new_candidates=plan.new_candidates, new_families=plan.new_families)
+    matches = mr.collect_matches(run, results, k=params.k, new_candidates=plan.new_candidates, new_families=plan.new_families)
     return run, plan, matches
 
 
@@ -156,3 +156,36 @@ def test_calibrated_hits_carry_tail_probabilities(profiles):
     assert (cal.loc[hit, "p_unrelated"] <= 10.0 ** -cal.loc[hit, "log10_lr"] * 1.01).all()
     n = len(run.inputs.candidate_ids)
     assert np.allclose(cal.loc[hit, "expected_unrelated"], cal.loc[hit, "p_unrelated"] * n)
+
+
+def test_posteriors_after_database_size_streamed_and_reference(profiles):
+    """With every pair kept (k >= families and candidates) the streamed posteriors are the exact
+    ones of the full matrix, byte for byte; with a small k they take the pairs left out at their
+    expectation, and posterior_lower stays at or below the exact value."""
+    genotypes, members = profiles
+    small = MatchParameters(k=K, threshold=THRESHOLD, shard_size=17)
+    run, _, streamed = _run(genotypes, members, small)
+    n_c, n_f = len(run.inputs.candidate_ids), len(run.inputs.families)
+    compiled = compile_run(run.inputs, run.table, small.mutation_model, theta=small.theta)
+    full = rank_matches(compiled, score_all_pairs(compiled.family_tables_all, compiled.candidate_genotypes),
+                        prior=small.prior)
+    # exact: every candidate's posteriors and "not on file" sum to 1
+    sums = full.groupby("candidate_id").posterior.sum()
+    assert ((sums > 0.0) & (sums < 1.0)).all()
+
+    big = MatchParameters(k=max(n_c, n_f), threshold=THRESHOLD, shard_size=17)
+    _, _, every = _run(genotypes, members, big)
+    every = mr.assess(run, mr.calibrate(run, every, threshold=THRESHOLD, max_expected_unrelated=None),
+                      prior=big.prior, k=big.k, threshold=THRESHOLD)
+    both = every.merge(full, on=["candidate_id", "lab", "family_id"], suffixes=("", "_ref"))
+    assert len(both) == n_c * n_f
+    for col in ("posterior", "family_posterior"):
+        assert both[col].to_numpy().tobytes() == both[col + "_ref"].to_numpy().tobytes()
+        assert (both[col + "_lower"].to_numpy() == both[col].to_numpy()).all()  # nothing left out
+
+    few = mr.assess(run, mr.calibrate(run, streamed, threshold=THRESHOLD, max_expected_unrelated=None),
+                    prior=small.prior, k=small.k, threshold=THRESHOLD)
+    part = few.merge(full, on=["candidate_id", "lab", "family_id"], suffixes=("", "_ref"))
+    assert (part.posterior_lower <= part.posterior_ref * (1 + 1e-12)).all()
+    assert (part.family_posterior_lower <= part.family_posterior_ref * (1 + 1e-12)).all()
+    assert list(few.columns) == list(mr.MATCHES_COLUMNS)

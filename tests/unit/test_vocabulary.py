@@ -24,7 +24,7 @@ def test_the_manifest_schema_allows_exactly_the_library_relationships():
 
 
 def test_the_matches_schema_allows_exactly_the_library_family_kinds():
-    field = next(f for f in load_schema("matches.v2")["fields"] if f["name"] == "family_kind")
+    field = next(f for f in load_schema("matches.v3")["fields"] if f["name"] == "family_kind")
     assert tuple(field["enum"]) == FAMILY_KINDS
 
 
