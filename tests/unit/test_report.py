@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import csv
 import json
 import math
@@ -33,6 +35,7 @@ from kinship.report import (
     arrow_schema,
     format_cpi,
     format_pi,
+    format_posterior,
     render_html,
     summary_markdown,
     top_candidates_table,
@@ -432,3 +435,24 @@ def test_a_partial_genotype_shows_as_allele_slash_question_mark_escaped(run, tmp
         rows = list(csv.DictReader(f))
     assert rows[0]["candidate_genotype"] == "12/?"
     assert pq.read_table(paths["pair_loci.parquet"]).to_pandas()["candidate_genotype"].iloc[0] == "12/?"
+
+
+def test_html_shows_posteriors_after_database_size_and_the_joint_assignment(run):
+    """The cards and tables print the database-aware posteriors (both sides, the lower bound)
+    and the joint assignment of supported pairs, with the prior stated; no pairwise 0.5-prior
+    posterior is printed anywhere."""
+    matches, loci, prov, members = run
+    html = render_html(matches, loci, prov, samples=members)
+    true = matches[(matches.candidate_id == "C-TRUE-1") & (matches.family_id == "F000")].iloc[0]
+    assert true.conclusion == "support" and true.joint_group >= 1 and bool(true.joint_exact)
+    assert f"P(this family | child, every family on file): <strong title=\"{float(true.posterior)!r}\">" in html
+    shown = lambda p: escape(format_posterior(float(p)))  # noqa: E731 - as the page escapes it
+    assert f"(at least {shown(true.posterior_lower)})" in html
+    assert f"P(this child | family, every candidate on file): <strong>{shown(true.family_posterior)}</strong>" in html
+    assert f"Joint assignment: <strong>{shown(true.joint_posterior)}</strong>" in html
+    assert "Prior probability of H1" not in html and "prior 0.5; the rest spread evenly over the 4 families" in html
+    # 4 families, 14 candidates, every pair known: the candidate's posteriors and "not on file" add to 1
+    c1 = matches[matches.candidate_id == "C-TRUE-1"]
+    w = 0.5 / 4
+    d = 0.5 + w * (10.0 ** c1.log10_lr_total).sum()
+    assert float(true.posterior) == pytest.approx(w * 10.0 ** float(true.log10_lr_total) / d, rel=1e-12)
