@@ -345,6 +345,17 @@ class MatchParameters(_Parameters):
                     "shard; changes no number). Allowed: shard_size >= 1.",
     )
 
+    @field_validator("prior", mode="before")
+    @classmethod
+    def _prior_is_an_object(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ValueError(
+                f"prior = {value!r} is one number (the single-pair prior of provenance v3); expected an object "
+                "{family_not_on_file, child_not_on_file}: the prior mass of 'not on file' on each side, each "
+                "0 < p < 1; fix: e.g. {\"family_not_on_file\": 0.5}"
+            )
+        return value
+
     @field_validator("table_id")
     @classmethod
     def _known_table(cls, value: str) -> str:

@@ -12,7 +12,8 @@ from kinship.errors import ReuniteInputError
 from kinship.genetics.mutation import MutationModel
 
 #: The ``parameters`` of the demo run's provenance, recorded before the parameter object existed
-#: (``silent_alleles`` added with provenance v3: false, the behaviour of every run before it).
+#: (``silent_alleles`` added with provenance v3: false, the behaviour of every run before it;
+#: provenance v4: ``prior`` an object, ``thresholds.single_parent_families``).
 RECORDED_DEMO_PARAMETERS = {
     "silent_alleles": False,
     "frequency_floor": 0.001,
@@ -20,7 +21,7 @@ RECORDED_DEMO_PARAMETERS = {
     "max_expected_unrelated": 0.01,
     "mutation": {"locus_rates": [], "model": "stepwise", "range": 0.1, "rate2": 1e-06, "rate_female": 0.001,
                  "rate_male": 0.002},
-    "prior": 0.5,
+    "prior": {"family_not_on_file": 0.5, "child_not_on_file": 0.5},
     "table_id": "norstr-2023/East Asia",
     "theta": 0.0,
     "threshold": 4.0,
@@ -30,6 +31,8 @@ RECORDED_DEMO_PARAMETERS = {
         "families_without_a_parent": "support needs CPI >= 10,000 and at most 0.01 unrelated candidates "
                                      "expected at or above it; the inconsistent-loci exclusion rule does not apply",
         "rules": "GB/T 37223-2018 / SF/Z JD0105001-2016",
+        "single_parent_families": "support needs CPI >= 10,000 and at most 0.01 unrelated candidates "
+                                  "expected at or above it; 3 or more inconsistent loci exclude",
         "support_cpi": 10000.0,
     },
 }
@@ -53,11 +56,18 @@ def test_theta_one_is_refused():
 
 
 def test_a_prior_above_one_is_refused():
-    _refused(r"^match parameter prior = 2\.0 is out of range; allowed: 0 < prior < 1$", prior=2.0)
+    _refused(r"^match parameter prior\.family_not_on_file = 2\.0 is out of range; allowed: 0 < family_not_on_file < 1$",
+             prior={"family_not_on_file": 2.0})
 
 
 def test_a_prior_of_zero_is_refused():
-    _refused(r"^match parameter prior = 0 is out of range; allowed: 0 < prior < 1$", prior=0)
+    _refused(r"^match parameter prior\.child_not_on_file = 0 is out of range; allowed: 0 < child_not_on_file < 1$",
+             prior={"child_not_on_file": 0})
+
+
+def test_a_single_pair_prior_of_old_is_refused_with_the_new_shape():
+    _refused(r"^match parameter prior = 0\.002 is one number \(the single-pair prior of provenance v3\); expected an "
+             r"object \{family_not_on_file, child_not_on_file\}", prior=0.002)
 
 
 def test_k_zero_is_refused():
@@ -70,11 +80,16 @@ def test_a_fractional_k_is_refused():
 
 @pytest.mark.parametrize("field, value, kind", [
     ("k", True, "integer"), ("k", "3", "integer"), ("shard_size", False, "integer"),
-    ("theta", "0.1", "number"), ("theta", True, "number"), ("prior", "0.5", "number"),
+    ("theta", "0.1", "number"), ("theta", True, "number"),
     ("threshold", False, "number"),
 ])
 def test_a_bool_or_a_string_is_refused_not_coerced(field, value, kind):
     _refused(rf"^match parameter {field} = {value!r} is not valid \(input should be a valid {kind}\)", **{field: value})
+
+
+def test_a_string_prior_is_refused_not_coerced():
+    _refused(r"^match parameter prior\.family_not_on_file = '0\.5' is not valid \(input should be a valid number\)",
+             prior={"family_not_on_file": "0.5"})
 
 
 def test_a_bool_or_a_string_mutation_rate_is_refused_not_coerced():
@@ -141,8 +156,9 @@ def test_an_unknown_field_is_refused():
 
 
 def test_several_bad_values_name_the_first_field_and_list_the_others():
-    _refused(r"^match parameter prior = 2\.0 is out of range; allowed: 0 < prior < 1 \(also invalid: k, theta\)$",
-             theta=2, k=0, prior=2.0)
+    _refused(r"^match parameter prior\.family_not_on_file = 2\.0 is out of range; allowed: 0 < family_not_on_file < 1 "
+             r"\(also invalid: k, theta\)$",
+             theta=2, k=0, prior={"family_not_on_file": 2.0})
 
 
 def test_the_object_is_keyword_only_and_frozen():
@@ -191,7 +207,7 @@ def test_command_line_options_are_generated_from_the_fields():
     add_arguments(parser)
     text = parser.format_help()
     for option in ("--table-id", "--mutation-model", "--mutation-rate-male", "--mutation-rate-female",
-                   "--mutation-range", "--mutation-rate2", "--prior", "--frequency-floor", "--k", "--threshold",
+                   "--mutation-range", "--mutation-rate2", "--prior-family-not-on-file", "--prior-child-not-on-file", "--frequency-floor", "--k", "--threshold",
                    "--theta", "--max-expected-unrelated", "--silent-alleles", "--no-silent-alleles",
                    "--shard-size"):
         assert option in text, option
