@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from kinship.genetics.relationships import IMPLIED_SEX
-from kinship.genetics.ystr import UNTYPED, YstrRates, compare_slots, default_ystr_rates, slot_codes
+from kinship.genetics.ystr import UNTYPED, YstrRates, compare_slots, default_ystr_rates, label_codes, pair_codes
 from kinship.likelihood.lineage import (
     count_haplotype_matches,
     haplotype_frequency,
@@ -122,10 +122,14 @@ def _haplotypes(genotypes: pd.DataFrame, rates: YstrRates) -> tuple[list[str], n
     names = rates.names
     pos = {n: i for i, n in enumerate(names)}
     y = genotypes[genotypes["locus"].isin(names)]
-    ids, sample_idx = np.unique(y["sample_id"].to_numpy().astype(str), return_inverse=True)
-    locus_idx = y["locus"].map(pos).to_numpy(dtype=np.int64)
+    sample_idx, ids = pd.factorize(y["sample_id"], sort=True)
+    ids = np.asarray(ids, dtype=object)
+    code, locus_names = pd.factorize(y["locus"])
+    locus_idx = np.array([pos[n] for n in locus_names], dtype=np.int64)[code]
     copies = np.array([r.copies for r in rates.loci], dtype=np.int64)[locus_idx]
-    codes = slot_codes(y["allele_1"].to_numpy().astype(str), y["allele_2"].to_numpy().astype(str), copies)
+    label_idx, labels = pd.factorize(pd.concat([y["allele_1"], y["allele_2"]], ignore_index=True))
+    lc = label_codes(labels)[label_idx].reshape(2, -1)
+    codes = pair_codes(lc[0], lc[1], copies)
     out = np.full((len(ids), len(names), 2), UNTYPED, dtype=np.int32)
     out[sample_idx, locus_idx] = codes
     for r in rates.loci:

@@ -52,6 +52,8 @@ __all__ = [
     "read_ystr_rates",
     "default_ystr_rates",
     "slot_codes",
+    "label_codes",
+    "pair_codes",
     "compare_slots",
 ]
 
@@ -202,8 +204,24 @@ def slot_codes(allele_1: np.ndarray, allele_2: np.ndarray, copies: np.ndarray) -
     """
     labels = np.concatenate([allele_1, allele_2]).astype(str)
     uniq, inv = np.unique(labels, return_inverse=True)
-    codes = np.array([_label_code(u) for u in uniq], dtype=np.int32)[inv].reshape(2, -1).T
-    codes = np.sort(codes, axis=1)
+    codes = label_codes(uniq)[inv].reshape(2, -1)
+    return pair_codes(codes[0], codes[1], copies)
+
+
+def label_codes(labels) -> np.ndarray:
+    """Slot code of each allele label (``10 * repeats + bases``; :data:`NULL` for a null allele), int32.
+
+    Examples
+    --------
+    >>> label_codes(["14", "17.2", "0"]).tolist()
+    [140, 172, -3]
+    """
+    return np.array([_label_code(str(u)) for u in labels], dtype=np.int32)
+
+
+def pair_codes(code_1: np.ndarray, code_2: np.ndarray, copies: np.ndarray) -> np.ndarray:
+    """Slot codes, shape (n, 2), of stored genotypes given as label codes (:func:`label_codes`)."""
+    codes = np.sort(np.stack([code_1, code_2], axis=1).astype(np.int32), axis=1)
     single = (np.asarray(copies) == 1) & (codes[:, 0] == codes[:, 1])
     codes[single, 1] = ABSENT
     return codes
