@@ -279,3 +279,13 @@ def test_y_lineage_columns_with_no_y_data_are_all_null():
     matches = pd.DataFrame({"candidate_id": ["C1"], "lab": ["L"], "family_id": ["A"]})
     out, prov = y_lineage_columns(genotypes, sex, inputs, matches)
     assert out.isna().all().all() and prov["n_male_haplotypes"] == 0
+
+
+def test_a_genemapper_export_gives_the_same_y_outcomes_as_the_tidy_one():
+    from kinship.io.genemapper import parse_genemapper
+
+    text = (b"Sample Name\tMarker\tAllele 1\tAllele 2\tAllele 3\r\n"
+            b"S1\tDYS385a/b\t11\t14\t\r\nS1\tDYS19\t14\t15\t16\r\nS1\tDYS448\tnull\t\t\r\n")
+    out = normalise_records(parse_genemapper(text, file="gm.txt"), file="gm.txt", catalogue=CAT)
+    assert out[["locus", "allele_1", "allele_2", "kind"]].values.tolist() == [
+        ["DYS385", "11", "14", "ok"], ["DYS19", "", "", "y_copy_number"], ["DYS448", "0", "0", "ok"]]
