@@ -32,6 +32,10 @@ Row rules (:func:`normalise_records`), in order:
    and flags the sample (``off_ladder_allele``);
 5. more than two distinct alleles called (``OL`` peaks not counted) -> the row is quarantined
    as a three-allele pattern (the locus is left out of the profile) and the sample is flagged;
+   at a Y-STR locus two values are a duplication or a multi-copy locus's two copies (DYS385a/b,
+   DYF387S1a/b) and land, three or more called values are a triplication, quarantined as
+   ``y_copy_number`` (two allele columns cannot hold it), never a mixture sign; a null allele
+   there (``0`` or ``null``) lands as ``0`` (:mod:`kinship.genetics.ystr`);
 6. ``OL`` alone, ``OL`` beside two alleles (a third peak) or two ``OL`` beside one -> untyped
    with a warning (``off_ladder``); no call (``?/?`` too) -> untyped with a warning; a partial
    genotype at Amelogenin (``X, ?`` tells no sex), a Y-STR or a quality locus -> untyped

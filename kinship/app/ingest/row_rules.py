@@ -63,6 +63,7 @@ from kinship.errors import AlleleError, UnknownLocusError
 from kinship.genetics.alleles import UNKNOWN_ALLELE, allele_sort_key, parse_allele
 from kinship.genetics.ladders import allele_plausibility
 from kinship.genetics.loci import LocusCatalogue
+from kinship.genetics.ystr import NULL_ALLELE, NULL_CALLS
 from kinship.io.tidy import split_problem
 
 __all__ = [
@@ -104,6 +105,8 @@ _FIX = {
     "implausible": "check the call in the export (a typo, a file cut short or a shifted column?) and "
     "re-submit the locus; an allele sized exactly beyond this range is re-submitted with the lab's note",
     "range": "size the allele exactly (an extended ladder, or sequencing) and re-submit the locus",
+    "copies": "no action for matching (the rest of the haplotype and the profile land); keep the lab's "
+    "call of this locus on file for a manual Y-STR comparison",
     "partial": "write a partial genotype as one allele and '?' (or '-'), e.g. 12 and ?; a full genotype as "
     "its two alleles",
 }
@@ -348,7 +351,9 @@ def allele_labels(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     locus that is not of kind ``sex`` is invalid too, and so is an unknown allele that
     contradicts the other calls: beside two called alleles (``12, 14, ?``), or a second unknown
     beside a called allele (``12, ?, ?``) - a genotype has two alleles. (Beside three or more
-    called alleles it is left to rule 5, the three-allele pattern.)
+    called alleles it is left to rule 5, the three-allele pattern.) At a Y-STR locus (kind
+    ``y``) a null allele, ``0`` or ``null`` (:data:`kinship.genetics.ystr.NULL_CALLS`: the locus
+    deleted or not amplified), is the label :data:`kinship.genetics.ystr.NULL_ALLELE` (``"0"``).
 
     Parameters
     ----------
@@ -362,11 +367,13 @@ def allele_labels(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     bool
         ``True`` if the row was quarantined.
     """
+    is_y = catalogue.get(check.row["locus"]).kind == "y"
     try:
-        labels = [UNKNOWN_ALLELE if c.strip() in UNKNOWN_CALLS else parse_allele(c, context=check.where)
+        labels = [UNKNOWN_ALLELE if c.strip() in UNKNOWN_CALLS else
+                  NULL_ALLELE if is_y and c.strip().lower() in NULL_CALLS else parse_allele(c, context=check.where)
                   for c in check.calls]
     except AlleleError as exc:
-        bad = next(c for c in check.calls if _is_bad(c))
+        bad = next(c for c in check.calls if _is_bad(c) and not (is_y and c.strip().lower() in NULL_CALLS))
         return check.quarantine(kind="bad_allele", value=bad, reason=str(exc), fix=_FIX["allele"])
     sex_label = next((c for c, a in zip(check.calls, labels) if a in ("X", "Y")), None)
     if sex_label is not None and catalogue.get(check.row["locus"]).kind != "sex":
@@ -439,6 +446,8 @@ def plausible_alleles(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     for call, label in zip(check.calls, check.labels):
         if label is None or label == UNKNOWN_ALLELE or catalogue.get(locus).kind == "sex":
             continue
+        if label == NULL_ALLELE and catalogue.get(locus).kind == "y":
+            continue  # a null allele at a Y-STR (rule 3), not a repeat number
         verdict, reason = allele_plausibility(locus, label, catalogue=catalogue)
         if verdict == "implausible":
             return check.quarantine(kind="implausible_allele", value=call, reason=f"{reason} ({check.where})",
@@ -449,7 +458,10 @@ def plausible_alleles(check: RowCheck, catalogue: LocusCatalogue) -> bool:
 def three_allele_pattern(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     """Row rule 5: quarantine more than two distinct alleles at a locus (``three_allele``).
 
-    ``OL`` calls and declared unknown alleles (``?``) are not counted. The locus is left out
+    ``OL`` calls and declared unknown alleles (``?``) are not counted. At a Y-STR locus two
+    values are a duplication or the two copies of a multi-copy locus (DYS385a/b, DYF387S1a/b)
+    and land; three or more called values (``11, 11, 14`` too) are a triplication, quarantined as ``y_copy_number`` (the store's
+    two allele columns cannot hold it), which never counts towards a mixture. The locus is left out
     of the profile; the sample rules
     flag the sample (:func:`kinship.app.ingest.sample_rules.probable_mixture` quarantines it
     whole at ``mixture_min_loci`` such loci).
@@ -477,6 +489,16 @@ def three_allele_pattern(check: RowCheck, catalogue: LocusCatalogue) -> bool:
     >>> three_allele_pattern(check, default_catalogue()), check.row["kind"], check.row["value"]
     (True, 'three_allele', '13,15,16')
     """
+    copies = [a for a in check.labels if a is not None and a != UNKNOWN_ALLELE]
+    if catalogue.get(check.row["locus"]).kind == "y" and len(copies) > 2:
+        return check.quarantine(
+            kind="y_copy_number", value=check.row["value"],
+            reason=(f"{len(copies)} copies ({', '.join(copies)}) at the Y-STR locus "
+                    f"{check.row['locus']} ({check.where}): a triplication (three or more copies) of the "
+                    "locus; the store holds at most two copies per locus, so the locus is left out "
+                    "of the haplotype rather than stored as a different one (not a mixture sign)"),
+            fix=_FIX["copies"],
+        )
     if len(check.alleles) <= 2:
         return False
     return check.quarantine(

@@ -1,0 +1,247 @@
+"""The Y-STR step of a match run: the Y evidence of each reported pair of a male candidate and a family with a paternal line.
+
+:func:`y_lineage_columns` takes the stored genotypes (all loci), the samples' sex, the run's
+families and its reported pairs, and returns the four Y columns of ``schemas/matches.v3.json``
+(``log10_lr_y``, ``n_y_loci_compared``, ``n_y_mismatches``, ``y_steps``) with the run's
+provenance entry ``y_str``. The math is :mod:`kinship.likelihood.lineage`; how stored genotypes
+become haplotype slots, :mod:`kinship.genetics.ystr`.
+
+Who gets a Y comparison (every other pair has the four columns null):
+
+* the **candidate** is male by the store's ``samples.sex``. That column holds the manifest's
+  declared sex (``male``/``female``/``unknown``, default ``unknown``); Amelogenin never fills it
+  (an Amelogenin call that disagrees with it only flags the sample, ``sex_check``). A
+  candidate of unknown or female sex gets no Y comparison, whatever Y loci he was typed at:
+  declare the sex in the manifest to have them used;
+* the **reference** is a male of the family linked to the missing child by father links only
+  (:func:`kinship.likelihood.lineage.paternal_line_meioses` on the family's pedigree: the
+  canonical template for manifest relationships, the stored pedigree otherwise): father (1
+  meiosis), full brother and paternal half-brother (2), paternal grandfather (2), paternal
+  uncle (3); a pedigree's paternal cousins and further. Male means ``samples.sex`` male, a
+  relationship that implies it (father, grandfathers), a pedigree member of sex male, or the
+  father of a pedigree member. Mother, sisters, maternal relatives and maternal half-siblings
+  never are;
+* of several such references typed at a Y locus, the one with the **fewest meioses** is used
+  (the closest link, where mutation weighs least), then the one typed at more Y loci, then the
+  smaller sample id. One reference only: the others' haplotypes are not combined (they would
+  mostly repeat the same lineage's evidence).
+
+The database of male haplotypes is every stored sample that is male by the rule above and
+typed at one Y locus or more; each pair's frequency count leaves out the candidate himself and
+every reference of the family (its own lineage).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kinship.genetics.relationships import IMPLIED_SEX
+from kinship.genetics.ystr import UNTYPED, YstrRates, compare_slots, default_ystr_rates, label_codes, pair_codes
+from kinship.likelihood.lineage import (
+    count_haplotype_matches,
+    haplotype_frequency,
+    log10_transmission,
+    paternal_line_meioses,
+)
+
+__all__ = ["Y_COLUMNS", "y_lineage_columns", "male_samples", "paternal_line_reference"]
+
+#: The Y columns of ``schemas/matches.v3.json`` and their pandas dtypes.
+Y_COLUMNS = {"log10_lr_y": "Float64", "n_y_loci_compared": "Int16", "n_y_mismatches": "Int16", "y_steps": "Int16"}
+
+METHOD = ("single-step symmetric stepwise mutation per copy over the meioses of the paternal line "
+          "(exact convolution), divided by the haplotype frequency by counting (x+1)/(N+1) in the "
+          "store's male haplotypes without the family's lineage and the candidate, at its one-sided "
+          "Clopper-Pearson upper bound")
+
+
+def male_samples(sex: pd.DataFrame, families) -> set[str]:
+    """Sample ids that are male: ``samples.sex``, a relationship implying male, or a pedigree's sex or father role.
+
+    Parameters
+    ----------
+    sex : DataFrame
+        Columns ``sample_id, sex`` (:meth:`kinship.store.Store.load_samples`).
+    families : sequence of Family
+
+    Returns
+    -------
+    set of str
+    """
+    male = set(sex.loc[sex["sex"] == "male", "sample_id"].tolist())
+    for f in families:
+        for s, k in f.relationships:
+            if IMPLIED_SEX.get(k) == "male":
+                male.add(s)
+        ped = f.pedigree
+        if ped is not None:
+            fathers = {ped.father[k] for k in range(ped.n_members)}
+            for k, s in enumerate(ped.sample_ids):
+                if s is not None and (ped.sex[k] == "male" or k in fathers):
+                    male.add(s)
+    return male
+
+
+def paternal_line_reference(family, male: set[str], n_y_typed: dict[str, int]) -> tuple[str, int] | None:
+    """The family's paternal-line male reference typed at a Y locus with the fewest meioses to the missing child.
+
+    Parameters
+    ----------
+    family : Family
+    male : set of str
+        Male sample ids (:func:`male_samples`).
+    n_y_typed : dict of str to int
+        Y-STR loci typed per sample.
+
+    Returns
+    -------
+    (sample_id, meioses) or None
+        Ties: more Y loci typed, then the smaller sample id.
+    """
+    options = []
+    if family.pedigree is None:
+        if family.father is not None:
+            options.append((family.father, 1))
+    else:
+        ped = family.pedigree
+        if ped.missing >= 0:
+            for k in ped.typed_members:
+                m = paternal_line_meioses(ped.father, ped.missing, k)
+                if m is not None and m > 0:
+                    options.append((ped.sample_ids[k], m))
+    options = [(s, m) for s, m in options if s in male and n_y_typed.get(s, 0) > 0]
+    if not options:
+        return None
+    s, m = min(options, key=lambda o: (o[1], -n_y_typed[o[0]], o[0]))
+    return s, m
+
+
+def _haplotypes(genotypes: pd.DataFrame, rates: YstrRates) -> tuple[list[str], np.ndarray]:
+    """Sample ids with a Y locus of the table, and their slot codes, shape (n, 2 n_loci)."""
+    names = rates.names
+    pos = {n: i for i, n in enumerate(names)}
+    y = genotypes[genotypes["locus"].isin(names)]
+    sample_idx, ids = pd.factorize(y["sample_id"], sort=True)
+    ids = np.asarray(ids, dtype=object)
+    code, locus_names = pd.factorize(y["locus"])
+    locus_idx = np.array([pos[n] for n in locus_names], dtype=np.int64)[code]
+    copies = np.array([r.copies for r in rates.loci], dtype=np.int64)[locus_idx]
+    label_idx, labels = pd.factorize(pd.concat([y["allele_1"], y["allele_2"]], ignore_index=True))
+    lc = label_codes(labels)[label_idx].reshape(2, -1)
+    codes = pair_codes(lc[0], lc[1], copies)
+    out = np.full((len(ids), len(names), 2), UNTYPED, dtype=np.int32)
+    out[sample_idx, locus_idx] = codes
+    for r in rates.loci:
+        if r.includes:
+            a, b = out[:, pos[r.locus]], out[:, pos[r.includes]]
+            single = (a[:, 0] >= 0) & (b[:, 0] >= 0) & (a[:, 1] == b[:, 1]) & (a[:, 1] < 0) & (a[:, 0] >= b[:, 0])
+            a0 = np.where(single, a[:, 0] - b[:, 0], UNTYPED)
+            out[:, pos[r.locus], 0] = a0
+            out[:, pos[r.locus], 1] = np.where(single, a[:, 1], UNTYPED)
+    return ids.tolist(), out.reshape(len(ids), 2 * len(names))
+
+
+def y_lineage_columns(
+    genotypes: pd.DataFrame,
+    sex: pd.DataFrame,
+    inputs,
+    matches: pd.DataFrame,
+    *,
+    rates: YstrRates | None = None,
+    confidence: float = 0.95,
+) -> tuple[pd.DataFrame, dict]:
+    """The Y columns of a run's reported pairs, and the run's ``y_str`` provenance entry.
+
+    Parameters
+    ----------
+    genotypes : DataFrame
+        Stored genotypes, all loci: columns ``sample_id, locus, allele_1, allele_2``
+        (:meth:`kinship.store.Store.load_genotypes`).
+    sex : DataFrame
+        Columns ``sample_id, sex`` (:meth:`kinship.store.Store.load_samples`).
+    inputs : MatchInputs
+        The run's families (:func:`kinship.app.match_run.assemble_inputs`).
+    matches : DataFrame
+        Reported pairs: columns ``candidate_id, lab, family_id`` (others are ignored).
+    rates : YstrRates, optional
+        Y-STR rate table (:func:`kinship.genetics.ystr.read_ystr_rates`; the bundled one by default).
+    confidence : float
+        One-sided level of the frequency's Clopper-Pearson upper bound.
+
+    Returns
+    -------
+    columns : DataFrame
+        Index of ``matches``; columns :data:`Y_COLUMNS` (``log10_lr_y`` Float64, ``-inf`` for a
+        difference the single-step model cannot reach; the counts Int16), null where no Y
+        comparison applies (module docstring) or no locus could be compared.
+    provenance : dict
+        ``{"method", "mutation_rates": {"file", "sha256", "sources"}, "loci", "n_male_haplotypes",
+        "frequency": {"estimate", "confidence"}, "n_pairs_compared"}``.
+
+    Notes
+    -----
+    ``log10_lr_y = log10 P(h_c | h_r, m) - log10 upper`` with ``upper`` the Clopper-Pearson bound
+    of the counting frequency (:mod:`kinship.likelihood.lineage`). ``n_y_loci_compared`` counts the
+    loci compared (typed in both, same copy pattern, whole-repeat differences), ``n_y_mismatches``
+    those that differ, ``y_steps`` the repeat steps summed over them.
+    """
+    rates = rates or default_ystr_rates()
+    n_loci = len(rates.loci)
+    ids, codes = _haplotypes(genotypes, rates)
+    row_of = {s: i for i, s in enumerate(ids)}
+    typed_loci = (codes.reshape(len(ids), n_loci, 2)[:, :, 0] != UNTYPED).sum(axis=1)
+    n_y_typed = dict(zip(ids, typed_loci.tolist()))
+    male = male_samples(sex, inputs.families)
+    declared_male = set(sex.loc[sex["sex"] == "male", "sample_id"].tolist())
+    db_rows = np.array(sorted(row_of[s] for s in male if s in row_of), dtype=np.int64)
+    db_index = {int(r): i for i, r in enumerate(db_rows)}
+    database = codes[db_rows]
+
+    by_key = {(f.lab, f.family_id): f for f in inputs.families}
+    ref_of = {key: paternal_line_reference(f, male, n_y_typed) for key, f in by_key.items()}
+    pair_rows, ref_rows, cand_rows, meioses, excl_q, excl_r = [], [], [], [], [], []
+    for i, (c, lab, fam) in enumerate(zip(matches["candidate_id"].tolist(), matches["lab"].tolist(),
+                                          matches["family_id"].tolist())):
+        ref = ref_of.get((lab, fam))
+        if ref is None or c not in declared_male or c not in row_of:
+            continue
+        q = len(pair_rows)
+        pair_rows.append(i)
+        ref_rows.append(row_of[ref[0]])
+        cand_rows.append(row_of[c])
+        meioses.append(ref[1])
+        for s in (c, *by_key[(lab, fam)].references):
+            if s in row_of and row_of[s] in db_index:
+                excl_q.append(q)
+                excl_r.append(db_index[row_of[s]])
+
+    out = pd.DataFrame({k: pd.array([None] * len(matches), dtype=t) for k, t in Y_COLUMNS.items()},
+                       index=matches.index)
+    n_compared_pairs = 0
+    if pair_rows:
+        ref_codes, cand_codes = codes[ref_rows], codes[cand_rows]
+        compared, steps = compare_slots(ref_codes, cand_codes, n_loci)
+        num = log10_transmission(steps, rates.slot_rates(), np.array(meioses))
+        x, n = count_haplotype_matches(database, cand_codes, np.repeat(compared, 2, axis=1),
+                                       exclude_query=np.array(excl_q, dtype=np.int64),
+                                       exclude_row=np.array(excl_r, dtype=np.int64))
+        _, upper = haplotype_frequency(x, n, confidence=confidence)
+        locus_steps = np.where(steps < 0, 0, steps).reshape(len(pair_rows), n_loci, 2).sum(axis=2)
+        n_comp = compared.sum(axis=1)
+        has = n_comp > 0
+        n_compared_pairs = int(has.sum())
+        idx = matches.index[np.array(pair_rows)[has]]
+        out.loc[idx, "log10_lr_y"] = (num - np.log10(upper))[has]
+        out.loc[idx, "n_y_loci_compared"] = n_comp[has]
+        out.loc[idx, "n_y_mismatches"] = ((locus_steps > 0) & compared).sum(axis=1)[has]
+        out.loc[idx, "y_steps"] = locus_steps.sum(axis=1)[has]
+    provenance = {
+        "method": METHOD,
+        "mutation_rates": {"file": rates.file, "sha256": rates.sha256, "sources": rates.sources()},
+        "loci": list(rates.names),
+        "n_male_haplotypes": int(len(db_rows)),
+        "frequency": {"estimate": "counting (x+1)/(N+1), Clopper-Pearson upper bound", "confidence": confidence},
+        "n_pairs_compared": n_compared_pairs,
+    }
+    return out, provenance
