@@ -29,6 +29,6 @@ cands = ids[n_fam:n_fam + n_pairs]
 inputs = MatchInputs({}, tuple(ids[:n_fam]), tuple(cands), families)
 matches = pd.DataFrame({"candidate_id": cands, "lab": "L", "family_id": [f"F{i:05d}" for i in rng.integers(0, n_fam, n_pairs)]})
 t = time.perf_counter()
-out, prov = y_lineage_columns(genotypes, sex, inputs, matches, rates=rates)
+out, prov, _ = y_lineage_columns(genotypes, sex, inputs, matches, rates=rates)
 print(f"{len(matches)} pairs, {prov['n_male_haplotypes']} male haplotypes, {len(rates.loci)} loci: "
       f"{time.perf_counter() - t:.2f} s; pairs compared {prov['n_pairs_compared']}")

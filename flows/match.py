@@ -28,7 +28,7 @@ from flows.console import refusals_in_one_line
 from flows.retries import IO_RETRIES
 from flows.settings import out_location, store_location
 from kinship import report
-from kinship.app import match_run
+from kinship.app import lineage, match_run
 from kinship.app.parameters import MatchParameters, add_arguments, from_arguments
 from kinship.errors import ReuniteInputError
 from kinship.io.frequencies import load_frequency_table
@@ -47,6 +47,11 @@ def load_genotypes(store: str):
 @task(**IO)
 def load_family_members(store: str):
     return Store(store).load_family_members()
+
+
+@task(**IO)
+def load_samples(store: str):
+    return Store(store).load_samples()
 
 
 @task(**IO)
@@ -117,14 +122,19 @@ def collect(run, results, run_plan, params: MatchParameters):
 
 
 @task(**COMPUTE)
-def calibrate(run, matches, params: MatchParameters):
-    return match_run.calibrate(run, matches, threshold=params.threshold,
-                               max_expected_unrelated=params.max_expected_unrelated)
+def y_evidence(genotypes, samples, run, matches, params: MatchParameters):
+    return lineage.y_evidence(genotypes, samples, run.inputs, matches, params.y_str)
 
 
 @task(**COMPUTE)
-def assess(run, matches, params: MatchParameters):
-    return match_run.assess(run, matches, prior=params.prior, k=params.k, threshold=params.threshold)
+def calibrate(run, matches, y_max, params: MatchParameters):
+    return match_run.calibrate(run, matches, threshold=params.threshold,
+                               max_expected_unrelated=params.max_expected_unrelated, y_max=y_max)
+
+
+@task(**COMPUTE)
+def assess(run, matches, y_max, params: MatchParameters):
+    return match_run.assess(run, matches, prior=params.prior, k=params.k, threshold=params.threshold, y_max=y_max)
 
 
 @task(**COMPUTE)
@@ -138,9 +148,9 @@ def detail(run, pairs):
 
 
 @task(**COMPUTE)
-def describe(run, params: MatchParameters, substitutions, started_at, run_plan, previous, matches):
+def describe(run, params: MatchParameters, substitutions, started_at, run_plan, previous, matches, y_str):
     return match_run.provenance(run, params, substitutions, started_at=started_at, plan=run_plan,
-                                previous=previous, matches=matches)
+                                previous=previous, matches=matches, y_str=y_str)
 
 
 @task(**IO)
@@ -179,7 +189,7 @@ def match(
 
     Steps (one task each, see kinship.app.match_run): load the stored profiles and families,
     assemble_inputs, effective_frequencies, encode_run, plan_run, score_shard per family shard,
-    combine as shards finish, collect_matches, calibrate, assess (posteriors after database size,
+    combine as shards finish, collect_matches, y_evidence (Y-STR lineages), calibrate, assess (posteriors after database size,
     joint assignment), reported_pairs, pair_loci, provenance;
     then the run is saved in the store (not yet finished), its outputs are written to
     out_dir/<run id>/ (a temporary folder renamed into place: whole or nothing, owner-only), and
@@ -214,7 +224,8 @@ def match(
     store = store_location(store)
     started_at = match_run.utc_now()
     members = load_family_members(store)
-    inputs = assemble(load_genotypes(store), members, load_pedigrees(store))
+    genotypes = load_genotypes(store)
+    inputs = assemble(genotypes, members, load_pedigrees(store))
     table, substitutions = effective_frequencies(inputs, load_table(params.table_id), params)
     run = encode(inputs, table, params)
     previous = load_previous_run(store)
@@ -225,9 +236,11 @@ def match(
     for future in futures:  # reduce as shards finish: memory O((candidates + families) * k)
         kept = combine([kept, future.result()], params)
     results = [kept] if kept else []
-    matches = assess(run, calibrate(run, collect(run, results, run_plan, params), params), params)
+    with_y, y_str, y_max = y_evidence(genotypes, load_samples(store), run, collect(run, results, run_plan, params),
+                                      params)
+    matches = assess(run, calibrate(run, with_y, y_max, params), y_max, params)
     pairs = detail(run, select_pairs(matches))
-    provenance = describe(run, params, substitutions, started_at, run_plan, previous, matches)
+    provenance = describe(run, params, substitutions, started_at, run_plan, previous, matches, y_str)
     save_matches(store, provenance, matches, run)  # recorded, not yet finished
     drops = load_call_quality_drops(store)
     paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members, drops)  # whole or nothing

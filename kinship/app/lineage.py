@@ -37,21 +37,25 @@ import numpy as np
 import pandas as pd
 
 from kinship.genetics.relationships import IMPLIED_SEX
-from kinship.genetics.ystr import UNTYPED, YstrRates, compare_slots, default_ystr_rates, label_codes, pair_codes
+from kinship.genetics.ystr import (
+    UNTYPED, YstrRates, compare_slots, default_ystr_rates, label_codes, pair_codes, read_ystr_rates,
+)
 from kinship.likelihood.lineage import (
     count_haplotype_matches,
     haplotype_frequency,
+    DEFAULT_STEP_RATIO,
+    log10_lr_bound,
     log10_transmission,
     paternal_line_meioses,
 )
 
-__all__ = ["Y_COLUMNS", "y_lineage_columns", "male_samples", "paternal_line_reference"]
+__all__ = ["Y_COLUMNS", "y_evidence", "y_lineage_columns", "male_samples", "paternal_line_reference"]
 
 #: The Y columns of ``schemas/matches.v3.json`` and their pandas dtypes.
 Y_COLUMNS = {"log10_lr_y": "Float64", "n_y_loci_compared": "Int16", "n_y_mismatches": "Int16", "y_steps": "Int16"}
 
-METHOD = ("single-step symmetric stepwise mutation per copy over the meioses of the paternal line "
-          "(exact convolution), divided by the haplotype frequency by counting (x+1)/(N+1) in the "
+METHOD = ("symmetric stepwise mutation per copy (geometric step size, ratio step_ratio) over the meioses "
+          "of the paternal line (exact convolution), divided by the haplotype frequency by counting (x+1)/(N+1) in the "
           "store's male haplotypes without the family's lineage and the candidate, at its one-sided "
           "Clopper-Pearson upper bound")
 
@@ -150,7 +154,8 @@ def y_lineage_columns(
     *,
     rates: YstrRates | None = None,
     confidence: float = 0.95,
-) -> tuple[pd.DataFrame, dict]:
+    step_ratio: float = DEFAULT_STEP_RATIO,
+) -> tuple[pd.DataFrame, dict, np.ndarray]:
     """The Y columns of a run's reported pairs, and the run's ``y_str`` provenance entry.
 
     Parameters
@@ -168,6 +173,9 @@ def y_lineage_columns(
         Y-STR rate table (:func:`kinship.genetics.ystr.read_ystr_rates`; the bundled one by default).
     confidence : float
         One-sided level of the frequency's Clopper-Pearson upper bound.
+    step_ratio : float
+        Ratio of an (s+1)-step to an s-step mutation (:func:`kinship.likelihood.lineage.stepwise_distribution`;
+        0: single-step, where a difference of more steps than meioses reads ``-inf``).
 
     Returns
     -------
@@ -178,6 +186,11 @@ def y_lineage_columns(
     provenance : dict
         ``{"method", "mutation_rates": {"file", "sha256", "sources"}, "loci", "n_male_haplotypes",
         "frequency": {"estimate", "confidence"}, "n_pairs_compared"}``.
+    y_max : ndarray of float64, shape (n_candidates,)
+        For each candidate of ``inputs.candidate_ids``, the largest log10 Y-STR LR it could reach
+        against any family (:func:`kinship.likelihood.lineage.log10_lr_bound` for a male
+        candidate typed at a Y locus, 0 for any other): what bounds the Y evidence of the pairs
+        the run did not keep.
 
     Notes
     -----
@@ -222,7 +235,7 @@ def y_lineage_columns(
     if pair_rows:
         ref_codes, cand_codes = codes[ref_rows], codes[cand_rows]
         compared, steps = compare_slots(ref_codes, cand_codes, n_loci)
-        num = log10_transmission(steps, rates.slot_rates(), np.array(meioses))
+        num = log10_transmission(steps, rates.slot_rates(), np.array(meioses), step_ratio)
         x, n = count_haplotype_matches(database, cand_codes, np.repeat(compared, 2, axis=1),
                                        exclude_query=np.array(excl_q, dtype=np.int64),
                                        exclude_row=np.array(excl_r, dtype=np.int64))
@@ -243,5 +256,46 @@ def y_lineage_columns(
         "n_male_haplotypes": int(len(db_rows)),
         "frequency": {"estimate": "counting (x+1)/(N+1), Clopper-Pearson upper bound", "confidence": confidence},
         "n_pairs_compared": n_compared_pairs,
+        "step_ratio": step_ratio,
     }
-    return out, provenance
+    bound = log10_lr_bound(len(db_rows), confidence=confidence)
+    y_max = np.array([bound if (c in declared_male and c in row_of) else 0.0 for c in inputs.candidate_ids])
+    return out, provenance, y_max
+
+
+def y_evidence(genotypes: pd.DataFrame, samples: pd.DataFrame, inputs, matches: pd.DataFrame, params) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """The match run's Y-STR step: ``matches`` with the Y columns filled, the provenance entry
+    ``y_str``, and each candidate's largest possible log10 Y-STR LR (``y_max``).
+
+    Parameters
+    ----------
+    genotypes : DataFrame
+        Stored genotypes, all loci (:meth:`kinship.store.Store.load_genotypes`).
+    samples : DataFrame
+        Columns ``sample_id, sex`` at least (:meth:`kinship.store.Store.load_samples`).
+    inputs : MatchInputs
+    matches : DataFrame
+        The run's reported pairs (:func:`kinship.app.match_run.collect_matches`).
+    params : kinship.app.parameters.YstrParameters
+        ``use`` false: the columns stay null and ``y_max`` is 0.
+
+    Returns
+    -------
+    matches : DataFrame
+        A copy with the :data:`Y_COLUMNS` set (replacing any there).
+    provenance : dict
+        ``{"used": bool, ...}`` plus, when used, the keys of :func:`y_lineage_columns`'s entry.
+    y_max : ndarray of float64, shape (n_candidates,)
+    """
+    out = matches.copy()
+    if not params.use:
+        for column, dtype in Y_COLUMNS.items():
+            out[column] = pd.array([pd.NA] * len(out), dtype=dtype)
+        return out, {"used": False}, np.zeros(len(inputs.candidate_ids))
+    rates = read_ystr_rates(params.rates_file) if params.rates_file else None
+    columns, provenance, y_max = y_lineage_columns(
+        genotypes, samples[["sample_id", "sex"]], inputs, matches, rates=rates,
+        confidence=params.confidence, step_ratio=params.step_ratio)
+    for column in Y_COLUMNS:
+        out[column] = columns[column]
+    return out, {"used": True, **provenance}, y_max

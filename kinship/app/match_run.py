@@ -60,7 +60,7 @@ from kinship.genetics.relationships import PARENT_KINDS
 from kinship.genetics.loci import LocusCatalogue, default_catalogue
 from kinship.app.parameters import MatchParameters
 from kinship.matching.reference import FamilyTables
-from kinship.likelihood.calibration import tail_probability
+from kinship.likelihood.calibration import tail_probability, tail_probability_with_factor
 from kinship.likelihood.phenotypes import unrelated_rows
 from kinship.matching import streaming
 from kinship.matching.streaming import Entries, ShardResult, merge_results
@@ -583,10 +583,10 @@ def calibrate(
     *,
     threshold: float,
     max_expected_unrelated: float | None,
-    y_null: dict | None = None,
+    y_max: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Fill ``p_unrelated`` and ``expected_unrelated`` for every pair at or above ``threshold``,
-    and conclude every pair on its combined evidence ``log10_lr_total`` (autosomal plus Y-STR
+    """Fill ``p_unrelated`` and ``expected_unrelated`` for every pair at or above ``threshold``
+    (autosomal or combined), and conclude every pair on its combined evidence ``log10_lr_total`` (autosomal plus Y-STR
     where compared, ``log10_lr`` alone before :func:`kinship.app.lineage.y_evidence` ran).
 
     Conclusions (GB/T 37223-2018 on the combined LR, :func:`kinship.matching.ranking.conclude`)
@@ -603,16 +603,24 @@ def calibrate(
     the same loci (partially where this candidate is partial; with a silent allele, showing what
     it would show: :func:`kinship.likelihood.phenotypes.unrelated_rows`) reaches the pair's
     combined LR against this family (:mod:`kinship.likelihood.calibration`). Where the pair has a
-    Y-STR LR, ``y_null[row]`` (values, probabilities) is the distribution of that family's Y-STR
-    log10 LR over unrelated men (:func:`kinship.app.lineage.y_evidence`), entered as one more
-    independent locus of the convolution. ``expected_unrelated`` multiplies it by the number of
-    candidates in the run.
+    Y-STR LR, the tail is that of the autosomal LR plus an independent Y-STR factor of which only
+    ``E[LR_Y | unrelated] <= 1`` and ``log10 LR_Y <= y_max[candidate]`` are used
+    (:func:`kinship.likelihood.calibration.tail_probability_with_factor`: the largest tail any
+    population of Y haplotypes could give, no Y frequency model needed). ``expected_unrelated``
+    multiplies it by the number of candidates in the run.
+
+    Raises
+    ------
+    ValueError
+        A pair has a Y-STR LR but ``y_max`` was not given.
     """
     out = matches.copy()
     y = out["log10_lr_y"].to_numpy(dtype=np.float64, na_value=np.nan) if "log10_lr_y" in out else np.full(len(out), np.nan)
     total = out["log10_lr"].to_numpy(dtype=np.float64) + np.nan_to_num(y, nan=0.0)
+    if (~np.isnan(y)).any() and y_max is None:
+        raise ValueError("matches carry Y-STR LRs but y_max (each candidate's largest possible Y-STR LR) was not given")
     p = np.full(len(out), np.nan)
-    hit = np.flatnonzero(out["log10_lr"].to_numpy() >= threshold)
+    hit = np.flatnonzero((out["log10_lr"].to_numpy() >= threshold) | (total >= threshold))
     if hit.size:
         fam_col = {(f.lab, f.family_id): k for k, f in enumerate(run.inputs.families)}
         cand_col = {c: k for k, c in enumerate(run.inputs.candidate_ids)}
@@ -628,10 +636,11 @@ def calibrate(
             obs = [h2[(li, bool(gc[li] <= -2))] for li in loci]
             values = [tables.log10_lr[li][rows, lf] for li, (rows, _) in zip(loci, obs)]
             probs = [pr for _, pr in obs]
-            if not np.isnan(y[row]) and y_null is not None and row in y_null:
-                values.append(np.asarray(y_null[row][0], dtype=np.float64))
-                probs.append(np.asarray(y_null[row][1], dtype=np.float64))
-            p[row] = tail_probability(values, probs, float(total[row]))
+            if np.isnan(y[row]):
+                p[row] = tail_probability(values, probs, float(total[row]))
+            else:
+                p[row] = tail_probability_with_factor(values, probs, float(total[row]),
+                                                      float(y_max[cand_col[out["candidate_id"].iat[row]]]))
     out["p_unrelated"] = p
     out["expected_unrelated"] = p * len(run.inputs.candidate_ids)
     conclusion, flagged = conclude(total, out["n_inconsistent"].to_numpy())
@@ -693,7 +702,7 @@ def assess(run: EncodedRun, matches: pd.DataFrame, *, prior: PriorParameters, k:
     f_idx = np.array([fam_col[(a, b)] for a, b in zip(out["lab"], out["family_id"])], dtype=np.int64)
     n_c, n_f = len(run.inputs.candidate_ids), len(run.inputs.families)
     log10_lr = out["log10_lr"].to_numpy(dtype=np.float64)
-    if np.isfinite(y).any() and y_max is None:
+    if (~np.isnan(y)).any() and y_max is None:
         raise ValueError("matches carry Y-STR LRs but y_max (each candidate's largest possible Y-STR LR) was not given")
     y_max = np.zeros(n_c) if y_max is None else np.maximum(np.asarray(y_max, dtype=np.float64), 0.0)
     cand_bound = _kept_bound(log10_lr, c_idx, out["rank_for_candidate"].notna().to_numpy(), n_c, k, threshold) + y_max
@@ -824,6 +833,7 @@ def provenance(
     plan: RunPlan | None = None,
     previous: dict | None = None,
     matches: pd.DataFrame | None = None,
+    y_str: dict | None = None,
 ) -> dict:
     """The run's provenance record (``schemas/provenance.v4.json``): what was compared, with
     what, and what is new since the previous run.
@@ -848,6 +858,8 @@ def provenance(
     matches : DataFrame, optional
         The calibrated matches; adds ``comparison.n_reported_pairs``, ``n_new_reported_pairs``,
         ``n_hits`` and ``n_new_hits`` (hits: ``log10_lr >= params.threshold``).
+    y_str : dict, optional
+        The Y-STR step's entry (:func:`kinship.app.lineage.y_evidence`); default ``{"used": False}``.
 
     Returns
     -------
@@ -892,6 +904,7 @@ def provenance(
                             if not (c["stationary"] and c["bounded"])],
         "conclusions": CONCLUSION_TEXT,
         "posterior": posterior_model(matches),
+        "y_str": y_str if y_str is not None else {"used": False},
         "frequency_table": {
             "name": compiled.table.name,
             "source": params.table_id,

@@ -41,7 +41,7 @@ from kinship.genetics.mutation import MODELS, MutationModel
 from kinship.io.frequencies import BUNDLED_TABLES, DEFAULT_TABLE
 from kinship.matching.ranking import EXCLUSION_LOG10_CPI, EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI
 
-__all__ = ["MutationParameters", "PriorParameters", "MatchParameters", "allowed_range", "add_arguments", "from_arguments"]
+__all__ = ["MutationParameters", "PriorParameters", "YstrParameters", "MatchParameters", "allowed_range", "add_arguments", "from_arguments"]
 
 _MUTATION_DEFAULTS = {f.name: f.default for f in dataclasses.fields(MutationModel)}
 
@@ -229,6 +229,49 @@ class PriorParameters(_Parameters):
     )
 
 
+class YstrParameters(_Parameters):
+    """The Y-STR comparison of a run (:mod:`kinship.app.lineage`, :mod:`kinship.likelihood.lineage`).
+
+    Raises
+    ------
+    ReuniteInputError
+        A value outside its range, a rates file that does not exist, or an unknown field.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"description": "Y-STR lineage comparison of male candidates "
+                              "with the family's closest paternal-line man (kinship.app.lineage)."})
+    _name: ClassVar[str] = "y_str"
+
+    use: bool = Field(
+        True, strict=True,
+        description="Compare Y-STR haplotypes of male candidates with paternal-line relatives and multiply "
+                    "the Y-STR LR into the combined LR. Allowed: true or false.",
+    )
+    step_ratio: float = Field(
+        0.1, strict=True, ge=0.0, lt=1.0,
+        description="Ratio of an (s+1)-step to an s-step Y-STR mutation (geometric step size; 0: single-step, "
+                    "where a father and son two steps apart at a locus exclude). The default is the autosomal "
+                    "stepwise range, not fitted to Y-STR data. Allowed: 0 <= step_ratio < 1.",
+    )
+    confidence: float = Field(
+        0.95, strict=True, gt=0.0, lt=1.0,
+        description="One-sided confidence level of the haplotype frequency's Clopper-Pearson upper bound "
+                    "(the LR divides by it). Allowed: 0 < confidence < 1.",
+    )
+    rates_file: str = Field(
+        "",
+        description="Y-STR mutation-rate table (CSV of kinship/data/ystr_mutation_rates.csv's layout); "
+                    "empty: the bundled YHRD counts.",
+    )
+
+    @field_validator("rates_file")
+    @classmethod
+    def _rates_file_exists(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError(f"rates_file = {value!r} does not exist; give the path of a Y-STR rate CSV or leave it empty")
+        return value
+
+
 class MatchParameters(_Parameters):
     """Everything a match run's numbers depend on besides the profiles, and its shard size.
 
@@ -246,6 +289,8 @@ class MatchParameters(_Parameters):
     prior : PriorParameters or dict
         Prior of the posteriors after database size (``{"family_not_on_file": 0.5,
         "child_not_on_file": 0.5}``; :mod:`kinship.matching.posterior`).
+    y_str : YstrParameters or dict
+        Y-STR comparison (``{"use": true, "step_ratio": 0.1, "confidence": 0.95, "rates_file": ""}``).
     frequency_floor : float
         Minimum allele frequency when the table gives no N, 0 < floor < 1.
     k : int
@@ -304,6 +349,10 @@ class MatchParameters(_Parameters):
         PriorParameters(),
         description="Prior of the posteriors after database size: the prior mass of 'not on file' for "
                     "a candidate's family and for a family's child, the rest uniform over what is on file.",
+    )
+    y_str: YstrParameters = Field(
+        YstrParameters(),
+        description="Y-STR lineage comparison of male candidates with paternal-line relatives.",
     )
     frequency_floor: float = Field(
         DEFAULT_FREQUENCY_FLOOR, strict=True, gt=0.0, lt=1.0,

@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["DEFAULT_GRID", "tail_probability", "tail_bounds"]
+__all__ = ["DEFAULT_GRID", "tail_probability", "tail_bounds", "tail_probability_with_factor"]
 
 DEFAULT_GRID = 1e-3
 
@@ -44,12 +44,14 @@ def _locus_bins(values: np.ndarray, probs: np.ndarray, h: float, up: bool):
     return lo, dense
 
 
-def _tail(values_by_locus, probs_by_locus, x: float, h: float, up: bool) -> float:
+def _pruned_distribution(values_by_locus, probs_by_locus, x: float, h: float, up: bool):
+    """``(lo, dist)``: the grid distribution of the sum, exact at every grid point >= ``x`` (lower
+    partial sums that can not reach ``x`` are dropped as they appear); None when nothing can."""
     loci = []
     for values, probs in zip(values_by_locus, probs_by_locus):
         b = _locus_bins(np.asarray(values, dtype=np.float64), np.asarray(probs, dtype=np.float64), h, up)
         if b is None:  # every genotype excluded: LR 0 for any unrelated candidate
-            return 0.0
+            return None
         loci.append(b)
     target = math.ceil(x / h - 1e-9)
     max_after = np.cumsum([lo + d.size - 1 for lo, d in loci][::-1])[::-1].tolist() + [0]
@@ -63,9 +65,17 @@ def _tail(values_by_locus, probs_by_locus, x: float, h: float, up: bool) -> floa
         cut = target - max_after[j + 1] - lo
         if cut > 0:
             if cut >= dist.size:
-                return 0.0
+                return None
             lo, dist = lo + cut, dist[cut:]
-    start = target - lo
+    return lo, dist
+
+
+def _tail(values_by_locus, probs_by_locus, x: float, h: float, up: bool) -> float:
+    pruned = _pruned_distribution(values_by_locus, probs_by_locus, x, h, up)
+    if pruned is None:
+        return 0.0
+    lo, dist = pruned
+    start = math.ceil(x / h - 1e-9) - lo
     if start <= 0:
         return float(min(1.0, dist.sum()))
     return float(dist[start:].sum()) if start < dist.size else 0.0
@@ -114,3 +124,87 @@ def tail_probability(
 ) -> float:
     """Upper bound on ``P(log10 LR >= x | unrelated)`` (see :func:`tail_bounds`)."""
     return _tail(values_by_locus, probs_by_locus, x, h, up=True)
+
+
+def tail_probability_with_factor(
+    values_by_locus: Sequence[np.ndarray],
+    probs_by_locus: Sequence[np.ndarray],
+    x: float,
+    log10_factor_max: float,
+    *,
+    h: float = DEFAULT_GRID,
+    step: float = 0.01,
+) -> float:
+    """Upper bound on ``P(A + Y >= x | H2)`` for ``A`` the loci's log10 LR and ``Y`` an independent
+    log10 LR factor of which only ``E[10^Y | H2] <= 1`` and ``Y <= log10_factor_max`` are known.
+
+    ``Y`` is the Y-STR log10 LR of an unrelated man (:mod:`kinship.likelihood.lineage`): every LR
+    has expectation at most 1 under H2 (``sum_h P(h) P(h | H1) / P(h) <= 1``), and a haplotype LR
+    can not exceed one over the smallest frequency the database can give, so no model of the
+    population's Y haplotypes is needed. With ``g(y) = P(A >= x - y)``, the largest ``E[g(Y)]``
+    over the distributions of ``Y`` meeting the two constraints is attained with two support
+    points (a linear programme with one moment constraint), ``t_1 = 10^{y_1} <= 1 <= t_2 =
+    10^{y_2}``: ``max lambda g(y_1) + (1 - lambda) g(y_2)``, ``lambda t_1 + (1 - lambda) t_2 = 1``,
+    with ``y_1 = -inf`` (``g = 0``) allowed. Maximised over a grid of ``step`` in ``y`` with ``g``
+    replaced by its value at the grid point above (``g`` is increasing, so this is larger): on
+    each grid cell ``(y_k - step, y_k]`` that step function is constant, and the objective is
+    largest at the cell's right end for ``y_1`` and as ``y_2`` tends to its left end, so those
+    are the points taken and the result is never below the true supremum. ``A``'s tail is the exact convolution of
+    :func:`tail_probability`, rounded up on its grid (an upper bound).
+
+    Parameters
+    ----------
+    values_by_locus, probs_by_locus : sequence of ndarray of float64
+        As :func:`tail_bounds` (the loci's values and probabilities under H2).
+    x : float
+        The pair's combined log10 LR (loci plus factor).
+    log10_factor_max : float
+        Largest value ``Y`` can take (>= 0).
+    h, step : float
+        Grid widths of ``A`` and of ``y`` (log10 units).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    No loci (``A = 0``): ``P(Y >= x) <= 10^-x`` (Markov's inequality), reached by ``Y = x`` with
+    probability ``10^-x``; the grid's rounding to the safe side gives ``10^-(x - step)``.
+
+    >>> round(tail_probability_with_factor([], [], 3.0, 6.0), 8), round(10 ** -2.99, 8)
+    (0.00102329, 0.00102329)
+
+    A factor that can not exceed 1 (log10 0) adds nothing: the loci's own tail.
+
+    >>> v, p = [np.array([1.0, -1.0])], [np.array([0.2, 0.8])]
+    >>> tail_probability_with_factor(v, p, 1.0, 0.0) == tail_probability(v, p, 1.0)
+    True
+    """
+    y_max = max(0.0, float(log10_factor_max))
+    pruned = _pruned_distribution(values_by_locus, probs_by_locus, x - y_max, h, up=True)
+    if pruned is None:
+        return 0.0
+    lo, dist = pruned
+    suffix = np.concatenate([np.cumsum(dist[::-1])[::-1], [0.0]])
+
+    def g(y: np.ndarray) -> np.ndarray:  # P(A >= x - y) on A's grid, rounded to the safe side
+        idx = np.ceil((x - y) / h - 1e-9).astype(np.int64) - lo
+        return np.minimum(1.0, suffix[np.clip(idx, 0, dist.size)])
+
+    n_up = int(math.ceil(y_max / step))
+    y2 = np.minimum(np.arange(n_up + 1) * step, y_max)  # the grid up to y_max, y_max itself last
+    y2[-1] = y_max
+    y1 = np.concatenate([-np.arange(1, 401)[::-1] * step, [0.0]])  # down to -4, then -inf below
+    t1 = 10.0 ** y1
+    t2 = 10.0 ** np.maximum(np.concatenate([[0.0], y2[1:] - np.diff(y2)]), 0.0)  # each cell's left end
+    g1, g2 = g(y1), g(y2)
+    best = float(g2[0])  # Y = 0 surely
+    # y_1 = -inf (t_1 = 0): mass 1/t_2 at y_2
+    best = max(best, float(np.max(g2 / t2)))
+    # two finite points
+    T1, T2 = t1[:, None], t2[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lam = np.where(T2 > T1, (T2 - 1.0) / (T2 - T1), 1.0)
+    value = lam * g1[:, None] + (1.0 - lam) * g2[None, :]
+    return float(min(1.0, max(best, float(np.nanmax(value)))))

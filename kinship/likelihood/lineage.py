@@ -12,13 +12,16 @@ terms are given with each):
 ``LR = P(h_c | h_r, H1, m meioses) / P(h_c | H2)``
 
 * **Numerator**: each copy of each compared locus mutates independently in each meiosis with
-  probability ``mu`` (per copy per generation, ``kinship/data/ystr_mutation_rates.csv``), by one
-  repeat unit up or down with equal probability (the *single-step symmetric stepwise* model).
-  Over ``m`` meioses the net change ``d`` has the distribution of the ``m``-fold convolution of
-  ``(mu/2, 1 - mu, mu/2)`` on ``(-1, 0, +1)`` (:func:`stepwise_distribution`, computed exactly),
-  and the chain is symmetric, so the direction of the path (up to a common ancestor, then down)
-  does not matter. A difference of more steps than meioses has probability 0 under this model
-  (log10 LR ``-inf``: an exclusion; a lab that suspects a multi-step mutation re-types).
+  probability ``mu`` (per copy per generation, ``kinship/data/ystr_mutation_rates.csv``), up or
+  down with equal probability, by ``s >= 1`` repeat units with probability ``(1 - rho)
+  rho^(s - 1)`` (the stepwise mutation model of Ohta & Kimura 1973 with a geometric step size,
+  as the autosomal stepwise model's ``range``; ``rho = 0`` is the single-step model). Over
+  ``m`` meioses the net change ``d`` has the distribution of the ``m``-fold convolution of the
+  one-meiosis kernel (:func:`stepwise_distribution`, computed exactly up to a truncation of the
+  step size whose mass is below 1e-20), and the chain is symmetric, so the direction of the
+  path (up to a common ancestor, then down) does not matter. With ``rho > 0`` no difference is
+  impossible: a two-step difference between father and son is rare evidence against H1, never
+  an exclusion by itself.
 * **Denominator**: the haplotype frequency in the store's own male profiles, by counting
   (SWGDAM 2014, *Interpretation Guidelines for Y-Chromosome STR Typing*, counting method): the
   candidate's haplotype is added to the database, so with ``x`` matching haplotypes among ``N``
@@ -43,25 +46,44 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import math
+
 import numpy as np
 from scipy.stats import beta
 
 __all__ = [
+    "DEFAULT_STEP_RATIO",
     "stepwise_distribution",
     "log10_transmission",
     "paternal_line_meioses",
     "count_haplotype_matches",
     "haplotype_frequency",
+    "log10_lr_bound",
 ]
 
 
-def stepwise_distribution(mu: float, meioses: int) -> np.ndarray:
+#: Default ratio of an (s+1)-step to an s-step Y-STR mutation: the autosomal stepwise default
+#: (``MutationModel.range``, Familias' convention), not fitted to Y-STR data (an unsourced default;
+#: a parameter of the match run).
+DEFAULT_STEP_RATIO = 0.1
+
+
+def _max_step(rho: float, needed: int) -> int:
+    """Largest single-meiosis step kept: the mass of larger steps is below 1e-20 of a mutation."""
+    if rho <= 0.0:
+        return 1
+    return max(1, needed) + int(math.ceil(20.0 / -math.log10(rho)))
+
+
+def stepwise_distribution(mu: float, meioses: int, step_ratio: float = 0.0, *, max_step: int | None = None) -> np.ndarray:
     """Distribution of the net repeat change of one Y-STR copy over ``meioses`` generations.
 
-    Single-step symmetric model: in each meiosis the copy stays with probability ``1 - mu`` and
-    gains or loses one repeat unit with probability ``mu / 2`` each (the stepwise mutation
-    model of Ohta & Kimura 1973, *Genet Res* 22:201-204). The ``m``-generation distribution is
-    the exact ``m``-fold convolution.
+    Stepwise model: in each meiosis the copy stays with probability ``1 - mu`` and gains or loses
+    ``s`` repeat units with probability ``mu / 2 (1 - rho) rho^(s - 1)`` each, ``s = 1, 2, ...``
+    (Ohta & Kimura 1973, *Genet Res* 22:201-204, with a geometric step size; ``rho = 0`` is the
+    single-step model). The ``m``-generation distribution is the exact ``m``-fold convolution,
+    steps above ``max_step`` left out (their mass, ``mu rho^max_step``, is given back to the
+    largest step kept, so the distribution sums to 1).
 
     Parameters
     ----------
@@ -69,15 +91,19 @@ def stepwise_distribution(mu: float, meioses: int) -> np.ndarray:
         Mutation probability per copy per generation, ``0 <= mu < 1``.
     meioses : int
         Number of meioses ``m >= 0`` between the two men.
+    step_ratio : float
+        ``rho``, ``0 <= rho < 1``.
+    max_step : int, optional
+        Largest step of one meiosis (default: 1 when ``rho = 0``, else enough for a mass below 1e-20).
 
     Returns
     -------
-    ndarray of float64, shape (2 m + 1,)
-        ``P[d + m]`` is the probability of a net change of ``d`` repeats, ``d = -m..m``; sums to 1.
+    ndarray of float64, shape (2 m S + 1,)
+        ``P[d + m S]`` is the probability of a net change of ``d`` repeats, ``S = max_step``; sums to 1.
 
     Examples
     --------
-    One meiosis (father and son): no change with ``1 - mu``.
+    One meiosis (father and son), single-step: no change with ``1 - mu``.
 
     >>> stepwise_distribution(0.002, 1).tolist()
     [0.001, 0.998, 0.001]
@@ -87,15 +113,30 @@ def stepwise_distribution(mu: float, meioses: int) -> np.ndarray:
     >>> p = stepwise_distribution(0.1, 2)
     >>> [round(float(v), 6) for v in p]
     [0.0025, 0.09, 0.815, 0.09, 0.0025]
+
+    Multi-step, one meiosis, ``rho = 0.1``: a two-step change has ``mu / 2 x 0.9 x 0.1``; the
+    three-step entry holds the mass of every step >= 3 (``max_step = 3``).
+
+    >>> p = stepwise_distribution(0.002, 1, 0.1, max_step=3)
+    >>> [round(float(v), 9) for v in p]
+    [1e-05, 9e-05, 0.0009, 0.998, 0.0009, 9e-05, 1e-05]
     """
-    kernel = np.array([mu / 2.0, 1.0 - mu, mu / 2.0], dtype=np.float64)
+    S = max_step if max_step is not None else _max_step(step_ratio, 1)
+    if step_ratio <= 0.0:
+        S = 1 if max_step is None else S
+    kernel = np.zeros(2 * S + 1, dtype=np.float64)
+    kernel[S] = 1.0 - mu
+    sizes = (1.0 - step_ratio) * step_ratio ** np.arange(S) if step_ratio > 0 else np.eye(1, S)[0]
+    sizes[-1] += 1.0 - sizes.sum()  # the tail beyond S, given back to the largest step kept
+    kernel[S + 1:] = mu / 2.0 * sizes
+    kernel[:S] = (mu / 2.0 * sizes)[::-1]
     out = np.ones(1, dtype=np.float64)
     for _ in range(int(meioses)):
         out = np.convolve(out, kernel)
     return out
 
 
-def log10_transmission(steps: np.ndarray, mu: np.ndarray, meioses: np.ndarray) -> np.ndarray:
+def log10_transmission(steps: np.ndarray, mu: np.ndarray, meioses: np.ndarray, step_ratio: float = 0.0) -> np.ndarray:
     """``log10 P(h_c | h_r, m meioses)`` of each pair: the sum over compared slots of ``log10 P_m(|d|)``.
 
     Parameters
@@ -107,12 +148,14 @@ def log10_transmission(steps: np.ndarray, mu: np.ndarray, meioses: np.ndarray) -
         Mutation probability per copy per generation of each slot.
     meioses : ndarray of int, shape (n_pairs,)
         Meioses between the candidate (as the missing child) and the reference, ``>= 1``.
+    step_ratio : float
+        ``rho`` of :func:`stepwise_distribution` (0: single-step).
 
     Returns
     -------
     ndarray of float64, shape (n_pairs,)
-        ``-inf`` where a slot differs by more steps than meioses (probability 0 under the
-        single-step model); 0 for a pair with no compared slot.
+        ``-inf`` only under the single-step model, where a slot differs by more steps than
+        meioses; 0 for a pair with no compared slot.
 
     Examples
     --------
@@ -124,6 +167,12 @@ def log10_transmission(steps: np.ndarray, mu: np.ndarray, meioses: np.ndarray) -
     (True, True)
     >>> out[2]
     np.float64(-inf)
+
+    With multi-step mutation (``rho = 0.1``) the two-step difference has ``0.998 x 0.001 x 0.9 x 0.1``:
+
+    >>> out = log10_transmission(np.array([[0, 2]]), mu, np.array([1]), 0.1)
+    >>> bool(np.isclose(out[0], np.log10(0.998 * 0.001 * 0.9 * 0.1), rtol=1e-9))
+    True
     """
     steps = np.asarray(steps)
     mu = np.asarray(mu, dtype=np.float64)
@@ -131,15 +180,18 @@ def log10_transmission(steps: np.ndarray, mu: np.ndarray, meioses: np.ndarray) -
     n_pairs, n_slots = steps.shape
     out = np.zeros(n_pairs, dtype=np.float64)
     compared = steps >= 0
+    needed = int(steps.max(initial=0))
     for m in np.unique(meioses):
         rows = np.flatnonzero(meioses == m)
         m = int(m)
-        # table[s, d] = log10 P_m(d) for d = 0..m, and -inf for d = m + 1 (any larger step)
-        table = np.full((n_slots, m + 2), -np.inf)
+        S = _max_step(step_ratio, needed)
+        reach = m * S  # largest net change with a positive probability
+        # table[s, d] = log10 P_m(d) for d = 0..reach, and -inf for d = reach + 1 (any larger step)
+        table = np.full((n_slots, reach + 2), -np.inf)
         with np.errstate(divide="ignore"):
             for s, rate in enumerate(mu):
-                table[s, : m + 1] = np.log10(stepwise_distribution(float(rate), m)[m:])
-        d = np.clip(steps[rows], 0, m + 1)
+                table[s, : reach + 1] = np.log10(stepwise_distribution(float(rate), m, step_ratio, max_step=S)[reach:])
+        d = np.clip(steps[rows], 0, reach + 1)
         vals = table[np.arange(n_slots)[None, :], d]
         out[rows] = np.where(compared[rows], vals, 0.0).sum(axis=1)
     return out
@@ -313,3 +365,21 @@ def haplotype_frequency(x: np.ndarray, n: np.ndarray, *, confidence: float = 0.9
     with np.errstate(divide="ignore", invalid="ignore"):
         upper = np.where(k >= total, 1.0, beta.ppf(confidence, k + 1.0, np.maximum(total - k, 1e-300)))
     return point, upper
+
+
+def log10_lr_bound(n_haplotypes: int, *, confidence: float = 0.95) -> float:
+    """The largest log10 Y-STR LR any pair can reach against a database of ``n_haplotypes`` men.
+
+    The numerator is a probability (at most 1) and the denominator, the frequency's upper bound
+    of :func:`haplotype_frequency`, is smallest for a haplotype seen nowhere (``x = 0``) among
+    the most haplotypes (``N = n_haplotypes``): ``-log10 upper(0, N)``. Used to bound what the
+    Y evidence of a pair the run did not keep could add (:func:`kinship.app.match_run.assess`)
+    and the tail of a combined LR (:func:`kinship.likelihood.calibration.tail_probability_with_factor`).
+
+    Examples
+    --------
+    >>> round(log10_lr_bound(999), 4)  # upper bound 0.004735 (see haplotype_frequency)
+    2.3247
+    """
+    _, upper = haplotype_frequency(np.array([0]), np.array([int(n_haplotypes)]), confidence=confidence)
+    return float(-np.log10(upper[0]))

@@ -22,6 +22,7 @@ RECORDED_DEMO_PARAMETERS = {
     "mutation": {"locus_rates": [], "model": "stepwise", "range": 0.1, "rate2": 1e-06, "rate_female": 0.001,
                  "rate_male": 0.002},
     "prior": {"family_not_on_file": 0.5, "child_not_on_file": 0.5},
+    "y_str": {"use": True, "step_ratio": 0.1, "confidence": 0.95, "rates_file": ""},
     "table_id": "norstr-2023/East Asia",
     "theta": 0.0,
     "threshold": 4.0,
@@ -149,7 +150,7 @@ def test_an_infinite_threshold_is_refused():
 
 
 def test_an_unknown_field_is_refused():
-    _refused(r"^unknown match parameter colour = 'red'; expected one of table_id, mutation, prior, frequency_floor, "
+    _refused(r"^unknown match parameter colour = 'red'; expected one of table_id, mutation, prior, y_str, frequency_floor, "
              r"k, threshold, theta, max_expected_unrelated, silent_alleles, shard_size$", colour="red")
     _refused(r"^unknown match parameter mutation\.mutation_range = 0\.2; expected one of model, rate_male, "
              r"rate_female, range, rate2$", mutation={"mutation_range": 0.2})
@@ -207,7 +208,8 @@ def test_command_line_options_are_generated_from_the_fields():
     add_arguments(parser)
     text = parser.format_help()
     for option in ("--table-id", "--mutation-model", "--mutation-rate-male", "--mutation-rate-female",
-                   "--mutation-range", "--mutation-rate2", "--prior-family-not-on-file", "--prior-child-not-on-file", "--frequency-floor", "--k", "--threshold",
+                   "--mutation-range", "--mutation-rate2", "--prior-family-not-on-file", "--prior-child-not-on-file", "--y-str-use", "--y-str-step-ratio",
+                   "--y-str-confidence", "--y-str-rates-file", "--frequency-floor", "--k", "--threshold",
                    "--theta", "--max-expected-unrelated", "--silent-alleles", "--no-silent-alleles",
                    "--shard-size"):
         assert option in text, option

@@ -26,6 +26,7 @@ from kinship.likelihood.lineage import (
     log10_transmission,
     paternal_line_meioses,
     stepwise_distribution,
+    log10_lr_bound,
 )
 from kinship.likelihood.pedigree import pedigree_from_relationships
 from kinship.matching.compiler import Family
@@ -132,6 +133,29 @@ def test_transmission_closed_forms_father_brother_uncle():
     # two steps from a father: impossible under the single-step model; not-compared slots count 0
     assert log10_transmission(np.array([[0, 2, 0]]), mu, np.array([1]))[0] == -np.inf
     assert log10_transmission(np.array([[-1, -1, -1]]), mu, np.array([1]))[0] == 0.0
+
+
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_multi_step_distribution_equals_the_enumeration_of_every_mutation_path(m):
+    mu, rho, S = 0.07, 0.3, 4
+    sizes = [(1 - rho) * rho ** (s - 1) for s in range(1, S + 1)]
+    sizes[-1] += 1 - sum(sizes)  # the tail beyond S on the largest step, as the code documents
+    step_p = {0: 1 - mu, **{s: mu / 2 * sizes[s - 1] for s in range(1, S + 1)},
+              **{-s: mu / 2 * sizes[s - 1] for s in range(1, S + 1)}}
+    brute = np.zeros(2 * m * S + 1)
+    for path in itertools.product(step_p, repeat=m):
+        brute[sum(path) + m * S] += math.prod(step_p[s] for s in path)
+    got = stepwise_distribution(mu, m, rho, max_step=S)
+    np.testing.assert_allclose(got, brute, rtol=1e-12, atol=1e-300)
+    assert got.sum() == pytest.approx(1.0, rel=1e-14)
+
+
+def test_with_multi_step_mutation_no_difference_excludes():
+    mu = np.array([0.002, 0.004])
+    two = log10_transmission(np.array([[2, 0], [5, 0]]), mu, np.array([1, 1]), 0.1)
+    assert np.isfinite(two).all()
+    assert two[0] == pytest.approx(np.log10(0.001 * 0.9 * 0.1 * 0.996), rel=1e-9)
+    assert two[1] == pytest.approx(np.log10(0.001 * 0.9 * 0.1**4 * 0.996), rel=1e-9)
 
 
 @pytest.mark.parametrize("m", [1, 2, 3])
@@ -244,7 +268,10 @@ def test_y_lineage_columns_on_a_small_store_frame():
     genotypes, sex, inputs = _store()
     matches = pd.DataFrame({"candidate_id": ["C1", "C1", "C2", "C3", "C4", "C1"],
                             "lab": ["L"] * 6, "family_id": ["A", "B", "A", "A", "A", "C"]})
-    out, prov = y_lineage_columns(genotypes, sex, inputs, matches)
+    out, prov, y_max = y_lineage_columns(genotypes, sex, inputs, matches, step_ratio=0.0)
+    # the bound on any pair's Y LR: a haplotype seen nowhere among the 25 men; C1, C2 male, C3, C4 not
+    assert y_max.tolist() == [log10_lr_bound(25)] * 2 + [0.0, 0.0]
+    assert out["log10_lr_y"].max() <= log10_lr_bound(25)
     assert list(out.columns) == list(Y_COLUMNS) and [str(t) for t in out.dtypes] == list(Y_COLUMNS.values())
     assert out.iloc[3:].isna().all().all()          # female, unknown sex, mother-only family
     rates = {r.locus: r.rate for r in read_ystr_rates().loci}
@@ -277,8 +304,8 @@ def test_y_lineage_columns_with_no_y_data_are_all_null():
     sex = pd.DataFrame({"sample_id": ["C1", "F1"], "sex": ["male", "male"]})
     inputs = MatchInputs({}, ("F1",), ("C1",), (Family("L", "A", father="F1"),))
     matches = pd.DataFrame({"candidate_id": ["C1"], "lab": ["L"], "family_id": ["A"]})
-    out, prov = y_lineage_columns(genotypes, sex, inputs, matches)
-    assert out.isna().all().all() and prov["n_male_haplotypes"] == 0
+    out, prov, y_max = y_lineage_columns(genotypes, sex, inputs, matches)
+    assert out.isna().all().all() and prov["n_male_haplotypes"] == 0 and y_max.tolist() == [0.0]
 
 
 def test_a_genemapper_export_gives_the_same_y_outcomes_as_the_tidy_one():
