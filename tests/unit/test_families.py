@@ -296,3 +296,25 @@ def test_a_bad_count_in_the_families_frame_is_refused(bad):
     fams = pd.DataFrame({"lab": ["L"], "family_id": ["F1"], "n_missing": pd.Series([bad], dtype=object)})
     with pytest.raises(ReuniteInputError, match=r"family L/F1: n_missing .*; expected a whole number >= 1"):
         mr.assemble_inputs(GENOTYPES, MEMBERS, families=fams)
+
+
+def test_a_backup_restores_the_families_and_the_v3_columns(tmp_path):
+    from kinship.store.backup import backup_store, restore_store
+
+    target = str(tmp_path / "reunite.sqlite")
+    with Store(target) as store:
+        register_test_labs(store)
+        ingest_batch(store, *_batch(tmp_path, "b1", [("R1", "reference", "F1", "father", "male", "2")]),
+                     lab="L", fmt="tidy")
+        _record(store)
+        store.write_matches("r1", _v3_frame())
+        families, matches = store.load_families(), store.load_matches("r1")
+    backup_store(target, tmp_path / "store.backup")
+    with Store(target) as store:  # the store moves on ...
+        store.retract_batch(1, by="OP-1", why="wrong_file")
+        assert store.load_families().empty
+    restore_store(tmp_path / "store.backup", target, replace=True)  # ... and is restored
+    with Store(target) as store:
+        pd.testing.assert_frame_equal(store.load_families(), families)
+        pd.testing.assert_frame_equal(store.load_matches("r1"), matches)
+        assert store.load_families().values.tolist() == [["L", "F1", 2]]
