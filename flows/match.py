@@ -60,6 +60,11 @@ def load_pedigrees(store: str):
 
 
 @task(**IO)
+def load_families(store: str):
+    return Store(store).load_families()
+
+
+@task(**IO)
 def load_call_quality_drops(store: str):
     return Store(store).warning_counts_by_locus("low_quality")
 
@@ -80,8 +85,8 @@ def load_previous_matches(store: str, previous: dict | None):
 
 
 @task(**COMPUTE)
-def assemble(genotypes, members, pedigrees):
-    return match_run.assemble_inputs(genotypes, members, pedigrees)
+def assemble(genotypes, members, pedigrees, families):
+    return match_run.assemble_inputs(genotypes, members, pedigrees, families=families)
 
 
 @task(**IO)
@@ -225,7 +230,7 @@ def match(
     started_at = match_run.utc_now()
     members = load_family_members(store)
     genotypes = load_genotypes(store)
-    inputs = assemble(genotypes, members, load_pedigrees(store))
+    inputs = assemble(genotypes, members, load_pedigrees(store), load_families(store))
     table, substitutions = effective_frequencies(inputs, load_table(params.table_id), params)
     run = encode(inputs, table, params)
     previous = load_previous_run(store)

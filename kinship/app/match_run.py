@@ -39,7 +39,7 @@ import hashlib
 import json
 import re
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Sequence
 from datetime import datetime, timezone
 
@@ -125,7 +125,7 @@ class MatchInputs:
         payload = {
             "profiles": {s: sorted(p.items()) for s, p in sorted(self.profiles.items())},
             "candidates": self.candidate_ids,
-            "families": [asdict(f) for f in self.families],
+            "families": [_family_record(f) for f in self.families],
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -172,12 +172,22 @@ class EncodedRun:
                                 theta=self.theta)
 
 
+def _family_record(f: Family) -> dict:
+    """``asdict(f)`` without ``n_missing`` when it is 1: the inputs' hash of a run before families
+    declared their missing children is unchanged."""
+    record = asdict(f)
+    if f.n_missing == 1:
+        del record["n_missing"]
+    return record
+
+
 def assemble_inputs(
     genotypes: pd.DataFrame,
     members: pd.DataFrame,
     pedigrees: pd.DataFrame | None = None,
     *,
     catalogue: LocusCatalogue | None = None,
+    families: pd.DataFrame | None = None,
 ) -> MatchInputs:
     """Profiles and families from the store's tables.
 
@@ -199,6 +209,11 @@ def assemble_inputs(
         columns ``lab, family_id, person_id, father, mother, sex, sample_id, is_missing``.
         Each family becomes ``Family(lab, family_id, pedigree=...)`` (kind ``"pedigree"``),
         compiled by exact peeling; members keep the row order given.
+    families : DataFrame, optional
+        Each family's declared number of missing children (:meth:`kinship.store.Store.load_families`):
+        columns ``lab, family_id, n_missing`` (int >= 1). It sets :attr:`Family.n_missing`; a
+        family without a row has 1 (for a pedigree family: its one member marked missing).
+        Rows of families not in ``members`` or ``pedigrees`` are ignored.
 
     Returns
     -------
@@ -210,8 +225,21 @@ def assemble_inputs(
     ReuniteInputError
         A family with two fathers or two mothers (or two of any single kind), an unknown
         relationship, a family member with no profile, a family id both in the manifest
-        relationships and in the pedigree table, or an invalid stored pedigree.
+        relationships and in the pedigree table, an invalid stored pedigree, or an
+        ``n_missing`` that is not a whole number >= 1 (or a family given twice in ``families``).
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"sample_id": ["R1", "C1"], "role": ["reference", "candidate"],
+    ...                   "locus": ["TH01", "TH01"], "allele_1": ["6", "7"], "allele_2": ["9.3", "9.3"]})
+    >>> m = pd.DataFrame({"lab": ["L"], "family_id": ["F1"], "sample_id": ["R1"], "relationship": ["mother"]})
+    >>> assemble_inputs(g, m).families[0].n_missing
+    1
+    >>> n = pd.DataFrame({"lab": ["L"], "family_id": ["F1"], "n_missing": [2]})
+    >>> assemble_inputs(g, m, families=n).families[0].n_missing
+    2
     """
+    families_frame = families  # the name ``families`` is the Family tuple below
     catalogue = catalogue or default_catalogue()
     autosomal = genotypes[[catalogue.is_autosomal(l) for l in genotypes["locus"]]]
     profiles: dict[str, dict[str, tuple[str, str]]] = {}
@@ -267,9 +295,37 @@ def assemble_inputs(
             "(scripts/flow ingest_pedigrees PED.csv --lab LAB)",
             stacklevel=2,
         )
-    families = tuple(sorted(families + tuple(from_pedigrees.values()), key=lambda f: (f.lab, f.family_id)))
+    declared = _declared_n_missing(families_frame)
+    families = tuple(sorted(
+        (f if declared.get((f.lab, f.family_id), 1) == 1 else replace(f, n_missing=declared[(f.lab, f.family_id)])
+         for f in families + tuple(from_pedigrees.values())),
+        key=lambda f: (f.lab, f.family_id)))
     reference_ids = tuple(sorted({s for f in families for s in f.references}))
     return MatchInputs(profiles, reference_ids, candidate_ids, families)
+
+
+def _declared_n_missing(frame: pd.DataFrame | None) -> dict[tuple[str, str], int]:
+    """``{(lab, family_id): n_missing}`` of a :meth:`kinship.store.Store.load_families` frame, checked."""
+    if frame is None or frame.empty:
+        return {}
+    missing = [c for c in ("lab", "family_id", "n_missing") if c not in frame.columns]
+    if missing:
+        raise ReuniteInputError(
+            f"families table: missing column(s) {missing}; expected columns ['lab', 'family_id', 'n_missing']; "
+            "fix: pass Store.load_families()")
+    out: dict[tuple[str, str], int] = {}
+    for lab, family_id, n in zip(frame["lab"], frame["family_id"], frame["n_missing"]):
+        ok = not isinstance(n, (bool, np.bool_, str)) and not pd.isna(n) and float(n) == int(n) and int(n) >= 1
+        if not ok:
+            raise ReuniteInputError(
+                f"family {lab}/{family_id}: n_missing {n!r}; expected a whole number >= 1 (the family's number of "
+                "missing children); fix: correct the families table (Store.load_families gives 1 by default)")
+        if (lab, family_id) in out:
+            raise ReuniteInputError(
+                f"family {lab}/{family_id} occurs twice in the families table; expected one row per family; "
+                "fix: pass Store.load_families()")
+        out[(lab, family_id)] = int(n)
+    return out
 
 
 def _pedigree_families(pedigrees: pd.DataFrame | None, profiles: dict) -> dict[tuple[str, str], Family]:
@@ -404,6 +460,9 @@ def entity_hashes(inputs: MatchInputs) -> pd.DataFrame:
 
     Columns ``entity`` (candidate | family), ``lab`` (empty for candidates), ``entity_id``,
     ``sha256``: what a run compared, recorded so the next run can tell what is new or changed.
+    A family's declared number of missing children (:attr:`Family.n_missing`) is part of its
+    content when it is not 1 (a family that learns a second child was taken is matched again);
+    at 1 it is left out, so the hashes of runs made before families declared it do not change.
     """
     def digest(obj) -> str:
         return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
@@ -417,13 +476,20 @@ def entity_hashes(inputs: MatchInputs) -> pd.DataFrame:
                              "sample_ids": ped.sample_ids, "missing": ped.missing},
                 "relationships": f.relationships,
                 "profiles": {s: sorted(inputs.profiles[s].items()) for s in ped.references},
+                **_declared(f),
             })))
             continue
         refs = {"father": f.father, "mother": f.mother}
         rows.append(("family", f.lab, f.family_id, digest({
-            role: sorted(inputs.profiles[s].items()) if s else None for role, s in refs.items()
+            **{role: sorted(inputs.profiles[s].items()) if s else None for role, s in refs.items()},
+            **_declared(f),
         })))
     return pd.DataFrame(rows, columns=["entity", "lab", "entity_id", "sha256"])
+
+
+def _declared(f: Family) -> dict:
+    """``{"n_missing": n}`` for a family declaring more than one missing child, else ``{}`` (hash payloads)."""
+    return {"n_missing": int(f.n_missing)} if f.n_missing != 1 else {}
 
 
 def plan_run(

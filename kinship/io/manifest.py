@@ -1,15 +1,17 @@
-"""Read and validate a batch manifest (``schemas/manifest.v4.json``; v2 added the relationship kinds
+"""Read and validate a batch manifest (``schemas/manifest.v5.json``; v2 added the relationship kinds
 of kinship.genetics.relationships.RELATIONSHIPS to v1's father | mother; v3 adds ``pedigree``: a reference
 placed by its family's PED-style pedigree table, :func:`kinship.app.ingest.ingest_pedigrees`; v4 adds
 the optional ``export_name`` column, the name the export uses for a sample (a VCF sample name), which
 maps export rows to the sample id and is never stored, and checks ``lab`` and ``kit`` against the
-store's catalogues when they are given. A v3 file is a valid v4 file).
+store's catalogues when they are given; v5 adds the optional ``n_missing`` column of reference rows,
+the number of missing children of the family, a whole number >= 1. A v4 file is a valid v5 file).
 
 The manifest says who each sample of an export is: ``role`` (reference or candidate), the
 family of a reference (``family_id``, scoped by ``lab``) and its ``relationship`` to the
-missing child, and optionally ``sex``, ``lab`` and ``kit``. Allowed roles, relationships and
-sexes, the id pattern and the column lists are read from the schema file, never repeated
-here, so adding a relationship kind is a one-line schema change.
+missing child, and optionally ``sex``, ``lab``, ``kit`` and the family's ``n_missing``.
+Allowed roles, relationships and sexes, the id and ``n_missing`` patterns and the column lists
+are read from the schema file, never repeated here, so adding a relationship kind is a one-line
+schema change.
 
 Validation collects every row error instead of stopping at the first. A bad row does not
 abort the batch: :func:`read_manifest` returns the valid entries and a list of
@@ -43,11 +45,11 @@ __all__ = [
     "parse_manifest",
 ]
 
-#: Name of the manifest schema file under ``schemas/`` (version 4: column ``export_name``).
-MANIFEST_SCHEMA = "manifest.v4"
+#: Name of the manifest schema file under ``schemas/`` (version 5: column ``n_missing``).
+MANIFEST_SCHEMA = "manifest.v5"
 
 #: Columns of the validated manifest table returned in :attr:`Manifest.entries`.
-MANIFEST_COLUMNS = ["sample_id", "role", "family_id", "relationship", "sex", "lab", "kit", "source_line"]
+MANIFEST_COLUMNS = ["sample_id", "role", "family_id", "relationship", "sex", "lab", "kit", "n_missing", "source_line"]
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,10 @@ class Manifest:
         Manifest file name (for messages).
     entries : pandas.DataFrame
         Valid rows, columns :data:`MANIFEST_COLUMNS`; every column is ``str`` except
-        ``source_line`` (int). ``family_id`` and ``relationship`` are ``""`` for candidates;
+        ``source_line`` (int) and ``n_missing`` (nullable ``Int64``: the family's declared number
+        of missing children, ``<NA>`` where the cell is empty and for candidates; what an empty
+        cell means, 1 or the stored value, the ingestion decides:
+        :func:`kinship.app.ingest.plan.family_rows`). ``family_id`` and ``relationship`` are ``""`` for candidates;
         ``sex`` is never empty (``"unknown"`` by default); ``lab``/``kit`` are filled from the
         batch defaults. Rows of samples named in :attr:`errors` are not in it.
     errors : list of ManifestRowError
@@ -155,14 +160,15 @@ def manifest_rules(schema: dict | None = None) -> dict:
     Parameters
     ----------
     schema : dict, optional
-        Parsed schema; the bundled ``schemas/manifest.v4.json`` by default.
+        Parsed schema; the bundled ``schemas/manifest.v5.json`` by default.
 
     Returns
     -------
     dict
         ``columns``, ``required_columns`` (lists), ``roles``, ``relationships``, ``sexes``
         (lists), ``default_sex`` (str), ``id_pattern`` (compiled regex), ``max_length``
-        (int), ``implied_sex`` (dict relationship -> sex).
+        (int), ``implied_sex`` (dict relationship -> sex), ``n_missing_pattern`` (compiled
+        regex) and ``max_n_missing`` (int; ``None`` for a schema before v5, which has no such column).
 
     Examples
     --------
@@ -184,6 +190,8 @@ def manifest_rules(schema: dict | None = None) -> dict:
         "id_pattern": re.compile(props["sample_id"]["pattern"]),
         "max_length": int(props["sample_id"]["maxLength"]),
         "implied_sex": dict(schema.get("x-implied-sex", {})),
+        "n_missing_pattern": re.compile(props["n_missing"]["pattern"]) if "n_missing" in props else None,
+        "max_n_missing": int(schema["x-max-n-missing"]) if "x-max-n-missing" in schema else None,
     }
 
 
@@ -197,7 +205,7 @@ def read_manifest(
     labs: Collection[str] | None = None,
     kits: Collection[str] | None = None,
 ) -> Manifest:
-    """Read a manifest CSV and validate every row against ``schemas/manifest.v4.json``.
+    """Read a manifest CSV and validate every row against ``schemas/manifest.v5.json``.
 
     Parameters
     ----------
@@ -315,8 +323,10 @@ def parse_manifest(raw: bytes, *, file: str, lab: str, kit: str | None = None,
             rec["kit"] = rec["kit"] or (kit or "")
             if kit_names is not None and rec["kit"]:
                 rec["kit"] = kit_names[_kit_key(rec["kit"])]
+            rec["n_missing"] = int(rec["n_missing"]) if rec["n_missing"] else None
             rows.append(rec)
     entries = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+    entries["n_missing"] = entries["n_missing"].astype("Int64")
     errors.extend(_check_consistency(entries, rules, file))
     export_names, name_errors = _export_names(records, file)
     errors.extend(name_errors)
@@ -433,7 +443,25 @@ def _check_row(rec: dict, rules: dict, file: str) -> list[ManifestRowError]:
                        "correct the sex or the relationship"))
     if rec["lab"] and (not pattern.match(rec["lab"]) or len(rec["lab"]) > max_len):
         out.append(err("lab", f"a lab code matching {pattern.pattern}", "use the lab's short code"))
+    out.extend(_check_n_missing(rec, rules, err))
     return out
+
+
+def _check_n_missing(rec: dict, rules: dict, err) -> list[ManifestRowError]:
+    """``n_missing``: empty, or on a reference row a whole number 1 .. ``max_n_missing`` in digits."""
+    value = rec.get("n_missing", "")
+    if not value:
+        return []
+    if rec["role"] != "reference":
+        return [err("n_missing", "empty for a candidate (n_missing counts a family's missing children)",
+                    "leave n_missing empty on candidate rows")]
+    top = rules["max_n_missing"]
+    if not rules["n_missing_pattern"].match(value) or int(value) > top:
+        return [err("n_missing", f"the number of missing children of the family, a whole number from 1 to {top} "
+                    "in digits (empty = 1)",
+                    "write how many children of the family are missing, e.g. 1, or 2 when two children were "
+                    "taken; leave it empty for 1")]
+    return []
 
 
 def _check_consistency(entries: pd.DataFrame, rules: dict, file: str) -> list[ManifestRowError]:
@@ -466,6 +494,7 @@ def _check_consistency(entries: pd.DataFrame, rules: dict, file: str) -> list[Ma
                         file, int(rec["source_line"]), sid, "family_id", rec["family_id"],
                         "one row per (sample, family)", "remove the duplicate row"))
                 seen.add(key)
+    out.extend(_check_family_n_missing(entries, file))
     slots: dict[tuple[str, str, str], dict[str, dict]] = {}
     for sid in sorted(by_sample):
         for rec in by_sample[sid]:
@@ -480,4 +509,24 @@ def _check_consistency(entries: pd.DataFrame, rules: dict, file: str) -> list[Ma
                     file, int(rec["source_line"]), rec["sample_id"], "relationship", rel,
                     f"at most one {rel} in family {fid!r} of lab {lab!r} (found {sorted(holders)})",
                     "correct the relationship or the family id"))
+    return out
+
+
+def _check_family_n_missing(entries: pd.DataFrame, file: str) -> list[ManifestRowError]:
+    """The rows of one family that give ``n_missing`` give the same value: else each of them is a row error."""
+    given: dict[tuple[str, str], list[dict]] = {}
+    for rec in entries.to_dict("records"):
+        if rec["role"] == "reference" and not pd.isna(rec["n_missing"]):
+            given.setdefault((rec["lab"], rec["family_id"]), []).append(rec)
+    out: list[ManifestRowError] = []
+    for (lab, fid), rows in sorted(given.items()):
+        values = sorted({int(r["n_missing"]) for r in rows})
+        if len(values) < 2:
+            continue
+        for rec in rows:
+            out.append(ManifestRowError(
+                file, int(rec["source_line"]), rec["sample_id"], "n_missing", str(int(rec["n_missing"])),
+                f"one n_missing for family {fid!r} of lab {lab!r} (its rows give {values})",
+                "give the family's number of missing children once, the same on every row of the family "
+                "(or only on one row)"))
     return out

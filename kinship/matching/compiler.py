@@ -57,6 +57,11 @@ class Family:
         Further typed relatives ``(sample_id, relationship)``.
     pedigree : Pedigree or None
         An explicit pedigree (then ``father``/``mother``/``others`` are not used to build it).
+    n_missing : int, default 1
+        How many missing children the family declares (manifest v5 ``n_missing``): the
+        references are the same for each, so the compiled tables are those of one missing child
+        and the number only bounds how many candidates the joint assignment may give the family
+        (:func:`kinship.matching.assignment.joint_assignment`).
 
     Examples
     --------
@@ -73,6 +78,7 @@ class Family:
     mother: str | None = None
     others: tuple[tuple[str, str], ...] = ()
     pedigree: Pedigree | None = None
+    n_missing: int = 1
 
     def __post_init__(self):
         if self.pedigree is None and self.others:

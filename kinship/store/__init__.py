@@ -1,7 +1,7 @@
 """The store: profiles, families, quarantine and match runs in SQLite (default) or PostgreSQL.
 
 Through SQLAlchemy; the schema is created and upgraded by the Alembic migrations in
-:mod:`kinship.store.migrations` when a store is opened (``schemas/store.v6.json`` describes it).
+:mod:`kinship.store.migrations` when a store is opened (``schemas/store.v7.json`` describes it).
 
 Modules: :mod:`~kinship.store.tables` (the schema), :mod:`~kinship.store.engine` (engine,
 migrations, transactions), one per table group (:mod:`~kinship.store.profiles`,
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from kinship.store.database import Store
 from kinship.store.engine import alembic_config
-from kinship.store.match_runs import MATCH_COLUMNS, MATCH_RUN_COLUMNS, RUN_INPUT_COLUMNS
+from kinship.store.match_runs import MATCH_COLUMNS, MATCH_RUN_COLUMNS, MATCH_V3_COLUMNS, RUN_INPUT_COLUMNS
 from kinship.store.pedigrees import PEDIGREE_COLUMNS
 from kinship.store.tables import STORE_SCHEMA_VERSION, metadata
 
@@ -22,6 +22,7 @@ __all__ = [
     "Store",
     "metadata",
     "MATCH_COLUMNS",
+    "MATCH_V3_COLUMNS",
     "MATCH_RUN_COLUMNS",
     "RUN_INPUT_COLUMNS",
     "PEDIGREE_COLUMNS",

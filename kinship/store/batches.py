@@ -6,6 +6,9 @@
   manifest) is **retracted**: the genotypes it landed, the family memberships it added and the
   samples it created (unless another batch still holds genotypes or memberships of them) are
   deleted, and one ``batch_retractions`` row records who, when, why and how much left. The
+  numbers of missing children it declared (``family_declarations``) go too, and each family it
+  touched takes the latest declaration that remains (1 if none); a family left with no member
+  and no pedigree loses its ``families`` row. The
   batch's ``ingested_files`` row, its quarantine and its warnings stay as the record of what was
   sent. The retracted samples leave every later match run (the run's loaded genotypes no longer
   hold them, so the run's inputs change and it is a full re-match,
@@ -14,7 +17,8 @@
   the very same batch is refused.
 * :meth:`BatchTables.erase_sample` - erasure on withdrawn consent (PIPL art. 47): every
   genotype of the sample, its duplicate-screen keys, family memberships, quarantined and warning
-  records and its ``samples`` row are deleted; a pedigree member typed by it becomes untyped.
+  records and its ``samples`` row are deleted; a pedigree member typed by it becomes untyped; a
+  family left with no member and no pedigree loses its ``families`` and ``family_declarations`` rows.
   The store's match results of the sample go too: every ``matches`` row with it as the
   candidate and its ``match_run_inputs`` row. The audit row (``sample_erasures``) keeps only the
   sample id, the time, the operator and the reason. A later batch sending the same sample id has
@@ -52,6 +56,8 @@ from kinship.store.catalogue import described_value, id_pattern, is_pseudonymous
 from kinship.store.engine import StoreBase, chunks
 from kinship.store.tables import (
     batch_retractions,
+    families,
+    family_declarations,
     family_members,
     family_pedigrees,
     genotypes,
@@ -199,7 +205,11 @@ class BatchTables(StoreBase):
                                        .distinct()).scalars())
             created = set(conn.execute(sa.select(samples.c.sample_id).where(samples.c.file_id == file_id)).scalars())
             n_genotypes = conn.execute(genotypes.delete().where(genotypes.c.file_id == file_id)).rowcount
+            touched_families = {(r.lab, r.family_id) for t in (family_members, family_declarations, families)
+                                for r in conn.execute(sa.select(t.c.lab, t.c.family_id).where(t.c.file_id == file_id))}
             conn.execute(family_members.delete().where(family_members.c.file_id == file_id))
+            conn.execute(family_declarations.delete().where(family_declarations.c.file_id == file_id))
+            self._settle_families(conn, touched_families)
             still_held = set()
             for chunk in chunks(sorted(created)):
                 still_held |= set(conn.execute(sa.select(genotypes.c.sample_id).where(genotypes.c.sample_id.in_(chunk))).scalars())
@@ -267,7 +277,10 @@ class BatchTables(StoreBase):
             conn.execute(match_run_inputs.delete().where(match_run_inputs.c.entity == "candidate",
                                                          match_run_inputs.c.entity_id == sid))
             conn.execute(profile_keys.delete().where(profile_keys.c.sample_id == sid))
+            member_of = {(r.lab, r.family_id) for r in conn.execute(
+                sa.select(family_members.c.lab, family_members.c.family_id).where(family_members.c.sample_id == sid))}
             conn.execute(family_members.delete().where(family_members.c.sample_id == sid))
+            self._settle_families(conn, member_of)
             n_records = conn.execute(quarantine.delete().where(quarantine.c.sample_id == sid)).rowcount
             n_records += conn.execute(warnings_table.delete().where(warnings_table.c.sample_id == sid)).rowcount
             conn.execute(family_pedigrees.update().where(family_pedigrees.c.sample_id == sid).values(sample_id=None))
@@ -280,6 +293,34 @@ class BatchTables(StoreBase):
             folders = [str(base / r) for r in run_ids if (base / r).is_dir()]
         return {**row, "n_genotypes_removed": int(n_genotypes), "n_records_removed": int(n_records),
                 "n_matches_removed": int(n_matches), "run_ids": run_ids, "run_folders": folders}
+
+    @staticmethod
+    def _settle_families(conn: Connection, keys: set[tuple[str, str]]) -> None:
+        """Put the ``families`` rows of ``keys`` in line with what the store still holds of them.
+
+        A family with no member and no pedigree left loses its ``families`` and
+        ``family_declarations`` rows (it is no longer in the store). Any other takes its latest
+        remaining declaration (largest ``file_id``), or ``n_missing`` 1 and its first remaining
+        member's batch when none remains.
+        """
+        for lab, family_id in sorted(keys):
+            def of(t):
+                return sa.and_(t.c.lab == lab, t.c.family_id == family_id)
+
+            held = (conn.execute(sa.select(sa.func.min(family_members.c.file_id), sa.func.count())
+                                 .where(of(family_members))).one())
+            has_pedigree = conn.execute(sa.select(family_pedigrees.c.lab).where(of(family_pedigrees)).limit(1)).first()
+            if not held[1] and has_pedigree is None:
+                conn.execute(family_declarations.delete().where(of(family_declarations)))
+                conn.execute(families.delete().where(of(families)))
+                continue
+            latest = conn.execute(sa.select(family_declarations.c.n_missing, family_declarations.c.file_id)
+                                  .where(of(family_declarations)).order_by(family_declarations.c.file_id.desc())
+                                  .limit(1)).first()
+            value = {"n_missing": int(latest.n_missing), "file_id": int(latest.file_id)} if latest is not None else (
+                {"n_missing": 1, "file_id": None if held[0] is None else int(held[0])})
+            if not conn.execute(families.update().where(of(families)).values(**value)).rowcount:
+                conn.execute(families.insert().values(lab=lab, family_id=family_id, **value))
 
     @staticmethod
     def _runs_comparing(conn: Connection, sid: str) -> list[str]:

@@ -4,7 +4,7 @@
 ingestion may name:
 
 * **labs** - a lab is registered once, by an ASCII **code** (the pattern of the manifest's ids,
-  ``schemas/manifest.v4.json``), which is what every other table stores, and a **display name**
+  ``schemas/manifest.v5.json``), which is what every other table stores, and a **display name**
   that may be Chinese (``"北京市公安局物证鉴定中心"``). ``--lab`` and a manifest ``lab`` cell
   must name a registered code.
 * **kits** - the catalogue is the bundled strvalidator kits
@@ -67,14 +67,14 @@ _SECRET = "id_pseudonym_salt"
 
 @lru_cache(maxsize=1)
 def id_pattern() -> tuple[re.Pattern, int]:
-    """The pattern and the longest length of a pseudonymous id (``schemas/manifest.v4.json``).
+    """The pattern and the longest length of a pseudonymous id (``schemas/manifest.v5.json``).
 
     Returns
     -------
     (re.Pattern, int)
         The compiled ``sample_id`` pattern and its ``maxLength``.
     """
-    prop = load_schema("manifest.v4")["properties"]["sample_id"]
+    prop = load_schema("manifest.v5")["properties"]["sample_id"]
     return re.compile(prop["pattern"]), int(prop["maxLength"])
 
 
@@ -177,7 +177,7 @@ class CatalogueTables(StoreBase):
         Parameters
         ----------
         code : str
-            The lab code stored in every table (the id pattern of ``schemas/manifest.v4.json``,
+            The lab code stored in every table (the id pattern of ``schemas/manifest.v5.json``,
             at most 64 characters), e.g. ``"BJ-PSB"``.
         name : str
             Display name, any script (Chinese allowed), 1 to 128 characters, no control characters.

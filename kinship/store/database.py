@@ -1,6 +1,6 @@
 """The profile store: samples, genotypes, ingested files, quarantine, match runs and matches.
 
-One SQLAlchemy 2 Core schema (``schemas/store.v6.json`` documents it) on SQLite (the default:
+One SQLAlchemy 2 Core schema (``schemas/store.v7.json`` documents it) on SQLite (the default:
 give a file path) or PostgreSQL (give a URL such as
 ``postgresql+psycopg://user@host:5432/db``, driver ``psycopg`` v3). Tables are created and
 upgraded by Alembic migrations shipped inside the package (``kinship/store/migrations``): opening a

@@ -1,7 +1,8 @@
 """Match-run tables of the store: runs and their provenance, scored pairs, scored inputs.
 
 :class:`MatchRunTables` is the part of :class:`kinship.store.Store` that records match runs
-(``match_runs``), stores their pairs (``matches``, ``schemas/matches.v2.json``) and the
+(``match_runs``), stores their pairs (``matches``, ``schemas/matches.v3.json``; the v3 columns
+are optional, :data:`MATCH_V3_COLUMNS`, so a frame of the v2 columns still writes) and the
 profile hashes each run scored (``match_run_inputs``, for incremental matching).
 ``log10_lr`` is a float64 column; ``-inf`` (an exclusion) round-trips on SQLite and
 PostgreSQL, NaN is refused when writing.
@@ -20,7 +21,7 @@ from kinship.errors import StoreError
 from kinship.store.engine import StoreBase, chunks
 from kinship.store.tables import match_run_inputs, match_runs, matches
 
-__all__ = ["MATCH_COLUMNS", "MATCH_RUN_COLUMNS", "RUN_INPUT_COLUMNS", "MatchRunTables"]
+__all__ = ["MATCH_COLUMNS", "MATCH_V3_COLUMNS", "MATCH_RUN_COLUMNS", "RUN_INPUT_COLUMNS", "MatchRunTables"]
 
 #: Columns of :meth:`Store.record_run_inputs` / :meth:`Store.load_run_inputs`.
 RUN_INPUT_COLUMNS = ["entity", "lab", "entity_id", "sha256"]
@@ -40,7 +41,24 @@ MATCH_COLUMNS = [
     "conclusion",
     "flag",
 ]
-_LOADED_MATCH_COLUMNS = [*MATCH_COLUMNS, "family_kind"]
+#: Columns of ``schemas/matches.v3.json`` that :meth:`Store.write_matches` stores when the frame has
+#: them (null where it has not, or where a value is null) and :meth:`Store.load_matches` returns,
+#: with their pandas dtypes: float64 (NULL as NaN), nullable Int16 / Int32 and boolean (NULL as <NA>).
+MATCH_V3_COLUMNS = {
+    "log10_lr_y": "float64",
+    "n_y_loci_compared": "Int16",
+    "n_y_mismatches": "Int16",
+    "y_steps": "Int16",
+    "log10_lr_total": "float64",
+    "posterior_lower": "float64",
+    "family_posterior": "float64",
+    "family_posterior_lower": "float64",
+    "joint_posterior": "float64",
+    "joint_group": "Int32",
+    "joint_exact": "boolean",
+    "conflict": "boolean",
+}
+_LOADED_MATCH_COLUMNS = [*MATCH_COLUMNS, "family_kind", *MATCH_V3_COLUMNS]
 #: May be null: posterior (NaN), ranks (not among the best k; ``schemas/matches.v2.json``).
 _NULLABLE_MATCH_COLUMNS = ("posterior", "rank_for_candidate", "rank_for_family")
 _MATCH_DTYPES = {
@@ -156,7 +174,9 @@ class MatchRunTables(StoreBase):
             ``log10_lr`` float64 (``-inf`` allowed, NaN not), counts ints, ranks ints or null
             (a pair outside the best k), ``posterior`` float64 (NaN stored as NULL), ``conclusion`` str, ``flag`` bool (a
             column ``flagged``, the name in ``schemas/matches.v2.json``, is accepted for it);
-            optional ``family_kind`` str. Other columns are ignored.
+            optional ``family_kind`` str and the ``schemas/matches.v3.json`` columns of
+            :data:`MATCH_V3_COLUMNS` (each null when absent; NaN / ``<NA>`` stored as NULL; a
+            float64 ``-inf`` kept). Other columns are ignored.
 
         Returns
         -------
@@ -271,6 +291,7 @@ class MatchRunTables(StoreBase):
                     "-inf); fix: flag 0/0 likelihoods upstream instead of writing NaN"
                 )
         kinds = frame["family_kind"] if "family_kind" in frame.columns else pd.Series(None, index=frame.index)
+        extra = self._v3_values(run_id, frame)
         return [
             {
                 "run_id": run_id,
@@ -286,9 +307,35 @@ class MatchRunTables(StoreBase):
                 "posterior": None if pd.isna(r.posterior) else float(r.posterior),
                 "conclusion": str(r.conclusion),
                 "flag": bool(r.flag),
+                **v3,
             }
-            for r, kind in zip(frame[MATCH_COLUMNS].itertuples(index=False), kinds)
+            for r, kind, v3 in zip(frame[MATCH_COLUMNS].itertuples(index=False), kinds, extra)
         ]
+
+    @staticmethod
+    def _v3_values(run_id: str, frame: pd.DataFrame) -> list[dict]:
+        """The :data:`MATCH_V3_COLUMNS` values of each row, as stored: None for null or an absent column."""
+        n = len(frame)
+        columns: dict[str, list] = {}
+        for column, dtype in MATCH_V3_COLUMNS.items():
+            if column not in frame.columns:
+                columns[column] = [None] * n
+                continue
+            values = frame[column].astype(object).tolist()
+            cast = float if dtype == "float64" else (bool if dtype == "boolean" else int)
+            out = []
+            for v in values:
+                if v is None or (not isinstance(v, str) and pd.isna(v)):
+                    out.append(None)
+                    continue
+                if cast is int and float(v) != int(v):
+                    raise StoreError(
+                        f"matches of run {run_id!r}: column {column!r} has value {v!r}; expected a whole number "
+                        f"or null ({dtype}, schemas/matches.v3.json); fix: write the counts as integers")
+                out.append(cast(v))
+            columns[column] = out
+        names = list(columns)
+        return [dict(zip(names, row)) for row in zip(*columns.values())] if n else []
 
     def _insert_matches(self, conn: Connection, run_id: str, rows: list[dict]) -> None:
         self._insert_run_rows(
@@ -318,7 +365,8 @@ class MatchRunTables(StoreBase):
         Returns
         -------
         pandas.DataFrame
-            Columns :data:`MATCH_COLUMNS` then ``family_kind`` (``""`` if not given);
+            Columns :data:`MATCH_COLUMNS`, ``family_kind`` (``""`` if not given), then
+            :data:`MATCH_V3_COLUMNS` in their dtypes (null in the pairs of a run written without them);
             ``log10_lr``/``posterior`` float64 (``-inf`` kept, NULL posterior as NaN), counts
             int16, ranks nullable ``Int32`` (``<NA>`` outside the best k), ``flag`` bool, the rest ``str``; sorted by ``candidate_id,
             rank_for_candidate, lab, family_id``.
@@ -340,6 +388,9 @@ class MatchRunTables(StoreBase):
         frame = self._frame(q, _LOADED_MATCH_COLUMNS,
                             text=["lab", "family_id", "candidate_id", "conclusion", "family_kind"])
         frame["posterior"] = frame["posterior"].astype("float64")  # NULL -> NaN
+        for column, dtype in MATCH_V3_COLUMNS.items():  # NULL -> NaN (float64) or <NA> (Int16, Int32, boolean)
+            frame[column] = pd.array([None if pd.isna(v) else v for v in frame[column]], dtype=dtype) \
+                if dtype != "float64" else frame[column].astype("float64")
         return frame.astype({k: v for k, v in _MATCH_DTYPES.items() if v != "str"})
 
     def list_match_runs(self) -> pd.DataFrame:

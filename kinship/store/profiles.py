@@ -1,4 +1,4 @@
-"""Ingestion tables of the store: batches, samples, genotypes, family members, quarantine, warnings.
+"""Ingestion tables of the store: batches, samples, genotypes, family members, families, quarantine, warnings.
 
 :class:`ProfileTables` is the part of :class:`kinship.store.Store` that lands and reads
 profiles. An ingestion (:func:`kinship.app.ingest.ingest_batch`) works through a
@@ -22,7 +22,10 @@ from kinship.store.dberrors import describe_db_error
 from kinship.store.engine import LOOKUP_CHUNK, StoreBase, chunks
 from kinship.store.tables import (
     batch_retractions,
+    families,
+    family_declarations,
     family_members,
+    family_pedigrees,
     genotypes,
     ingested_files,
     profile_keys,
@@ -80,6 +83,10 @@ class BatchTransaction:
     def stored_family_members(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict]]:
         """As :meth:`ProfileTables.stored_family_members`, on this transaction."""
         return self.store.stored_family_members(keys, conn=self._conn)
+
+    def stored_families(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+        """As :meth:`ProfileTables.stored_families`, on this transaction."""
+        return self.store.stored_families(keys, conn=self._conn)
 
     def write_batch(self, **rows: list[dict] | dict) -> int:
         """Insert the batch (keyword arguments of :meth:`ProfileTables.write_batch`); return its file_id."""
@@ -223,6 +230,29 @@ class ProfileTables(StoreBase):
                         out.setdefault((row["lab"], row["family_id"]), []).append(dict(row))
         return out
 
+    def stored_families(
+        self, keys: Iterable[tuple[str, str]], *, conn: Connection | None = None
+    ) -> dict[tuple[str, str], dict]:
+        """The ``families`` rows of the given ``(lab, family_id)`` families that are stored.
+
+        Returns
+        -------
+        dict
+            ``{(lab, family_id): {"lab", "family_id", "n_missing", "file_id"}}``; queried per lab, as
+            :meth:`stored_family_members`.
+        """
+        out: dict[tuple[str, str], dict] = {}
+        by_lab: dict[str, list[str]] = {}
+        for lab, family_id in sorted(set(keys)):
+            by_lab.setdefault(lab, []).append(family_id)
+        with self._conn(conn) as c:
+            for lab, family_ids in by_lab.items():
+                for chunk in chunks(family_ids, LOOKUP_CHUNK):
+                    cond = sa.and_(families.c.lab == lab, families.c.family_id.in_(chunk))
+                    for row in c.execute(sa.select(families).where(cond)).mappings():
+                        out[(row["lab"], row["family_id"])] = dict(row)
+        return out
+
     def write_batch(
         self,
         conn: Connection,
@@ -235,6 +265,9 @@ class ProfileTables(StoreBase):
         warning_rows: list[dict],
         key_rows: list[dict] = (),
         rekeyed_samples: Iterable[str] = (),
+        family_rows: list[dict] = (),
+        family_updates: list[dict] = (),
+        declaration_rows: list[dict] = (),
     ) -> int:
         """Insert one ingested batch on ``conn`` (the caller's transaction); return its file_id.
 
@@ -243,7 +276,10 @@ class ProfileTables(StoreBase):
         statement size on both backends); the genotype and profile-key rows go through
         :func:`_bulk_insert` (the driver's executemany on SQLite, ``COPY`` on PostgreSQL). ``key_rows`` are ``profile_keys`` rows; the stored
         keys of ``rekeyed_samples`` (stored samples whose profile the batch extends) are
-        deleted first.
+        deleted first. ``family_rows`` are new ``families`` rows, ``family_updates`` stored
+        families whose ``n_missing`` the batch replaces (both ``lab, family_id, n_missing``; the
+        batch becomes their ``file_id``), ``declaration_rows`` the ``family_declarations`` rows
+        (:func:`kinship.app.ingest.plan.family_rows`).
         """
         file_id = conn.execute(ingested_files.insert().values(**file_row)).inserted_primary_key[0]
         for chunk in chunks(sorted(set(rekeyed_samples)), 900):
@@ -251,6 +287,8 @@ class ProfileTables(StoreBase):
         for table, rows, with_file_id in (
             (samples, sample_rows, True),
             (family_members, member_rows, True),
+            (families, family_rows, True),
+            (family_declarations, declaration_rows, True),
             (genotypes, genotype_rows, True),
             (profile_keys, key_rows, False),
             (quarantine, quarantine_rows, True),
@@ -261,6 +299,9 @@ class ProfileTables(StoreBase):
                 continue
             for chunk in chunks(list(rows), INSERT_CHUNK):
                 conn.execute(table.insert(), [{**r, "file_id": file_id} for r in chunk] if with_file_id else chunk)
+        for r in family_updates:
+            conn.execute(families.update().where(families.c.lab == r["lab"], families.c.family_id == r["family_id"])
+                         .values(n_missing=int(r["n_missing"]), file_id=file_id))
         return int(file_id)
 
     # -- reading profiles ------------------------------------------------------------------
@@ -306,6 +347,38 @@ class ProfileTables(StoreBase):
             .order_by(family_members.c.lab, family_members.c.family_id, family_members.c.sample_id)
         )
         return self._frame(q, ["lab", "family_id", "sample_id", "relationship", "sex"])
+
+    def load_families(self) -> pd.DataFrame:
+        """Every family and its declared number of missing children.
+
+        A family is a ``(lab, family_id)`` with members (``family_members``) or a pedigree
+        (``family_pedigrees``); its ``n_missing`` is the ``families`` row's (set from the manifest
+        v5 column ``n_missing`` by the batch that filed or changed it), 1 where there is none.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``lab, family_id`` (``str``) and ``n_missing`` (``int64``, >= 1), sorted by
+            ``lab, family_id``.
+
+        Examples
+        --------
+        >>> from kinship.store import Store
+        >>> with Store("sqlite://") as s:
+        ...     s.load_families().dtypes.astype(str).tolist()
+        ['str', 'str', 'int64']
+        """
+        keys = sa.union(sa.select(family_members.c.lab, family_members.c.family_id),
+                        sa.select(family_pedigrees.c.lab, family_pedigrees.c.family_id)).subquery()
+        q = (
+            sa.select(keys.c.lab, keys.c.family_id, families.c.n_missing)
+            .outerjoin(families, sa.and_(families.c.lab == keys.c.lab, families.c.family_id == keys.c.family_id))
+            .order_by(keys.c.lab, keys.c.family_id)
+        )
+        frame = self._frame(q, ["lab", "family_id", "n_missing"], text=["lab", "family_id"])
+        frame["n_missing"] = frame["n_missing"].fillna(1).astype("int64")
+        return frame
+
     def load_samples(self) -> pd.DataFrame:
         """Every stored sample.
 

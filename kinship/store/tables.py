@@ -1,8 +1,9 @@
-"""The store's tables: one SQLAlchemy 2 Core :data:`metadata` (``schemas/store.v6.json``).
+"""The store's tables: one SQLAlchemy 2 Core :data:`metadata` (``schemas/store.v7.json``).
 
 The metadata mirrors the head Alembic revision (``kinship/store/migrations``; a test checks that
 a migrated database and the metadata agree). Table groups: ingestion (``ingested_files``,
-``samples``, ``family_members``, ``genotypes``, ``profile_keys``, ``quarantine``, ``warnings``), pedigrees
+``samples``, ``family_members``, ``genotypes``, ``profile_keys``, ``quarantine``, ``warnings``), families
+(``families``, ``family_declarations``: each family's declared number of missing children), pedigrees
 (``family_pedigrees``), match runs (``match_runs``, ``matches``, ``match_run_inputs``) and
 catalogues and undo (``labs``, ``kits``, ``store_secrets``, ``batch_retractions``,
 ``sample_erasures``, :mod:`kinship.store.catalogue` and :mod:`kinship.store.batches`);
@@ -25,6 +26,8 @@ __all__ = [
     "ingested_files",
     "samples",
     "family_members",
+    "families",
+    "family_declarations",
     "genotypes",
     "profile_keys",
     "quarantine",
@@ -40,8 +43,8 @@ __all__ = [
     "sample_erasures",
 ]
 
-#: Version of the table layout (``schemas/store.v6.json``).
-STORE_SCHEMA_VERSION = 6
+#: Version of the table layout (``schemas/store.v7.json``).
+STORE_SCHEMA_VERSION = 7
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -129,6 +132,28 @@ family_members = sa.Table(
     sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=False),
 )
 
+#: One row per family (with members or a pedigree): its declared number of missing children and
+#: the batch that set it (null: filled by migration 0007 for a pedigree-only family). Migration 0007.
+families = sa.Table(
+    "families",
+    metadata,
+    sa.Column("lab", _ID, primary_key=True),
+    sa.Column("family_id", _ID, primary_key=True),
+    sa.Column("n_missing", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), nullable=True),
+)
+
+#: Every value of ``n_missing`` a batch's manifest gave a family (the history ``families`` is
+#: recomputed from when a batch is retracted: the latest remaining declaration, else 1). Migration 0007.
+family_declarations = sa.Table(
+    "family_declarations",
+    metadata,
+    sa.Column("lab", _ID, primary_key=True),
+    sa.Column("family_id", _ID, primary_key=True),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("ingested_files.file_id"), primary_key=True),
+    sa.Column("n_missing", sa.Integer, nullable=False),
+)
+
 genotypes = sa.Table(
     "genotypes",
     metadata,
@@ -213,6 +238,19 @@ matches = sa.Table(
     sa.Column("posterior", _F64, nullable=True),
     sa.Column("conclusion", sa.String(32), nullable=False),
     sa.Column("flag", sa.Boolean, nullable=False),
+    # schemas/matches.v3.json (migration 0007): null where a run of older code wrote the pair
+    sa.Column("log10_lr_y", _F64, nullable=True),
+    sa.Column("n_y_loci_compared", sa.Integer, nullable=True),
+    sa.Column("n_y_mismatches", sa.Integer, nullable=True),
+    sa.Column("y_steps", sa.Integer, nullable=True),
+    sa.Column("log10_lr_total", _F64, nullable=True),
+    sa.Column("posterior_lower", _F64, nullable=True),
+    sa.Column("family_posterior", _F64, nullable=True),
+    sa.Column("family_posterior_lower", _F64, nullable=True),
+    sa.Column("joint_posterior", _F64, nullable=True),
+    sa.Column("joint_group", sa.Integer, nullable=True),
+    sa.Column("joint_exact", sa.Boolean, nullable=True),
+    sa.Column("conflict", sa.Boolean, nullable=True),
 )
 
 match_run_inputs = sa.Table(

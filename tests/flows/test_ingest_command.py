@@ -53,7 +53,7 @@ def test_the_flow_parameter_schemas_carry_the_lab_and_kit_patterns():
     assert pedigrees["lab"]["pattern"] == LAB_CODE_PATTERN
     # The patterns are the manifest schema's and the kit catalogue's, written once more only so that
     # a flow signature can carry them without reading a file at import.
-    manifest = load_schema("manifest.v4")["properties"]
+    manifest = load_schema("manifest.v5")["properties"]
     assert LAB_CODE_PATTERN == manifest["lab"]["pattern"] == manifest["sample_id"]["pattern"]
     assert KIT_NAME_PATTERN == CATALOGUE_KIT_PATTERN.pattern
 

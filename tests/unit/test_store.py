@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from kinship.errors import StoreError
 from kinship.app.ingest import ingest_batch
-from kinship.store import MATCH_COLUMNS, STORE_SCHEMA_VERSION, Store, metadata
+from kinship.store import MATCH_COLUMNS, MATCH_V3_COLUMNS, STORE_SCHEMA_VERSION, Store, metadata
 from schemas import load_schema
 from tests.labs import register_test_labs
 
@@ -70,7 +70,8 @@ def roundtrip(store: Store) -> None:
     store.finish_match_run("run-1", n_families=2, n_candidates=2, n_pairs=3,
                            finished_at=datetime(2026, 3, 1, 12, 5, tzinfo=timezone.utc))
     got = store.load_matches("run-1")
-    assert list(got.columns) == [*MATCH_COLUMNS, "family_kind"]
+    assert list(got.columns) == [*MATCH_COLUMNS, "family_kind", *MATCH_V3_COLUMNS]
+    assert got[list(MATCH_V3_COLUMNS)].isna().all().all()  # a frame without the v3 columns writes them null
     assert got["candidate_id"].tolist() == ["C1", "C1", "C2"]
     assert got["log10_lr"].tolist()[:2] == [7.25, -math.inf] and got["log10_lr"].dtype == "float64"
     assert math.isnan(got["posterior"].iloc[2]) and got["flag"].tolist() == [False, False, True]

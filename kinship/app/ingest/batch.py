@@ -38,7 +38,7 @@ from kinship.errors import ExportFormatError, ManifestError, StoreError
 from kinship.genetics.loci import LocusCatalogue, default_catalogue
 from kinship.genetics.profile_keys import key_rows, keys_agree, profile_keys
 from kinship.io import read_export
-from kinship.io.manifest import Manifest, parse_manifest, read_manifest
+from kinship.io.manifest import MANIFEST_COLUMNS, Manifest, parse_manifest, read_manifest
 
 if TYPE_CHECKING:
     from kinship.store import Store
@@ -123,8 +123,7 @@ def _cmf_manifest(specimens: pd.DataFrame, *, file: str, lab: str, kit: str | No
             rows.append(",".join(_csv_cell(v) for v in (r.sample_id, r.role, family, r.relationship, r.sex)))
     raw = ("\n".join(rows) + "\n").encode()
     if len(rows) == 1:
-        return Manifest(file=f"{file} (specimen categories)", entries=pd.DataFrame(
-            columns=["sample_id", "role", "family_id", "relationship", "sex", "lab", "kit", "source_line"])), raw
+        return Manifest(file=f"{file} (specimen categories)", entries=pd.DataFrame(columns=MANIFEST_COLUMNS)), raw
     return parse_manifest(raw, file=f"{file} (specimen categories)", lab=lab, kit=kit, labs=labs, kits=kits), raw
 
 
@@ -191,7 +190,7 @@ def ingest_batch(
     export_path : str or pathlib.Path
         The lab export.
     manifest_path : str or pathlib.Path, optional
-        Its manifest CSV (``schemas/manifest.v4.json``; v3 files are read too). Required except for ``fmt="cmf"``,
+        Its manifest CSV (``schemas/manifest.v5.json``; v3 and v4 files are read too). Required except for ``fmt="cmf"``,
         where the specimens' categories imply roles and relationships (and the CODIS
         ``CASEID`` is the family id) when no manifest is given.
     lab : str
@@ -332,11 +331,12 @@ def _prepare(view: Store | BatchTransaction, records: pd.DataFrame, manifest: Ma
     stored_samples = view.stored_samples(ids)
     stored_profiles = view.stored_profiles(ids)
     stored_members = view.stored_family_members(families)
+    stored_families = view.stored_families(families)
     plan = plan_batch(
         records, manifest, file=file,
         stored_samples=stored_samples, stored_profiles=stored_profiles, stored_members=stored_members,
         received_at=received_at, catalogue=catalogue, mixture_min_loci=mixture_min_loci,
-        min_autosomal_loci=min_autosomal_loci, refused=refused,
+        min_autosomal_loci=min_autosomal_loci, refused=refused, stored_families=stored_families,
     )
     profiles = landed_profiles(plan.rows, stored_profiles, catalogue=catalogue)
     keys_of = {sid: profile_keys(prof) for sid, prof in profiles.items()}  # once per sample
@@ -377,13 +377,16 @@ def _prepare(view: Store | BatchTransaction, records: pd.DataFrame, manifest: Ma
         },
         sample_rows=plan.samples,
         member_rows=plan.members,
+        family_rows=plan.families.new,
+        family_updates=plan.families.changed,
+        declaration_rows=plan.families.declared,
         genotype_rows=frame_records(new[["sample_id", "locus", "allele_1", "allele_2"]]),
         quarantine_rows=[_store_row(q) for q in (*summary.quarantine, *summary.manifest_errors)],
         warning_rows=[_store_row(w) for w in summary.warnings],
         key_rows=list(key_rows((sid, keys_of[sid]) for sid in sorted(extended & set(profiles)))),
         rekeyed_samples=sorted(extended & set(stored_profiles)),
     )
-    state = (stored_samples, stored_profiles, stored_members, similar)
+    state = (stored_samples, stored_profiles, stored_members, similar, stored_families)
     return _Prepared(summary=summary, rows=rows, ids=ids, families=families, keys_of=keys_of,
                      state=state)
 
@@ -404,7 +407,7 @@ def _store_state(view: Store | BatchTransaction, ids: set[str], families: set[tu
                  keys_of: dict[str, dict[str, int]]) -> tuple:
     """What a plan of the batch depends on, read through ``view`` (as :attr:`_Prepared.state`).
 
-    The batch's stored samples, profiles and family members, and the profiles of the stored
+    The batch's stored samples, profiles, family members and families rows, and the profiles of the stored
     samples that could be its duplicates (sharing a profile key and agreeing at every other
     shared block): indexed look-ups of the batch's ids and keys only, so this is quick on the
     write transaction. A stranger stored meanwhile that shares a key but disagrees elsewhere
@@ -414,7 +417,8 @@ def _store_state(view: Store | BatchTransaction, ids: set[str], families: set[tu
     """
     stored_profiles = view.stored_profiles(ids)
     _, similar = _similar_stored(view, keys_of)
-    return (view.stored_samples(ids), stored_profiles, view.stored_family_members(families), similar)
+    return (view.stored_samples(ids), stored_profiles, view.stored_family_members(families), similar,
+            view.stored_families(families))
 
 
 def _similar_stored(view: Store | BatchTransaction,

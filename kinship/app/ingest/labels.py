@@ -13,7 +13,7 @@ from kinship.store.catalogue import MAX_KIT_NAME, described_value, is_kit_name, 
 
 __all__ = ["LAB_CODE_PATTERN", "KIT_NAME_PATTERN", "MAX_LABEL_LENGTH", "check_batch_labels"]
 
-#: A lab code: the ``lab``/``sample_id`` pattern of ``schemas/manifest.v4.json`` (a test keeps
+#: A lab code: the ``lab``/``sample_id`` pattern of ``schemas/manifest.v5.json`` (a test keeps
 #: them equal; written here so that a flow signature can carry it without reading a file at import).
 LAB_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/+-]*$"
 #: A kit name: :data:`kinship.store.catalogue.KIT_NAME_PATTERN`.

@@ -3,14 +3,16 @@
 :func:`normalise_records` applies the row rules (:data:`kinship.app.ingest.row_rules.ROW_RULES`)
 to a reader's records; :func:`plan_batch` applies them and then the sample rules
 (:data:`kinship.app.ingest.sample_rules.SAMPLE_RULES`), and lists the warnings, the flags and the
-``samples`` and ``family_members`` rows the batch adds. :func:`duplicate_warnings` flags
-possible duplicates once the store's similar profiles are known.
+``samples`` and ``family_members`` rows the batch adds, and the ``families`` rows it adds or
+changes (:func:`family_rows`: each family's declared number of missing children, manifest v5
+``n_missing``). :func:`duplicate_warnings` flags possible duplicates once the store's similar
+profiles are known.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -30,7 +32,8 @@ from kinship.genetics.loci import LocusCatalogue, default_catalogue
 from kinship.genetics.profile_keys import keys_agree, profile_keys
 from kinship.io.manifest import Manifest, manifest_rules
 
-__all__ = ["DUPLICATE_MIN_LOCI", "normalise_records", "BatchPlan", "plan_batch", "landed_profiles", "duplicate_warnings"]
+__all__ = ["DUPLICATE_MIN_LOCI", "normalise_records", "BatchPlan", "FamilyRows", "plan_batch", "family_rows",
+           "landed_profiles", "duplicate_warnings"]
 
 #: Shared autosomal loci needed before two identical profiles are flagged as a possible duplicate.
 DUPLICATE_MIN_LOCI = 10
@@ -116,6 +119,27 @@ def _rows_frame(rows: list[dict], *, with_is_new: bool = False) -> pd.DataFrame:
 
 
 @dataclass
+class FamilyRows:
+    """What a batch writes of its families' declared numbers of missing children (:func:`family_rows`).
+
+    Attributes
+    ----------
+    new : list of dict
+        ``families`` rows to insert: ``lab, family_id, n_missing`` (the batch's ``file_id`` is
+        added when written).
+    changed : list of dict
+        ``families`` rows whose ``n_missing`` the batch replaces: ``lab, family_id, n_missing``.
+    declared : list of dict
+        ``family_declarations`` rows: ``lab, family_id, n_missing``, one per family whose
+        manifest rows give ``n_missing``.
+    """
+
+    new: list[dict]
+    changed: list[dict]
+    declared: list[dict]
+
+
+@dataclass
 class BatchPlan:
     """The decided outcome of every row of a batch, before it is written.
 
@@ -133,6 +157,8 @@ class BatchPlan:
         Warnings and flags, in the order they are stored.
     manifest_errors : list of IngestRecord
         Invalid manifest rows (quarantined, ``kind="manifest_row"``).
+    families : FamilyRows
+        The ``families`` rows the batch adds or changes and its ``family_declarations`` rows.
     """
 
     rows: pd.DataFrame
@@ -140,6 +166,7 @@ class BatchPlan:
     members: list[dict]
     warnings: list[IngestRecord]
     manifest_errors: list[IngestRecord]
+    families: FamilyRows = field(default_factory=lambda: FamilyRows([], [], []))
 
 
 def plan_batch(
@@ -155,6 +182,7 @@ def plan_batch(
     mixture_min_loci: int = MIXTURE_MIN_LOCI,
     min_autosomal_loci: int = MIN_AUTOSOMAL_LOCI,
     refused: dict[str, tuple[str, str, str]] | None = None,
+    stored_families: dict[tuple[str, str], dict] | None = None,
 ) -> BatchPlan:
     """Decide the outcome of every export row of a batch (no I/O; see :mod:`kinship.app.ingest`).
 
@@ -187,6 +215,9 @@ def plan_batch(
     refused : dict, optional
         ``{sample_id: (kind, reason, fix)}`` of samples the reader refused (e.g. a forensic
         CODIS specimen); all their rows are quarantined with that reason.
+    stored_families : dict, optional
+        The ``families`` rows of the batch's families (:meth:`kinship.store.Store.stored_families`),
+        for :func:`family_rows`; empty by default.
 
     Returns
     -------
@@ -227,7 +258,91 @@ def plan_batch(
     warnings.extend(_off_ladder_flags(by_sample, landed_samples, catalogue, file))
     sample_rows, member_rows = _new_samples_and_members(entries, landed_samples, stored_samples, stored_members,
                                                         received_at)
-    return BatchPlan(_rows_frame(rows, with_is_new=True), sample_rows, member_rows, warnings, manifest_errors)
+    families, changed = family_rows(entries, landed_samples, stored_members, stored_families or {},
+                                    manifest_file=manifest.file)
+    warnings.extend(changed)
+    return BatchPlan(_rows_frame(rows, with_is_new=True), sample_rows, member_rows, warnings, manifest_errors,
+                     families)
+
+
+def family_rows(entries: dict[str, list[dict]], landed_samples: set[str],
+                stored_members: dict[tuple[str, str], list[dict]], stored_families: dict[tuple[str, str], dict],
+                *, manifest_file: str) -> tuple[FamilyRows, list[IngestRecord]]:
+    """The ``families`` rows a batch adds or changes: each family's declared number of missing children.
+
+    A family of the batch is one with a reference row whose sample lands (its genotypes are in
+    the batch and not quarantined). Its manifest rows either give ``n_missing`` (all the same:
+    :func:`kinship.io.manifest.parse_manifest` made disagreeing rows row errors) or leave it
+    empty. Then:
+
+    * a family new to the store gets a row with the given value, or 1;
+    * a stored family whose stored value differs from the given one takes the given value (the
+      later batch replaces it: a lab learns that a second child was taken, or corrects a count),
+      with a warning ``n_missing_changed`` naming the old and new value: the family's content
+      changes, so the next run matches it again (:func:`kinship.app.match_run.entity_hashes`);
+    * an empty cell never changes a stored value: a later batch adding a relative need not
+      repeat the count.
+
+    Every given value is also a ``family_declarations`` row, so that retracting the batch puts
+    the family back to the latest value that remains (:meth:`kinship.store.Store.retract_batch`).
+
+    Parameters
+    ----------
+    entries : dict of str to list of dict
+        The valid manifest rows of each sample (:attr:`kinship.io.manifest.Manifest.entries`).
+    landed_samples : set of str
+        Samples with landed genotypes in this batch.
+    stored_members : dict
+        ``{(lab, family_id): [member rows]}`` stored (:meth:`kinship.store.Store.stored_family_members`).
+    stored_families : dict
+        ``{(lab, family_id): families row}`` stored (:meth:`kinship.store.Store.stored_families`).
+    manifest_file : str
+        Manifest name for the warnings.
+
+    Returns
+    -------
+    FamilyRows, list of IngestRecord
+        The rows, and one ``n_missing_changed`` warning per changed family.
+
+    Examples
+    --------
+    >>> e = {"R1": [{"role": "reference", "lab": "L", "family_id": "F1", "n_missing": 2, "source_line": 2}],
+    ...      "R2": [{"role": "reference", "lab": "L", "family_id": "F2", "n_missing": None, "source_line": 3}]}
+    >>> rows, changed = family_rows(e, {"R1", "R2"}, {}, {("L", "F1"): {"n_missing": 1, "file_id": 4}},
+    ...                             manifest_file="m.csv")
+    >>> rows.new, rows.changed, [w.kind for w in changed]
+    ([{'lab': 'L', 'family_id': 'F2', 'n_missing': 1}], [{'lab': 'L', 'family_id': 'F1', 'n_missing': 2}], ['n_missing_changed'])
+    """
+    given: dict[tuple[str, str], tuple[int | None, dict]] = {}
+    for sid in sorted(landed_samples):
+        for e in entries.get(sid, ()):
+            if e["role"] != "reference":
+                continue
+            key = (e["lab"], e["family_id"])
+            value = None if e.get("n_missing") is None or pd.isna(e["n_missing"]) else int(e["n_missing"])
+            if key not in given or (given[key][0] is None and value is not None):
+                given[key] = (value, e)
+    out = FamilyRows([], [], [])
+    warnings: list[IngestRecord] = []
+    for (lab, family_id), (value, e) in sorted(given.items()):
+        row = {"lab": lab, "family_id": family_id, "n_missing": value if value is not None else 1}
+        if value is not None:
+            out.declared.append(dict(row))
+        stored = stored_families.get((lab, family_id))
+        if stored is None:
+            out.new.append(row)
+        elif value is not None and int(stored["n_missing"]) != value:
+            out.changed.append(row)
+            was = int(stored["n_missing"])
+            since = f" (set by batch {stored['file_id']})" if stored.get("file_id") is not None else ""
+            warnings.append(IngestRecord.warning(
+                manifest_file, int(e["source_line"]), e.get("sample_id", ""), "",
+                f"{was} -> {value}",
+                f"family {lab}/{family_id}: n_missing was {was}{since} and is now {value}: this batch's value "
+                f"replaces it, and the family is matched again with {value} missing "
+                f"{'child' if value == 1 else 'children'} (if it is a mistake, send the family again with the "
+                "right n_missing, or retract this batch)", source="manifest", kind="n_missing_changed"))
+    return out, warnings
 
 
 def _mark_new_genotypes(rows: list[dict], stored_profiles: dict, file: str) -> tuple[list[IngestRecord], set[str]]:

@@ -1,6 +1,6 @@
 """Pseudonymous by construction: what of a batch may not reach the store as written, and its stand-in.
 
-The store keeps ids that match the manifest's ASCII id pattern (``schemas/manifest.v4.json``)
+The store keeps ids that match the manifest's ASCII id pattern (``schemas/manifest.v5.json``)
 as written. Everything else a batch names - an export sample name absent from the manifest (a
 person's name and mobile number typed into the sample-name column), an invalid manifest id or
 cell, every ``export_name`` of the manifest (by definition the export's own name for a sample,
