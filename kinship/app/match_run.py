@@ -793,7 +793,7 @@ def assess(run: EncodedRun, matches: pd.DataFrame, *, prior: PriorParameters, k:
         log10_w = np.log10(1.0 - prior.family_not_on_file) - np.log10(float(n_f))
         outside = log10_none_weight(total, c_idx, f_idx, in_group, n_owners=n_c, n_partners=n_f,
                                     log10_bound=cand_bound, prior_not_on_file=prior.family_not_on_file)
-        n_missing = np.array([getattr(f, "n_missing", 1) for f in run.inputs.families], dtype=np.int64)
+        n_missing = np.array([f.n_missing for f in run.inputs.families], dtype=np.int64)
         solved = joint_assignment(c_idx[rows], f_idx[rows], log10_w + total[rows], outside, n_missing)
         group[rows] = solved.group
         joint[rows] = solved.posterior
