@@ -106,7 +106,7 @@ def _numeric(column: pd.Series) -> np.ndarray | None:
 @pytest.mark.parametrize("name", ["matches", "pair_loci"])
 def test_the_demo_outputs_are_the_recorded_run(demo_score, name):
     """The demo's ranked pairs and per-locus evidence are those recorded before the package
-    restructure (issue 8; tests/data/PROVENANCE.md): a refactor changes no number.
+    restructure (issue 8) and re-recorded for matches v3 (issue 11; tests/data/PROVENANCE.md): a refactor changes no number.
 
     Every text cell (ids, genotypes, conclusions, flags, ranks written as integers) must be
     the same bytes, and every number the same to 1e-12 relative. Not the same bytes: numpy's
