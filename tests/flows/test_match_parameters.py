@@ -30,8 +30,10 @@ def test_the_pipeline_refuses_a_bad_prior_before_ingesting(tmp_path):
     store = tmp_path / "never.sqlite"
     batch = {"export": str(DATA / "three_families.txt"), "manifest": str(DATA / "three_families_manifest.csv"),
              "lab": "DEMO-LAB"}
-    with pytest.raises(ReuniteInputError, match=r"^match parameter prior = 2\.0 is out of range; allowed: 0 < prior < 1$"):
-        pipeline(batches=[batch], parameters={"prior": 2.0}, store=str(store), out_dir=str(tmp_path / "out"))
+    with pytest.raises(ReuniteInputError, match=r"^match parameter prior\.family_not_on_file = 2\.0 is out of range; "
+                                                r"allowed: 0 < family_not_on_file < 1$"):
+        pipeline(batches=[batch], parameters={"prior": {"family_not_on_file": 2.0}}, store=str(store),
+                 out_dir=str(tmp_path / "out"))
     assert not store.exists()
 
 
@@ -81,7 +83,8 @@ def test_a_deployment_run_with_a_bad_parameter_is_refused_by_the_api():
 def test_the_command_line_lists_every_field_and_refuses_a_bad_one(tmp_path, capsys):
     text = " ".join(command_line().format_help().split())
     for option in ("--store", "--out-dir", "--full", "--dask-address", "--table-id", "--mutation-model",
-                   "--mutation-rate-male", "--mutation-rate-female", "--mutation-range", "--mutation-rate2", "--prior",
+                   "--mutation-rate-male", "--mutation-rate-female", "--mutation-range", "--mutation-rate2", "--prior-family-not-on-file",
+                   "--prior-child-not-on-file", "--y-str-use", "--y-str-step-ratio",
                    "--frequency-floor", "--k", "--threshold", "--theta", "--max-expected-unrelated", "--shard-size"):
         assert option in text, option
     assert "0 <= theta < 1" in text and "Default: 4096" in text
