@@ -55,6 +55,7 @@ def _run(table: FrequencyTable, params: MatchParameters = MatchParameters()):
     results = [mr.score_shard(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
     matches = mr.collect_matches(run, results, k=params.k)
     matches = mr.calibrate(run, matches, threshold=params.threshold, max_expected_unrelated=params.max_expected_unrelated)
+    matches = mr.assess(run, matches, prior=params.prior, k=params.k, threshold=params.threshold)
     loci = mr.pair_loci(run, mr.reported_pairs(matches))
     prov = mr.provenance(run, params, subs, started_at=STARTED, plan=plan, matches=matches)
     assert_valid_provenance(prov)
