@@ -67,6 +67,7 @@ from kinship.matching.streaming import Entries, ShardResult, merge_results
 from kinship.genetics.mutation import MutationModel, mutation_checks
 from kinship.likelihood.pedigree import pedigree_from_table
 from kinship.matching.compiler import Family, candidate_genotype_index, compile_families, encode_profiles
+from kinship.app.lineage import Y_COLUMNS
 from kinship.matching.assignment import MAX_ASSIGNMENTS, joint_assignment
 from kinship.matching.posterior import database_posteriors, log10_none_weight
 from kinship.app.parameters import PriorParameters
@@ -681,8 +682,7 @@ def calibrate(
         A pair has a Y-STR LR but ``y_max`` was not given.
     """
     out = matches.copy()
-    y = out["log10_lr_y"].to_numpy(dtype=np.float64, na_value=np.nan) if "log10_lr_y" in out else np.full(len(out), np.nan)
-    total = out["log10_lr"].to_numpy(dtype=np.float64) + np.nan_to_num(y, nan=0.0)
+    y, total = _combined_log10_lr(out)
     if (~np.isnan(y)).any() and y_max is None:
         raise ValueError("matches carry Y-STR LRs but y_max (each candidate's largest possible Y-STR LR) was not given")
     p = np.full(len(out), np.nan)
@@ -728,8 +728,15 @@ def calibrate(
     return out
 
 
-#: Columns of ``matches.v3`` that :func:`kinship.app.lineage.y_evidence` fills; null without it.
-Y_COLUMNS = {"log10_lr_y": "Float64", "n_y_loci_compared": "Int16", "n_y_mismatches": "Int16", "y_steps": "Int16"}
+def _combined_log10_lr(matches: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(log10_lr_y with NaN for null, log10_lr + log10_lr_y)``: the Y-STR LR multiplies the
+    autosomal one under independence (null, or no column yet: factor 1)."""
+    n = len(matches)
+    y = (matches["log10_lr_y"].to_numpy(dtype=np.float64, na_value=np.nan) if "log10_lr_y" in matches
+         else np.full(n, np.nan))
+    return y, matches["log10_lr"].to_numpy(dtype=np.float64) + np.nan_to_num(y, nan=0.0)
+
+
 
 
 def assess(run: EncodedRun, matches: pd.DataFrame, *, prior: PriorParameters, k: int, threshold: float,
@@ -759,8 +766,7 @@ def assess(run: EncodedRun, matches: pd.DataFrame, *, prior: PriorParameters, k:
     for column, dtype in Y_COLUMNS.items():
         if column not in out:
             out[column] = pd.array([pd.NA] * len(out), dtype=dtype)
-    y = out["log10_lr_y"].to_numpy(dtype=np.float64, na_value=np.nan)
-    total = out["log10_lr"].to_numpy(dtype=np.float64) + np.nan_to_num(y, nan=0.0)
+    y, total = _combined_log10_lr(out)
     out["log10_lr_total"] = total
     fam_col = {(f.lab, f.family_id): i for i, f in enumerate(run.inputs.families)}
     cand_col = {c: i for i, c in enumerate(run.inputs.candidate_ids)}
@@ -784,8 +790,7 @@ def assess(run: EncodedRun, matches: pd.DataFrame, *, prior: PriorParameters, k:
     out["family_posterior_lower"] = side_f.lower
     in_group = ((out["conclusion"] == "support") | out["flagged"].astype(bool)).to_numpy()
     group = pd.array([pd.NA] * len(out), dtype="Int32")
-    joint = pd.array([np.nan] * len(out), dtype="Float64")
-    joint[:] = pd.NA
+    joint = pd.array([pd.NA] * len(out), dtype="Float64")
     exact = pd.array([pd.NA] * len(out), dtype="boolean")
     conflict = np.zeros(len(out), dtype=bool)
     rows = np.flatnonzero(in_group)

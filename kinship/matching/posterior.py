@@ -83,11 +83,40 @@ class Posteriors:
 
 
 def _log10_sum(values: np.ndarray, owners: np.ndarray, n_owners: int) -> np.ndarray:
-    """``log10 sum 10^values`` per owner, adding in the order given (values sorted by the caller)."""
+    """``log10 sum 10^values`` per owner (``-inf`` for an owner with none). ``values`` must be
+    grouped by owner (sorted by the caller); each group is reduced left to right by
+    ``numpy.logaddexp.reduceat``, a fixed order, so the same input gives the same bytes."""
     out = np.full(n_owners, -np.inf)
-    for owner, v in zip(owners.tolist(), values.tolist()):
-        out[owner] = np.logaddexp(out[owner] * _LN10, v * _LN10) / _LN10
+    if values.size == 0:
+        return out
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    out[owners[starts]] = np.logaddexp.reduceat(values * _LN10, starts) / _LN10
     return out
+
+
+def _log10_denominators(log10_lr, owner, partner, kept_in_sum, *, n_owners, n_partners, log10_bound,
+                        prior_not_on_file):
+    """``log10 (pi_0 + w (sum of the owner's kept LRs marked kept_in_sum + S))`` per owner, with
+    the ``R`` pairs not kept at ``S = R min(1, 10^bound)`` (expected) and ``S = R 10^bound`` (bound)."""
+    n_kept = np.bincount(owner, minlength=n_owners)
+    if n_kept.size and n_kept.max(initial=0) > n_partners:
+        raise ValueError(f"an owner has {int(n_kept.max())} kept pairs but only {n_partners} partners are on file")
+    lr, own, par = log10_lr[kept_in_sum], owner[kept_in_sum], partner[kept_in_sum]
+    order = np.lexsort((par, -lr, own))
+    kept_sum = _log10_sum(lr[order], own[order], n_owners)
+    n_rest = (n_partners - n_kept).astype(np.float64)
+    with np.errstate(divide="ignore"):
+        log10_rest = np.log10(n_rest)
+    bound = np.where(n_rest > 0, np.asarray(log10_bound, dtype=np.float64), 0.0)
+    log10_w = np.log10(1.0 - prior_not_on_file) - np.log10(float(n_partners)) if n_partners else -np.inf
+    log10_pi0 = np.log10(prior_not_on_file)
+
+    def denominator(rest: np.ndarray) -> np.ndarray:
+        on_file = np.logaddexp(kept_sum * _LN10, rest * _LN10) / _LN10 + log10_w
+        return np.logaddexp(log10_pi0 * _LN10, on_file * _LN10) / _LN10
+
+    expected = log10_rest + np.minimum(bound, 0.0)
+    return denominator(expected), denominator(log10_rest + bound), expected, log10_w, log10_pi0
 
 
 def database_posteriors(
@@ -157,26 +186,9 @@ def database_posteriors(
     log10_lr = np.asarray(log10_lr, dtype=np.float64)
     owner = np.asarray(owner, dtype=np.int64)
     partner = np.asarray(partner, dtype=np.int64)
-    n_kept = np.bincount(owner, minlength=n_owners)
-    if n_kept.size and n_kept.max(initial=0) > n_partners:
-        raise ValueError(f"an owner has {int(n_kept.max())} kept pairs but only {n_partners} partners are on file")
-    order = np.lexsort((partner, -log10_lr, owner))
-    kept_sum = _log10_sum(log10_lr[order], owner[order], n_owners)
-    n_rest = (n_partners - n_kept).astype(np.float64)
-    with np.errstate(divide="ignore"):
-        log10_rest = np.log10(n_rest)
-    bound = np.where(n_rest > 0, np.asarray(log10_bound, dtype=np.float64), 0.0)
-    log10_rest_bound = log10_rest + bound
-    log10_rest = log10_rest + np.minimum(bound, 0.0)
-    log10_w = np.log10(1.0 - prior_not_on_file) - np.log10(float(n_partners)) if n_partners else -np.inf
-    log10_pi0 = np.log10(prior_not_on_file)
-
-    def denominator(rest: np.ndarray) -> np.ndarray:
-        on_file = np.logaddexp(kept_sum * _LN10, rest * _LN10) / _LN10 + log10_w
-        return np.logaddexp(log10_pi0 * _LN10, on_file * _LN10) / _LN10
-
-    d_expected = denominator(log10_rest)
-    d_bound = denominator(log10_rest_bound)
+    d_expected, d_bound, log10_rest, log10_w, log10_pi0 = _log10_denominators(
+        log10_lr, owner, partner, np.ones(log10_lr.size, dtype=bool), n_owners=n_owners, n_partners=n_partners,
+        log10_bound=log10_bound, prior_not_on_file=prior_not_on_file)
     posterior = 10.0 ** (log10_w + log10_lr - d_expected[owner])
     lower = 10.0 ** (log10_w + log10_lr - d_bound[owner])
     return Posteriors(posterior, lower, 10.0 ** (log10_pi0 - d_expected), log10_rest)
@@ -215,13 +227,7 @@ def log10_none_weight(
     log10_lr = np.asarray(log10_lr, dtype=np.float64)
     owner = np.asarray(owner, dtype=np.int64)
     partner = np.asarray(partner, dtype=np.int64)
-    keep = ~np.asarray(leave_out, dtype=bool)
-    n_kept = np.bincount(owner, minlength=n_owners)
-    order = np.lexsort((partner[keep], -log10_lr[keep], owner[keep]))
-    others = _log10_sum(log10_lr[keep][order], owner[keep][order], n_owners)
-    n_rest = (n_partners - n_kept).astype(np.float64)
-    with np.errstate(divide="ignore"):
-        rest = np.log10(n_rest) + np.minimum(np.where(n_rest > 0, np.asarray(log10_bound, dtype=np.float64), 0.0), 0.0)
-    log10_w = np.log10(1.0 - prior_not_on_file) - np.log10(float(n_partners))
-    on_file = np.logaddexp(others * _LN10, rest * _LN10) / _LN10 + log10_w
-    return np.logaddexp(np.log10(prior_not_on_file) * _LN10, on_file * _LN10) / _LN10
+    expected, _, _, _, _ = _log10_denominators(
+        log10_lr, owner, partner, ~np.asarray(leave_out, dtype=bool), n_owners=n_owners, n_partners=n_partners,
+        log10_bound=log10_bound, prior_not_on_file=prior_not_on_file)
+    return expected

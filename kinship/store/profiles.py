@@ -219,15 +219,8 @@ class ProfileTables(StoreBase):
         the whole table (a cost that grew with the store).
         """
         out: dict[tuple[str, str], list[dict]] = {}
-        by_lab: dict[str, list[str]] = {}
-        for lab, family_id in sorted(set(keys)):
-            by_lab.setdefault(lab, []).append(family_id)
-        with self._conn(conn) as c:
-            for lab, family_ids in by_lab.items():
-                for chunk in chunks(family_ids, LOOKUP_CHUNK):
-                    cond = sa.and_(family_members.c.lab == lab, family_members.c.family_id.in_(chunk))
-                    for row in c.execute(sa.select(family_members).where(cond)).mappings():
-                        out.setdefault((row["lab"], row["family_id"]), []).append(dict(row))
+        for row in self._rows_of_families(family_members, keys, conn):
+            out.setdefault((row["lab"], row["family_id"]), []).append(row)
         return out
 
     def stored_families(
@@ -241,17 +234,21 @@ class ProfileTables(StoreBase):
             ``{(lab, family_id): {"lab", "family_id", "n_missing", "file_id"}}``; queried per lab, as
             :meth:`stored_family_members`.
         """
-        out: dict[tuple[str, str], dict] = {}
+        return {(row["lab"], row["family_id"]): row for row in self._rows_of_families(families, keys, conn)}
+
+    def _rows_of_families(self, table: sa.Table, keys: Iterable[tuple[str, str]], conn: Connection | None) -> list[dict]:
+        """Rows of ``table`` (keyed by lab, family_id) of the given families, queried per lab
+        (``lab = ? AND family_id IN (...)``, in chunks): a primary-key search on both backends."""
         by_lab: dict[str, list[str]] = {}
         for lab, family_id in sorted(set(keys)):
             by_lab.setdefault(lab, []).append(family_id)
+        rows: list[dict] = []
         with self._conn(conn) as c:
             for lab, family_ids in by_lab.items():
                 for chunk in chunks(family_ids, LOOKUP_CHUNK):
-                    cond = sa.and_(families.c.lab == lab, families.c.family_id.in_(chunk))
-                    for row in c.execute(sa.select(families).where(cond)).mappings():
-                        out[(row["lab"], row["family_id"])] = dict(row)
-        return out
+                    cond = sa.and_(table.c.lab == lab, table.c.family_id.in_(chunk))
+                    rows += [dict(r) for r in c.execute(sa.select(table).where(cond)).mappings()]
+        return rows
 
     def write_batch(
         self,
