@@ -268,8 +268,17 @@ def _joint(
     theta: float,
     output: int | None,
     silent: int | None = None,
+    fixed: dict[int, int] | None = None,
 ) -> np.ndarray:
-    """P(typed genotypes[, output's ordered alleles]) for a batch: shape (B,) or (B, n, n)."""
+    """P(typed genotypes[, output's ordered alleles]) for a batch: shape (B,) or (B, n, n).
+
+    ``fixed`` conditions on an inheritance vector (Lander & Green 1987; used by
+    :mod:`kinship.likelihood.linkage`): it maps every non-founder allele slot (``2k`` paternal,
+    ``2k + 1`` maternal) to the parent slot it is a copy of (``2f`` or ``2f + 1`` of the
+    father for ``2k``, of the mother for ``2k + 1``). The transmission factor of slot ``2k``
+    is then the 2-way ``M[x_source, a]`` instead of ``(M[x_2f, a] + M[x_2f+1, a]) / 2``, and
+    ``T_male``, ``T_female`` are the 2-D mutation matrices ``M_male``, ``M_female``.
+    """
     n = afreq.shape[0]
     B = genotypes.shape[0]
     typed_any = (genotypes[:, :, 0] != UNTYPED).any(axis=0)
@@ -292,7 +301,12 @@ def _joint(
         source: list[object] = [afreq] * len(spec)
         for k in members:
             f, m = ped.father[k], ped.mother[k]
-            if f >= 0:
+            if f >= 0 and fixed is not None:
+                spec.append(((r(fixed[2 * k]), 2 * k), False))
+                source.append(T_male)
+                spec.append(((r(fixed[2 * k + 1]), 2 * k + 1), False))
+                source.append(T_female)
+            elif f >= 0:
                 spec.append(((r(2 * f), r(2 * f + 1), 2 * k), False))
                 source.append(T_male)
                 spec.append(((r(2 * m), r(2 * m + 1), 2 * k + 1), False))
