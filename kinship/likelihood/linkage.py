@@ -64,13 +64,7 @@ import numpy as np
 from kinship.errors import PedigreeError
 from kinship.genetics.encoding import UNTYPED, n_table_rows
 from kinship.likelihood.pedigree import Pedigree
-from kinship.likelihood.peeling import (
-    _checked,
-    _joint,
-    _prune,
-    pedigree_locus_tables,
-    unrelated_pedigree,
-)
+from kinship.likelihood.peeling import _checked, _joint, _prune, unrelated_pedigree
 from kinship.likelihood.phenotypes import joint_rows
 
 __all__ = ["MAX_MEIOSES", "meioses", "linked_locus_tables"]
@@ -107,48 +101,82 @@ def _observation_rows(J: np.ndarray, silent: int | None) -> np.ndarray:
     return np.concatenate([joint_rows(J, silent), J.sum(axis=(1, 2))[:, None]], axis=1)
 
 
+def _founder_flips(ped: Pedigree, all_meioses) -> list[tuple[int, int]]:
+    """Per founder parent: (bit of its first meiosis, bit mask of all its meioses).
+
+    A founder's two alleles are exchangeable (drawn alike, observed unordered), so flipping
+    every bit of one founder's meioses leaves the probabilities unchanged (the founder-phase
+    symmetry of Lander-Green; Lange 2002, ch. 9): inheritance vectors are computed for the
+    canonical representatives only, whose first bit from each founder is 0.
+    """
+    m = len(all_meioses)
+    out: dict[int, list[int]] = {}
+    for i, (_, parent) in enumerate(all_meioses):
+        if ped.father[parent] < 0:
+            out.setdefault(parent, []).append(i)
+    return [(1 << (m - 1 - bits[0]), sum(1 << (m - 1 - b) for b in bits)) for bits in out.values()]
+
+
+def _canonical(m: int, flips) -> np.ndarray:
+    """The canonical representative of every inheritance vector under the founder flips."""
+    v = np.arange(1 << m)
+    for first, mask in flips:
+        v = np.where(v & first, v ^ mask, v)
+    return v
+
+
 def _locus_rows(ped, genotypes, afreq, M_male, M_female, theta, silent, all_meioses) -> np.ndarray:
     """Observation rows of the child per inheritance vector: shape (2^m, B, R).
 
     Bit ``i`` (most significant first) of a vector index is meiosis ``all_meioses[i]``: 0 the
     parent's paternal allele, 1 its maternal allele. Only the meioses of the members that
-    matter at this locus are enumerated; the rows do not depend on the others.
+    matter at this locus, and only canonical vectors (:func:`_founder_flips`), are computed;
+    the rows do not depend on the other bits.
     """
     typed_any = (genotypes[:, :, 0] != UNTYPED).any(axis=0)
     typed_any[ped.missing] = False
     here = set(_prune(ped, typed_any, ped.missing))
     rel = [i for i, (slot, _) in enumerate(all_meioses) if slot // 2 in here]
     m = len(all_meioses)
+    v = _canonical(m, _founder_flips(ped, all_meioses))
+    code = np.zeros(1 << m, dtype=np.int64)
+    for j, i in enumerate(rel):
+        code |= ((v >> (m - 1 - i)) & 1) << (len(rel) - 1 - j)
+    needed, index = np.unique(code, return_inverse=True)
     sub = []
-    for code in range(1 << len(rel)):
+    for c in needed.tolist():
         fixed = {}
         for j, i in enumerate(rel):
             slot, parent = all_meioses[i]
-            fixed[slot] = 2 * parent + ((code >> (len(rel) - 1 - j)) & 1)
+            fixed[slot] = 2 * parent + ((c >> (len(rel) - 1 - j)) & 1)
         J = _joint(ped, genotypes, afreq, M_male, M_female, theta, ped.missing, silent, fixed=fixed)
         sub.append(_observation_rows(J, silent))
-    sub = np.stack(sub)
-    v = np.arange(1 << m)
-    index = np.zeros(1 << m, dtype=np.int64)
-    for j, i in enumerate(rel):
-        index |= ((v >> (m - 1 - i)) & 1) << (len(rel) - 1 - j)
-    return sub[index]
+    return np.stack(sub)[index.reshape(-1)]
 
 
-def _combine(X1: np.ndarray, X2: np.ndarray, m: int, r: float) -> np.ndarray:
-    """``sum_{v1, v2} 2^-m P(v2 | v1) X1[v1, b, i] X2[v2, b, j]``, shape (B, R1, R2)."""
+def _combine(X1: np.ndarray, X2: np.ndarray, m: int, r: float, flips) -> np.ndarray:
+    """``sum_{v1, v2} 2^-m P(v2 | v1) X1[v1, b, i] X2[v2, b, j]``, shape (B, R1, R2).
+
+    ``Y[v1] = sum_v2 P(v2 | v1) X2[v2]`` applies ``[[1 - r, r], [r, 1 - r]]`` along each
+    meiosis axis; ``X1`` and ``Y`` are invariant under the founder flips (the transition
+    depends on ``v1 xor v2`` only), so the sum over ``v1`` runs over the canonical vectors and
+    is multiplied by ``2^F``, F founder parents.
+    """
     V, B, R2 = X2.shape
     K = np.array([[1.0 - r, r], [r, 1.0 - r]])
     Y = X2.reshape((2,) * m + (B * R2,))
     for axis in range(m):
         Y = np.moveaxis(np.tensordot(K, Y, axes=([1], [axis])), 0, axis)
     Y = Y.reshape(V, B, R2)
-    out = np.matmul(np.ascontiguousarray(X1.transpose(1, 2, 0)), np.ascontiguousarray(Y.transpose(1, 0, 2)))
-    return out * 0.5**m
+    canon = np.flatnonzero(_canonical(m, flips) == np.arange(V))
+    out = np.matmul(
+        np.ascontiguousarray(X1[canon].transpose(1, 2, 0)), np.ascontiguousarray(Y[canon].transpose(1, 0, 2))
+    )
+    return out * (0.5**m * 2 ** len(flips))
 
 
-def _two_locus(ped, g1, g2, afreq_1, afreq_2, M1, M2, theta, silent_1, silent_2, r) -> np.ndarray:
-    """``P(obs1, obs2, refs)`` under pedigree ``ped`` (the child at ``ped.missing``): (B, R1, R2)."""
+def _pedigree_meioses(ped: Pedigree, g1: np.ndarray, g2: np.ndarray) -> list[tuple[int, int]]:
+    """Meioses of ``ped`` pruned to the child and the members typed at either locus."""
     typed = ((g1[:, :, 0] != UNTYPED) | (g2[:, :, 0] != UNTYPED)).any(axis=0)
     typed[ped.missing] = False
     members = _prune(ped, typed, ped.missing)
@@ -157,12 +185,15 @@ def _two_locus(ped, g1, g2, afreq_1, afreq_2, M1, M2, theta, silent_1, silent_2,
         raise PedigreeError(
             f"a linked-loci likelihood over a pedigree of {len(members)} relevant members has "
             f"{len(mei)} meioses (2^{len(mei)} inheritance vectors); at most {MAX_MEIOSES} are "
-            "supported: treat the two loci as independent for this family (drop the linked pair) "
-            "or leave out distant untyped-connected references"
+            "supported: treat the two loci as independent for this family shape (drop the linked "
+            "pair for it) or leave out references connected through long untyped lines"
         )
-    X1 = _locus_rows(ped, g1, afreq_1, M1[0], M1[1], theta, silent_1, mei)
-    X2 = _locus_rows(ped, g2, afreq_2, M2[0], M2[1], theta, silent_2, mei)
-    return _combine(X1, X2, len(mei), r)
+    return mei
+
+
+def _single(X: np.ndarray) -> np.ndarray:
+    """Single-locus rows ``P(obs, refs)`` from per-vector rows: the mean over vectors, (B, R)."""
+    return X.mean(axis=0)
 
 
 def linked_locus_tables(
@@ -261,27 +292,52 @@ def linked_locus_tables(
     g2[:, ped.missing] = UNTYPED
     B = g1.shape[0]
     R1, R2 = n_table_rows(n1), n_table_rows(n2)
-    T1, inc1, ok1 = pedigree_locus_tables(ped, g1, afreq_1, M_male_1, M_female_1, theta=theta, silent=silent_1)
-    T2, inc2, ok2 = pedigree_locus_tables(ped, g2, afreq_2, M_male_2, M_female_2, theta=theta, silent=silent_2)
-    inconsistent = (inc1[:, None, :] + inc2[None, :, :]).reshape(R1 * R2, B).astype(np.int8)
-
     h2 = unrelated_pedigree(ped)
-    M1, M2 = (M_male_1, M_female_1), (M_male_2, M_female_2)
+    mei1, mei2 = _pedigree_meioses(ped, g1, g2), _pedigree_meioses(h2, g1, g2)
+    m1, m2 = len(mei1), len(mei2)
+    loci = (
+        (g1, afreq_1, M_male_1, M_female_1, silent_1, R1),
+        (g2, afreq_2, M_male_2, M_female_2, silent_2, R2),
+    )
     log10_lr = np.zeros((R1 * R2, B))
+    inconsistent = np.zeros((R1 * R2, B), dtype=np.int8)
     informative = np.zeros(B, dtype=bool)
-    per_family = max(1, (1 << MAX_MEIOSES) // 16) * (R1 + R2) + 2 * R1 * R2
+    per_family = ((1 << m1) + (1 << m2)) * (R1 + R2) + 3 * R1 * R2
     chunk = max(1, _CHUNK_ELEMENTS // per_family)
     for lo in range(0, B, chunk):
         s = slice(lo, lo + chunk)
-        P1 = _two_locus(ped, g1[s], g2[s], afreq_1, afreq_2, M1, M2, theta, silent_1, silent_2, r)
-        P2 = _two_locus(h2, g1[s], g2[s], afreq_1, afreq_2, M1, M2, theta, silent_1, silent_2, r)
-        ok = (P1[:, -1, -1] > 0.0) & (P2[:, -1, -1] > 0.0) & ok1[s] & ok2[s]
+        X, T, inc, ok = [], [], [], None
+        for g, afreq, Mm, Mf, silent, R in loci:
+            X_h1 = _locus_rows(ped, g[s], afreq, Mm, Mf, theta, silent, mei1)
+            X_h2 = _locus_rows(h2, g[s], afreq, Mm, Mf, theta, silent, mei2)
+            S_h1, S_h2 = _single(X_h1), _single(X_h2)
+            # the single-locus table, as pedigree_locus_tables
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = np.log10(S_h1) - np.log10(S_h2)
+            t[:, -1] = 0.0
+            here = (S_h1[:, -1] > 0.0) & (S_h2[:, -1] > 0.0)
+            ok = here if ok is None else ok & here
+            eye = np.eye(afreq.shape[0])
+            if np.array_equal(Mm, eye) and np.array_equal(Mf, eye) and theta == 0.0:
+                plain = S_h1
+            else:
+                plain = _single(_locus_rows(ped, g[s], afreq, eye, eye, 0.0, silent, mei1))
+            bad = (plain == 0.0) & (plain[:, -1:] > 0.0)
+            bad[:, -1] = False
+            X.append((X_h1, X_h2))
+            T.append(t)
+            inc.append(bad.astype(np.int8))
+        P1 = _combine(X[0][0], X[1][0], m1, r, _founder_flips(ped, mei1))
+        P2 = _combine(X[0][1], X[1][1], m2, r, _founder_flips(h2, mei2))
+        ok &= (P1[:, -1, -1] > 0.0) & (P2[:, -1, -1] > 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             lr = np.log10(P1) - np.log10(P2)
-        # the candidate untyped at a locus: that locus is left out, references included
-        lr[:, :, -1] = T1[:, s].T
-        lr[:, -1, :] = T2[:, s].T
+        # the candidate untyped at a locus: that locus is left out with its references
+        lr[:, :, -1] = T[0]
+        lr[:, -1, :] = T[1]
         lr[~ok] = 0.0
-        log10_lr[:, s] = lr.reshape(lr.shape[0], R1 * R2).T
+        nb = lr.shape[0]
+        log10_lr[:, s] = lr.reshape(nb, R1 * R2).T
+        inconsistent[:, s] = (inc[0][:, :, None] + inc[1][:, None, :]).reshape(nb, R1 * R2).T
         informative[s] = ok
     return log10_lr, inconsistent, informative
