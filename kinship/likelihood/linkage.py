@@ -162,16 +162,22 @@ def _combine(X1: np.ndarray, X2: np.ndarray, m: int, r: float, flips) -> np.ndar
     depends on ``v1 xor v2`` only), so the sum over ``v1`` runs over the canonical vectors and
     is multiplied by ``2^F``, F founder parents.
     """
-    V, B, R2 = X2.shape
-    K = np.array([[1.0 - r, r], [r, 1.0 - r]])
-    Y = X2.reshape((2,) * m + (B * R2,))
-    for axis in range(m):
-        Y = np.moveaxis(np.tensordot(K, Y, axes=([1], [axis])), 0, axis)
-    Y = Y.reshape(V, B, R2)
+    V = X1.shape[0]
     canon = np.flatnonzero(_canonical(m, flips) == np.arange(V))
-    out = np.matmul(
-        np.ascontiguousarray(X1[canon].transpose(1, 2, 0)), np.ascontiguousarray(Y[canon].transpose(1, 0, 2))
-    )
+    K = np.array([[1.0 - r, r], [r, 1.0 - r]])
+
+    def transition(X):
+        Y = X.reshape((2,) * m + (-1,))
+        for axis in range(m):
+            Y = np.moveaxis(np.tensordot(K, Y, axes=([1], [axis])), 0, axis)
+        return Y.reshape(X.shape)[canon]
+
+    # the transition matrix is symmetric: apply it to the side with fewer rows
+    if X1.shape[2] <= X2.shape[2]:
+        A, C = transition(X1), X2[canon]
+    else:
+        A, C = X1[canon], transition(X2)
+    out = np.matmul(np.ascontiguousarray(A.transpose(1, 2, 0)), np.ascontiguousarray(C.transpose(1, 0, 2)))
     return out * (0.5**m * 2 ** len(flips))
 
 
@@ -331,7 +337,7 @@ def linked_locus_tables(
         P2 = _combine(X[0][1], X[1][1], m2, r, _founder_flips(h2, mei2))
         ok &= (P1[:, -1, -1] > 0.0) & (P2[:, -1, -1] > 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            lr = np.log10(P1) - np.log10(P2)
+            lr = np.log10(P1 / P2)
         # the candidate untyped at a locus: that locus is left out with its references
         lr[:, :, -1] = T[0]
         lr[:, -1, :] = T[1]
