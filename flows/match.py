@@ -102,7 +102,7 @@ def effective_frequencies(inputs, table, params: MatchParameters):
 
 @task(**COMPUTE)
 def encode(inputs, table, params: MatchParameters):
-    return match_run.encode_run(inputs, table, params.mutation_model, theta=params.theta)
+    return match_run.encode_run(inputs, table, params.mutation_model, theta=params.theta, linkage=params.linkage)
 
 
 @task(**COMPUTE)

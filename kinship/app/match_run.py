@@ -40,6 +40,7 @@ import json
 import re
 import warnings
 from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 from typing import Sequence
 from datetime import datetime, timezone
 
@@ -49,7 +50,7 @@ import pandas as pd
 import kinship
 from kinship.errors import FrequencyTableError, ReuniteInputError
 from kinship.genetics.alleles import UNKNOWN_ALLELE
-from kinship.genetics.encoding import UNKNOWN, UNTYPED, table_row
+from kinship.genetics.encoding import UNKNOWN, UNTYPED, n_table_rows, table_row
 from kinship.genetics.frequencies import (
     AlleleSubstitution,
     FrequencyTable,
@@ -66,11 +67,12 @@ from kinship.matching import streaming
 from kinship.matching.streaming import Entries, ShardResult, merge_results
 from kinship.genetics.mutation import MutationModel, mutation_checks
 from kinship.likelihood.pedigree import pedigree_from_table
-from kinship.matching.compiler import Family, candidate_genotype_index, compile_families, encode_profiles
+from kinship.matching.compiler import Family, candidate_genotype_index, compile_families, encode_profiles, linked_units
+from kinship.genetics.linkage import linked_pairs
 from kinship.app.lineage import Y_COLUMNS
 from kinship.matching.assignment import MAX_ASSIGNMENTS, joint_assignment
 from kinship.matching.posterior import database_posteriors, log10_none_weight
-from kinship.app.parameters import PriorParameters
+from kinship.app.parameters import LinkageParameters, PriorParameters
 from kinship.genetics.relationships import SINGLE_PARENT_KINDS
 from schemas import load_schema
 from kinship.matching.ranking import (
@@ -157,20 +159,67 @@ class EncodedRun:
     references: np.ndarray
     candidates: np.ndarray
     theta: float
+    linked: tuple = ()
 
-    @property
+    @cached_property
     def candidate_genotypes(self) -> np.ndarray:
         """Kernel input: genotype indices, shape (n_candidates, n_loci), int32."""
         return candidate_genotype_index(self.candidates)
 
-    def family_tables(self, families: Sequence[int] | slice = slice(None)) -> FamilyTables:
-        """Compile the tables of some families (by position in ``inputs.families``)."""
+    @cached_property
+    def linked_families(self) -> np.ndarray:
+        """Families scored with the linked pairs jointly, bool (n_families,): every family with a
+        reference other than the parents, when the run has linked pairs (parent-child LRs do
+        not depend on linkage, so parent-only families keep the independent loci)."""
+        return np.array([bool(self.linked) and not f.is_parentage for f in self.inputs.families], dtype=bool)
+
+    @cached_property
+    def units(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        """Scoring units of the linked families: ``(name, locus positions)``
+        (:func:`kinship.matching.compiler.linked_units`)."""
+        return tuple(linked_units(self.loci, self.linked))
+
+    @cached_property
+    def linked_genotypes(self) -> np.ndarray:
+        """Kernel input of the linked families' shards, shape (n_candidates, n_units), int32: a
+        single locus's genotype index, or a linked pair's joint row ``row1 * R2 + row2``
+        (``-1`` when both loci are untyped; :func:`kinship.genetics.encoding.table_row`)."""
+        g = self.candidate_genotypes
+        out = np.empty((g.shape[0], len(self.units)), dtype=np.int32)
+        sizes = [n_table_rows(self.table[locus].afreq.shape[0]) for locus in self.loci]
+        for u, (_, members) in enumerate(self.units):
+            if len(members) == 1:
+                out[:, u] = g[:, members[0]]
+                continue
+            l1, l2 = members
+            r1, r2 = table_row(g[:, l1], sizes[l1]), table_row(g[:, l2], sizes[l2])
+            joint = r1 * sizes[l2] + r2
+            out[:, u] = np.where((g[:, l1] == UNTYPED) & (g[:, l2] == UNTYPED), UNTYPED, joint)
+        return out
+
+    def family_tables(self, families: Sequence[int] | slice = slice(None), *, linked: bool = False) -> FamilyTables:
+        """Compile the tables of some families (by position in ``inputs.families``): over the
+        run's loci, each independent, or with ``linked`` over :attr:`units` (the linked pairs
+        as joint super-loci)."""
         if isinstance(families, slice):
             chosen = self.inputs.families[families]
         else:
             chosen = tuple(self.inputs.families[i] for i in families)
         return compile_families(chosen, self.references, self.inputs.reference_ids, self.table, self.loci, self.model,
-                                theta=self.theta)
+                                theta=self.theta, linked=self.linked if linked else ())
+
+    def scoring_tables(self, families: Sequence[int]) -> list[tuple[np.ndarray, FamilyTables, np.ndarray]]:
+        """The tables the kernel scores ``families`` with, grouped by layout: a list of
+        ``(positions in families, tables, candidates' kernel input)``, the independent-loci
+        families first, then the linked ones."""
+        families = np.asarray(families, dtype=np.int64)
+        out = []
+        for linked in (False, True):
+            pos = np.flatnonzero(self.linked_families[families] == linked)
+            if pos.size:
+                out.append((pos, self.family_tables(families[pos].tolist(), linked=linked),
+                            self.linked_genotypes if linked else self.candidate_genotypes))
+        return out
 
 
 def _family_record(f: Family) -> dict:
@@ -369,11 +418,15 @@ def effective_frequencies(
     return effective_table(table, observed, floor=floor, silent_alleles=silent_alleles)
 
 
-def encode_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel, *, theta: float) -> EncodedRun:
+def encode_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel, *, theta: float,
+               linkage: LinkageParameters | None = None) -> EncodedRun:
     """Encode profiles against the effective table (families are compiled later, per shard).
 
     Loci typed in some profile but absent from the table are left out and listed (the
-    provenance's ``inputs.loci_left_out``, the report's summary).
+    provenance's ``inputs.loci_left_out``, the report's summary). With ``linkage`` (its
+    ``use`` on), the run's linked pairs (:func:`kinship.genetics.linkage.linked_pairs` of the
+    run's loci within ``max_distance_cm``) are scored jointly for the families with relatives
+    other than the parents (:attr:`EncodedRun.linked_families`); None: every locus independent.
 
     Raises
     ------
@@ -402,7 +455,10 @@ def encode_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel,
     }
     references = encode_profiles(inputs.profiles, inputs.reference_ids, table, loci)
     candidates = encode_profiles(inputs.profiles, inputs.candidate_ids, table, loci)
-    return EncodedRun(inputs, table, model, loci, left_out, references, candidates, theta)
+    linked = ()
+    if linkage is not None and linkage.use:
+        linked = tuple(linked_pairs(loci, max_cM=linkage.max_distance_cm, map_function=linkage.map_function))
+    return EncodedRun(inputs, table, model, loci, left_out, references, candidates, theta, linked)
 
 
 def reported_pairs(matches: pd.DataFrame) -> pd.DataFrame:
@@ -542,13 +598,21 @@ def plan_run(
         seen = set(zip(previous_inputs["entity"], previous_inputs["lab"], previous_inputs["entity_id"]))
         new_c = np.array([("candidate", "", c) not in seen for c in run.inputs.candidate_ids], dtype=bool)
         new_f = np.array([("family", f.lab, f.family_id) not in seen for f in run.inputs.families], dtype=bool)
+    def cut(families: np.ndarray, candidates: np.ndarray) -> list:
+        # a shard holds families of one layout (independent loci, or linked pairs joint), so
+        # the kernel's tables of a shard share their rows
+        if not candidates.size:
+            return []
+        out = []
+        for linked in (False, True):
+            chosen = families[run.linked_families[families] == linked]
+            out += [(chosen[a:b], candidates) for a, b in family_shards(chosen.size, shard_size)]
+        return out
+
     if reason is not None:
-        shards = [(all_f[a:b], all_c) for a, b in family_shards(n_f, shard_size)]
-        return RunPlan("full", reason, shards, new_c, new_f, None)
+        return RunPlan("full", reason, cut(all_f, all_c), new_c, new_f, None)
     fresh_c, fresh_f = np.flatnonzero(new_c), np.flatnonzero(new_f)
-    shards = [(all_f[a:b], fresh_c) for a, b in family_shards(n_f, shard_size)] if fresh_c.size else []
-    old_c = np.flatnonzero(~new_c)
-    shards += [(fresh_f[a:b], old_c) for a, b in family_shards(fresh_f.size, shard_size)] if old_c.size else []
+    shards = cut(all_f, fresh_c) + cut(fresh_f, np.flatnonzero(~new_c))
     kept = _previous_entries(run, previous_matches, threshold=params.threshold)
     return RunPlan("incremental", f"{fresh_c.size} new candidates, {fresh_f.size} new families", shards, new_c, new_f, kept)
 
@@ -582,9 +646,13 @@ def score_shard(
     """Compile ``families`` (indices) and score ``candidates`` (indices) against them, keeping
     each one's best ``k`` partners and every pair at or above ``threshold``
     (:func:`kinship.matching.streaming.score_shard`). Memory is bounded by the shard."""
-    tables = run.family_tables(np.asarray(families).tolist())
+    families = np.asarray(families, dtype=np.int64)
+    groups = run.scoring_tables(families)
+    if len(groups) != 1:
+        raise ValueError("a shard mixes families with and without linked loci; cut shards with plan_run")
+    _, tables, genotypes = groups[0]
     return streaming.score_shard(
-        tables, run.candidate_genotypes[np.asarray(candidates, dtype=np.int64)],
+        tables, genotypes[np.asarray(candidates, dtype=np.int64)],
         family_index=families, candidate_index=candidates, k=k, threshold=threshold,
     )
 
@@ -619,7 +687,9 @@ def collect_matches(
     c_idx = np.array([c for c, _ in keys], dtype=np.int64)
     f_idx = np.array([f for _, f in keys], dtype=np.int64)
     log10_lr = np.array([table[key][0] for key in keys], dtype=np.float64)
-    n_compared, n_inconsistent = _pair_counts(run, c_idx, f_idx)
+    n_compared, n_inconsistent, unlinked = _pair_counts(run, c_idx, f_idx)
+    # the independent-loci LR: the kernel's own value where no pair of loci was scored jointly
+    unlinked = np.where(run.linked_families[f_idx], unlinked, log10_lr) if len(keys) else unlinked
     conclusion, flagged = conclude(log10_lr, n_inconsistent)
     families = run.inputs.families
     new_c = np.ones(len(run.inputs.candidate_ids), bool) if new_candidates is None else new_candidates
@@ -631,6 +701,7 @@ def collect_matches(
             "family_id": pd.array([families[f].family_id for f in f_idx], dtype=str),
             "family_kind": pd.array([families[f].kind for f in f_idx], dtype=str),
             "log10_lr": log10_lr,
+            "log10_lr_unlinked": unlinked,
             "n_loci_compared": n_compared.astype(np.int16),
             "n_inconsistent": n_inconsistent.astype(np.int16),
             "rank_for_candidate": pd.array([table[key][1] for key in keys], dtype="Int32"),
@@ -692,16 +763,30 @@ def calibrate(
         cand_col = {c: k for k, c in enumerate(run.inputs.candidate_ids)}
         fams = np.array([fam_col[(out["lab"].iat[i], out["family_id"].iat[i])] for i in hit])
         wanted, local = np.unique(fams, return_inverse=True)
-        tables = run.family_tables(wanted.tolist())
+        layout = {}
+        for pos, tables, _ in run.scoring_tables(wanted):
+            units = run.units if tables.loci != run.loci else tuple((l, (i,)) for i, l in enumerate(run.loci))
+            for j, q in enumerate(pos):
+                layout[int(q)] = (tables, units, j)
         h2 = {(li, partial): unrelated_rows(run.table[locus].afreq, run.table[locus].silent, partial=partial)
               for li, locus in enumerate(run.loci) for partial in (False, True)}
+        sizes = [n_table_rows(run.table[locus].afreq.shape[0]) for locus in run.loci]
         g = run.candidate_genotypes
         for row, lf in zip(hit, local):
             gc = g[cand_col[out["candidate_id"].iat[row]]]
-            loci = np.flatnonzero(gc != UNTYPED)
-            obs = [h2[(li, bool(gc[li] <= -2))] for li in loci]
-            values = [tables.log10_lr[li][rows, lf] for li, (rows, _) in zip(loci, obs)]
-            probs = [pr for _, pr in obs]
+            tables, units, j = layout[int(lf)]
+            values, probs = [], []
+            for u, (_, members) in enumerate(units):
+                if all(gc[li] == UNTYPED for li in members):
+                    continue
+                rows, pr = np.zeros(1, dtype=np.int64), np.ones(1)
+                for li in members:  # a linked pair: the joint row of independent observations
+                    r_l, p_l = h2[(li, bool(gc[li] <= -2))] if gc[li] != UNTYPED else (
+                        np.array([sizes[li] - 1]), np.ones(1))
+                    rows = (rows[:, None] * sizes[li] + r_l[None, :]).ravel()
+                    pr = (pr[:, None] * p_l[None, :]).ravel()
+                values.append(tables.log10_lr[u][rows, j])
+                probs.append(pr)
             if np.isnan(y[row]):
                 p[row] = tail_probability(values, probs, float(total[row]))
             else:
@@ -825,20 +910,24 @@ def _kept_bound(log10_lr: np.ndarray, owner: np.ndarray, ranked: np.ndarray, n_o
     return np.minimum(bound, kth)
 
 
-def _pair_counts(run: EncodedRun, cand: np.ndarray, fam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Loci compared and Mendelian-inconsistent loci of given (candidate, family) pairs."""
+def _pair_counts(run: EncodedRun, cand: np.ndarray, fam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Loci compared, Mendelian-inconsistent loci, and the log10 LR with every locus independent
+    (summed in the kernel's locus order) of given (candidate, family) pairs."""
     n_compared = np.zeros(cand.size, dtype=np.int16)
     n_inconsistent = np.zeros(cand.size, dtype=np.int16)
+    unlinked = np.zeros(cand.size, dtype=np.float64)
     if cand.size == 0:
-        return n_compared, n_inconsistent
+        return n_compared, n_inconsistent, unlinked
     wanted, local = np.unique(fam, return_inverse=True)
     tables = run.family_tables(wanted.tolist())
     g = run.candidate_genotypes[cand]  # (n_pairs, n_loci)
     for li in range(len(run.loci)):
         gi = g[:, li]
+        row = table_row(gi, tables.inconsistent[li].shape[0])
         n_compared += ((gi != UNTYPED) & tables.typed[li, local]).astype(np.int16)
-        n_inconsistent += tables.inconsistent[li][table_row(gi, tables.inconsistent[li].shape[0]), local]
-    return n_compared, n_inconsistent
+        n_inconsistent += tables.inconsistent[li][row, local]
+        unlinked += tables.log10_lr[li][row, local]
+    return n_compared, n_inconsistent, unlinked
 
 
 def _genotype_text(table: FrequencyTable, locus: str, pair: np.ndarray) -> str:
@@ -854,7 +943,11 @@ def pair_loci(run: EncodedRun, pairs: pd.DataFrame) -> pd.DataFrame:
 
     The tables of the pairs' families are compiled again (a handful of families), so the
     per-locus values are the same entries the kernel summed and add up to the pair's combined
-    log10 LR.
+    log10 LR. For a family scored with linked loci (:attr:`EncodedRun.linked_families`), each
+    locus's row holds its single-locus log10 PI, and one more row per linked pair, ``locus`` =
+    the pair's name (``vWA~D12S391``), no genotypes, holds the *linkage factor*: the joint
+    two-locus log10 LR minus the two single-locus values (0 where a locus is untyped or
+    excluded), so the rows still add up to the pair's log10 LR.
     """
     cand_col = {c: k for k, c in enumerate(run.inputs.candidate_ids)}
     fam_col = {(f.lab, f.family_id): k for k, f in enumerate(run.inputs.families)}
@@ -862,7 +955,11 @@ def pair_loci(run: EncodedRun, pairs: pd.DataFrame) -> pd.DataFrame:
     wanted = sorted({fam_col[(p.lab, p.family_id)] for p in pairs.itertuples(index=False)})
     local = {f: k for k, f in enumerate(wanted)}
     tables = run.family_tables(wanted)
+    linked_wanted = [f for f in wanted if run.linked_families[f]]
+    joint = run.family_tables(linked_wanted, linked=True) if linked_wanted else None
+    joint_local = {f: k for k, f in enumerate(linked_wanted)}
     g = run.candidate_genotypes
+    gj = run.linked_genotypes if linked_wanted else None
     rows = []
     for pair in pairs.itertuples(index=False):
         c = cand_col[pair.candidate_id]
@@ -888,6 +985,21 @@ def pair_loci(run: EncodedRun, pairs: pd.DataFrame) -> pd.DataFrame:
                     "inconsistent": bool(tables.inconsistent[li][row, lf]),
                 }
             )
+        if f in joint_local:
+            for u, (name, members) in enumerate(run.units):
+                if len(members) == 1:
+                    continue
+                single = [float(tables.log10_lr[li][int(table_row(g[c, li], tables.log10_lr[li].shape[0])), lf])
+                          for li in members]
+                both = float(joint.log10_lr[u][int(table_row(gj[c, u], joint.log10_lr[u].shape[0])), joint_local[f]])
+                factor = 0.0 if not np.isfinite(both) else both - sum(single)
+                rows.append({
+                    "candidate_id": pair.candidate_id, "lab": pair.lab, "family_id": pair.family_id,
+                    "locus": name, "candidate_genotype": "", "father_genotype": "", "mother_genotype": "",
+                    "log10_pi": factor,
+                    "compared": bool(all(g[c, li] != UNTYPED and tables.typed[li, lf] for li in members)),
+                    "inconsistent": False,
+                })
     return pd.DataFrame(rows, columns=[
         "candidate_id", "lab", "family_id", "locus", "candidate_genotype", "father_genotype",
         "mother_genotype", "log10_pi", "compared", "inconsistent",
@@ -976,6 +1088,7 @@ def provenance(
         "conclusions": CONCLUSION_TEXT,
         "posterior": posterior_model(matches),
         "y_str": y_str if y_str is not None else {"used": False},
+        "linkage": linkage_model(compiled, params.linkage),
         "frequency_table": {
             "name": compiled.table.name,
             "source": params.table_id,
@@ -1001,6 +1114,35 @@ def provenance(
             "loci_left_out": compiled.loci_left_out,
         },
         "outputs": {},
+    }
+
+
+#: The genetic map of the linked pairs (:func:`kinship.genetics.linkage.linkage_map`), as the provenance names it.
+LINKAGE_MAP_SOURCE = ("KLINK 50-marker sex-averaged map (github.com/magnusdv/KLINK f2429b39, "
+                      "data-raw/linkageMap50_withInfo.xlsx), bundled as kinship/data/linkage_map.csv")
+
+
+def linkage_model(run: EncodedRun, params: LinkageParameters) -> dict:
+    """The provenance's ``linkage``: the linked pairs of the run's loci scored jointly, with
+    their map distances and recombination fractions, and how many families they applied to."""
+    return {
+        "used": bool(run.linked),
+        "map": LINKAGE_MAP_SOURCE,
+        "map_function": params.map_function,
+        "max_distance_cm": params.max_distance_cm,
+        "pairs": [
+            {"name": p.name, "first": p.first, "second": p.second, "chromosome": str(p.chromosome),
+             "distance_cm": float(p.distance_cM), "recombination_fraction": float(p.recombination_fraction)}
+            for p in run.linked
+        ],
+        "n_families_linked": int(run.linked_families.sum()),
+        "model": (
+            "families with relatives other than the parents: each linked pair is one joint super-locus, "
+            "the exact two-locus likelihood over inheritance vectors (Lander & Green 1987; as KLINK / "
+            "pedprobr likelihoodLinked), the loci independent given the inheritance, linkage equilibrium "
+            "in the population, one sex-averaged recombination fraction; parent-only families: the loci "
+            "independent (a parent-child LR does not depend on linkage)"
+        ),
     }
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -41,7 +41,7 @@ from kinship.genetics.mutation import MODELS, MutationModel
 from kinship.io.frequencies import BUNDLED_TABLES, DEFAULT_TABLE
 from kinship.matching.ranking import EXCLUSION_LOG10_CPI, EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI
 
-__all__ = ["MutationParameters", "PriorParameters", "YstrParameters", "MatchParameters", "allowed_range", "add_arguments", "from_arguments"]
+__all__ = ["MutationParameters", "PriorParameters", "YstrParameters", "LinkageParameters", "MatchParameters", "allowed_range", "add_arguments", "from_arguments"]
 
 _MUTATION_DEFAULTS = {f.name: f.default for f in dataclasses.fields(MutationModel)}
 
@@ -272,6 +272,44 @@ class YstrParameters(_Parameters):
         return value
 
 
+class LinkageParameters(_Parameters):
+    """Linked loci of a run (:mod:`kinship.genetics.linkage`, :mod:`kinship.likelihood.linkage`).
+
+    Two loci of the run on one chromosome within ``max_distance_cm`` of the bundled sex-averaged map
+    (KLINK's 50-marker map) are scored as one joint super-locus for every family with a
+    reference other than the child's parents (siblings, half siblings, grandparents, uncles and
+    aunts): the exact two-locus likelihood at the map's recombination fraction. A parent-child
+    LR does not depend on linkage, so parent-only families keep the independent loci.
+
+    Raises
+    ------
+    ReuniteInputError
+        A value outside its range or an unknown field.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"description": "Linked loci scored jointly for families "
+                              "with relatives other than the parents (kinship.likelihood.linkage)."})
+    _name: ClassVar[str] = "linkage"
+
+    use: bool = Field(
+        True, strict=True,
+        description="Score linked pairs of loci (e.g. vWA and D12S391, ~12 cM apart on chromosome 12) jointly "
+                    "for families with relatives other than the parents. Off: every locus independent "
+                    "(the peers' default). Allowed: true or false.",
+    )
+    map_function: Literal["haldane", "kosambi"] = Field(
+        "haldane",
+        description="Map function from centiMorgans to the recombination fraction: haldane (no "
+                    "interference; KLINK's and pedprobr's) or kosambi. Allowed: haldane, kosambi.",
+    )
+    max_distance_cm: float = Field(
+        30.0, strict=True, gt=0.0, le=200.0,
+        description="Largest map distance (sex-averaged cM) at which two loci of the run are scored as a "
+                    "linked pair; the default links vWA-D12S391 (11.9 cM) and D5S818-CSF1PO (27.8 cM). "
+                    "Allowed: 0 < max_distance_cm <= 200.",
+    )
+
+
 class MatchParameters(_Parameters):
     """Everything a match run's numbers depend on besides the profiles, and its shard size.
 
@@ -291,6 +329,8 @@ class MatchParameters(_Parameters):
         "child_not_on_file": 0.5}``; :mod:`kinship.matching.posterior`).
     y_str : YstrParameters or dict
         Y-STR comparison (``{"use": true, "step_ratio": 0.1, "confidence": 0.95, "rates_file": ""}``).
+    linkage : LinkageParameters or dict
+        Linked loci (``{"use": true, "map_function": "haldane", "max_distance_cm": 30.0}``).
     frequency_floor : float
         Minimum allele frequency when the table gives no N, 0 < floor < 1.
     k : int
@@ -353,6 +393,10 @@ class MatchParameters(_Parameters):
     y_str: YstrParameters = Field(
         YstrParameters(),
         description="Y-STR lineage comparison of male candidates with paternal-line relatives.",
+    )
+    linkage: LinkageParameters = Field(
+        LinkageParameters(),
+        description="Linked loci scored jointly for families with relatives other than the parents.",
     )
     frequency_floor: float = Field(
         DEFAULT_FREQUENCY_FLOOR, strict=True, gt=0.0, lt=1.0,

@@ -192,7 +192,10 @@ def table_row(index: np.ndarray, n_rows: int) -> np.ndarray:
     -------
     ndarray of int64, same shape as ``index``
         The index itself for a complete genotype, ``n_genotypes + i`` for the partial genotype
-        ``i/?`` (index ``-2 - i``), ``n_rows - 1`` (the zero row) where untyped.
+        ``i/?`` (index ``-2 - i``), ``n_rows - 1`` (the zero row) where untyped. A linked
+        super-locus's table (:func:`kinship.matching.compiler.compile_families` with ``linked``)
+        is indexed by its joint row directly (``-1`` where both loci are untyped), so
+        ``index >= -1`` there and ``n_rows`` need not be a single locus's.
 
     Examples
     --------
@@ -200,6 +203,8 @@ def table_row(index: np.ndarray, n_rows: int) -> np.ndarray:
     [0, 2, 3, 4, 5]
     """
     g = np.asarray(index, dtype=np.int64)
+    if not (g <= -2).any():  # no partial genotype: also a joint (linked) table, indexed by its row
+        return np.where(g == UNTYPED, n_rows - 1, g)
     n = n_alleles_of_rows(n_rows)
     return np.where(g <= -2, n_genotypes(n) + (-2 - g), np.where(g == UNTYPED, n_rows - 1, g))
 

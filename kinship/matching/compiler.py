@@ -29,8 +29,9 @@ from kinship.genetics.mutation import MutationModel
 from kinship.genetics.relationships import family_kind
 from kinship.likelihood.pedigree import Pedigree, pedigree_from_relationships
 from kinship.likelihood.peeling import pedigree_locus_tables
+from kinship.likelihood.linkage import linked_locus_tables
 
-__all__ = ["Family", "Profile", "encode_profiles", "candidate_genotype_index", "compile_families"]
+__all__ = ["Family", "Profile", "encode_profiles", "candidate_genotype_index", "compile_families", "linked_units"]
 
 Profile = Mapping[str, tuple[str, str]]
 
@@ -203,6 +204,7 @@ def compile_families(
     model: MutationModel,
     *,
     theta: float = 0.0,
+    linked: Sequence = (),
 ) -> FamilyTables:
     """Compile families into per-locus genotype tables of their missing child.
 
@@ -229,10 +231,23 @@ def compile_families(
         model has per-locus rates); matrices are rebuilt from ``table`` for every locus.
     theta : float
         Balding-Nichols coancestry (``0`` = HWE).
+    linked : sequence of kinship.genetics.linkage.LinkedPair, optional
+        Disjoint pairs of ``loci`` scored as one joint *super-locus* each
+        (:func:`linked_units`): the pair's table has ``R1 * R2`` rows, row
+        ``row1 * R2 + row2`` for the candidate's observations at the two loci (``R_l`` the
+        locus's :func:`~kinship.genetics.encoding.n_table_rows`, untyped rows included, so
+        the last row, both untyped, is 0). A pedigree family's joint table is the exact
+        two-locus likelihood at the pair's recombination fraction
+        (:func:`kinship.likelihood.linkage.linked_locus_tables`); a parentage family's is the
+        sum of its two single-locus tables, which is exact (a parent-child LR does not depend
+        on linkage). Default: none, every locus its own table.
 
     Returns
     -------
     FamilyTables
+        Over ``loci``, or with ``linked`` over :func:`linked_units`'s names (a pair named
+        ``first~second`` in the place of its first locus; its ``inconsistent`` row is the sum
+        of the two loci's, its ``typed`` either locus's).
         ``typed[l, f]``: the family has a typed reference at locus ``l`` (and, for a pedigree
         family, its references are possible together under the model; a family whose
         references are impossible together at a locus gets a 0 column there and is warned
@@ -301,6 +316,68 @@ def compile_families(
         log10_lr.append(T_all)
         inconsistent.append(I_all)
         typed.append(typed_l)
-    return FamilyTables(
-        tuple(loci), tuple(log10_lr), tuple(inconsistent), np.array(typed, dtype=bool).reshape(len(loci), n_f)
-    )
+    if not linked:
+        return FamilyTables(
+            tuple(loci), tuple(log10_lr), tuple(inconsistent), np.array(typed, dtype=bool).reshape(len(loci), n_f)
+        )
+    units, T_u, I_u, typed_u = [], [], [], []
+    for name, members in linked_units(loci, linked):
+        units.append(name)
+        if len(members) == 1:
+            (li,) = members
+            T_u.append(log10_lr[li])
+            I_u.append(inconsistent[li])
+            typed_u.append(typed[li])
+            continue
+        l1, l2 = members
+        pair = next(p for p in linked if p.name == name)
+        R1, R2 = log10_lr[l1].shape[0], log10_lr[l2].shape[0]
+        # parentage families (and any family before its pedigree groups fill it): the sum,
+        # exact for them; inconsistency is the two loci's sum for every family
+        T = (log10_lr[l1][:, None, :] + log10_lr[l2][None, :, :]).reshape(R1 * R2, n_f)
+        I = (inconsistent[l1][:, None, :] + inconsistent[l2][None, :, :]).reshape(R1 * R2, n_f).astype(np.int8)
+        f1, f2 = table[loci[l1]], table[loci[l2]]
+        for shape, ks in groups.items():
+            g1 = padded[l1][member_cols[shape]]
+            g2 = padded[l2][member_cols[shape]]
+            T_g, _, ok = linked_locus_tables(
+                peds[shape], g1, g2, f1.afreq, f2.afreq,
+                model.matrix(f1.alleles, f1.afreq, "male", loci[l1]), model.matrix(f1.alleles, f1.afreq, "female", loci[l1]),
+                model.matrix(f2.alleles, f2.afreq, "male", loci[l2]), model.matrix(f2.alleles, f2.afreq, "female", loci[l2]),
+                pair.recombination_fraction, theta=theta, silent_1=f1.silent, silent_2=f2.silent,
+            )
+            ks_arr = np.array(ks, dtype=np.int64)
+            # where the references are impossible together at a locus, that locus is already
+            # left out (0 column, warned above): keep the sum there
+            use = ok & typed[l1][ks_arr] & typed[l2][ks_arr]
+            T[:, ks_arr[use]] = T_g[:, use]
+        T_u.append(T)
+        I_u.append(I)
+        typed_u.append(typed[l1] | typed[l2])
+    return FamilyTables(tuple(units), tuple(T_u), tuple(I_u), np.array(typed_u, dtype=bool).reshape(len(units), n_f))
+
+
+def linked_units(loci: Sequence[str], linked: Sequence = ()) -> list[tuple[str, tuple[int, ...]]]:
+    """The scoring units of a run's loci when ``linked`` pairs are scored jointly.
+
+    Each unit is ``(name, locus positions)``: a locus alone, or a linked pair named
+    ``first~second`` at the place of its first locus (its second locus has no unit of its own).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as P
+    >>> linked_units(["CSF1PO", "D12S391", "TH01", "vWA"], [P(first="D12S391", second="vWA", name="D12S391~vWA")])
+    [('CSF1PO', (0,)), ('D12S391~vWA', (1, 3)), ('TH01', (2,))]
+    """
+    position = {l: i for i, l in enumerate(loci)}
+    first = {p.first: p for p in linked}
+    second = {p.second for p in linked}
+    out = []
+    for i, locus in enumerate(loci):
+        if locus in second:
+            continue
+        if locus in first:
+            out.append((first[locus].name, (i, position[first[locus].second])))
+        else:
+            out.append((locus, (i,)))
+    return out

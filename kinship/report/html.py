@@ -155,6 +155,7 @@ def _cards(matches: pd.DataFrame, pair_loci: pd.DataFrame, parents: dict, conclu
                 "log10_pi": repr(float(l.log10_pi)),
                 "compared": bool(l.compared),
                 "inconsistent": bool(l.inconsistent),
+                "linked": "~" in str(l.locus),
             }
             for l in loci.itertuples(index=False)
         ]
@@ -259,6 +260,7 @@ def render_html(
         "mutation_model": provenance.get("mutation_model", ""),
         "theta": parameters.get("theta", 0.0),
         "prior": parameters.get("prior", 0.5),
+        "linkage": provenance.get("linkage"),
         "rules": _rules(provenance),
         "conclusions": conclusions,
         "table": {

@@ -13,7 +13,7 @@ from kinship.genetics.mutation import MutationModel
 
 #: The ``parameters`` of the demo run's provenance, recorded before the parameter object existed
 #: (``silent_alleles`` added with provenance v3: false, the behaviour of every run before it;
-#: provenance v4: ``prior`` an object, ``thresholds.single_parent_families``).
+#: provenance v4: ``prior`` an object, ``thresholds.single_parent_families``, ``y_str``, ``linkage``).
 RECORDED_DEMO_PARAMETERS = {
     "silent_alleles": False,
     "frequency_floor": 0.001,
@@ -23,6 +23,7 @@ RECORDED_DEMO_PARAMETERS = {
                  "rate_male": 0.002},
     "prior": {"family_not_on_file": 0.5, "child_not_on_file": 0.5},
     "y_str": {"use": True, "step_ratio": 0.1, "confidence": 0.95, "rates_file": ""},
+    "linkage": {"use": True, "map_function": "haldane", "max_distance_cm": 30.0},
     "table_id": "norstr-2023/East Asia",
     "theta": 0.0,
     "threshold": 4.0,
@@ -150,7 +151,7 @@ def test_an_infinite_threshold_is_refused():
 
 
 def test_an_unknown_field_is_refused():
-    _refused(r"^unknown match parameter colour = 'red'; expected one of table_id, mutation, prior, y_str, frequency_floor, "
+    _refused(r"^unknown match parameter colour = 'red'; expected one of table_id, mutation, prior, y_str, linkage, frequency_floor, "
              r"k, threshold, theta, max_expected_unrelated, silent_alleles, shard_size$", colour="red")
     _refused(r"^unknown match parameter mutation\.mutation_range = 0\.2; expected one of model, rate_male, "
              r"rate_female, range, rate2$", mutation={"mutation_range": 0.2})
@@ -232,3 +233,14 @@ def test_silent_alleles_is_a_flag_off_by_default_and_a_strict_bool():
     _refused(r"^match parameter silent_alleles = 'yes' is not valid \(input should be a valid boolean\)",
              silent_alleles="yes")
     assert MatchParameters(silent_alleles=True).as_dict()["silent_alleles"] is True
+
+
+def test_linkage_parameters_are_checked_and_reach_the_command_line():
+    _refused(r"^match parameter linkage\.max_distance_cm = 0 is out of range; allowed: 0 < max_distance_cm <= 200$",
+             linkage={"max_distance_cm": 0})
+    _refused(r"linkage\.map_function = 'morgan'", linkage={"map_function": "morgan"})
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    got = from_arguments(p.parse_args(["--no-linkage-use", "--linkage-map-function", "kosambi",
+                                       "--linkage-max-distance-cm", "15"]))
+    assert got.linkage.model_dump() == {"use": False, "map_function": "kosambi", "max_distance_cm": 15.0}
