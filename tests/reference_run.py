@@ -62,6 +62,7 @@ def rank_matches(compiled: CompiledRun, scores: MatchScores, *, prior: PriorPara
             "family_id": np.tile(np.array([f.family_id for f in families], dtype=object), n_c),
             "family_kind": np.tile(np.array([f.kind for f in families], dtype=object), n_c),
             "log10_lr": scores.log10_lr.ravel(),
+            "log10_lr_unlinked": scores.log10_lr.ravel(),  # the reference scores every locus independently
             "n_loci_compared": scores.n_loci_compared.ravel().astype(np.int16),
             "n_inconsistent": scores.n_inconsistent.ravel().astype(np.int16),
             "rank_for_candidate": rank_descending(scores.log10_lr, axis=1).ravel(),
