@@ -735,8 +735,8 @@ def render_demo_files(batch: DemoBatch) -> dict[str, bytes]:
     >>> files = render_demo_files(build_demo_batch(read_kgp_genotypes(), seed=1))
     >>> files["references.txt"].decode().splitlines()[0].split("\\t")
     ['Sample Name', 'Marker', 'Allele 1', 'Allele 2']
-    >>> len(files["candidates.txt"].decode().splitlines())   # header + 200 samples x 19 loci
-    3801
+    >>> len(files["candidates.txt"].decode().splitlines())   # header + 200 x 19 loci + 86 men x 25 Y loci
+    5951
     """
     refs = [
         (ref_id, relationship, parent, y)
