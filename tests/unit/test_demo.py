@@ -395,3 +395,69 @@ def test_sibling_families_are_mendelian_at_the_linked_pair(demo):
         for kid in kids:  # (no mutation came out at the pair; other loci may carry a sibling's)
             bad = _inconsistent_loci(kid, father, mother)
             assert not set(bad) & set(LINKED_PAIR), (f["family_id"], bad)
+
+
+# --- the evaluation's "what each adds" -------------------------------------------------------
+
+def _hand_made_run(with_unlinked: bool):
+    import pandas as pd
+
+    # F1 father only: its son C1 is 10^3.2 autosomal, 10^3.2 * 10^2.5 with Y (decided); the
+    # unrelated man C2 reaches 10^4.1 autosomal but 10^-3.9 with a Y mismatch; the girl C3 has
+    # no Y comparison. F2 siblings: its child C4 at 10^3.6 linked, 10^4.3 unlinked; C5 unrelated
+    # at 10^4.0 linked (a false hit), 10^3.1 unlinked.
+    m = pd.DataFrame({
+        "candidate_id": ["C1", "C2", "C3", "C4", "C5"],
+        "lab": "L",
+        "family_id": ["F1", "F1", "F1", "F2", "F2"],
+        "family_kind": ["father only"] * 3 + ["siblings"] * 2,
+        "log10_lr": [3.2, 4.1, 1.0, 3.6, 4.0],
+        "log10_lr_y": pd.array([2.5, -8.0, None, None, None], dtype="Float64"),
+        "log10_lr_total": [5.7, -3.9, 1.0, 3.6, 4.0],
+        "conclusion": ["support", "inconclusive", "inconclusive", "inconclusive", "inconclusive"],
+        "posterior": [0.9995, 0.0001, 0.002, 0.7, 0.2],
+        "rank_for_candidate": [1, 1, 1, 1, 1],
+    })
+    if with_unlinked:
+        m["log10_lr_unlinked"] = [3.2, 4.1, 1.0, 4.3, 3.1]
+    t = pd.DataFrame({"candidate_id": ["C1", "C2", "C3", "C4", "C5"],
+                      "truth": ["child_of_family", "unrelated", "unrelated", "child_of_family", "unrelated"],
+                      "lab": "L", "family_id": ["F1", "", "", "F2", ""]})
+    return m, t
+
+
+def test_what_each_adds_counts_y_and_linkage_on_a_hand_made_run():
+    from reunite_demo.evaluation import format_summary, score_against_truth, what_each_adds
+
+    m, t = _hand_made_run(with_unlinked=True)
+    a = what_each_adds(m, t)
+    assert a["linkage_applied"] is True
+    f = a["father only"]
+    assert (f["true_children"], f["true_with_y"]) == (1, 1)
+    assert (f["supported_autosomal"], f["supported_with_y"], f["decided"]) == (0, 1, 1)
+    assert (f["false_hits_autosomal"], f["false_hits_with_y"], f["false_hits_decided"]) == (1, 0, 0)
+    assert f["posterior_median"] == f["posterior_min"] == 0.9995 and f["posterior_at_least_0_99"] == 1
+    s = a["siblings"]
+    assert (s["supported_autosomal"], s["supported_unlinked"], s["false_hits_autosomal"], s["false_hits_unlinked"]) == (0, 1, 1, 0)
+    assert s["posterior_median"] == 0.7 and s["posterior_at_least_0_99"] == 0
+    assert a["couple"]["true_children"] == 0 and np.isnan(a["couple"]["posterior_median"])
+    text = format_summary(score_against_truth(m, t))
+    adds_rows = [line.split() for line in text.splitlines() if "/" in line and line.startswith(("father", "siblings"))]
+    assert adds_rows == [
+        ["father", "only", "1", "1", "0/1", "1/0", "0/1", "1/0", "0.9995", "0.9995", "1"],
+        ["siblings", "1", "0", "0/1", "0/1", "1/0", "0/0", "0.7000", "0.7000", "0"],
+    ]
+    assert text.splitlines()[-1].startswith("linkage: applied")
+
+
+def test_what_each_adds_says_linkage_is_not_applied_without_the_unlinked_column():
+    from reunite_demo.evaluation import format_what_each_adds, what_each_adds
+
+    m, t = _hand_made_run(with_unlinked=False)
+    a = what_each_adds(m, t)
+    assert a["linkage_applied"] is False
+    assert a["siblings"]["supported_unlinked"] is None and a["siblings"]["false_hits_unlinked"] is None
+    assert a["siblings"]["false_hits_autosomal"] == 1
+    text = format_what_each_adds(a)
+    assert "-/-" in text
+    assert text.splitlines()[-1] == "linkage: not applied in this run (no log10_lr_unlinked column)"
