@@ -120,7 +120,9 @@ def what_each_adds(matches: pd.DataFrame, truth: pd.DataFrame) -> dict:
     Returns
     -------
     dict
-        ``linkage_applied`` (bool: the column exists) and, per kind of :data:`KINDS`:
+        ``linkage_applied`` (bool: the column exists), ``true_not_reported`` (true children of
+        the truth whose pair with their family the run did not report: undecided, in no kind's
+        counts) and, per kind of :data:`KINDS`:
         ``true_children``; ``true_with_y`` (true pairs with a Y comparison);
         ``supported_autosomal``, ``supported_with_y``, ``supported_unlinked`` (true pairs at
         CPI >= 10,000 on each evidence set; ``None`` without the linkage column);
@@ -153,7 +155,8 @@ def what_each_adds(matches: pd.DataFrame, truth: pd.DataFrame) -> dict:
     decided = matches["conclusion"].to_numpy() == "support"
     post = _float(matches, "posterior")
     kind = matches["family_kind"].to_numpy()
-    out: dict = {"linkage_applied": linked}
+    n_children = int((truth["truth"] == "child_of_family").sum())
+    out: dict = {"linkage_applied": linked, "true_not_reported": n_children - int(is_true.sum())}
     for k in KINDS:
         t = (kind == k) & is_true
         u = (kind == k) & ~is_true
@@ -216,6 +219,7 @@ def format_what_each_adds(adds: dict) -> str:
             f"{pair(a['decided'], a['false_hits_decided']):>8} {num(a['posterior_median']):>11} "
             f"{num(a['posterior_min']):>9} {a['posterior_at_least_0_99']:>9}"
         )
+    lines.append(f"true children whose pair was not reported (undecided): {adds['true_not_reported']}")
     if linked:
         lines.append("linkage: applied (autosomal = linked loci as one joint super-locus; unlinked = every locus independent)")
     else:

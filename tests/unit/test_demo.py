@@ -431,7 +431,8 @@ def test_what_each_adds_counts_y_and_linkage_on_a_hand_made_run():
 
     m, t = _hand_made_run(with_unlinked=True)
     a = what_each_adds(m, t)
-    assert a["linkage_applied"] is True
+    assert a["linkage_applied"] is True and a["true_not_reported"] == 0
+    assert what_each_adds(m.iloc[1:], t)["true_not_reported"] == 1  # C1's pair left out
     f = a["father only"]
     assert (f["true_children"], f["true_with_y"]) == (1, 1)
     assert (f["supported_autosomal"], f["supported_with_y"], f["decided"]) == (0, 1, 1)
@@ -461,3 +462,30 @@ def test_what_each_adds_says_linkage_is_not_applied_without_the_unlinked_column(
     text = format_what_each_adds(a)
     assert "-/-" in text
     assert text.splitlines()[-1] == "linkage: not applied in this run (no log10_lr_unlinked column)"
+
+
+def test_synthetic_weak_families_carry_the_paternal_line_and_full_siblings():
+    from kinship.io.frequencies import load_bundled_table
+    from reunite_demo.synthetic import weak_families
+
+    b = weak_families(30, 60, load_bundled_table("norstr-2023/East Asia"), n_sibling_families=10, seed=5)
+    assert Counter(b.truth["family_kind"]) == {"father only": 20, "siblings": 10, "": 30}
+    g = b.genotypes
+    y_loci = set(YSTR_KIT_LOCI)
+    sex = dict(zip(b.samples["sample_id"], b.samples["sex"]))
+    men_with_y = set(g[g["locus"].isin(y_loci)]["sample_id"])
+    assert men_with_y == {s for s, x in sex.items() if x == "male"}
+    calls = {(s, l): (a1, a2) for s, l, a1, a2 in zip(g["sample_id"], g["locus"], g["allele_1"], g["allele_2"]) if l in y_loci}
+    ref_of = {f: s for f, s, r in zip(b.members["family_id"], b.members["sample_id"], b.members["relationship"])}
+    for cid, fid, kind in zip(b.truth["candidate_id"], b.truth["family_id"], b.truth["family_kind"]):
+        if kind == "father only":  # a son, one meiosis from the typed father: at most one step per unit
+            assert sex[cid] == "male"
+            for locus in YSTR_KIT_LOCI:
+                if locus == "DYS389II":
+                    continue  # DYS389II as typed moves with DYS389I as well
+                a, f = calls[(cid, locus)], calls[(ref_of[fid], locus)]
+                assert all(abs(int(x) - int(y)) <= 1 for x, y in zip(a, f)), (cid, locus)
+        elif kind == "siblings":  # the family files one typed full sibling and nothing else
+            assert {r for f, r in zip(b.members["family_id"], b.members["relationship"]) if f == fid} == {"full_sibling"}
+    auto = g[~g["locus"].isin(y_loci)]
+    assert auto.groupby("sample_id").size().eq(20).all() and len(set(auto["sample_id"])) == 30 + 60
