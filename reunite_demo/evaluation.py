@@ -123,7 +123,8 @@ def what_each_adds(matches: pd.DataFrame, truth: pd.DataFrame) -> dict:
         ``linkage_applied`` (bool: the column exists), ``true_not_reported`` (true children of
         the truth whose pair with their family the run did not report: undecided, in no kind's
         counts) and, per kind of :data:`KINDS`:
-        ``true_children``; ``true_with_y`` (true pairs with a Y comparison);
+        ``true_children``; ``true_with_y`` (true pairs with a Y comparison) and
+        ``y_log10_median`` (their median ``log10_lr_y``, NaN without one);
         ``supported_autosomal``, ``supported_with_y``, ``supported_unlinked`` (true pairs at
         CPI >= 10,000 on each evidence set; ``None`` without the linkage column);
         ``decided`` (the run's conclusion support); ``false_hits_autosomal``,
@@ -149,7 +150,8 @@ def what_each_adds(matches: pd.DataFrame, truth: pd.DataFrame) -> dict:
     is_true = _true_pairs(matches, truth)
     auto = _float(matches, "log10_lr")
     total = _float(matches, "log10_lr_total")
-    has_y = ~np.isnan(_float(matches, "log10_lr_y"))
+    y = _float(matches, "log10_lr_y")
+    has_y = ~np.isnan(y)
     linked = "log10_lr_unlinked" in matches.columns
     unlinked = _float(matches, "log10_lr_unlinked") if linked else None
     decided = matches["conclusion"].to_numpy() == "support"
@@ -164,6 +166,7 @@ def what_each_adds(matches: pd.DataFrame, truth: pd.DataFrame) -> dict:
         out[k] = {
             "true_children": int(t.sum()),
             "true_with_y": int((t & has_y).sum()),
+            "y_log10_median": float(np.median(y[t & has_y])) if (t & has_y).any() else float("nan"),
             "supported_autosomal": int((t & (auto >= SUPPORT_LOG10_CPI)).sum()),
             "supported_with_y": int((t & (total >= SUPPORT_LOG10_CPI)).sum()),
             "supported_unlinked": int((t & (unlinked >= SUPPORT_LOG10_CPI)).sum()) if linked else None,
@@ -191,7 +194,7 @@ def format_what_each_adds(adds: dict) -> str:
     >>> t = pd.DataFrame({"candidate_id": ["C1"], "truth": ["child_of_family"], "lab": "L", "family_id": ["F1"]})
     >>> text = format_what_each_adds(what_each_adds(m, t))
     >>> text.splitlines()[2].split()
-    ['couple', '1', '0', '1/0', '1/0', '-/-', '1/0', '0.9999', '0.9999', '1']
+    ['couple', '1', '0', '-', '1/0', '1/0', '-/-', '1/0', '0.9999', '0.9999', '1']
     >>> text.splitlines()[-1]
     'linkage: not applied in this run (no log10_lr_unlinked column)'
     """
@@ -200,19 +203,19 @@ def format_what_each_adds(adds: dict) -> str:
     def pair(a, b) -> str:
         return ("-" if a is None else str(a)) + "/" + ("-" if b is None else str(b))
 
-    def num(v) -> str:
-        return "-" if np.isnan(v) else f"{v:.4f}"
+    def num(v, digits=4) -> str:
+        return "-" if np.isnan(v) else f"{v:.{digits}f}"
 
     lines = [
         "what each adds: true children at CPI>=1e4 / false hits (unrelated pairs at CPI>=1e4), per evidence;"
-        " 'decided' = the run's conclusion support",
-        f"{'family kind':<18} {'true':>5} {'with Y':>6} {'autosomal':>10} {'+ Y':>7} {'unlinked':>9} "
+        " 'decided' = the run's conclusion support; 'Y log10' = median Y-STR log10 LR of the true children with one",
+        f"{'family kind':<18} {'true':>5} {'with Y':>6} {'Y log10':>7} {'autosomal':>10} {'+ Y':>7} {'unlinked':>9} "
         f"{'decided':>8} {'post.median':>11} {'post.min':>9} {'post>=.99':>9}",
     ]
     for k in KINDS:
         a = adds[k]
         lines.append(
-            f"{k:<18} {a['true_children']:>5} {a['true_with_y']:>6} "
+            f"{k:<18} {a['true_children']:>5} {a['true_with_y']:>6} {num(a['y_log10_median'], 2):>7} "
             f"{pair(a['supported_autosomal'], a['false_hits_autosomal']):>10} "
             f"{pair(a['supported_with_y'], a['false_hits_with_y']):>7} "
             f"{pair(a['supported_unlinked'], a['false_hits_unlinked']):>9} "

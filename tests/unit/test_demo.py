@@ -434,7 +434,7 @@ def test_what_each_adds_counts_y_and_linkage_on_a_hand_made_run():
     assert a["linkage_applied"] is True and a["true_not_reported"] == 0
     assert what_each_adds(m.iloc[1:], t)["true_not_reported"] == 1  # C1's pair left out
     f = a["father only"]
-    assert (f["true_children"], f["true_with_y"]) == (1, 1)
+    assert (f["true_children"], f["true_with_y"], f["y_log10_median"]) == (1, 1, 2.5)
     assert (f["supported_autosomal"], f["supported_with_y"], f["decided"]) == (0, 1, 1)
     assert (f["false_hits_autosomal"], f["false_hits_with_y"], f["false_hits_decided"]) == (1, 0, 0)
     assert f["posterior_median"] == f["posterior_min"] == 0.9995 and f["posterior_at_least_0_99"] == 1
@@ -445,8 +445,8 @@ def test_what_each_adds_counts_y_and_linkage_on_a_hand_made_run():
     text = format_summary(score_against_truth(m, t))
     adds_rows = [line.split() for line in text.splitlines() if "/" in line and line.startswith(("father", "siblings"))]
     assert adds_rows == [
-        ["father", "only", "1", "1", "0/1", "1/0", "0/1", "1/0", "0.9995", "0.9995", "1"],
-        ["siblings", "1", "0", "0/1", "0/1", "1/0", "0/0", "0.7000", "0.7000", "0"],
+        ["father", "only", "1", "1", "2.50", "0/1", "1/0", "0/1", "1/0", "0.9995", "0.9995", "1"],
+        ["siblings", "1", "0", "-", "0/1", "0/1", "1/0", "0/0", "0.7000", "0.7000", "0"],
     ]
     assert text.splitlines()[-1].startswith("linkage: applied")
 
