@@ -20,6 +20,19 @@ genotypes (``kinship/data/genotypes/kgp_codis18_east_asia.csv``):
   person not used for a family (68), and 24 people each of JPT, KHV and CDX (72), all real
   and related to no family.
 
+Issue 11 adds, without changing any autosomal draw of the above (two further generators,
+``default_rng(seed + Y_SEED_OFFSET)`` and ``default_rng(seed + LINKAGE_SEED_OFFSET)``):
+
+* a **simulated Y-STR haplotype** (Yfiler Plus-type kit, :mod:`reunite_demo.yhaplotypes`;
+  simulated, not a real population sample) for every man: founders (real fathers, grandfathers,
+  unrelated men) from the founder model, sons and brothers by transmission from their father
+  with single-step mutation at the rates of ``kinship/data/ystr_mutation_rates.csv``; written
+  after the man's autosomal rows in the exports, summarised per son in ``truth_y.csv``;
+* the sibling families' siblings and children **re-drawn at vWA and D12S391 with linkage**
+  (:data:`LINKED_PAIR`, Haldane r from :data:`LINKED_PAIR_CM`; each real parent's phase a fair
+  coin; :func:`kinship.likelihood.simulate.simulate_linked_child`), replacing the unlinked
+  draw of those two loci only.
+
 Identifiers are pseudonymous: references ``R-0001``..., candidates ``C-0001``..., families
 ``F-001``...; each id series is assigned in a random order so that neither the id nor the
 file order reveals a family, a kind or a truth.
@@ -414,7 +427,9 @@ def build_demo_batch(
     fathers-only, untyped partners of mothers-only, and likewise for females); the family kind
     order; each child in family order (sex, then :func:`~kinship.likelihood.simulate.simulate_child`);
     the rescued couples' and single parents' children; 24 people of each of JPT, KHV, CDX;
-    the reference-id order; the candidate-id order.
+    the reference-id order; the candidate-id order. The linked pair of the sibling families
+    (after each sibling family's unlinked draws) and the Y haplotypes (after all families,
+    :func:`_with_y_haplotypes`) come from their own generators, so none of these draws moves.
 
     Parameters
     ----------
