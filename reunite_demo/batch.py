@@ -20,6 +20,19 @@ genotypes (``kinship/data/genotypes/kgp_codis18_east_asia.csv``):
   person not used for a family (68), and 24 people each of JPT, KHV and CDX (72), all real
   and related to no family.
 
+Issue 11 adds, without changing any autosomal draw of the above (two further generators,
+``default_rng(seed + Y_SEED_OFFSET)`` and ``default_rng(seed + LINKAGE_SEED_OFFSET)``):
+
+* a **simulated Y-STR haplotype** (Yfiler Plus-type kit, :mod:`reunite_demo.yhaplotypes`;
+  simulated, not a real population sample) for every man: founders (real fathers, grandfathers,
+  unrelated men) from the founder model, sons and brothers by transmission from their father
+  with single-step mutation at the rates of ``kinship/data/ystr_mutation_rates.csv``; written
+  after the man's autosomal rows in the exports, summarised per son in ``truth_y.csv``;
+* the sibling families' siblings and children **re-drawn at vWA and D12S391 with linkage**
+  (:data:`LINKED_PAIR`, Haldane r from :data:`LINKED_PAIR_CM`; each real parent's phase a fair
+  coin; :func:`kinship.likelihood.simulate.simulate_linked_child`), replacing the unlinked
+  draw of those two loci only.
+
 Identifiers are pseudonymous: references ``R-0001``..., candidates ``C-0001``..., families
 ``F-001``...; each id series is assigned in a random order so that neither the id nor the
 file order reveals a family, a kind or a truth.
@@ -47,8 +60,9 @@ from kinship.genetics.frequencies import FrequencyTable, effective_table
 from kinship.io.frequencies import load_bundled_table
 from kinship.genetics.mutation import MutationModel
 from kinship.matching.compiler import Profile, encode_profiles
-from kinship.likelihood.simulate import simulate_child
+from kinship.likelihood.simulate import haldane_recombination_fraction, simulate_child, simulate_linked_child
 from kinship.report.spreadsheet import spreadsheet_safe
+from reunite_demo.yhaplotypes import YUnits, draw_founder, transmit, y_calls, y_units
 
 __all__ = [
     "DemoRelative",
@@ -59,6 +73,10 @@ __all__ = [
     "DEMO_COMPOSITION",
     "KIT_LOCUS_ORDER",
     "SEX_LOCUS",
+    "Y_SEED_OFFSET",
+    "LINKAGE_SEED_OFFSET",
+    "LINKED_PAIR",
+    "LINKED_PAIR_CM",
     "DEMO_FILES",
     "Person",
     "DemoFamily",
@@ -80,6 +98,16 @@ DEMO_KIT = "GlobalFiler"
 DEMO_TABLE = "norstr-2023/East Asia"
 #: Sex marker written first for every sample.
 SEX_LOCUS = "AMEL"
+#: The Y haplotypes and the linked vWA-D12S391 transmissions come from generators of their own,
+#: ``default_rng(seed + offset)``, so that every draw of the autosomal batch is unchanged.
+Y_SEED_OFFSET = 1
+LINKAGE_SEED_OFFSET = 2
+#: The linked pair of the kit simulated with linkage in the sibling families, and the loci's
+#: positions (cM, sex-averaged) on chromosome 12 in the KLINK 50-marker map
+#: (``../shared/data/locus_metadata/KLINK_linkage_map50.csv``, columns ``STR, cM``; Phillips et
+#: al. 2012, Forensic Sci. Int. Genet. 6:e49-e51): 11.94 cM apart, Haldane r = 0.1062.
+LINKED_PAIR = ("vWA", "D12S391")
+LINKED_PAIR_CM = (15.63031, 27.57129)
 #: The 18 CODIS loci of the 1000 Genomes call set in GlobalFiler dye order (blue, green,
 #: yellow, red, purple); GlobalFiler's D16S539, D21S11, SE33, DYS391 and Yindel are not in
 #: the call set and are not written.
@@ -116,6 +144,7 @@ DEMO_FILES = (
     "candidates_manifest.csv",
     "truth.csv",
     "truth_families.csv",
+    "truth_y.csv",
 )
 _GENOTYPES = "data/genotypes/kgp_codis18_east_asia.csv"
 _EXPORT_HEADER = ("Sample Name", "Marker", "Allele 1", "Allele 2")
@@ -127,6 +156,10 @@ _FAMILY_COLUMNS = (
     "lab", "family_id", "family_kind", "father_source", "mother_source", "father_reference_id",
     "mother_reference_id", "child_sex", "child_n_mutations", "child_mutated_loci",
     "child_rescued", "child_candidate_id", "relatives",
+)  # fmt: skip
+_Y_TRUTH_COLUMNS = (
+    "lab", "family_id", "family_kind", "child_sex", "child_candidate_id", "y_reference_id",
+    "y_reference_relationship", "y_meioses", "n_y_mutations", "n_y_differing_units",
 )  # fmt: skip
 
 
@@ -169,11 +202,17 @@ class DemoRelative:
         A real grandparent, or a simulated sibling (``sample_id`` ``"simulated"``).
     reference_id : str or None
         Pseudonymous reference id (assigned with the parents' ids).
+    y : ndarray of int64, shape (n_units,), or None
+        Simulated Y haplotype of a male relative (:mod:`reunite_demo.yhaplotypes`).
+    y_mutations : int
+        Y units that mutated in his own meiosis (0 for a founder).
     """
 
     relationship: str
     person: Person
     reference_id: str | None = None
+    y: np.ndarray | None = None
+    y_mutations: int = 0
 
 
 @dataclass(frozen=True)
@@ -198,6 +237,13 @@ class DemoFamily:
     mutated_loci : tuple of str
         Loci where a transmitted allele mutated, in :data:`KIT_LOCUS_ORDER`, one entry per
         mutated allele (a locus appears twice if both alleles mutated).
+    relatives : tuple of DemoRelative
+    father_y : ndarray of int64, shape (n_units,), or None
+        The father's simulated Y haplotype (typed or not; real or simulated father).
+    child_y : ndarray of int64, shape (n_units,), or None
+        A male child's Y haplotype, passed from ``father_y`` with mutation.
+    child_y_mutations : int
+        Y units that mutated from the father to the child.
     """
 
     family_id: str
@@ -210,6 +256,9 @@ class DemoFamily:
     child_sex: str
     mutated_loci: tuple[str, ...]
     relatives: tuple[DemoRelative, ...] = ()
+    father_y: np.ndarray | None = None
+    child_y: np.ndarray | None = None
+    child_y_mutations: int = 0
 
     @property
     def n_mutations(self) -> int:
@@ -231,6 +280,8 @@ class DemoCandidate:
         The family whose child this is; ``None`` for a person related to no family.
     person : Person or None
         The real person for an unrelated candidate; ``None`` for a simulated child.
+    y : ndarray of int64, shape (n_units,), or None
+        Y haplotype of a male candidate.
     """
 
     candidate_id: str
@@ -238,6 +289,7 @@ class DemoCandidate:
     profile: Profile
     family_id: str | None = None
     person: Person | None = None
+    y: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -254,6 +306,8 @@ class DemoBatch:
     table_name : str
         Name of the effective table the mutation matrices were built on.
     model : MutationModel
+    y_units : YUnits
+        The simulated Y kit's units (:func:`reunite_demo.yhaplotypes.y_units`).
     """
 
     seed: int
@@ -261,6 +315,7 @@ class DemoBatch:
     candidates: tuple[DemoCandidate, ...]
     table_name: str
     model: MutationModel
+    y_units: YUnits
 
     def child_candidate_ids(self) -> dict[str, str]:
         """Family id -> candidate id of its rescued child (families with a rescued child only)."""
@@ -372,7 +427,9 @@ def build_demo_batch(
     fathers-only, untyped partners of mothers-only, and likewise for females); the family kind
     order; each child in family order (sex, then :func:`~kinship.likelihood.simulate.simulate_child`);
     the rescued couples' and single parents' children; 24 people of each of JPT, KHV, CDX;
-    the reference-id order; the candidate-id order.
+    the reference-id order; the candidate-id order. The linked pair of the sibling families
+    (after each sibling family's unlinked draws) and the Y haplotypes (after all families,
+    :func:`_with_y_haplotypes`) come from their own generators, so none of these draws moves.
 
     Parameters
     ----------
@@ -480,6 +537,28 @@ def build_demo_batch(
     def simulated(sex, alleles):
         return Person("simulated", "-", sex, _profile_from_indices(alleles, eff))
 
+    # Siblings at the linked pair: the founders' phase and each meiosis's origins come from a
+    # generator of their own (module docstring), overwriting the two loci of the unlinked draw.
+    lrng = np.random.default_rng(seed + LINKAGE_SEED_OFFSET)
+    pair_idx = [KIT_LOCUS_ORDER.index(locus) for locus in LINKED_PAIR]
+    r_link = haldane_recombination_fraction(LINKED_PAIR_CM[1] - LINKED_PAIR_CM[0])
+    pair_m_father = [m_father[i] for i in pair_idx]
+    pair_m_mother = [m_mother[i] for i in pair_idx]
+
+    def phased(alleles):
+        """The founder's genotypes at the linked pair with a random phase (fair coin)."""
+        pair = np.array(alleles[pair_idx], dtype=np.int16)
+        if lrng.random() < 0.5:
+            pair[1] = pair[1, ::-1]
+        return pair
+
+    def linked(alleles, mutated, phase_f, phase_m):
+        c, mut = simulate_linked_child(phase_f, phase_m, lrng, r=r_link, M_male=pair_m_father, M_female=pair_m_mother)
+        alleles, mutated = alleles.copy(), mutated.copy()
+        alleles[pair_idx] = np.sort(c, axis=1)
+        mutated[pair_idx] = mut
+        return alleles, mutated
+
     im = iter(extra_m)
     jf = iter(extra_f)
     for k in range(n_sib + n_mgp + n_fgp):
@@ -487,13 +566,18 @@ def build_demo_batch(
         if k < n_sib:
             father, mother = next(im), next(jf)
             n_typed = 1 if k < comp["one_sibling"] else 2
-            relatives = []
+            sibs = []
             for _ in range(n_typed):
                 sib_sex = "male" if rng.random() < 0.5 else "female"
-                sib, _ = child_of(arr[father.sample_id], arr[mother.sample_id])
-                relatives.append(DemoRelative("full_sibling", simulated(sib_sex, sib)))
+                sibs.append((sib_sex, *child_of(arr[father.sample_id], arr[mother.sample_id])))
             child_sex = "male" if rng.random() < 0.5 else "female"
             child, mutated = child_of(arr[father.sample_id], arr[mother.sample_id])
+            phase_f, phase_m = phased(arr[father.sample_id]), phased(arr[mother.sample_id])
+            relatives = [
+                DemoRelative("full_sibling", simulated(sib_sex, linked(sib, sib_mut, phase_f, phase_m)[0]))
+                for sib_sex, sib, sib_mut in sibs
+            ]
+            child, mutated = linked(child, mutated, phase_f, phase_m)
             kind = "siblings"
         elif k < n_sib + n_mgp:
             gf, gm, mother = next(im), next(jf), next(jf)
@@ -533,6 +617,9 @@ def build_demo_batch(
         drawn, _ = _pick(rng, [p for p in pool if p.population == population], n, population)
         unrelated += sorted(drawn, key=lambda p: p.sample_id)
 
+    units = y_units()
+    drafts, unrelated_y = _with_y_haplotypes(drafts, unrelated, units, np.random.default_rng(seed + Y_SEED_OFFSET))
+
     # Reference ids: typed parents in (family, relationship) order get ids in random order.
     typed = sorted(
         [(f.family_id, "father") for f in drafts if f.kind in ("couple", "father_only") or _typed_parent(f) == "father"]
@@ -554,14 +641,50 @@ def build_demo_batch(
         for f in drafts
     )
 
-    entries = [(f.family_id, f.child_sex, f.child_profile, None) for f in drafts if f.family_id in rescued_ids]
-    entries += [(None, p.sex, p.profile, p) for p in unrelated]
+    entries = [(f.family_id, f.child_sex, f.child_profile, None, f.child_y) for f in drafts if f.family_id in rescued_ids]
+    entries += [(None, p.sex, p.profile, p, y) for p, y in zip(unrelated, unrelated_y)]
     cand_order = rng.permutation(len(entries)).tolist()
     candidates = tuple(
-        DemoCandidate(f"C-{i + 1:04d}", sex, profile, family_id, person)
-        for i, (family_id, sex, profile, person) in enumerate(entries[j] for j in cand_order)
+        DemoCandidate(f"C-{i + 1:04d}", sex, profile, family_id, person, y)
+        for i, (family_id, sex, profile, person, y) in enumerate(entries[j] for j in cand_order)
     )
-    return DemoBatch(seed, families, candidates, eff.name, model)
+    return DemoBatch(seed, families, candidates, eff.name, model, units)
+
+
+def _with_y_haplotypes(
+    drafts: list[DemoFamily], unrelated: list[Person], units: YUnits, yrng: np.random.Generator
+) -> tuple[list[DemoFamily], list[np.ndarray | None]]:
+    """Give every man of the batch a simulated Y haplotype (:mod:`reunite_demo.yhaplotypes`).
+
+    Draw order (``yrng`` only): per family in family order, the paternal line from its founder
+    down (a real father, or the paternal grandfather and then the simulated father), then
+    each male typed relative of the family in order (a full brother inherits from the father,
+    a maternal grandfather is a founder of his own line), then a male child; then each male
+    unrelated candidate in ``unrelated`` order, a founder. Women get ``None``.
+    """
+    out = []
+    for f in drafts:
+        grandfather = next((r for r in f.relatives if r.relationship == "paternal_grandfather"), None)
+        relatives = []
+        if grandfather is not None:
+            gf_y = draw_founder(units, yrng)
+            father_y, _ = transmit(gf_y, units, yrng)
+        else:
+            father_y = draw_founder(units, yrng)
+        for r in f.relatives:
+            if r.person.sex != "male":
+                relatives.append(r)
+            elif r.relationship == "paternal_grandfather":
+                relatives.append(replace(r, y=gf_y))
+            elif r.relationship == "full_sibling":
+                y, n_mut = transmit(father_y, units, yrng)
+                relatives.append(replace(r, y=y, y_mutations=n_mut))
+            else:  # a maternal grandfather: another lineage
+                relatives.append(replace(r, y=draw_founder(units, yrng)))
+        child_y, n_child = transmit(father_y, units, yrng) if f.child_sex == "male" else (None, 0)
+        out.append(replace(f, relatives=tuple(relatives), father_y=father_y, child_y=child_y, child_y_mutations=n_child))
+    unrelated_y = [draw_founder(units, yrng) if p.sex == "male" else None for p in unrelated]
+    return out, unrelated_y
 
 
 def _typed_parent(f: DemoFamily) -> str | None:
@@ -571,12 +694,17 @@ def _typed_parent(f: DemoFamily) -> str | None:
     return "mother" if f.father.sample_id == "simulated" else "father"
 
 
-def _export(samples: Iterable[tuple[str, str, Profile]]) -> bytes:
-    """GeneMapper ID-X genotype table: one row per (sample, locus), AMEL first, homozygotes twice."""
+def _export(samples: Iterable[tuple[str, str, Profile, np.ndarray | None]], units: YUnits) -> bytes:
+    """GeneMapper ID-X genotype table: one row per (sample, locus), AMEL first, homozygotes
+    twice; then a man's Y loci (one call at a single-copy locus, Allele 2 empty; two at a
+    two-copy locus)."""
     lines = ["\t".join(_EXPORT_HEADER)]
-    for sample_id, sex, profile in samples:
+    for sample_id, sex, profile, y in samples:
         lines.append("\t".join((sample_id, SEX_LOCUS, *amelogenin(sex))))
         lines.extend("\t".join((sample_id, locus, *profile[locus])) for locus in KIT_LOCUS_ORDER)
+        if y is not None:
+            lines.extend("\t".join((sample_id, locus, calls[0], calls[1] if len(calls) > 1 else ""))
+                         for locus, calls in y_calls(y, units))
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -622,19 +750,20 @@ def render_demo_files(batch: DemoBatch) -> dict[str, bytes]:
     >>> files = render_demo_files(build_demo_batch(read_kgp_genotypes(), seed=1))
     >>> files["references.txt"].decode().splitlines()[0].split("\\t")
     ['Sample Name', 'Marker', 'Allele 1', 'Allele 2']
-    >>> len(files["candidates.txt"].decode().splitlines())   # header + 200 samples x 19 loci
-    3801
+    >>> len(files["candidates.txt"].decode().splitlines())   # header + 200 x 19 loci + 86 men x 25 Y loci
+    5951
     """
-    refs = sorted(
-        (ref_id, relationship, parent)
+    refs = [
+        (ref_id, relationship, parent, y)
         for f in batch.families
-        for ref_id, relationship, parent in (
-            (f.father_reference_id, "father", f.father),
-            (f.mother_reference_id, "mother", f.mother),
+        for ref_id, relationship, parent, y in (
+            (f.father_reference_id, "father", f.father, f.father_y),
+            (f.mother_reference_id, "mother", f.mother, None),
         )
         if ref_id is not None
-    )
-    refs = sorted(refs + [(r.reference_id, r.relationship, r.person) for f in batch.families for r in f.relatives])
+    ]
+    refs += [(r.reference_id, r.relationship, r.person, r.y) for f in batch.families for r in f.relatives]
+    refs.sort(key=lambda ref: ref[0])
     family_of = {
         ref_id: f.family_id
         for f in batch.families
@@ -644,7 +773,7 @@ def render_demo_files(batch: DemoBatch) -> dict[str, bytes]:
     ref_manifest = [
         {"sample_id": ref_id, "role": "reference", "family_id": family_of[ref_id], "relationship": relationship,
          "sex": parent.sex, "lab": DEMO_LAB, "kit": DEMO_KIT}
-        for ref_id, relationship, parent in refs
+        for ref_id, relationship, parent, _ in refs
     ]  # fmt: skip
     cand_manifest = [
         {"sample_id": c.candidate_id, "role": "candidate", "sex": c.sex, "lab": DEMO_LAB, "kit": DEMO_KIT}
@@ -675,14 +804,47 @@ def render_demo_files(batch: DemoBatch) -> dict[str, bytes]:
          "relatives": ";".join(f"{r.reference_id}:{r.relationship}:{r.person.source}" for r in f.relatives)}
         for f in batch.families
     ]  # fmt: skip
+    truth_y = []
+    for f in batch.families:
+        ref = _y_reference(f)
+        if ref is None or f.child_sex != "male":
+            continue
+        ref_id, relationship, ref_y, meioses, n_mut = ref
+        truth_y.append(
+            {"lab": DEMO_LAB, "family_id": f.family_id, "family_kind": f.kind, "child_sex": f.child_sex,
+             "child_candidate_id": rescued.get(f.family_id), "y_reference_id": ref_id,
+             "y_reference_relationship": relationship, "y_meioses": meioses,
+             "n_y_mutations": n_mut + f.child_y_mutations,
+             "n_y_differing_units": int(np.count_nonzero(ref_y != f.child_y))}
+        )  # fmt: skip
     return {
-        "references.txt": _export((ref_id, parent.sex, parent.profile) for ref_id, _, parent in refs),
+        "references.txt": _export(((ref_id, parent.sex, parent.profile, y) for ref_id, _, parent, y in refs), batch.y_units),
         "references_manifest.csv": _csv(_MANIFEST_COLUMNS, ref_manifest),
-        "candidates.txt": _export((c.candidate_id, c.sex, c.profile) for c in batch.candidates),
+        "candidates.txt": _export(((c.candidate_id, c.sex, c.profile, c.y) for c in batch.candidates), batch.y_units),
         "candidates_manifest.csv": _csv(_MANIFEST_COLUMNS, cand_manifest),
         "truth.csv": _csv(_TRUTH_COLUMNS, truth),
         "truth_families.csv": _csv(_FAMILY_COLUMNS, truth_families),
+        "truth_y.csv": _csv(_Y_TRUTH_COLUMNS, truth_y),
     }
+
+
+def _y_reference(f: DemoFamily) -> tuple[str, str, np.ndarray, int, int] | None:
+    """The family's closest typed paternal-line man: (reference id, relationship, Y haplotype,
+    meioses to the missing child, Y mutations on his side of the line), or None.
+
+    The father (1 meiosis) before a full brother or the paternal grandfather (2 meioses; the
+    first in reference-id order among brothers); the mutations on his side are the brother's
+    own meiosis from the father, or the simulated father's from the grandfather.
+    """
+    if f.father_reference_id is not None:
+        return f.father_reference_id, "father", f.father_y, 1, 0
+    for r in sorted((r for r in f.relatives if r.y is not None and r.relationship != "maternal_grandfather"),
+                    key=lambda r: r.reference_id or ""):
+        if r.relationship == "full_sibling":
+            return r.reference_id, r.relationship, r.y, 2, r.y_mutations
+        if r.relationship == "paternal_grandfather":
+            return r.reference_id, r.relationship, r.y, 2, int(np.count_nonzero(r.y != f.father_y))
+    return None
 
 
 def write_demo_batch(out_dir: str | Path, *, seed: int = DEMO_SEED) -> list[Path]:

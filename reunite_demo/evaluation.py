@@ -3,15 +3,20 @@
 The pipeline never reads truth; this module is for the demo's summary and the acceptance
 test. A *true pair* is a candidate and the family whose missing child it is; every other
 (candidate, family) pair is *unrelated*.
+
+:func:`what_each_adds` (issue 11) counts, per family kind, what the Y-STR lineage evidence and
+the linked-loci model add to the autosomal evidence, on the matches table alone (the columns of
+``schemas/matches.v3.json``; ``log10_lr_unlinked`` where the run wrote it).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from kinship.matching.ranking import SUPPORT_LOG10_CPI
 
-__all__ = ["score_against_truth", "format_summary"]
+__all__ = ["score_against_truth", "what_each_adds", "format_summary", "format_what_each_adds"]
 
 KINDS = ("couple", "father only", "mother only", "siblings", "parent + relatives")
 
@@ -33,14 +38,11 @@ def score_against_truth(matches: pd.DataFrame, truth: pd.DataFrame) -> dict:
         Per family kind: ``true_pairs``, ``ranked_first`` (the true family is the child's
         rank-1 family), ``cpi_supports`` (CPI >= 10,000), ``ranked_first_and_supported``,
         ``excluded`` (wrong exclusions), ``unrelated_pairs``, ``unrelated_supported`` (false
-        hits: unrelated pairs with CPI >= 10,000), ``max_unrelated_log10_lr``; plus
-        ``n_candidates`` and ``n_families``.
+        hits: unrelated pairs with CPI >= 10,000),
+        ``max_unrelated_log10_lr``; plus ``n_candidates``, ``n_families`` and ``adds``
+        (:func:`what_each_adds`).
     """
-    children = truth[truth["truth"] == "child_of_family"][["candidate_id", "lab", "family_id"]]
-    key = matches[["candidate_id", "lab", "family_id"]].merge(
-        children.assign(is_true=True), how="left", on=["candidate_id", "lab", "family_id"]
-    )
-    is_true = key["is_true"].eq(True).to_numpy()
+    is_true = _true_pairs(matches, truth)
     supported = matches["log10_lr"].to_numpy() >= SUPPORT_LOG10_CPI
     first = matches["rank_for_candidate"].to_numpy() == 1
     excluded = matches["conclusion"].to_numpy() == "excluded"
@@ -64,11 +66,173 @@ def score_against_truth(matches: pd.DataFrame, truth: pd.DataFrame) -> dict:
             "unrelated_supported": int((u & supported).sum()),
             "max_unrelated_log10_lr": float(log10_u.max()) if log10_u.size else float("nan"),
         }
+    out["adds"] = what_each_adds(matches, truth)
     return out
 
 
+def _true_pairs(matches: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
+    """Boolean (n_pairs,): the pair is a candidate and the family whose child it is."""
+    children = truth[truth["truth"] == "child_of_family"][["candidate_id", "lab", "family_id"]]
+    key = matches[["candidate_id", "lab", "family_id"]].merge(
+        children.assign(is_true=True), how="left", on=["candidate_id", "lab", "family_id"]
+    )
+    return key["is_true"].eq(True).to_numpy()
+
+
+def _float(matches: pd.DataFrame, column: str) -> np.ndarray:
+    """A nullable float column as float64 with NaN for null."""
+    return pd.to_numeric(matches[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def what_each_adds(matches: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """Per family kind: what Y-STRs and linkage add to the autosomal evidence, for true children
+    and for unrelated pairs.
+
+    Three evidence sets are compared on each reported pair, each at the support threshold
+    CPI >= 10,000 (``log10 >= SUPPORT_LOG10_CPI``):
+
+    * *autosomal*: ``log10_lr`` (the kernel's autosomal LR, with linked loci as one joint
+      super-locus where the run applies linkage);
+    * *with Y*: ``log10_lr_total`` (``log10_lr + log10_lr_y``, the Y-STR factor where a Y
+      comparison applies);
+    * *unlinked*: ``log10_lr_unlinked`` (the autosomal LR with every locus independent), only
+      when the run wrote that column; else the linkage part is ``None`` ("not applied").
+
+    A true child is *decided* by the run when its pair's ``conclusion`` is ``"support"`` (the
+    GB/T 37223-2018 rule on ``log10_lr_total`` with the run's calibration gate for single
+    parents and families without a parent); a *false hit* is an unrelated pair at or above the
+    threshold (per evidence set) or concluded ``"support"`` (the run). The run's conclusion
+    exists for its own evidence only (autosomal + Y), so the autosomal-only and unlinked
+    columns count the threshold, not the gated conclusion. Counts are over the reported pairs
+    (each candidate's and each family's best k, and every pair with ``log10_lr`` at or above
+    the reporting threshold); the Y-STR factor is computed on those pairs, so a pair that only
+    the Y evidence would lift over the threshold is counted when it is reported.
+
+    Parameters
+    ----------
+    matches : DataFrame
+        Reported pairs of a run (``matches.v3``: ``candidate_id, lab, family_id,
+        family_kind, log10_lr, log10_lr_y, log10_lr_total, conclusion, posterior``;
+        optional ``log10_lr_unlinked``).
+    truth : DataFrame
+        ``candidate_id, truth, lab, family_id`` (:func:`score_against_truth`).
+
+    Returns
+    -------
+    dict
+        ``linkage_applied`` (bool: the column exists), ``true_not_reported`` (true children of
+        the truth whose pair with their family the run did not report: undecided, in no kind's
+        counts) and, per kind of :data:`KINDS`:
+        ``true_children``; ``true_with_y`` (true pairs with a Y comparison) and
+        ``y_log10_median`` (their median ``log10_lr_y``, NaN without one);
+        ``supported_autosomal``, ``supported_with_y``, ``supported_unlinked`` (true pairs at
+        CPI >= 10,000 on each evidence set; ``None`` without the linkage column);
+        ``decided`` (the run's conclusion support); ``false_hits_autosomal``,
+        ``false_hits_with_y``, ``false_hits_unlinked``, ``false_hits_decided``;
+        ``posterior_median``, ``posterior_min`` (true children's database-aware posterior,
+        NaN without true children) and ``posterior_at_least_0_99``.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"candidate_id": ["C1", "C2"], "lab": "L", "family_id": "F1",
+    ...     "family_kind": "father only", "log10_lr": [3.5, 4.2], "log10_lr_y": [2.0, None],
+    ...     "log10_lr_total": [5.5, 4.2], "conclusion": ["support", "inconclusive"],
+    ...     "posterior": [0.999, 0.4]})
+    >>> t = pd.DataFrame({"candidate_id": ["C1", "C2"], "truth": ["child_of_family", "unrelated"],
+    ...     "lab": "L", "family_id": ["F1", ""]})
+    >>> a = what_each_adds(m, t)
+    >>> f = a["father only"]
+    >>> (f["supported_autosomal"], f["supported_with_y"], f["decided"], f["false_hits_autosomal"])
+    (0, 1, 1, 1)
+    >>> a["linkage_applied"], f["supported_unlinked"]
+    (False, None)
+    """
+    is_true = _true_pairs(matches, truth)
+    auto = _float(matches, "log10_lr")
+    total = _float(matches, "log10_lr_total")
+    y = _float(matches, "log10_lr_y")
+    has_y = ~np.isnan(y)
+    linked = "log10_lr_unlinked" in matches.columns
+    unlinked = _float(matches, "log10_lr_unlinked") if linked else None
+    decided = matches["conclusion"].to_numpy() == "support"
+    post = _float(matches, "posterior")
+    kind = matches["family_kind"].to_numpy()
+    n_children = int((truth["truth"] == "child_of_family").sum())
+    out: dict = {"linkage_applied": linked, "true_not_reported": n_children - int(is_true.sum())}
+    for k in KINDS:
+        t = (kind == k) & is_true
+        u = (kind == k) & ~is_true
+        p = post[t]
+        out[k] = {
+            "true_children": int(t.sum()),
+            "true_with_y": int((t & has_y).sum()),
+            "y_log10_median": float(np.median(y[t & has_y])) if (t & has_y).any() else float("nan"),
+            "supported_autosomal": int((t & (auto >= SUPPORT_LOG10_CPI)).sum()),
+            "supported_with_y": int((t & (total >= SUPPORT_LOG10_CPI)).sum()),
+            "supported_unlinked": int((t & (unlinked >= SUPPORT_LOG10_CPI)).sum()) if linked else None,
+            "decided": int((t & decided).sum()),
+            "false_hits_autosomal": int((u & (auto >= SUPPORT_LOG10_CPI)).sum()),
+            "false_hits_with_y": int((u & (total >= SUPPORT_LOG10_CPI)).sum()),
+            "false_hits_unlinked": int((u & (unlinked >= SUPPORT_LOG10_CPI)).sum()) if linked else None,
+            "false_hits_decided": int((u & decided).sum()),
+            "posterior_median": float(np.median(p)) if p.size else float("nan"),
+            "posterior_min": float(p.min()) if p.size else float("nan"),
+            "posterior_at_least_0_99": int((p >= 0.99).sum()),
+        }
+    return out
+
+
+def format_what_each_adds(adds: dict) -> str:
+    """Plain-text table of :func:`what_each_adds`: per kind, true children at CPI >= 10,000 /
+    false hits, on each evidence set, and the run's decisions.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"candidate_id": ["C1"], "lab": "L", "family_id": "F1", "family_kind": "couple",
+    ...     "log10_lr": [9.0], "log10_lr_y": [None], "log10_lr_total": [9.0], "conclusion": ["support"],
+    ...     "posterior": [0.9999]})
+    >>> t = pd.DataFrame({"candidate_id": ["C1"], "truth": ["child_of_family"], "lab": "L", "family_id": ["F1"]})
+    >>> text = format_what_each_adds(what_each_adds(m, t))
+    >>> text.splitlines()[2].split()
+    ['couple', '1', '0', '-', '1/0', '1/0', '-/-', '1/0', '0.9999', '0.9999', '1']
+    >>> text.splitlines()[-1]
+    'linkage: not applied in this run (no log10_lr_unlinked column)'
+    """
+    linked = adds["linkage_applied"]
+
+    def pair(a, b) -> str:
+        return ("-" if a is None else str(a)) + "/" + ("-" if b is None else str(b))
+
+    def num(v, digits=4) -> str:
+        return "-" if np.isnan(v) else f"{v:.{digits}f}"
+
+    lines = [
+        "what each adds: true children at CPI>=1e4 / false hits (unrelated pairs at CPI>=1e4), per evidence;"
+        " 'decided' = the run's conclusion support; 'Y log10' = median Y-STR log10 LR of the true children with one",
+        f"{'family kind':<18} {'true':>5} {'with Y':>6} {'Y log10':>7} {'autosomal':>10} {'+ Y':>7} {'unlinked':>9} "
+        f"{'decided':>8} {'post.median':>11} {'post.min':>9} {'post>=.99':>9}",
+    ]
+    for k in KINDS:
+        a = adds[k]
+        lines.append(
+            f"{k:<18} {a['true_children']:>5} {a['true_with_y']:>6} {num(a['y_log10_median'], 2):>7} "
+            f"{pair(a['supported_autosomal'], a['false_hits_autosomal']):>10} "
+            f"{pair(a['supported_with_y'], a['false_hits_with_y']):>7} "
+            f"{pair(a['supported_unlinked'], a['false_hits_unlinked']):>9} "
+            f"{pair(a['decided'], a['false_hits_decided']):>8} {num(a['posterior_median']):>11} "
+            f"{num(a['posterior_min']):>9} {a['posterior_at_least_0_99']:>9}"
+        )
+    lines.append(f"true children whose pair was not reported (undecided): {adds['true_not_reported']}")
+    if linked:
+        lines.append("linkage: applied (autosomal = linked loci as one joint super-locus; unlinked = every locus independent)")
+    else:
+        lines.append("linkage: not applied in this run (no log10_lr_unlinked column)")
+    return "\n".join(lines)
+
+
 def format_summary(score: dict) -> str:
-    """Plain-text table of :func:`score_against_truth` for the terminal."""
+    """Plain-text table of :func:`score_against_truth` for the terminal, then (when the score
+    has it) :func:`format_what_each_adds`."""
     lines = [
         f"{score['n_candidates']} candidates x {score['n_families']} families",
         f"{'family kind':<18} {'true pairs':>10} {'ranked 1st':>10} {'CPI>=1e4':>9} "
@@ -81,4 +245,6 @@ def format_summary(score: dict) -> str:
             f"{s['ranked_first_and_supported']:>5} {s['excluded']:>8} {s['unrelated_pairs']:>10} "
             f"{s['unrelated_supported']:>10} {s['max_unrelated_log10_lr']:>16.2f}"
         )
+    if "adds" in score:
+        lines += ["", format_what_each_adds(score["adds"])]
     return "\n".join(lines)

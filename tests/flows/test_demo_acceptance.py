@@ -73,6 +73,20 @@ def test_families_without_both_parents_find_their_child(demo_score):
     assert score["siblings"]["ranked_first_and_supported"] >= 3
 
 
+def test_every_true_son_with_a_typed_paternal_line_gets_its_y_comparison(demo_score):
+    """The demo's simulated Y haplotypes (issue 11; data/demo/truth_y.csv): each rescued son of
+    a family with a typed father, brother or paternal grandfather is compared, no daughter and
+    no son of a mother-only family is, and the Y-STR factor of a son who matches his father at
+    every locus is positive (LR > 1)."""
+    score, _ = demo_score
+    adds = score["adds"]
+    assert {k: adds[k]["true_with_y"] for k in ("couple", "father only", "mother only", "siblings", "parent + relatives")} == {
+        "couple": 20, "father only": 3, "mother only": 0, "siblings": 1, "parent + relatives": 2}
+    assert adds["father only"]["y_log10_median"] > 0 and adds["couple"]["y_log10_median"] > 0
+    assert adds["true_not_reported"] == 0
+    assert adds["father only"]["decided"] == 6 and adds["father only"]["false_hits_decided"] == 0
+
+
 def test_the_run_records_its_provenance(demo_score):
     _, result = demo_score
     prov = result["provenance"]

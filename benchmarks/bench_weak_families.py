@@ -1,0 +1,95 @@
+"""What Y-STRs and linkage add for weak families at scale, through the match run's library calls.
+
+Draws a synthetic batch (:func:`reunite_demo.synthetic.weak_families`: fathers only with
+Y-STRs and their sons, full-sibling families with vWA-D12S391 simulated with linkage) and runs
+the production steps of a full match run in process, in the match flow's order
+(``flows/match.py``, without the store and the report): ``assemble_inputs``,
+``effective_frequencies``, ``encode_run``, ``plan_run``, ``score_shard`` per family shard with
+``combine_results``, ``collect_matches``, ``lineage.y_evidence``, ``calibrate``, ``assess``, all
+on the default :class:`~kinship.app.parameters.MatchParameters`. Then scores the matches
+against the truth (:func:`reunite_demo.evaluation.what_each_adds`): per kind, true children at
+CPI >= 10,000 with the autosomal LR alone, with the Y-STR factor, and (when the run writes
+``log10_lr_unlinked``) with every locus independent; false hits; the run's decisions.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_weak_families.py --families 2000 --candidates 20000
+
+Prints the timings of each step, the what-each-adds table, and one markdown row for
+``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+from kinship.app import lineage, match_run
+from kinship.app.parameters import MatchParameters
+from kinship.io.frequencies import load_frequency_table
+from kinship.matching import streaming
+from reunite_demo.evaluation import format_what_each_adds, what_each_adds
+from reunite_demo.synthetic import weak_families
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--families", type=int, default=2000)
+    parser.add_argument("--candidates", type=int, default=20000)
+    parser.add_argument("--siblings", type=int, default=None, help="full-sibling families (default half)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    params = MatchParameters()
+    times = {}
+    t = time.perf_counter()
+    table = load_frequency_table(params.table_id)
+    batch = weak_families(args.families, args.candidates, table, n_sibling_families=args.siblings, seed=args.seed)
+    times["draw"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    inputs = match_run.assemble_inputs(batch.genotypes, batch.members)
+    eff, _ = match_run.effective_frequencies(inputs, table, floor=params.frequency_floor,
+                                             silent_alleles=params.silent_alleles)
+    run = match_run.encode_run(inputs, eff, params.mutation_model, theta=params.theta)
+    plan = match_run.plan_run(run, params, force_full=True)
+    times["assemble+encode"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    kept = None
+    for shard in plan.shards:
+        result = match_run.score_shard(run, shard[0], shard[1], k=params.k, threshold=params.threshold)
+        kept = streaming.combine_results([r for r in (kept, result) if r is not None], k=params.k)
+    matches = match_run.collect_matches(run, [kept], k=params.k, new_candidates=plan.new_candidates,
+                                        new_families=plan.new_families)
+    times["compile+score+collect"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    with_y, _, y_max = lineage.y_evidence(batch.genotypes, batch.samples, inputs, matches, params.y_str)
+    times["y_evidence"] = time.perf_counter() - t
+    t = time.perf_counter()
+    calibrated = match_run.calibrate(run, with_y, threshold=params.threshold,
+                                     max_expected_unrelated=params.max_expected_unrelated, y_max=y_max)
+    times["calibrate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    final = match_run.assess(run, calibrated, prior=params.prior, k=params.k, threshold=params.threshold, y_max=y_max)
+    times["assess"] = time.perf_counter() - t
+
+    adds = what_each_adds(final, batch.truth)
+    print("  ".join(f"{k} {v:.1f} s" for k, v in times.items()))
+    print(f"{len(inputs.families)} families x {len(inputs.candidate_ids)} candidates, {len(final)} reported pairs\n")
+    print(format_what_each_adds(adds))
+    fo, sib = adds["father only"], adds["siblings"]
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    wall = sum(v for k, v in times.items() if k != "draw")
+    unl = "-" if sib["supported_unlinked"] is None else f"{sib['supported_unlinked']}/{sib['false_hits_unlinked']}"
+    print(f"\n| {args.families} | {args.candidates} | {fo['true_children']} | "
+          f"{fo['supported_autosomal']}/{fo['false_hits_autosomal']} | {fo['supported_with_y']}/{fo['false_hits_with_y']} | "
+          f"{fo['decided']}/{fo['false_hits_decided']} | {sib['true_children']} | "
+          f"{sib['supported_autosomal']}/{sib['false_hits_autosomal']} | {unl} | {sib['supported_with_y']}/{sib['false_hits_with_y']} | "
+          f"{sib['decided']}/{sib['false_hits_decided']} | {wall:.1f} | {peak_gb:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
