@@ -187,3 +187,31 @@ def test_the_calibration_of_a_linked_family_bounds_the_enumerated_tail(scenario)
         assert lower <= exact + 1e-15 and exact <= upper + 1e-15
         assert upper - lower < 0.05
     assert (10.0 ** total * prob).sum() == pytest.approx(1.0, abs=1e-9)  # E[LR | unrelated] = 1
+
+
+def test_the_provenance_and_the_report_state_the_linked_pairs_and_show_the_factor(scenario):
+    from datetime import datetime, timezone
+
+    from kinship.report.html import render_html
+    from tests.provenance_check import assert_valid_provenance
+
+    inputs, eff, params = scenario
+    run, plan, matches = _run(inputs, eff, params, linkage=params.linkage)
+    matches = mr.calibrate(run, matches, threshold=params.threshold, max_expected_unrelated=params.max_expected_unrelated)
+    matches = mr.assess(run, matches, prior=params.prior, k=params.k, threshold=params.threshold)
+    pairs = mr.reported_pairs(matches)
+    detail = mr.pair_loci(run, pairs)
+    prov = mr.provenance(run, params, [], started_at=datetime(2026, 12, 2, tzinfo=timezone.utc), plan=plan,
+                         matches=matches)
+    assert_valid_provenance(prov)
+    link = prov["linkage"]
+    assert link["used"] and link["n_families_linked"] == int(run.linked_families.sum()) == 10
+    vwa = next(p for p in link["pairs"] if p["name"] == "D12S391~vWA")
+    assert vwa["distance_cm"] == pytest.approx(27.57129 - 15.63031)
+    assert vwa["recombination_fraction"] == pytest.approx(0.5 * (1 - np.exp(-2 * 0.1194098)), abs=1e-12)
+    assert prov["parameters"]["linkage"] == {"use": True, "map_function": "haldane", "max_distance_cm": 30.0}
+    html = render_html(matches, detail, prov)
+    assert "D12S391 and vWA (11.9 cM apart on chromosome 12, recombination fraction 0.106)" in html
+    assert 'data-locus="D12S391~vWA"' in html and "the linkage factor" in html
+    off = mr.encode_run(inputs, eff, params.mutation_model, theta=0.0, linkage=LinkageParameters(use=False))
+    assert mr.linkage_model(off, LinkageParameters(use=False))["used"] is False
