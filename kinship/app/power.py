@@ -67,12 +67,21 @@ from kinship.likelihood.power import (
     p_at_least,
     power,
 )
-from kinship.app.match_run import MatchInputs, entity_hashes
+from kinship.app.match_run import MatchInputs, assemble_inputs, effective_frequencies, encode_run, entity_hashes
+from kinship.io.frequencies import load_frequency_table
 from kinship.app.parameters import MatchParameters
 from kinship.matching.compiler import Family, compile_families, encode_profiles
 from kinship.matching.ranking import EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI
 
-__all__ = ["NEXT_RELATIVES", "RelativePower", "FamilyPower", "family_power", "power_parameters_hash", "family_content_hash"]
+__all__ = [
+    "NEXT_RELATIVES",
+    "RelativePower",
+    "FamilyPower",
+    "family_power",
+    "store_family_power",
+    "power_parameters_hash",
+    "family_content_hash",
+]
 
 #: Relatives considered for typing next (names of :data:`kinship.genetics.relationships.RELATIONSHIPS`).
 NEXT_RELATIVES = (
@@ -410,3 +419,64 @@ def family_power(
         power_parameters_hash(parameters, table, loci, n_candidates=n_candidates, relatives=relatives),
         current, p_support, p_rule, tuple(out), skipped, seconds_current, seconds_next,
     )
+
+
+def store_family_power(store, family_key: str, parameters: MatchParameters | None = None, *,
+                       use_cache: bool = True, relatives: Sequence[str] = NEXT_RELATIVES) -> tuple[FamilyPower, bool]:
+    """Power of one stored family, from the store's cache when its hashes match, else computed and cached.
+
+    The family, the run's effective table (the chosen table plus every stored allele it lacks),
+    its loci and the number of candidates are those a match run with ``parameters`` would use
+    (:func:`kinship.app.match_run.assemble_inputs`, :func:`~kinship.app.match_run.effective_frequencies`,
+    :func:`~kinship.app.match_run.encode_run`).
+
+    Parameters
+    ----------
+    store : kinship.store.Store
+    family_key : str
+        ``LAB/FAMILY``.
+    parameters : MatchParameters, optional
+        Default: the defaults.
+    use_cache : bool
+        Read the cache (the result is always written).
+    relatives : sequence of str
+
+    Returns
+    -------
+    (FamilyPower, bool)
+        The result, and whether it came from the cache.
+
+    Raises
+    ------
+    ReuniteInputError
+        ``family_key`` not of the form ``LAB/FAMILY``, or no such family in the store (the message
+        lists how many families the lab has); theta > 0.
+    """
+    parameters = MatchParameters.of(parameters)
+    lab, sep, family_id = family_key.partition("/")
+    if not sep or not lab or not family_id:
+        raise ReuniteInputError(f"family {family_key!r}; expected LAB/FAMILY (e.g. BJ-PSB/F-0001)")
+    inputs = assemble_inputs(store.load_genotypes(), store.load_family_members(), store.load_pedigrees(),
+                             families=store.load_families())
+    found = [f for f in inputs.families if f.lab == lab and f.family_id == family_id]
+    if not found:
+        n_lab = sum(f.lab == lab for f in inputs.families)
+        raise ReuniteInputError(
+            f"family {family_key} is not in the store (lab {lab} has {n_lab} families with profiles); "
+            "fix: check the lab code and family id (scripts/flow batches list)")
+    family = found[0]
+    table, _ = effective_frequencies(inputs, load_frequency_table(parameters.table_id),
+                                     floor=parameters.frequency_floor, silent_alleles=parameters.silent_alleles)
+    run = encode_run(inputs, table, parameters.mutation_model, theta=parameters.theta)
+    n_candidates = len(inputs.candidate_ids)
+    content = family_content_hash(family, inputs.profiles)
+    params_hash = power_parameters_hash(parameters, table, run.loci, n_candidates=n_candidates, relatives=relatives)
+    if use_cache:
+        cached = store.get_family_power(lab, family_id, content_hash=content, parameters_hash=params_hash)
+        if cached is not None:
+            return FamilyPower.from_dict(cached), True
+    result = family_power(family, inputs.profiles, table, parameters.mutation_model, run.loci,
+                          n_candidates=n_candidates, parameters=parameters, relatives=relatives)
+    store.put_family_power(lab, family_id, result.as_dict(), content_hash=content, parameters_hash=params_hash,
+                           code_version=kinship.code_version())
+    return result, False
