@@ -15,7 +15,6 @@ with status 2.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from flows.console import refusals_in_one_line
 from flows.settings import store_location
@@ -52,4 +51,3 @@ def main(argv: list[str] | None = None) -> str:
 
 if __name__ == "__main__":
     print(main())
-    sys.exit(0)

@@ -32,9 +32,12 @@ theta = 0 (refused otherwise: :mod:`kinship.likelihood.power`). A family given a
 PED-style pedigree has no relationship names to add a relative by: only its current power is
 computed.
 
-Cost (measured with ``benchmarks/power_family.py``; see the module's report): the current
-family's part is about 40 ms for a single-parent family at 20 loci; each next relative costs a
-compile of ``n_genotypes`` families per locus and four FFT convolutions.
+Cost (``benchmarks/power_family.py``, its numbers in ``benchmarks/README.md``): the current
+family's part is 56-90 ms for a single-parent family at 20 loci on a shared 2-core VM (about
+half of it the run's own ``compile_families``); each next relative costs a compile of one
+family per genotype of the relative at every locus and four FFT convolutions: about a second
+for a parent, several for a sibling or grandparent. On demand, cached; never for every family
+of a run.
 """
 
 from __future__ import annotations
