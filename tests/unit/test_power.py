@@ -330,3 +330,18 @@ def test_report_section_escapes_ids(tmp_path):
     from kinship.report.html import _environment
     html = _environment().from_string("{% for f in power %}{{ f.family }}{% endfor %}").render(power=power_rows([record]))
     assert "&lt;b&gt;F_1&lt;/b&gt;" in html and "<b>" not in html
+
+
+def test_family_power_rows_round_trip_and_are_replaced_on_both_back_ends(store):
+    from kinship.errors import StoreError
+
+    key = {"content_hash": "a" * 64, "parameters_hash": "b" * 64}
+    assert store.get_family_power("L", "F1", **key) is None
+    store.put_family_power("L", "F1", {"p_support": [0.25, 0.5]}, code_version="0.1.0", **key)
+    store.put_family_power("L", "F1", {"p_support": [0.3, 0.31]}, code_version="0.1.0", **key)  # replaced
+    assert store.get_family_power("L", "F1", **key) == {"p_support": [0.3, 0.31]}
+    assert store.get_family_power("L", "F1", content_hash="c" * 64, parameters_hash="b" * 64) is None
+    with pytest.raises(StoreError, match=r"content_hash 'xyz'; expected a sha256 in hex"):
+        store.put_family_power("L", "F1", {}, content_hash="xyz", parameters_hash="b" * 64, code_version="0")
+    with pytest.raises(StoreError, match=r"the result is not JSON"):
+        store.put_family_power("L", "F1", {"p": math.nan}, code_version="0", **key)
