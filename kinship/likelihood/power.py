@@ -193,8 +193,9 @@ class LrDistribution:
     down, up : (int, ndarray of float64) or None
         ``(lo, dist)`` with ``dist[k] = P(S_. = (lo + k) h)``; None: no mass at or above ``lowest``.
     error : float
-        Round-off allowance of an FFT convolution (0 for the direct one): every tail is widened
-        by it, every quantile located with it.
+        Round-off allowance of an FFT convolution per grid point (0 for the direct one): a tail
+        summed over ``k`` grid points is widened by ``k * error``, a quantile located with the
+        allowance of the whole grid.
     """
 
     h: float
@@ -203,14 +204,15 @@ class LrDistribution:
     up: tuple[int, np.ndarray] | None
     error: float = 0.0
 
-    def _tail(self, part, x: float) -> float:
+    def _tail(self, part, x: float, sign: float = 0.0) -> float:
+        """The tail at ``x`` of one part, ``sign`` times its round-off allowance added."""
         if part is None:
             return 0.0
         lo, dist = part
-        start = math.ceil(x / self.h - 1e-9) - lo
-        if start <= 0:
-            return float(min(1.0, dist.sum()))
-        return float(dist[start:].sum()) if start < dist.size else 0.0
+        start = max(0, math.ceil(x / self.h - 1e-9) - lo)
+        if start >= dist.size:
+            return 0.0
+        return float(min(1.0, max(0.0, dist[start:].sum() + sign * self.error * (dist.size - start))))
 
     def tail(self, x: float) -> tuple[float, float]:
         """``(lower, upper)`` bounds on ``P(S >= x)``, for ``x >= lowest``.
@@ -223,7 +225,7 @@ class LrDistribution:
         """
         if x < self.lowest - 1e-12:
             raise ValueError(f"tail at {x} below the distribution's exact range (lowest {self.lowest})")
-        return max(0.0, self._tail(self.down, x) - self.error), min(1.0, self._tail(self.up, x) + self.error)
+        return self._tail(self.down, x, -1.0), self._tail(self.up, x, 1.0)
 
     def _quantile(self, part, q: float) -> float:
         if part is None or q <= 0.0:
@@ -247,7 +249,8 @@ class LrDistribution:
         >>> d.quantile(0.5), d.quantile(0.9)
         ((-1.0, -1.0), (1.0, 1.0))
         """
-        return self._quantile(self.down, q - self.error), self._quantile(self.up, min(1.0, q + self.error))
+        total = self.error * max((p[1].size for p in (self.down, self.up) if p is not None), default=0)
+        return self._quantile(self.down, q - total), self._quantile(self.up, min(1.0, q + total))
 
 
 def _clamped(values: np.ndarray, floor: float, up: bool) -> np.ndarray:
@@ -279,9 +282,10 @@ def _fft_distribution(values_by_locus, probs_by_locus, h: float, up: bool):
     for _, d in loci:
         spectrum *= np.fft.rfft(d, n_fft)
     dist = np.clip(np.fft.irfft(spectrum, n_fft)[:size], 0.0, None)
-    # |F(p)| <= 1 for a probability vector: each spectrum entry carries a relative round-off of
-    # about (n_loci + 2 log2 n_fft) u, each grid point at most that, a tail at most size times that
-    error = 2.0 * np.finfo(np.float64).eps * size * (len(loci) + 2 * math.log2(n_fft))
+    # |F(p)| <= 1 for a probability vector: each spectrum entry carries an absolute round-off of
+    # about (n_loci + 2 log2 n_fft) u, and each grid point of the inverse transform (an average
+    # of n_fft entries) at most that
+    error = 2.0 * np.finfo(np.float64).eps * (len(loci) + 2 * math.log2(n_fft))
     return (sum(lo for lo, _ in loci), dist), float(error)
 
 
@@ -313,9 +317,11 @@ def lr_distribution(
         exact on the grid, its cost the occupied bins of each locus times the partial
         distribution's length (a family's own table: tens to hundreds of values per locus).
         ``"fft"``: one product of the loci's discrete Fourier transforms (for the mixtures of
-        the next relative, whose loci occupy thousands of bins), with a round-off allowance
-        ``2 u L (n_loci + 2 log2 n_fft)`` (``u`` the float64 unit round-off, ``L`` the grid's
-        length: every transform of a probability vector has modulus <= 1) added to every tail.
+        the next relative, whose loci occupy thousands of bins), with a round-off allowance of
+        ``2 u (n_loci + 2 log2 n_fft)`` per grid point (``u`` the float64 unit round-off: every
+        transform of a probability vector has modulus <= 1, so each spectrum entry, and each
+        inverse-transformed point, carries at most that absolute error), so a tail over ``k``
+        grid points is widened by ``k`` times it.
 
     Returns
     -------
@@ -327,7 +333,7 @@ def lr_distribution(
     >>> [round(b, 12) for b in d.tail(0.0) + d.tail(2.0)]
     [0.36, 0.36, 0.04, 0.04]
     >>> f = lr_distribution([np.array([1.0, -1.0])] * 2, [np.array([0.2, 0.8])] * 2, h=1.0, method="fft")
-    >>> [round(b, 9) for b in f.tail(2.0)], f.error < 1e-12
+    >>> [round(b, 9) for b in f.tail(2.0)], f.error < 1e-13
     ([0.04, 0.04], True)
     """
     if method not in ("direct", "fft"):
@@ -440,7 +446,7 @@ def _gate_grid(h2: LrDistribution, threshold: float, n_candidates: int, max_expe
         return threshold
     lo, dist = h2.up
     suffix = np.concatenate([np.cumsum(dist[::-1])[::-1], [0.0]])
-    suffix[:-1] += h2.error
+    suffix += h2.error * np.arange(dist.size, -1, -1)  # k grid points summed from each start
     ok = np.flatnonzero(n_candidates * np.minimum(1.0, suffix) <= max_expected)
     k = int(ok[0]) if ok.size else suffix.size - 1
     if not ok.size:
