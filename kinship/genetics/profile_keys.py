@@ -5,7 +5,7 @@ compares two samples only when they share a *profile key*: for each block of
 :data:`KEY_BLOCKS` at every locus of which a sample is typed, the 64-bit hash of its genotypes
 there. Two samples with the same genotype at every shared locus and both typed at every locus
 of some block have that block's key in common, so an index on the keys (table
-``profile_keys``, ``schemas/store.v7.json``) finds every such pair without comparing a sample
+``profile_keys``, ``schemas/store.v8.json``) finds every such pair without comparing a sample
 with the whole store; the few samples that collide are then compared exactly.
 
 The blocks split two standard core sets in halves of six or seven loci: the 13 original CODIS

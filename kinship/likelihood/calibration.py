@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["DEFAULT_GRID", "tail_probability", "tail_bounds", "tail_probability_with_factor"]
+__all__ = ["DEFAULT_GRID", "grid_distribution", "tail_probability", "tail_bounds", "tail_probability_with_factor"]
 
 DEFAULT_GRID = 1e-3
 
@@ -44,16 +44,17 @@ def _locus_bins(values: np.ndarray, probs: np.ndarray, h: float, up: bool):
     return lo, dense
 
 
-def _pruned_distribution(values_by_locus, probs_by_locus, x: float, h: float, up: bool):
+def _pruned_distribution(values_by_locus, probs_by_locus, x: float | None, h: float, up: bool):
     """``(lo, dist)``: the grid distribution of the sum, exact at every grid point >= ``x`` (lower
-    partial sums that can not reach ``x`` are dropped as they appear); None when nothing can."""
+    partial sums that can not reach ``x`` are dropped as they appear; ``x = None``: nothing is
+    dropped); None when nothing can."""
     loci = []
     for values, probs in zip(values_by_locus, probs_by_locus):
         b = _locus_bins(np.asarray(values, dtype=np.float64), np.asarray(probs, dtype=np.float64), h, up)
         if b is None:  # every genotype excluded: LR 0 for any unrelated candidate
             return None
         loci.append(b)
-    target = math.ceil(x / h - 1e-9)
+    target = None if x is None else math.ceil(x / h - 1e-9)
     max_after = np.cumsum([lo + d.size - 1 for lo, d in loci][::-1])[::-1].tolist() + [0]
     lo, dist = 0, np.ones(1)
     for j, (l_lo, l_dense) in enumerate(loci):
@@ -61,6 +62,8 @@ def _pruned_distribution(values_by_locus, probs_by_locus, x: float, h: float, up
         for off in np.nonzero(l_dense)[0]:
             new[off:off + dist.size] += l_dense[off] * dist
         lo, dist = lo + l_lo, new
+        if target is None:
+            continue
         # Drop partial sums that can not reach the target even with the best remaining loci.
         cut = target - max_after[j + 1] - lo
         if cut > 0:
@@ -79,6 +82,52 @@ def _tail(values_by_locus, probs_by_locus, x: float, h: float, up: bool) -> floa
     if start <= 0:
         return float(min(1.0, dist.sum()))
     return float(dist[start:].sum()) if start < dist.size else 0.0
+
+
+def grid_distribution(
+    values_by_locus: Sequence[np.ndarray],
+    probs_by_locus: Sequence[np.ndarray],
+    *,
+    h: float = DEFAULT_GRID,
+    up: bool,
+    lowest: float | None = None,
+) -> tuple[int, np.ndarray] | None:
+    """Grid distribution of ``sum_l T_l(G_l)`` for independent ``G_l``, every value rounded up
+    (or down) to the grid: the machinery of :func:`tail_bounds`, returned whole.
+
+    Rounding every value up gives a sum ``S_up >= S`` (so its tails are upper bounds on those of
+    ``S``), rounding down a sum ``S_down <= S``.
+
+    Parameters
+    ----------
+    values_by_locus : sequence of ndarray of float64
+        Per locus, the log10 LR of every genotype (``-inf`` allowed: LR 0, left out of the
+        distribution, whose total is then below 1).
+    probs_by_locus : sequence of ndarray of float64
+        Per locus, the probability of every genotype (under the hypothesis of interest).
+    h : float
+        Grid width in log10 units.
+    up : bool
+        Round values up (True) or down (False).
+    lowest : float, optional
+        Partial sums that can not reach ``lowest`` even with the best values of the remaining
+        loci are dropped (exact at every grid point ``>= lowest``; below it the masses are
+        not all there). None: nothing is dropped.
+
+    Returns
+    -------
+    (lo, dist) : tuple of (int, ndarray of float64), or None
+        ``dist[k]`` is ``P(S = (lo + k) h)``; None when no value is finite at some locus (or
+        nothing can reach ``lowest``).
+
+    Examples
+    --------
+    Two loci, each LR 10 or 0.1 with probabilities 0.2 and 0.8:
+
+    >>> grid_distribution([np.array([1.0, -1.0])] * 2, [np.array([0.2, 0.8])] * 2, h=1.0, up=True)
+    (-2, array([0.64, 0.  , 0.32, 0.  , 0.04]))
+    """
+    return _pruned_distribution(values_by_locus, probs_by_locus, lowest, h, up)
 
 
 def tail_bounds(

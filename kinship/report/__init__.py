@@ -23,6 +23,7 @@ from kinship.report.folders import atomic_folder
 from kinship.report.formatting import format_cpi, format_pi, format_posterior, format_power_of_ten
 from kinship.report.html import render_html, write_report
 from kinship.report.markdown import (
+    family_power_markdown,
     ingestion_summary_markdown,
     ingestion_summary_text,
     summary_markdown,
@@ -45,6 +46,7 @@ __all__ = [
     "top_candidates_table",
     "ingestion_summary_markdown",
     "ingestion_summary_text",
+    "family_power_markdown",
     "write_all",
 ]
 
@@ -57,6 +59,7 @@ def write_all(
     *,
     samples: pd.DataFrame | None = None,
     call_quality: pd.DataFrame | None = None,
+    power: list[dict] | None = None,
 ) -> dict[str, Path]:
     """Write every output of a run into ``out_dir/<run_id>/``: tables, provenance and report, atomically.
 
@@ -64,6 +67,9 @@ def write_all(
     into place at the end (:func:`kinship.report.folders.atomic_folder`): the run folder appears
     complete or not at all, and a failure (full disk, crash, bad table) leaves neither a run
     folder nor a temporary one. Folders are created ``0700``, files ``0600``.
+
+    ``power``: families' power results (:meth:`kinship.app.power.FamilyPower.as_dict`) for the
+    report's section "Power and the next relative" (:func:`render_html`); None: no section.
 
     Returns
     -------
@@ -82,5 +88,5 @@ def write_all(
     with atomic_folder(run_dir) as tmp:
         names = {name.replace(".", "_"): path.name for name, path in write_tables(tmp, matches, pair_loci, provenance).items()}
         names["report_html"] = write_report(tmp, matches, pair_loci, provenance, samples=samples,
-                                           call_quality=call_quality).name
+                                           call_quality=call_quality, power=power).name
     return {key: run_dir / name for key, name in names.items()}

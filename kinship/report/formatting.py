@@ -222,3 +222,53 @@ def _frequency_notes(provenance: dict) -> dict:
         "silent": silent_text,
     }
 
+
+
+def _bounds_text(pair) -> str:
+    """A ``[lower, upper]`` pair as ``"0.308 to 0.321"`` (one number when they agree to 3 digits)."""
+    if pair is None:
+        return "—"
+    lo, hi = (format_probability(float(x)) for x in pair)
+    return lo if lo == hi else f"{lo} to {hi}"
+
+
+def _log10_bounds_text(pair) -> str:
+    lo, hi = (float(x) for x in pair)
+    text = [("below the range" if not math.isfinite(v) else f"{v:.2f}") for v in (lo, hi)]
+    return text[0] if text[0] == text[1] else f"{text[0]} to {text[1]}"
+
+
+def power_rows(results) -> list[dict]:
+    """Display rows of families' power (:meth:`kinship.app.power.FamilyPower.as_dict` records,
+    plain data: this layer does not import the application): text only, escaped by the caller.
+
+    Examples
+    --------
+    >>> cur = {"support_log10": 4.0, "gated": False, "expected_false_hits": [0.1, 0.12], "n_candidates": 1000,
+    ...        "quantiles_h1": {"0.05": [3.1, 3.2], "0.5": [6.0, 6.0]}, "expected_lr_h2": 1.0}
+    >>> r = power_rows([{"family_key": "L/F1", "family_kind": "mother only", "current": cur,
+    ...                  "p_support": [0.5, 0.52], "next_relatives": [], "not_considered": {}}])[0]
+    >>> r["p_support"], r["support_cpi"], r["quantiles"]
+    ('0.5 to 0.52', '1.0 × 10^4', '5%: 3.10 to 3.20; 50%: 6.00')
+    """
+    out = []
+    for d in results:
+        cur = d["current"]
+        relatives = []
+        for r in d["next_relatives"]:
+            p = r["power"]
+            relatives.append({
+                "relationship": r["relationship"].replace("_", " "), "family_kind": r["family_kind"],
+                "p_support": _bounds_text(r["p_support"]), "gain": _bounds_text(r["gain"]),
+                "support_cpi": format_power_of_ten(float(p["support_log10"])),
+                "expected_false_hits": _bounds_text(p["expected_false_hits"]),
+            })
+        out.append({
+            "family": d["family_key"], "family_kind": d["family_kind"], "p_support": _bounds_text(d["p_support"]),
+            "support_cpi": format_power_of_ten(float(cur["support_log10"])), "gated": bool(cur["gated"]),
+            "expected_false_hits": _bounds_text(cur["expected_false_hits"]), "n_candidates": cur["n_candidates"],
+            "quantiles": "; ".join(f"{float(q) * 100:g}%: {_log10_bounds_text(v)}" for q, v in cur["quantiles_h1"].items()),
+            "expected_lr_h2": f"{float(cur['expected_lr_h2']):.6f}", "relatives": relatives,
+            "not_considered": {k.replace("_", " "): v for k, v in d["not_considered"].items()},
+        })
+    return out

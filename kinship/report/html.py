@@ -27,6 +27,7 @@ from kinship.report.formatting import (
     format_cpi,
     format_pi,
     format_posterior,
+    power_rows,
 )
 from kinship.report.tables import TABLE_SCHEMAS, check_table
 
@@ -172,6 +173,7 @@ def render_html(
     max_pairs: int = 200,
     max_rows: int = 1000,
     call_quality: pd.DataFrame | None = None,
+    power: list[dict] | None = None,
 ) -> str:
     """A self-contained HTML report of a match run for case managers.
 
@@ -205,6 +207,10 @@ def render_html(
         Calls left untyped at ingestion for call quality, per locus
         (:meth:`kinship.store.Store.warning_counts_by_locus` of ``low_quality``: ``locus, n_calls, n_samples,
         n_batches``); listed in the section "Calls dropped for call quality".
+    power : list of dict, optional
+        Families' power results (:meth:`kinship.app.power.FamilyPower.as_dict`) for the section
+        "Power and the next relative"; only the families given (power is computed on demand,
+        never for every family of a run). None: no section.
 
     Returns
     -------
@@ -283,6 +289,7 @@ def render_html(
         "n_reported": n_reported,
         "max_pairs": max_pairs,
         "call_quality": _call_quality_rows(call_quality),
+        "power": None if power is None else power_rows(power),
     }
     return _environment().get_template("report.html.j2").render(**context)
 

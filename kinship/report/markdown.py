@@ -8,9 +8,15 @@ from collections import defaultdict
 
 import pandas as pd
 
-from kinship.report.formatting import _frequency_notes, _rules, _summary, _sorted_by_lr, format_cpi
+from kinship.report.formatting import _frequency_notes, _rules, _summary, _sorted_by_lr, format_cpi, power_rows
 
-__all__ = ["summary_markdown", "top_candidates_table", "ingestion_summary_markdown", "ingestion_summary_text"]
+__all__ = [
+    "summary_markdown",
+    "top_candidates_table",
+    "ingestion_summary_markdown",
+    "ingestion_summary_text",
+    "family_power_markdown",
+]
 
 # --------------------------------------------------------------------------------------------
 # Prefect artifacts (plain data; this module never imports prefect)
@@ -271,3 +277,53 @@ def ingestion_summary_text(summary, *, store: str | None = None) -> str:
         + (f"skipped: {get('n_records_skipped')} records on no forensic locus (not rows; listed in the warnings, "
            f"file_id {get('file_id')}; a VCF on the wrong --build places none)\n" if get("n_records_skipped") else "")
     )
+
+
+def family_power_markdown(results) -> str:
+    """Markdown section "Power and the next relative" for families' power results.
+
+    Parameters
+    ----------
+    results : sequence of dict
+        :meth:`kinship.app.power.FamilyPower.as_dict` records (only the families asked about:
+        power is computed on demand, not for every family of a run).
+
+    Returns
+    -------
+    str
+        Per family: P(support | true child), the CPI support needs, the unrelated candidates
+        expected at CPI >= 10,000 at the store's size, the true child's log10 LR quantiles,
+        then each relative that could be typed next with its P(support) and gain, largest
+        gain first. Every probability is the pair of exact grid bounds. Ids are
+        markdown-escaped.
+
+    Examples
+    --------
+    >>> cur = {"support_log10": 4.0, "gated": False, "expected_false_hits": [0.1, 0.1], "n_candidates": 1000,
+    ...        "quantiles_h1": {"0.5": [6.0, 6.0]}, "expected_lr_h2": 1.0}
+    >>> text = family_power_markdown([{"family_key": "L/F_1", "family_kind": "mother only", "current": cur,
+    ...     "p_support": [0.5, 0.5], "next_relatives": [], "not_considered": {}}])
+    >>> "L/F" + chr(92) + "_1" in text   # the id's markdown underscore escaped
+    True
+    """
+    lines = ["## Power and the next relative", ""]
+    for r in power_rows(results):
+        lines += [
+            f"### Family {_md(r['family'])} ({_md(r['family_kind'])})", "",
+            f"- P(support | true child): {_md(r['p_support'])} (support needs CPI >= {_md(r['support_cpi'])}"
+            + (", the calibration gate at the store's size)" if r["gated"] else ")"),
+            f"- unrelated candidates expected at CPI >= 10,000 among {_md(r['n_candidates'])}: "
+            f"{_md(r['expected_false_hits'])}",
+            f"- true child's log10 LR quantiles: {_md(r['quantiles'])}; E[LR | unrelated] = {_md(r['expected_lr_h2'])}",
+            "",
+        ]
+        if r["relatives"]:
+            lines += ["| type next | family becomes | P(support \\| true child) | gain | support needs CPI | "
+                      "unrelated expected at CPI >= 10,000 |", "|---|---|---|---|---|---|"]
+            lines += [f"| {_md(x['relationship'])} | {_md(x['family_kind'])} | {_md(x['p_support'])} | {_md(x['gain'])} | "
+                      f"{_md(x['support_cpi'])} | {_md(x['expected_false_hits'])} |" for x in r["relatives"]]
+            lines.append("")
+        for k, why in r["not_considered"].items():
+            lines.append(f"- not considered: {_md(k)} ({_md(why)})")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,4 +1,4 @@
-"""The store's tables: one SQLAlchemy 2 Core :data:`metadata` (``schemas/store.v7.json``).
+"""The store's tables: one SQLAlchemy 2 Core :data:`metadata` (``schemas/store.v8.json``).
 
 The metadata mirrors the head Alembic revision (``kinship/store/migrations``; a test checks that
 a migrated database and the metadata agree). Table groups: ingestion (``ingested_files``,
@@ -6,7 +6,8 @@ a migrated database and the metadata agree). Table groups: ingestion (``ingested
 (``families``, ``family_declarations``: each family's declared number of missing children), pedigrees
 (``family_pedigrees``), match runs (``match_runs``, ``matches``, ``match_run_inputs``) and
 catalogues and undo (``labs``, ``kits``, ``store_secrets``, ``batch_retractions``,
-``sample_erasures``, :mod:`kinship.store.catalogue` and :mod:`kinship.store.batches`);
+``sample_erasures``, :mod:`kinship.store.catalogue` and :mod:`kinship.store.batches`) and the
+cache of families' power (``family_power``, :mod:`kinship.store.power`);
 the methods that read and write each group are :mod:`kinship.store.profiles`,
 :mod:`kinship.store.pedigrees` and :mod:`kinship.store.match_runs`.
 """
@@ -41,10 +42,11 @@ __all__ = [
     "store_secrets",
     "batch_retractions",
     "sample_erasures",
+    "family_power",
 ]
 
-#: Version of the table layout (``schemas/store.v7.json``).
-STORE_SCHEMA_VERSION = 7
+#: Version of the table layout (``schemas/store.v8.json``).
+STORE_SCHEMA_VERSION = 8
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -323,4 +325,18 @@ sample_erasures = sa.Table(
     sa.Column("erased_at", UTCDateTime, nullable=False),
     sa.Column("operator", _ID, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
+)
+
+#: Cached power of a family and its next-relative ranking (:class:`kinship.app.power.FamilyPower`
+#: as JSON), keyed by the family's content hash and the parameters' hash. Migration 0008.
+family_power = sa.Table(
+    "family_power",
+    metadata,
+    sa.Column("lab", _ID, primary_key=True),
+    sa.Column("family_id", _ID, primary_key=True),
+    sa.Column("content_hash", sa.String(64), primary_key=True),
+    sa.Column("parameters_hash", sa.String(64), primary_key=True),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("code_version", _ID, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )

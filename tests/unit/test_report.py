@@ -456,3 +456,20 @@ def test_html_shows_posteriors_after_database_size_and_the_joint_assignment(run)
     w = 0.5 / 4
     d = 0.5 + w * (10.0 ** c1.log10_lr_total).sum()
     assert float(true.posterior) == pytest.approx(w * 10.0 ** float(true.log10_lr_total) / d, rel=1e-12)
+
+
+def test_html_power_section_only_for_the_families_given_and_escaped(run):
+    matches, loci, prov, _ = run
+    assert "Power and the next relative" not in render_html(matches, loci, prov)
+    cur = {"support_log10": 5.7, "gated": True, "expected_false_hits": [0.87, 0.92], "n_candidates": 100000,
+           "quantiles_h1": {"0.05": [2.1, 2.2], "0.5": [5.0, 5.04]}, "expected_lr_h2": 1.0}
+    nxt = {"relationship": "father", "family_kind": "couple", "p_support": [0.99, 1.0], "gain": [0.67, 0.69],
+           "power": {**cur, "support_log10": 4.0, "gated": False, "expected_false_hits": [0.0, 0.0003]}}
+    record = {"family_key": "L/<i>F1</i>", "family_kind": "mother only", "current": cur, "p_support": [0.308, 0.321],
+              "next_relatives": [nxt], "not_considered": {"maternal_grandfather": "the mother is typed"}}
+    html = render_html(matches, loci, prov, power=[record])
+    section = html[html.index('<section id="power">'):html.index('<section id="details"')]
+    assert "L/&lt;i&gt;F1&lt;/i&gt;" in section and "<i>" not in section
+    assert "0.308 to 0.321" in section and "5.0 × 10<sup>5</sup>" not in section and "5.0 × 10^5" in section
+    assert "<td>father</td><td>couple</td>" in section and "0.67 to 0.69" in section
+    assert "Not considered: maternal grandfather (the mother is typed)." in section

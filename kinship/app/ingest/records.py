@@ -3,7 +3,7 @@
 Every row of an export ends in one of three outcomes (:data:`LANDED`, :data:`UNTYPED`,
 :data:`QUARANTINED`). A quarantined row, an invalid manifest row and a warning are all one
 :class:`IngestRecord`, told apart by its ``severity``; the store keeps the quarantined ones in
-table ``quarantine`` and the warnings in table ``warnings`` (``schemas/store.v7.json``).
+table ``quarantine`` and the warnings in table ``warnings`` (``schemas/store.v8.json``).
 """
 
 from __future__ import annotations
