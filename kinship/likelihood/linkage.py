@@ -58,8 +58,11 @@ factors: cheaper than the single-locus peeling), then per family ``V R m`` for t
 on the side with fewer rows and ``2^{m - F} R1 R2`` for the matrix product (``R_l`` table rows).
 Memory: the result, ``R1 R2`` float64 per family (vWA x D12S391 at 12 x 25 alleles: 31,941
 rows, 256 kB per family); families are chunked so that one chunk's arrays stay near 2^24
-elements. Measured: 1,000 families of two typed full siblings (untyped parents, ``m = 6``),
-12 x 25 alleles, with mutation, about 5 s on one shared core.
+elements. The cost per family is about ``2^{m - F}`` eliminations per locus and hypothesis.
+Measured at 12 x 25 alleles (vWA x D12S391), with mutation, on one shared core: 1,000 families
+of two typed full siblings (untyped parents, ``m = 6``) 5.2 s; 1,000 paternal half siblings
+2.3 s; 1,000 mother + paternal grandfather 1.2 s; 100 families with an aunt/uncle on each
+side (``m = 10``) 4.2 s; five typed siblings (``m = 12``) about 1.5 s per family.
 
 The cap: ``m <= MAX_MEIOSES = 12`` (4096 vectors); beyond, :class:`PedigreeError`. The
 templated families fit: ``n`` full siblings with untyped parents have ``2 (n + 1)`` meioses
