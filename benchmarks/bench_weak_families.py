@@ -52,7 +52,7 @@ def main() -> None:
     inputs = match_run.assemble_inputs(batch.genotypes, batch.members)
     eff, _ = match_run.effective_frequencies(inputs, table, floor=params.frequency_floor,
                                              silent_alleles=params.silent_alleles)
-    run = match_run.encode_run(inputs, eff, params.mutation_model, theta=params.theta)
+    run = match_run.encode_run(inputs, eff, params.mutation_model, theta=params.theta, linkage=params.linkage)
     plan = match_run.plan_run(run, params, force_full=True)
     times["assemble+encode"] = time.perf_counter() - t
 

@@ -27,8 +27,10 @@ relative should the lab type next to make it decisive?" - the question Familias 
   by relationship order).
 
 Assumptions: the candidate (the true child, or an unrelated child) and the relative to be
-typed are typed at every locus of ``loci``, completely; Hardy-Weinberg; unlinked loci;
-theta = 0 (refused otherwise: :mod:`kinship.likelihood.power`). A family given as an explicit
+typed are typed at every locus of ``loci``, completely; Hardy-Weinberg; the run's linked pairs
+(``linked``) as joint super-loci for the current power of a family with relatives other than the
+parents, as the run scores it, and every locus independent for the next relatives (given the
+references); theta = 0 (refused otherwise: :mod:`kinship.likelihood.power`). A family given as an explicit
 PED-style pedigree has no relationship names to add a relative by: only its current power is
 computed.
 
@@ -54,7 +56,7 @@ import numpy as np
 
 import kinship
 from kinship.errors import ReuniteInputError
-from kinship.genetics.encoding import ALLELE_DTYPE, genotype_alleles
+from kinship.genetics.encoding import ALLELE_DTYPE, genotype_alleles, n_table_rows
 from kinship.genetics.frequencies import FrequencyTable, table_hash
 from kinship.genetics.mutation import MutationModel
 from kinship.genetics.relationships import PARENT_KINDS, RELATIONSHIPS, SINGLE_PARENT_KINDS
@@ -73,7 +75,7 @@ from kinship.likelihood.power import (
 from kinship.app.match_run import MatchInputs, assemble_inputs, effective_frequencies, encode_run, entity_hashes
 from kinship.io.frequencies import load_frequency_table
 from kinship.app.parameters import MatchParameters
-from kinship.matching.compiler import Family, compile_families, encode_profiles
+from kinship.matching.compiler import Family, compile_families, encode_profiles, linked_units
 from kinship.matching.ranking import EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI
 
 __all__ = [
@@ -331,6 +333,7 @@ def family_power(
     n_candidates: int,
     parameters: MatchParameters,
     relatives: Sequence[str] = NEXT_RELATIVES,
+    linked: Sequence = (),
 ) -> FamilyPower:
     """Power of one family and of each relative that could be typed next, ranked by gain.
 
@@ -352,6 +355,11 @@ def family_power(
         ``theta`` (must be 0), ``max_expected_unrelated``; hashed with the rest.
     relatives : sequence of str
         Relationships to consider typing next (default :data:`NEXT_RELATIVES`).
+    linked : sequence of kinship.genetics.linkage.LinkedPair
+        The run's linked pairs (:attr:`kinship.app.match_run.EncodedRun.linked`): for a family
+        with relatives other than the parents the current power is that of the run's LR, each
+        pair one joint super-locus (its H1 probabilities ``10^T * p(g1) p(g2)`` over the joint
+        genotypes, exact); the next relatives' part treats every locus independently.
 
     Returns
     -------
@@ -380,18 +388,33 @@ def family_power(
     start = time.perf_counter()
     ref_ids = list(family.references)
     ref_alleles = encode_profiles(profiles, ref_ids, table, loci)  # (n_loci, n_refs, 2)
-    tables = compile_families([family], ref_alleles, ref_ids, table, loci, model)
     obs = [unrelated_rows(table[l].afreq, table[l].silent) for l in loci]
-    values, h1, h2, p_inc = [], [], [], []
-    for li, (rows, pr) in enumerate(obs):
-        v = tables.log10_lr[li][rows, 0]
-        p1, _ = h1_probabilities(v, pr)
-        values.append(v)
-        h1.append(p1)
-        h2.append(pr)
-        p_inc.append(float((p1 * tables.inconsistent[li][rows, 0]).sum()))
+    sizes = [n_table_rows(table[l].afreq.shape[0]) for l in loci]
     kind = family.kind
-    current, p_support, p_rule = _result(values, h1, h2, p_inc, kind, parameters, n_candidates, "direct")
+
+    def current_power(pairs):
+        tables = compile_families([family], ref_alleles, ref_ids, table, loci, model, linked=pairs)
+        values, h1, h2, p_inc = [], [], [], []
+        for u, (_, members) in enumerate(linked_units(loci, pairs)):
+            rows, pr = np.zeros(1, dtype=np.int64), np.ones(1)
+            for li in members:  # a linked pair: joint rows of the two loci's observations
+                rows = (rows[:, None] * sizes[li] + obs[li][0][None, :]).ravel()
+                pr = (pr[:, None] * obs[li][1][None, :]).ravel()
+            v = tables.log10_lr[u][rows, 0]
+            p1, _ = h1_probabilities(v, pr)
+            values.append(v)
+            h1.append(p1)
+            h2.append(pr)
+            # P(unit inconsistent | true child); a linked pair (only in families without both
+            # parents, where the inconsistent-loci rule does not apply) counts as one unit
+            p_inc.append(float((p1 * (tables.inconsistent[u][rows, 0] > 0)).sum()))
+        return _result(values, h1, h2, p_inc, kind, parameters, n_candidates, "direct")
+
+    pairs = tuple(linked) if not family.is_parentage else ()
+    current, p_support, p_rule = current_power(pairs)
+    # the next relatives are evaluated with every locus independent: their gain is measured
+    # against the current family on the same footing
+    baseline = current_power(())[1] if pairs else p_support
     seconds_current = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -412,7 +435,7 @@ def family_power(
             continue
         res, p_sup, _ = _result([x[0] for x in per_locus], [x[1] for x in per_locus], [x[2] for x in per_locus],
                                 [x[3] for x in per_locus], family_r.kind, parameters, n_candidates, "fft")
-        gain = (p_sup[0] - p_support[1], p_sup[1] - p_support[0])
+        gain = (p_sup[0] - baseline[1], p_sup[1] - baseline[0])
         out.append(RelativePower(relationship, family_r.kind, res, p_sup, gain))
     order = {r: k for k, r in enumerate(RELATIONSHIPS)}
     out.sort(key=lambda r: (-(r.gain[0] + r.gain[1]) / 2.0, order[r.relationship]))
@@ -470,7 +493,7 @@ def store_family_power(store, family_key: str, parameters: MatchParameters | Non
     family = found[0]
     table, _ = effective_frequencies(inputs, load_frequency_table(parameters.table_id),
                                      floor=parameters.frequency_floor, silent_alleles=parameters.silent_alleles)
-    run = encode_run(inputs, table, parameters.mutation_model, theta=parameters.theta)
+    run = encode_run(inputs, table, parameters.mutation_model, theta=parameters.theta, linkage=parameters.linkage)
     n_candidates = len(inputs.candidate_ids)
     content = family_content_hash(family, inputs.profiles)
     params_hash = power_parameters_hash(parameters, table, run.loci, n_candidates=n_candidates, relatives=relatives)
@@ -479,7 +502,7 @@ def store_family_power(store, family_key: str, parameters: MatchParameters | Non
         if cached is not None:
             return FamilyPower.from_dict(cached), True
     result = family_power(family, inputs.profiles, table, parameters.mutation_model, run.loci,
-                          n_candidates=n_candidates, parameters=parameters, relatives=relatives)
+                          n_candidates=n_candidates, parameters=parameters, relatives=relatives, linked=run.linked)
     store.put_family_power(lab, family_id, result.as_dict(), content_hash=content, parameters_hash=params_hash,
                            code_version=kinship.code_version())
     return result, False

@@ -57,6 +57,7 @@ MATCH_V3_COLUMNS = {
     "joint_group": "Int32",
     "joint_exact": "boolean",
     "conflict": "boolean",
+    "log10_lr_unlinked": "float64",
 }
 _LOADED_MATCH_COLUMNS = [*MATCH_COLUMNS, "family_kind", *MATCH_V3_COLUMNS]
 #: May be null: posterior (NaN), ranks (not among the best k; ``schemas/matches.v2.json``).

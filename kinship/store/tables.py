@@ -253,6 +253,7 @@ matches = sa.Table(
     sa.Column("joint_group", sa.Integer, nullable=True),
     sa.Column("joint_exact", sa.Boolean, nullable=True),
     sa.Column("conflict", sa.Boolean, nullable=True),
+    sa.Column("log10_lr_unlinked", _F64, nullable=True),  # migration 0008
 )
 
 match_run_inputs = sa.Table(

@@ -233,6 +233,7 @@ def _v3_frame() -> pd.DataFrame:
     f["joint_group"] = pd.array([1, pd.NA, 2], dtype="Int32")
     f["joint_exact"] = pd.array([True, pd.NA, False], dtype="boolean")
     f["conflict"] = pd.array([False, pd.NA, True], dtype="boolean")
+    f["log10_lr_unlinked"] = [7.25 - 1.0 / 7.0, -math.inf, -0.5]  # store v8 (migration 0008)
     return f
 
 

@@ -345,3 +345,42 @@ def test_family_power_rows_round_trip_and_are_replaced_on_both_back_ends(store):
         store.put_family_power("L", "F1", {}, content_hash="xyz", parameters_hash="b" * 64, code_version="0")
     with pytest.raises(StoreError, match=r"the result is not JSON"):
         store.put_family_power("L", "F1", {"p": math.nan}, code_version="0", **key)
+
+
+def test_a_sibling_family_s_power_uses_the_run_s_linked_pairs_and_r_one_half_is_independence():
+    import dataclasses
+
+    from kinship.genetics.linkage import linked_pairs
+
+    table = load_bundled_table()
+    loci = ["CSF1PO", "D12S391", "D5S818", "TH01", "vWA"]
+    rng = np.random.default_rng(5)
+    profile = {}
+    for locus in loci:
+        lf = table[locus]
+        a = rng.choice(lf.afreq.size, 2, p=lf.afreq)
+        profile[locus] = tuple(lf.alleles[k] for k in sorted(a))
+    family = Family("L", "F", others=(("S", "full_sibling"),))
+    params = MatchParameters()
+    pairs = linked_pairs(loci)
+    assert [p.name for p in pairs] == ["CSF1PO~D5S818", "D12S391~vWA"]
+
+    def current(linked):
+        return family_power(family, {"S": profile}, table, params.mutation_model, loci, n_candidates=1000,
+                            parameters=params, relatives=(), linked=linked).current
+
+    plain, joint = current(()), current(pairs)
+    half = current(tuple(dataclasses.replace(p, recombination_fraction=0.5) for p in pairs))
+    assert half.n_loci == joint.n_loci == 3 and plain.n_loci == 5
+    for a, b in zip(half.p_threshold_h1 + half.p_threshold_h2, plain.p_threshold_h1 + plain.p_threshold_h2):
+        assert a == pytest.approx(b, abs=2e-3)  # the same distribution, gridded over other units
+    # E[LR | unrelated] = P(refs | H1) / P(refs | H2) (1 but for the stepwise model's
+    # non-stationarity), which linkage does not change for one reference
+    assert joint.expected_lr_h2 == pytest.approx(plain.expected_lr_h2, rel=1e-9)
+    assert abs(plain.expected_lr_h2 - 1.0) < 2e-3
+    # linkage makes two sibs share the pair's alleles together: the true child's LR spreads
+    spread = lambda r: r.quantiles_h1[0.95][0] - r.quantiles_h1[0.05][1]  # noqa: E731
+    assert spread(joint) > spread(plain)
+    parentage = family_power(Family("L", "P", mother="S"), {"S": profile}, table, params.mutation_model, loci,
+                             n_candidates=1000, parameters=params, relatives=(), linked=pairs).current
+    assert parentage.n_loci == 5  # a parent-child LR keeps independent loci

@@ -1,4 +1,5 @@
-"""Store layout version 8: a cache of each family's power and next-relative ranking.
+"""Store layout version 8: a cache of each family's power and next-relative ranking; matches'
+independent-loci LR.
 
 Revision ID: 0008
 Revises: 0007
@@ -10,9 +11,13 @@ Create Date: 2027-01-20
   entity hash of a match run (its references' profiles and relationships), ``parameters_hash``
   everything else the numbers depend on (:func:`kinship.app.power.power_parameters_hash`): a
   family whose references or the run's parameters change simply misses the cache.
-- Existing data: none to fill (the cache starts empty).
+- ``matches.log10_lr_unlinked`` (nullable, ``schemas/matches.v3.json``): the pair's autosomal
+  log10 LR with every locus independent, beside ``log10_lr`` with the linked pairs of loci as
+  joint super-loci (equal for parent-only families); null for the pairs of earlier runs.
+- Existing data: none to fill (the cache starts empty; earlier pairs keep the new column null).
 
-Downgrade drops the table (the cached results are lost; they are recomputed on demand).
+Downgrade drops the table and the column (the cached results are lost; they are recomputed on
+demand).
 """
 
 from __future__ import annotations
@@ -40,9 +45,13 @@ def upgrade() -> None:
         sa.Column("code_version", _ID, nullable=False),
         sa.Column("created_at", _TS, nullable=False),
     )
+    with op.batch_alter_table("matches") as batch:
+        batch.add_column(sa.Column("log10_lr_unlinked", sa.Float(precision=53), nullable=True))
     op.execute(sa.text("update store_meta set value = '8' where key = 'schema_version'"))
 
 
 def downgrade() -> None:
     op.execute(sa.text("update store_meta set value = '7' where key = 'schema_version'"))
+    with op.batch_alter_table("matches") as batch:
+        batch.drop_column("log10_lr_unlinked")
     op.drop_table("family_power")
