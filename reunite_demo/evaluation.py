@@ -16,7 +16,8 @@ import pandas as pd
 
 from kinship.matching.ranking import SUPPORT_LOG10_CPI
 
-__all__ = ["score_against_truth", "what_each_adds", "format_summary", "format_what_each_adds"]
+__all__ = ["score_against_truth", "what_each_adds", "format_summary", "format_what_each_adds", "undecided_leads",
+           "next_relative_rows", "format_next_relatives", "DEMO_NEXT_RELATIVES"]
 
 KINDS = ("couple", "father only", "mother only", "siblings", "parent + relatives")
 
@@ -247,4 +248,55 @@ def format_summary(score: dict) -> str:
         )
     if "adds" in score:
         lines += ["", format_what_each_adds(score["adds"])]
+    return "\n".join(lines)
+
+
+#: Relatives the demo's summary considers typing next (the parents and a full sibling: a
+#: grandparent adds less than the parent it descends through; ``scripts/flow power`` lists all).
+DEMO_NEXT_RELATIVES = ("father", "mother", "full_sibling")
+
+
+def undecided_leads(matches: pd.DataFrame) -> list[str]:
+    """Families whose best candidate is a lead the run could not decide: rank 1 for the family,
+    conclusion ``inconclusive`` (neither support nor exclusion), as ``LAB/FAMILY``, sorted.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"lab": ["L", "L", "L"], "family_id": ["F1", "F2", "F3"], "rank_for_family": [1, 1, 2],
+    ...                   "conclusion": ["inconclusive", "support", "inconclusive"]})
+    >>> undecided_leads(m)
+    ['L/F1']
+    """
+    best = matches[matches["rank_for_family"].eq(1).fillna(False).astype(bool)]
+    lead = best[best["conclusion"] == "inconclusive"]
+    return sorted(f"{a}/{b}" for a, b in zip(lead["lab"], lead["family_id"]))
+
+
+def next_relative_rows(results) -> list[dict]:
+    """One row per family power result (:class:`kinship.app.power.FamilyPower`): its current
+    P(support | true child) and the relative ranked first, with its P(support | true child) and
+    gain (midpoints of the exact bounds)."""
+    rows = []
+    for fp in results:
+        best = fp.next_relatives[0] if fp.next_relatives else None
+        rows.append({
+            "family": fp.family_key, "kind": fp.family_kind, "p_support": sum(fp.p_support) / 2.0,
+            "next": best.relationship if best else None,
+            "p_support_next": sum(best.p_support) / 2.0 if best else None,
+            "gain": sum(best.gain) / 2.0 if best else None,
+        })
+    return rows
+
+
+def format_next_relatives(rows: list[dict]) -> str:
+    """The demo's "which relative to type next" table (:func:`next_relative_rows`)."""
+    if not rows:
+        return "next relative: every family's best candidate is decided (no inconclusive lead)"
+    lines = ["next relative to type for the undecided leads (exact power, scripts/flow power LAB/FAMILY):",
+             f"{'family':<16} {'kind':<18} {'P(support|child) now':>21}  {'type next':<14} {'then':>6} {'gain':>6}"]
+    for r in rows:
+        nxt = r["next"] or "-"
+        then = f"{r['p_support_next']:.3f}" if r["next"] else "-"
+        gain = f"{r['gain']:+.3f}" if r["next"] else "-"
+        lines.append(f"{r['family']:<16} {r['kind']:<18} {r['p_support']:>21.3f}  {nxt:<14} {then:>6} {gain:>6}")
     return "\n".join(lines)

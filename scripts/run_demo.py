@@ -12,7 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from flows.pipeline import pipeline
-from reunite_demo.evaluation import format_summary, score_against_truth
+from kinship.app.power import store_family_power
+from kinship.store import Store
+from reunite_demo.evaluation import (DEMO_NEXT_RELATIVES, format_next_relatives, format_summary, next_relative_rows,
+                                     score_against_truth, undecided_leads)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
@@ -45,6 +48,11 @@ def main() -> None:
     print(f"report:  {paths['report_html']}")
     print(f"matches: {paths['matches_parquet']}\n")
     print(format_summary(score_against_truth(matches, truth)))
+    # which relative to type next for the families the run could not decide (cached in the store)
+    with Store(args.store) as store:
+        results = [store_family_power(store, key, relatives=DEMO_NEXT_RELATIVES)[0] for key in undecided_leads(matches)]
+    print()
+    print(format_next_relatives(next_relative_rows(results)))
 
 
 if __name__ == "__main__":
