@@ -384,3 +384,20 @@ def test_a_sibling_family_s_power_uses_the_run_s_linked_pairs_and_r_one_half_is_
     parentage = family_power(Family("L", "P", mother="S"), {"S": profile}, table, params.mutation_model, loci,
                              n_candidates=1000, parameters=params, relatives=(), linked=pairs).current
     assert parentage.n_loci == 5  # a parent-child LR keeps independent loci
+
+
+def test_the_demo_s_next_relative_table_reports_the_best_relative_and_its_gain():
+    from reunite_demo.evaluation import format_next_relatives, next_relative_rows
+
+    family, profiles = _toy_mother_family()
+    params = MatchParameters(mutation={"model": "proportional", "rate_male": 0.01, "rate_female": 0.005})
+    fp = family_power(family, profiles, TOY, params.mutation_model, TOY_LOCI[:2], n_candidates=100,
+                      parameters=params, relatives=("father", "full_sibling"))
+    (row,) = next_relative_rows([fp])
+    best = fp.next_relatives[0]
+    assert row["next"] == best.relationship
+    assert row["p_support"] == pytest.approx(sum(fp.p_support) / 2)
+    assert row["gain"] == pytest.approx(sum(best.gain) / 2) and row["gain"] >= max(sum(r.gain) / 2 for r in fp.next_relatives)
+    text = format_next_relatives([row])
+    assert f"{fp.family_key}" in text and best.relationship in text and f"{row['gain']:+.3f}" in text
+    assert "no inconclusive lead" in format_next_relatives([])
