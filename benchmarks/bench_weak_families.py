@@ -24,12 +24,17 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+from collections import Counter
+
+import numpy as np
 
 from kinship.app import lineage, match_run
 from kinship.app.parameters import MatchParameters
 from kinship.io.frequencies import load_frequency_table
 from kinship.matching import streaming
-from reunite_demo.evaluation import format_what_each_adds, what_each_adds
+from kinship.app.power import family_power
+from reunite_demo.evaluation import (DEMO_NEXT_RELATIVES, format_what_each_adds, next_relative_rows, undecided_leads,
+                                     what_each_adds)
 from reunite_demo.synthetic import weak_families
 
 
@@ -39,6 +44,8 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=20000)
     parser.add_argument("--siblings", type=int, default=None, help="full-sibling families (default half)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--next-relatives", type=int, default=0, metavar="N",
+                        help="also the exact power of the first N undecided leads of each kind and of their best next relative")
     args = parser.parse_args()
 
     params = MatchParameters()
@@ -84,11 +91,36 @@ def main() -> None:
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     wall = sum(v for k, v in times.items() if k != "draw")
     unl = "-" if sib["supported_unlinked"] is None else f"{sib['supported_unlinked']}/{sib['false_hits_unlinked']}"
+    if args.next_relatives:
+        _next_relatives(args.next_relatives, final, inputs, eff, run, params)
     print(f"\n| {args.families} | {args.candidates} | {fo['true_children']} | "
           f"{fo['supported_autosomal']}/{fo['false_hits_autosomal']} | {fo['supported_with_y']}/{fo['false_hits_with_y']} | "
           f"{fo['decided']}/{fo['false_hits_decided']} | {sib['true_children']} | "
           f"{sib['supported_autosomal']}/{sib['false_hits_autosomal']} | {unl} | {sib['supported_with_y']}/{sib['false_hits_with_y']} | "
           f"{sib['decided']}/{sib['false_hits_decided']} | {wall:.1f} | {peak_gb:.2f} |")
+
+
+def _next_relatives(n: int, matches, inputs, table, run, params) -> None:
+    """The exact power of the first ``n`` undecided leads of each kind (best candidate
+    inconclusive) and of the relative that helps each most (parents, full sibling)."""
+    by_key = {f.key: f for f in inputs.families}
+    leads = undecided_leads(matches)
+    for kind in ("father only", "siblings"):
+        chosen = [k for k in leads if by_key[k].kind == kind][:n]
+        if not chosen:
+            continue
+        t = time.perf_counter()
+        results = [family_power(by_key[k], inputs.profiles, table, params.mutation_model, run.loci,
+                                n_candidates=len(inputs.candidate_ids), parameters=params,
+                                relatives=DEMO_NEXT_RELATIVES, linked=run.linked) for k in chosen]
+        rows = next_relative_rows(results)
+        seconds = (time.perf_counter() - t) / len(chosen)
+        best = Counter(r["next"] for r in rows)
+        now = np.mean([r["p_support"] for r in rows])
+        then = np.mean([r["p_support_next"] for r in rows if r["next"]])
+        print(f"\nnext relative, {kind}: {len([k for k in leads if by_key[k].kind == kind])} undecided leads; "
+              f"first {len(chosen)}: mean P(support | true child) {now:.3f} now, {then:.3f} with the best "
+              f"relative typed ({dict(best)}); {seconds:.1f} s per family")
 
 
 if __name__ == "__main__":

@@ -55,3 +55,16 @@ def refusals_in_one_line():
         warnings.showwarning = shown
         for handler in console:
             handler.removeFilter(quiet)
+
+
+def parsed_with_parameters(parser, argv: list[str] | None = None):
+    """``(namespace, MatchParameters)`` of a command line whose parser has the match parameter
+    options (:func:`kinship.app.parameters.add_arguments`); a bad value exits with its one line
+    (``parser.error``, status 2)."""
+    from kinship.app.parameters import from_arguments
+
+    args = parser.parse_args(argv)
+    try:
+        return args, from_arguments(args)
+    except ReuniteInputError as exc:
+        parser.error(str(exc))

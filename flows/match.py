@@ -24,13 +24,12 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.console import refusals_in_one_line
+from flows.console import parsed_with_parameters, refusals_in_one_line
 from flows.retries import IO_RETRIES
 from flows.settings import out_location, store_location
 from kinship import report
 from kinship.app import lineage, match_run
-from kinship.app.parameters import MatchParameters, add_arguments, from_arguments
-from kinship.errors import ReuniteInputError
+from kinship.app.parameters import MatchParameters, add_arguments
 from kinship.io.frequencies import load_frequency_table
 from kinship.matching import streaming
 from kinship.store import Store
@@ -280,12 +279,7 @@ def command_line() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the match flow from command-line arguments; a bad parameter exits with its one line."""
-    parser = command_line()
-    args = parser.parse_args(argv)
-    try:
-        parameters = from_arguments(args)
-    except ReuniteInputError as exc:
-        parser.error(str(exc))
+    args, parameters = parsed_with_parameters(command_line(), argv)
     with refusals_in_one_line():  # a refused frequency table or store: one line, no traceback
         return run_match(args.dask_address, parameters=parameters, store=args.store, out_dir=args.out_dir,
                          full=args.full)

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import argparse
 
-from flows.console import refusals_in_one_line
+from flows.console import parsed_with_parameters, refusals_in_one_line
 from flows.settings import store_location
-from kinship.app.parameters import add_arguments, from_arguments
+from kinship.app.parameters import add_arguments
 from kinship.app.power import store_family_power
-from kinship.errors import ReuniteInputError
 from kinship.report.markdown import family_power_markdown
 from kinship.store import Store
 
@@ -37,12 +36,7 @@ def command_line() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> str:
     """Compute (or read) one family's power; return the text printed."""
-    parser = command_line()
-    args = parser.parse_args(argv)
-    try:
-        parameters = from_arguments(args)
-    except ReuniteInputError as exc:
-        parser.error(str(exc))
+    args, parameters = parsed_with_parameters(command_line(), argv)
     with refusals_in_one_line(), Store(store_location(args.store)) as store:
         result, cached = store_family_power(store, args.family, parameters, use_cache=not args.no_cache)
     text = family_power_markdown([result.as_dict()])

@@ -29,7 +29,7 @@ Issue 11 adds, without changing any autosomal draw of the above (two further gen
   with single-step mutation at the rates of ``kinship/data/ystr_mutation_rates.csv``; written
   after the man's autosomal rows in the exports, summarised per son in ``truth_y.csv``;
 * the sibling families' siblings and children **re-drawn at vWA and D12S391 with linkage**
-  (:data:`LINKED_PAIR`, Haldane r from :data:`LINKED_PAIR_CM`; each real parent's phase a fair
+  (:data:`LINKED_PAIR`, Haldane r from the bundled map: :func:`linked_pair_recombination_fraction`; each real parent's phase a fair
   coin; :func:`kinship.likelihood.simulate.simulate_linked_child`), replacing the unlinked
   draw of those two loci only.
 
@@ -60,7 +60,8 @@ from kinship.genetics.frequencies import FrequencyTable, effective_table
 from kinship.io.frequencies import load_bundled_table
 from kinship.genetics.mutation import MutationModel
 from kinship.matching.compiler import Profile, encode_profiles
-from kinship.likelihood.simulate import haldane_recombination_fraction, simulate_child, simulate_linked_child
+from kinship.genetics.linkage import haldane, linkage_map
+from kinship.likelihood.simulate import simulate_child, simulate_linked_child
 from kinship.report.spreadsheet import spreadsheet_safe
 from reunite_demo.yhaplotypes import YUnits, draw_founder, transmit, y_calls, y_units
 
@@ -76,7 +77,7 @@ __all__ = [
     "Y_SEED_OFFSET",
     "LINKAGE_SEED_OFFSET",
     "LINKED_PAIR",
-    "LINKED_PAIR_CM",
+    "linked_pair_recombination_fraction",
     "DEMO_FILES",
     "Person",
     "DemoFamily",
@@ -102,12 +103,10 @@ SEX_LOCUS = "AMEL"
 #: ``default_rng(seed + offset)``, so that every draw of the autosomal batch is unchanged.
 Y_SEED_OFFSET = 1
 LINKAGE_SEED_OFFSET = 2
-#: The linked pair of the kit simulated with linkage in the sibling families, and the loci's
-#: positions (cM, sex-averaged) on chromosome 12 in the KLINK 50-marker map
-#: (``../shared/data/locus_metadata/KLINK_linkage_map50.csv``, columns ``STR, cM``; Phillips et
-#: al. 2012, Forensic Sci. Int. Genet. 6:e49-e51): 11.94 cM apart, Haldane r = 0.1062.
+#: The linked pair of the kit simulated with linkage in the sibling families: 11.94 cM apart on
+#: chromosome 12 in the bundled KLINK 50-marker map (:func:`kinship.genetics.linkage.linkage_map`),
+#: Haldane r = 0.1062 (:func:`linked_pair_recombination_fraction`).
 LINKED_PAIR = ("vWA", "D12S391")
-LINKED_PAIR_CM = (15.63031, 27.57129)
 #: The 18 CODIS loci of the 1000 Genomes call set in GlobalFiler dye order (blue, green,
 #: yellow, red, purple); GlobalFiler's D16S539, D21S11, SE33, DYS391 and Yindel are not in
 #: the call set and are not written.
@@ -161,6 +160,18 @@ _Y_TRUTH_COLUMNS = (
     "lab", "family_id", "family_kind", "child_sex", "child_candidate_id", "y_reference_id",
     "y_reference_relationship", "y_meioses", "n_y_mutations", "n_y_differing_units",
 )  # fmt: skip
+
+
+def linked_pair_recombination_fraction() -> float:
+    """Haldane recombination fraction of :data:`LINKED_PAIR` from the bundled sex-averaged map.
+
+    Examples
+    --------
+    >>> round(linked_pair_recombination_fraction(), 6)
+    0.106222
+    """
+    position = linkage_map()
+    return haldane(abs(position[LINKED_PAIR[1]].cM - position[LINKED_PAIR[0]].cM))
 
 
 @dataclass(frozen=True)
@@ -541,7 +552,7 @@ def build_demo_batch(
     # generator of their own (module docstring), overwriting the two loci of the unlinked draw.
     lrng = np.random.default_rng(seed + LINKAGE_SEED_OFFSET)
     pair_idx = [KIT_LOCUS_ORDER.index(locus) for locus in LINKED_PAIR]
-    r_link = haldane_recombination_fraction(LINKED_PAIR_CM[1] - LINKED_PAIR_CM[0])
+    r_link = linked_pair_recombination_fraction()
     pair_m_father = [m_father[i] for i in pair_idx]
     pair_m_mother = [m_mother[i] for i in pair_idx]
 

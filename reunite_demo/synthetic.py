@@ -20,7 +20,7 @@ Model (every draw from one ``numpy.random.default_rng(seed)``, in the order belo
   sibling and the missing child, each simulated from the parents with mutation, then re-drawn
   at vWA and D12S391 **with linkage**
   (:func:`kinship.likelihood.simulate.simulate_linked_child`, Haldane r from the KLINK map
-  positions of :data:`reunite_demo.batch.LINKED_PAIR_CM`; each parent's phase a fair coin).
+  positions in the bundled map, :func:`reunite_demo.batch.linked_pair_recombination_fraction`; each parent's phase a fair coin).
   Sexes are fair coins; a male sibling or child inherits the father's Y.
 * **Candidates**: every missing child (all rescued) and unrelated founders (half men) to make
   ``n_candidates``, in a random order; ids ``C-0000001``..., references ``R-0000001``...,
@@ -36,8 +36,8 @@ import pandas as pd
 
 from kinship.genetics.frequencies import FrequencyTable
 from kinship.genetics.mutation import MutationModel
-from kinship.likelihood.simulate import haldane_recombination_fraction, simulate_child, simulate_linked_child
-from reunite_demo.batch import LINKED_PAIR, LINKED_PAIR_CM
+from kinship.likelihood.simulate import simulate_child, simulate_linked_child
+from reunite_demo.batch import LINKED_PAIR, linked_pair_recombination_fraction
 from reunite_demo.yhaplotypes import YUnits, draw_founder, transmit, y_calls, y_units
 
 __all__ = ["LOCI", "SYN_LAB", "WeakFamilies", "weak_families"]
@@ -143,7 +143,7 @@ def weak_families(
     m_female = [model.matrix(table[l].alleles, table[l].afreq, "female") for l in loci]
     pair_idx = [loci.index(l) for l in LINKED_PAIR if l in loci]
     linked = len(pair_idx) == 2
-    r = haldane_recombination_fraction(LINKED_PAIR_CM[1] - LINKED_PAIR_CM[0])
+    r = linked_pair_recombination_fraction()
 
     n_fo = n_families - n_sib
     fathers = _founders(rng, table, loci, n_families)

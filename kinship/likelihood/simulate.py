@@ -15,7 +15,7 @@ import numpy as np
 
 from kinship.genetics.encoding import UNTYPED
 
-__all__ = ["simulate_child", "simulate_linked_child", "haldane_recombination_fraction", "simulate_y_transmission"]
+__all__ = ["simulate_child", "simulate_linked_child", "simulate_y_transmission"]
 
 
 def simulate_child(
@@ -77,40 +77,6 @@ def simulate_child(
             child[locus, column] = allele
     child.sort(axis=1)
     return child, mutated
-
-
-def haldane_recombination_fraction(distance_cm: float) -> float:
-    """Recombination fraction of two loci ``distance_cm`` centimorgans apart (Haldane map function).
-
-    ``r = (1 - exp(-2 d)) / 2`` with ``d`` in Morgans (Haldane 1919, J. Genet. 8:299-309; no
-    crossover interference).
-
-    Parameters
-    ----------
-    distance_cm : float
-        Map distance in cM, >= 0.
-
-    Returns
-    -------
-    float
-        In [0, 1/2).
-
-    Raises
-    ------
-    ValueError
-        If the distance is negative or not finite.
-
-    Examples
-    --------
-    >>> round(haldane_recombination_fraction(27.57129 - 15.63031), 6)   # vWA - D12S391, KLINK map
-    0.106222
-    >>> haldane_recombination_fraction(0.0)
-    0.0
-    """
-    d = float(distance_cm)
-    if not np.isfinite(d) or d < 0:
-        raise ValueError(f"map distance {distance_cm!r} cM; expected a finite distance >= 0")
-    return float(-np.expm1(-2.0 * d / 100.0) / 2.0)
 
 
 def simulate_linked_child(

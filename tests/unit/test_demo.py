@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from kinship.genetics.ystr import read_ystr_rates
-from kinship.likelihood.simulate import haldane_recombination_fraction, simulate_linked_child
+from kinship.genetics.linkage import haldane
+from kinship.likelihood.simulate import simulate_linked_child
 from reunite_demo.batch import (
     LINKED_PAIR,
     DEMO_FILES,
@@ -363,7 +364,7 @@ def test_y_calls_of_a_haplotype_read_back_to_its_units():
 
 
 def test_linked_transmission_recombines_at_the_haldane_fraction():
-    r = haldane_recombination_fraction(27.57129 - 15.63031)
+    r = haldane(27.57129 - 15.63031)
     assert r == pytest.approx((1 - np.exp(-2 * 0.1194098)) / 2, rel=1e-12)
     rng = np.random.default_rng(11)
     father = np.array([[0, 1], [2, 3]])  # haplotypes (0, 2) and (1, 3)
