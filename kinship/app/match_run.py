@@ -69,6 +69,7 @@ from kinship.genetics.mutation import MutationModel, mutation_checks
 from kinship.likelihood.pedigree import pedigree_from_table
 from kinship.matching.compiler import Family, candidate_genotype_index, compile_families, encode_profiles, linked_units
 from kinship.genetics.linkage import linked_pairs
+from kinship.likelihood.linkage import MAX_MEIOSES, linkable
 from kinship.app.lineage import Y_COLUMNS
 from kinship.matching.assignment import MAX_ASSIGNMENTS, joint_assignment
 from kinship.matching.posterior import database_posteriors, log10_none_weight
@@ -169,9 +170,21 @@ class EncodedRun:
     @cached_property
     def linked_families(self) -> np.ndarray:
         """Families scored with the linked pairs jointly, bool (n_families,): every family with a
-        reference other than the parents, when the run has linked pairs (parent-child LRs do
-        not depend on linkage, so parent-only families keep the independent loci)."""
-        return np.array([bool(self.linked) and not f.is_parentage for f in self.inputs.families], dtype=bool)
+        reference other than the parents whose pedigree fits the two-locus computation
+        (:func:`kinship.likelihood.linkage.linkable`), when the run has linked pairs. Parent-child
+        LRs do not depend on linkage, so parent-only families keep the independent loci, and so
+        do larger pedigrees (:attr:`too_large_to_link`)."""
+        return np.array([bool(self.linked) and not f.is_parentage and linkable(f.pedigree)
+                         for f in self.inputs.families], dtype=bool)
+
+    @cached_property
+    def too_large_to_link(self) -> int:
+        """Families with relatives other than the parents whose pedigree has more meioses than
+        the two-locus computation takes (:data:`kinship.likelihood.linkage.MAX_MEIOSES`): scored
+        with independent loci although the run has linked pairs."""
+        if not self.linked:
+            return 0
+        return sum(1 for f in self.inputs.families if not f.is_parentage and not linkable(f.pedigree))
 
     @cached_property
     def units(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
@@ -1136,12 +1149,14 @@ def linkage_model(run: EncodedRun, params: LinkageParameters) -> dict:
             for p in run.linked
         ],
         "n_families_linked": int(run.linked_families.sum()),
+        "n_families_too_large": int(run.too_large_to_link),
         "model": (
             "families with relatives other than the parents: each linked pair is one joint super-locus, "
             "the exact two-locus likelihood over inheritance vectors (Lander & Green 1987; as KLINK / "
             "pedprobr likelihoodLinked), the loci independent given the inheritance, linkage equilibrium "
             "in the population, one sex-averaged recombination fraction; parent-only families: the loci "
-            "independent (a parent-child LR does not depend on linkage)"
+            f"independent (a parent-child LR does not depend on linkage); pedigrees of more than {MAX_MEIOSES} "
+            "meioses: the loci independent"
         ),
     }
 

@@ -75,6 +75,7 @@ from kinship.likelihood.power import (
 from kinship.app.match_run import MatchInputs, assemble_inputs, effective_frequencies, encode_run, entity_hashes
 from kinship.io.frequencies import load_frequency_table
 from kinship.app.parameters import MatchParameters
+from kinship.likelihood.linkage import linkable
 from kinship.matching.compiler import Family, compile_families, encode_profiles, linked_units
 from kinship.matching.ranking import EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI
 
@@ -410,7 +411,7 @@ def family_power(
             p_inc.append(float((p1 * (tables.inconsistent[u][rows, 0] > 0)).sum()))
         return _result(values, h1, h2, p_inc, kind, parameters, n_candidates, "direct")
 
-    pairs = tuple(linked) if not family.is_parentage else ()
+    pairs = tuple(linked) if not family.is_parentage and linkable(family.pedigree) else ()
     current, p_support, p_rule = current_power(pairs)
     # the next relatives are evaluated with every locus independent: their gain is measured
     # against the current family on the same footing

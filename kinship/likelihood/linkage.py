@@ -86,12 +86,28 @@ from kinship.likelihood.pedigree import Pedigree
 from kinship.likelihood.peeling import _checked, _joint, _prune, unrelated_pedigree
 from kinship.likelihood.phenotypes import joint_rows
 
-__all__ = ["MAX_MEIOSES", "meioses", "linked_locus_tables"]
+__all__ = ["MAX_MEIOSES", "meioses", "linkable", "linked_locus_tables"]
 
 #: Largest number of meioses (2 per non-founder of the pruned pedigree) of a linked computation.
 MAX_MEIOSES = 12
 #: Bound on the elements of the per-chunk arrays (chunking over families).
 _CHUNK_ELEMENTS = 1 << 24
+
+
+def linkable(ped: Pedigree) -> bool:
+    """Whether every meiosis of ``ped`` (two per non-founder, the missing child included) fits
+    :data:`MAX_MEIOSES`, whatever its members are typed at: then :func:`linked_locus_tables`
+    never refuses a family of this shape. A match run scores the linked pairs jointly only for
+    such families and keeps independent loci for larger pedigrees (stated in its provenance).
+
+    Examples
+    --------
+    >>> from kinship.likelihood.pedigree import pedigree_from_relationships
+    >>> sibs = lambda n: pedigree_from_relationships([(f"S{i}", "full_sibling") for i in range(n)])
+    >>> linkable(sibs(5)), linkable(sibs(6))
+    (True, False)
+    """
+    return 2 * sum(1 for k in range(ped.n_members) if ped.father[k] >= 0) <= MAX_MEIOSES
 
 
 def meioses(ped: Pedigree, members) -> list[tuple[int, int]]:

@@ -215,3 +215,27 @@ def test_the_provenance_and_the_report_state_the_linked_pairs_and_show_the_facto
     assert 'data-locus="D12S391~vWA"' in html and "the linkage factor" in html
     off = mr.encode_run(inputs, eff, params.mutation_model, theta=0.0, linkage=LinkageParameters(use=False))
     assert mr.linkage_model(off, LinkageParameters(use=False))["used"] is False
+
+
+def test_a_pedigree_too_large_for_the_two_locus_computation_keeps_independent_loci(scenario):
+    inputs, eff, params = scenario
+    rng = np.random.default_rng(3)
+    table = load_bundled_table()
+    f, m = _profile(rng, table), _profile(rng, table)
+    profiles = dict(inputs.profiles)
+    sibs = []
+    for j in range(6):  # 6 typed siblings + the child: 14 meioses > MAX_MEIOSES
+        profiles[f"R-BIG-{j}"] = _child(rng, f, m)
+        sibs.append((f"R-BIG-{j}", "full_sibling"))
+    families = tuple(sorted(inputs.families + (Family("L", "F-BIG", others=tuple(sibs)),),
+                            key=lambda x: (x.lab, x.family_id)))
+    refs = tuple(sorted(inputs.reference_ids + tuple(s for s, _ in sibs)))
+    big = mr.MatchInputs(profiles, refs, inputs.candidate_ids, families)
+    eff_big, _ = mr.effective_frequencies(big, table, floor=params.frequency_floor)
+    run, plan, matches = _run(big, eff_big, params, linkage=params.linkage)
+    k = [f.family_id for f in families].index("F-BIG")
+    assert not run.linked_families[k] and run.too_large_to_link == 1
+    assert run.linked_families.sum() == 10
+    rows = matches[matches.family_id == "F-BIG"]
+    assert len(rows) and (rows.log10_lr == rows.log10_lr_unlinked).all()
+    assert mr.linkage_model(run, params.linkage)["n_families_too_large"] == 1
