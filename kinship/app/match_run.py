@@ -497,6 +497,32 @@ def family_shards(n_families: int, shard_size: int) -> list[tuple[int, int]]:
     return [(a, min(a + shard_size, n_families)) for a in range(0, n_families, shard_size)]
 
 
+#: Families compiled together by the steps after the merge (:func:`collect_matches`'s counts,
+#: :func:`calibrate`, :func:`pair_loci`): their tables are compiled again in chunks of this many
+#: families, so the memory of a step is bounded (~70 MB of tables at 20 loci) whatever the
+#: number of reported families.
+POST_SHARD_FAMILIES = 4096
+
+
+def _family_chunks(fam: np.ndarray, size: int | None = None):
+    """``(families, pair positions, local family index of each)`` per chunk of at most ``size``
+    distinct families of the pairs' family indices ``fam``; the pairs of a chunk in input order.
+
+    Examples
+    --------
+    >>> [(f.tolist(), p.tolist(), l.tolist()) for f, p, l in _family_chunks(np.array([5, 2, 5, 9]), 2)]
+    [([2, 5], [0, 1, 2], [1, 0, 1]), ([9], [3], [0])]
+    """
+    size = POST_SHARD_FAMILIES if size is None else size
+    fam = np.asarray(fam, dtype=np.int64)
+    wanted, local = np.unique(fam, return_inverse=True)
+    order = np.argsort(local, kind="stable")
+    bounds = np.searchsorted(local[order], np.arange(0, wanted.size + size, size))
+    for c in range(0, -(-wanted.size // size)):
+        pos = np.sort(order[bounds[c]:bounds[c + 1]])
+        yield wanted[c * size:(c + 1) * size], pos, local[pos] - c * size
+
+
 @dataclass(frozen=True)
 class RunPlan:
     """What a match run compares.
@@ -775,36 +801,20 @@ def calibrate(
         fam_col = {(f.lab, f.family_id): k for k, f in enumerate(run.inputs.families)}
         cand_col = {c: k for k, c in enumerate(run.inputs.candidate_ids)}
         fams = np.array([fam_col[(out["lab"].iat[i], out["family_id"].iat[i])] for i in hit])
-        wanted, local = np.unique(fams, return_inverse=True)
-        layout = {}
-        for pos, tables, _ in run.scoring_tables(wanted):
-            units = run.units if tables.loci != run.loci else tuple((l, (i,)) for i, l in enumerate(run.loci))
-            for j, q in enumerate(pos):
-                layout[int(q)] = (tables, units, j)
         h2 = {(li, partial): unrelated_rows(run.table[locus].afreq, run.table[locus].silent, partial=partial)
               for li, locus in enumerate(run.loci) for partial in (False, True)}
         sizes = [n_table_rows(run.table[locus].afreq.shape[0]) for locus in run.loci]
         g = run.candidate_genotypes
-        for row, lf in zip(hit, local):
-            gc = g[cand_col[out["candidate_id"].iat[row]]]
-            tables, units, j = layout[int(lf)]
-            values, probs = [], []
-            for u, (_, members) in enumerate(units):
-                if all(gc[li] == UNTYPED for li in members):
-                    continue
-                rows, pr = np.zeros(1, dtype=np.int64), np.ones(1)
-                for li in members:  # a linked pair: the joint row of independent observations
-                    r_l, p_l = h2[(li, bool(gc[li] <= -2))] if gc[li] != UNTYPED else (
-                        np.array([sizes[li] - 1]), np.ones(1))
-                    rows = (rows[:, None] * sizes[li] + r_l[None, :]).ravel()
-                    pr = (pr[:, None] * p_l[None, :]).ravel()
-                values.append(tables.log10_lr[u][rows, j])
-                probs.append(pr)
-            if np.isnan(y[row]):
-                p[row] = tail_probability(values, probs, float(total[row]))
-            else:
-                p[row] = tail_probability_with_factor(values, probs, float(total[row]),
-                                                      float(y_max[cand_col[out["candidate_id"].iat[row]]]))
+        plain_units = tuple((l, (i,)) for i, l in enumerate(run.loci))
+        for wanted, pos, local in _family_chunks(fams):  # the hit families, compiled a chunk at a time
+            layout = {}
+            for where, tables, _ in run.scoring_tables(wanted):
+                units = run.units if tables.loci != run.loci else plain_units
+                for j, q in enumerate(where):
+                    layout[int(q)] = (tables, units, j)
+            for row, lf in zip(hit[pos], local):
+                _calibrate_pair(row, layout[int(lf)], g[cand_col[out["candidate_id"].iat[row]]], h2, sizes,
+                                y, total, y_max, cand_col[out["candidate_id"].iat[row]], p)
     out["p_unrelated"] = p
     out["expected_unrelated"] = p * len(run.inputs.candidate_ids)
     conclusion, flagged = conclude(total, out["n_inconsistent"].to_numpy())
@@ -824,6 +834,26 @@ def calibrate(
     out["conclusion"] = pd.array(conclusion.astype(str), dtype=str)
     out["flagged"] = flagged.astype(bool)
     return out
+
+
+def _calibrate_pair(row, layout, gc, h2, sizes, y, total, y_max, c, p) -> None:
+    """``p[row]``: the calibration tail of one hit (:func:`calibrate`) from its family's tables."""
+    tables, units, j = layout
+    values, probs = [], []
+    for u, (_, members) in enumerate(units):
+        if all(gc[li] == UNTYPED for li in members):
+            continue
+        rows, pr = np.zeros(1, dtype=np.int64), np.ones(1)
+        for li in members:  # a linked pair: the joint row of independent observations
+            r_l, p_l = h2[(li, bool(gc[li] <= -2))] if gc[li] != UNTYPED else (np.array([sizes[li] - 1]), np.ones(1))
+            rows = (rows[:, None] * sizes[li] + r_l[None, :]).ravel()
+            pr = (pr[:, None] * p_l[None, :]).ravel()
+        values.append(tables.log10_lr[u][rows, j])
+        probs.append(pr)
+    if np.isnan(y[row]):
+        p[row] = tail_probability(values, probs, float(total[row]))
+    else:
+        p[row] = tail_probability_with_factor(values, probs, float(total[row]), float(y_max[c]))
 
 
 def _combined_log10_lr(matches: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -929,17 +959,15 @@ def _pair_counts(run: EncodedRun, cand: np.ndarray, fam: np.ndarray) -> tuple[np
     n_compared = np.zeros(cand.size, dtype=np.int16)
     n_inconsistent = np.zeros(cand.size, dtype=np.int16)
     unlinked = np.zeros(cand.size, dtype=np.float64)
-    if cand.size == 0:
-        return n_compared, n_inconsistent, unlinked
-    wanted, local = np.unique(fam, return_inverse=True)
-    tables = run.family_tables(wanted.tolist())
-    g = run.candidate_genotypes[cand]  # (n_pairs, n_loci)
-    for li in range(len(run.loci)):
-        gi = g[:, li]
-        row = table_row(gi, tables.inconsistent[li].shape[0])
-        n_compared += ((gi != UNTYPED) & tables.typed[li, local]).astype(np.int16)
-        n_inconsistent += tables.inconsistent[li][row, local]
-        unlinked += tables.log10_lr[li][row, local]
+    for wanted, pos, local in _family_chunks(fam):
+        tables = run.family_tables(wanted.tolist())
+        g = run.candidate_genotypes[cand[pos]]  # (n_pairs of the chunk, n_loci)
+        for li in range(len(run.loci)):
+            gi = g[:, li]
+            row = table_row(gi, tables.inconsistent[li].shape[0])
+            n_compared[pos] += ((gi != UNTYPED) & tables.typed[li, local]).astype(np.int16)
+            n_inconsistent[pos] += tables.inconsistent[li][row, local]
+            unlinked[pos] += tables.log10_lr[li][row, local]
     return n_compared, n_inconsistent, unlinked
 
 
@@ -965,27 +993,27 @@ def pair_loci(run: EncodedRun, pairs: pd.DataFrame) -> pd.DataFrame:
     cand_col = {c: k for k, c in enumerate(run.inputs.candidate_ids)}
     fam_col = {(f.lab, f.family_id): k for k, f in enumerate(run.inputs.families)}
     ref_col = {r: k for k, r in enumerate(run.inputs.reference_ids)}
-    wanted = sorted({fam_col[(p.lab, p.family_id)] for p in pairs.itertuples(index=False)})
-    local = {f: k for k, f in enumerate(wanted)}
-    tables = run.family_tables(wanted)
-    linked_wanted = [f for f in wanted if run.linked_families[f]]
-    joint = run.family_tables(linked_wanted, linked=True) if linked_wanted else None
-    joint_local = {f: k for k, f in enumerate(linked_wanted)}
+    listed = list(pairs.itertuples(index=False))
+    fam = np.array([fam_col[(p.lab, p.family_id)] for p in listed], dtype=np.int64)
+    per_pair: list[list[dict]] = [[] for _ in listed]
     g = run.candidate_genotypes
-    gj = run.linked_genotypes if linked_wanted else None
-    rows = []
-    for pair in pairs.itertuples(index=False):
-        c = cand_col[pair.candidate_id]
-        f = fam_col[(pair.lab, pair.family_id)]
-        lf = local[f]
-        family = run.inputs.families[f]
-        for li, locus in enumerate(run.loci):
-            gi = g[c, li]
-            row = int(table_row(gi, tables.log10_lr[li].shape[0]))
-            father = run.references[li, ref_col[family.father]] if family.father else np.array([-1, -1])
-            mother = run.references[li, ref_col[family.mother]] if family.mother else np.array([-1, -1])
-            rows.append(
-                {
+    for wanted, pos, local in _family_chunks(fam):  # the pairs' families, compiled a chunk at a time
+        tables = run.family_tables(wanted.tolist())
+        linked_wanted = [int(f) for f in wanted if run.linked_families[f]]
+        joint = run.family_tables(linked_wanted, linked=True) if linked_wanted else None
+        joint_local = {f: k for k, f in enumerate(linked_wanted)}
+        gj = run.linked_genotypes if linked_wanted else None
+        for i, lf in zip(pos.tolist(), local.tolist()):
+            pair, f = listed[i], int(fam[i])
+            c = cand_col[pair.candidate_id]
+            family = run.inputs.families[f]
+            rows = per_pair[i]
+            for li, locus in enumerate(run.loci):
+                gi = g[c, li]
+                row = int(table_row(gi, tables.log10_lr[li].shape[0]))
+                father = run.references[li, ref_col[family.father]] if family.father else np.array([-1, -1])
+                mother = run.references[li, ref_col[family.mother]] if family.mother else np.array([-1, -1])
+                rows.append({
                     "candidate_id": pair.candidate_id,
                     "lab": pair.lab,
                     "family_id": pair.family_id,
@@ -996,23 +1024,23 @@ def pair_loci(run: EncodedRun, pairs: pd.DataFrame) -> pd.DataFrame:
                     "log10_pi": float(tables.log10_lr[li][row, lf]),
                     "compared": bool(gi != UNTYPED and tables.typed[li, lf]),
                     "inconsistent": bool(tables.inconsistent[li][row, lf]),
-                }
-            )
-        if f in joint_local:
+                })
+            if f not in joint_local:
+                continue
             for u, (name, members) in enumerate(run.units):
                 if len(members) == 1:
                     continue
                 single = [float(tables.log10_lr[li][int(table_row(g[c, li], tables.log10_lr[li].shape[0])), lf])
                           for li in members]
                 both = float(joint.log10_lr[u][int(table_row(gj[c, u], joint.log10_lr[u].shape[0])), joint_local[f]])
-                factor = 0.0 if not np.isfinite(both) else both - sum(single)
                 rows.append({
                     "candidate_id": pair.candidate_id, "lab": pair.lab, "family_id": pair.family_id,
                     "locus": name, "candidate_genotype": "", "father_genotype": "", "mother_genotype": "",
-                    "log10_pi": factor,
+                    "log10_pi": 0.0 if not np.isfinite(both) else both - sum(single),
                     "compared": bool(all(g[c, li] != UNTYPED and tables.typed[li, lf] for li in members)),
                     "inconsistent": False,
                 })
+    rows = [r for pair_rows in per_pair for r in pair_rows]
     return pd.DataFrame(rows, columns=[
         "candidate_id", "lab", "family_id", "locus", "candidate_genotype", "father_genotype",
         "mother_genotype", "log10_pi", "compared", "inconsistent",

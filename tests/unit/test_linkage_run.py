@@ -239,3 +239,21 @@ def test_a_pedigree_too_large_for_the_two_locus_computation_keeps_independent_lo
     rows = matches[matches.family_id == "F-BIG"]
     assert len(rows) and (rows.log10_lr == rows.log10_lr_unlinked).all()
     assert mr.linkage_model(run, params.linkage)["n_families_too_large"] == 1
+
+
+def test_the_steps_after_the_merge_give_the_same_bytes_in_chunks_of_two_families(scenario, monkeypatch):
+    inputs, eff, params = scenario
+    run, _, matches = _run(inputs, eff, params, linkage=params.linkage)
+
+    def after_merge():
+        counted = mr.collect_matches(run, [mr.score_shard(run, f, c, k=params.k, threshold=params.threshold)
+                                           for f, c in mr.plan_run(run, params).shards], k=50)
+        calibrated = mr.calibrate(run, counted, threshold=1.0, max_expected_unrelated=params.max_expected_unrelated)
+        return calibrated, mr.pair_loci(run, calibrated)
+
+    whole = after_merge()
+    monkeypatch.setattr(mr, "POST_SHARD_FAMILIES", 2)
+    chunked = after_merge()
+    assert len(whole[0]) > 50 and whole[0]["p_unrelated"].notna().sum() > 10
+    for a, b in zip(whole, chunked):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
