@@ -143,7 +143,7 @@ def assess(run, matches, y_max, params: MatchParameters):
 
 @task(**COMPUTE)
 def select_pairs(matches):
-    return match_run.reported_pairs(matches)
+    return match_run.detail_pairs(matches)
 
 
 @task(**COMPUTE)
@@ -194,7 +194,7 @@ def match(
     Steps (one task each, see kinship.app.match_run): load the stored profiles and families,
     assemble_inputs, effective_frequencies, encode_run, plan_run, score_shard per family shard,
     combine as shards finish, collect_matches, y_evidence (Y-STR lineages), calibrate, assess (posteriors after database size,
-    joint assignment), reported_pairs, pair_loci, provenance;
+    joint assignment), detail_pairs, pair_loci, provenance;
     then the run is saved in the store (not yet finished), its outputs are written to
     out_dir/<run id>/ (a temporary folder renamed into place: whole or nothing, owner-only), and
     only then is the run marked finished. A run that failed in between stays unfinished: the next

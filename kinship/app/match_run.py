@@ -23,8 +23,9 @@ before step 1) giving every value:
    then :func:`assess` - the posteriors after database size (each candidate over every family
    on file plus "not on file", each family over every candidate) and the joint one-to-one
    assignment of the supported and flagged pairs (schema ``matches.v3``);
-9. :func:`reported_pairs` and :func:`pair_loci` - per-locus detail of the pairs a report shows
-   (schema ``pair_loci.v1``);
+9. :func:`~kinship.report.formatting.detail_pairs` and :func:`pair_loci` - per-locus detail of
+   the pairs the report shows as detail cards (schema ``pair_loci.v2``; any other pair's on
+   demand by :func:`pair_loci`);
 10. :func:`provenance` - the run's provenance record (schema ``provenance.v4``), which the flow
     then stores with the matches and :func:`kinship.report.write_all` writes with the outputs
     listed.
@@ -76,6 +77,7 @@ from kinship.matching.posterior import database_posteriors, log10_none_weight
 from kinship.app.parameters import LinkageParameters, PriorParameters
 from kinship.genetics.relationships import SINGLE_PARENT_KINDS
 from schemas import load_schema
+from kinship.report.formatting import DETAIL_CARDS, detail_pairs, reported_pairs
 from kinship.matching.ranking import (
     CONCLUSION_TEXT,
     EXCLUSION_LOG10_CPI,
@@ -97,6 +99,7 @@ __all__ = [
     "collect_matches",
     "calibrate",
     "reported_pairs",
+    "detail_pairs",
     "pair_loci",
     "provenance",
 ]
@@ -472,18 +475,6 @@ def encode_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel,
     if linkage is not None and linkage.use:
         linked = tuple(linked_pairs(loci, max_cM=linkage.max_distance_cm, map_function=linkage.map_function))
     return EncodedRun(inputs, table, model, loci, left_out, references, candidates, theta, linked)
-
-
-def reported_pairs(matches: pd.DataFrame) -> pd.DataFrame:
-    """Pairs a case manager sees in detail: each candidate's best family, each family's best
-    candidate, and every pair that supports parentage or is flagged."""
-    keep = (
-        matches["rank_for_candidate"].eq(1).fillna(False).astype(bool)
-        | matches["rank_for_family"].eq(1).fillna(False).astype(bool)
-        | (matches["conclusion"] == "support")
-        | matches["flagged"].astype(bool)
-    )
-    return matches[keep].sort_values(["log10_lr", "candidate_id", "lab", "family_id"], ascending=[False, True, True, True], kind="stable")
 
 
 def family_shards(n_families: int, shard_size: int) -> list[tuple[int, int]]:
@@ -980,7 +971,9 @@ def _genotype_text(table: FrequencyTable, locus: str, pair: np.ndarray) -> str:
 
 
 def pair_loci(run: EncodedRun, pairs: pd.DataFrame) -> pd.DataFrame:
-    """Per-locus genotypes and log10 PI of the given pairs (schema ``pair_loci.v1``).
+    """Per-locus genotypes and log10 PI of the given pairs (schema ``pair_loci.v2``): the
+    report's detail cards in a run (:func:`~kinship.report.formatting.detail_pairs`), any pair on
+    demand.
 
     The tables of the pairs' families are compiled again (a handful of families), so the
     per-locus values are the same entries the kernel summed and add up to the pair's combined

@@ -13,7 +13,8 @@ from markupsafe import Markup
 from kinship.genetics.relationships import PARENT_KINDS
 from kinship.matching.ranking import EXCLUSION_LOG10_CPI, EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI
 
-__all__ = ["format_power_of_ten", "format_cpi", "format_pi", "format_posterior", "format_probability"]
+__all__ = ["format_power_of_ten", "format_cpi", "format_pi", "format_posterior", "format_probability", "reported_pairs",
+           "detail_pairs", "DETAIL_CARDS"]
 
 # --------------------------------------------------------------------------------------------
 # Number formatting
@@ -134,6 +135,38 @@ def _rules(provenance: dict) -> dict:
         "exclusion_n_inconsistent": t.get("exclusion_n_inconsistent", EXCLUSION_N_INCONSISTENT),
         "source": t.get("rules", "GB/T 37223-2018 / SF/Z JD0105001-2016"),
     }
+
+
+#: Reported pairs that get a detail card in the report and per-locus rows in ``pair_loci``.
+DETAIL_CARDS = 200
+
+
+def reported_pairs(matches: pd.DataFrame) -> pd.DataFrame:
+    """The pairs a report lists for detail: each candidate's best family, each family's best
+    candidate, and every pair that supports parentage or is flagged; by descending log10 LR,
+    then candidate, lab, family (the order of the report's detail cards)."""
+    keep = (
+        matches["rank_for_candidate"].eq(1).fillna(False).astype(bool)
+        | matches["rank_for_family"].eq(1).fillna(False).astype(bool)
+        | (matches["conclusion"] == "support")
+        | matches["flagged"].astype(bool)
+    )
+    return matches[keep].sort_values(["log10_lr", "candidate_id", "lab", "family_id"], ascending=[False, True, True, True], kind="stable")
+
+
+def detail_pairs(matches: pd.DataFrame, max_pairs: int = DETAIL_CARDS) -> pd.DataFrame:
+    """The report's detail cards: the first ``max_pairs`` of :func:`reported_pairs` (the pairs of
+    ``pair_loci.v2``).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"candidate_id": ["C1", "C2", "C3"], "lab": "L", "family_id": ["F1", "F1", "F2"],
+    ...                   "log10_lr": [2.0, 5.0, -1.0], "rank_for_candidate": [1, 1, 1],
+    ...                   "rank_for_family": [2, 1, 1], "conclusion": "inconclusive", "flagged": False})
+    >>> detail_pairs(m, 2)["candidate_id"].tolist()
+    ['C2', 'C1']
+    """
+    return reported_pairs(matches).head(max_pairs)
 
 
 def _sorted_by_lr(df: pd.DataFrame, *extra: str) -> pd.DataFrame:

@@ -24,6 +24,8 @@ from kinship.report.formatting import (
     _rules,
     _summary,
     _sorted_by_lr,
+    DETAIL_CARDS,
+    reported_pairs,
     format_cpi,
     format_pi,
     format_posterior,
@@ -135,7 +137,7 @@ def _cards(matches: pd.DataFrame, pair_loci: pd.DataFrame, parents: dict, conclu
             "matches and pair_loci of the same run"
         )
     pairs = _sorted_by_lr(pairs)
-    n_reported = len(pairs)
+    n_reported = max(len(reported_pairs(matches)), len(pairs))
     by_pair = {key: df for key, df in pair_loci.groupby(_PAIR_KEY, sort=False)}
     cards = []
     for row in pairs.head(max_pairs).itertuples(index=False):
@@ -170,7 +172,7 @@ def render_html(
     provenance: dict,
     *,
     samples: pd.DataFrame | None = None,
-    max_pairs: int = 200,
+    max_pairs: int = DETAIL_CARDS,
     max_rows: int = 1000,
     call_quality: pd.DataFrame | None = None,
     power: list[dict] | None = None,
@@ -190,7 +192,8 @@ def render_html(
     matches : DataFrame
         Schema ``matches.v3``.
     pair_loci : DataFrame
-        Schema ``pair_loci.v1``; its pairs get detail cards.
+        Schema ``pair_loci.v2``; its pairs get detail cards (a run writes those of
+        :func:`~kinship.report.formatting.detail_pairs`).
     provenance : dict
         Schema ``provenance.v4``.
     samples : DataFrame, optional

@@ -1,7 +1,7 @@
 """Output tables of a match run: Parquet and CSV files checked against their versioned schemas.
 
 Every table is checked against its schema (``schemas/matches.v3.json``,
-``schemas/pair_loci.v1.json``) before it is written, because pyarrow does not enforce non-null
+``schemas/pair_loci.v2.json``) before it is written, because pyarrow does not enforce non-null
 fields. Same inputs give byte-identical files: nothing is stamped on them beyond what the
 provenance record already holds (the Parquet ``created_by`` field names the pyarrow version,
 which the project pins). In the CSV files floats are written with ``repr`` (the shortest text
@@ -31,7 +31,7 @@ from schemas import load_schema
 __all__ = ["TABLE_SCHEMAS", "arrow_schema", "check_table", "write_tables"]
 
 #: Output tables and the schema each one follows.
-TABLE_SCHEMAS = {"matches": "matches.v3", "pair_loci": "pair_loci.v1"}
+TABLE_SCHEMAS = {"matches": "matches.v3", "pair_loci": "pair_loci.v2"}
 #: The schema of the provenance record written beside them (``provenance.json``).
 PROVENANCE_SCHEMA = "provenance.v4"
 
@@ -196,7 +196,7 @@ def write_tables(out_dir, matches: pd.DataFrame, pair_loci: pd.DataFrame, proven
     matches : DataFrame
         Schema ``matches.v3`` (:func:`kinship.app.match_run.calibrate`).
     pair_loci : DataFrame
-        Schema ``pair_loci.v1`` (:func:`kinship.app.match_run.pair_loci`).
+        Schema ``pair_loci.v2`` (:func:`kinship.app.match_run.pair_loci`).
     provenance : dict
         Schema ``provenance.v4`` (:func:`kinship.app.match_run.provenance`). Not modified: the
         record written is a copy whose ``outputs`` also lists each file written here with its

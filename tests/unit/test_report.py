@@ -130,7 +130,7 @@ def test_fixture_has_supports_and_every_family_kind(run):
 # ---------------------------------------------------------------------------------- tables
 
 
-@pytest.mark.parametrize("name", ["matches.v1", "pair_loci.v1"])
+@pytest.mark.parametrize("name", ["matches.v1", "pair_loci.v1", "pair_loci.v2"])
 def test_arrow_schema_follows_the_json_schema(name):
     spec = load_schema(name)
     schema = arrow_schema(name)
@@ -233,7 +233,7 @@ def test_null_in_a_non_nullable_column_is_refused_before_writing(run, tmp_path):
     bad = loci.copy()
     bad["father_genotype"] = bad["father_genotype"].astype(object)
     bad.loc[1, "father_genotype"] = None
-    message = r"table 'pair_loci.v1': column 'father_genotype' is non-nullable but has 1 null"
+    message = r"table 'pair_loci.v2': column 'father_genotype' is non-nullable but has 1 null"
     with pytest.raises(ReuniteInputError, match=message):
         write_tables(tmp_path, matches, bad, prov)
     assert not any(tmp_path.iterdir())
@@ -328,12 +328,25 @@ def test_html_detail_cards_show_pair_loci_pi(run):
     assert 'class="card support"' in html
 
 
+def test_a_run_writes_per_locus_rows_only_for_the_detail_cards(run):
+    from kinship.report.formatting import detail_pairs, reported_pairs
+
+    matches, loci, prov, _ = run
+    key = ["candidate_id", "lab", "family_id"]
+    cards = detail_pairs(matches, 3)
+    assert len(cards) == 3 and len(reported_pairs(matches)) > 3
+    assert cards[key].values.tolist() == reported_pairs(matches)[key].head(3).values.tolist()
+    html = render_html(matches, loci[loci.set_index(key).index.isin(cards.set_index(key).index)], prov)
+    n = len(reported_pairs(matches))
+    assert len(list(_parse_cards(html))) == 3 and f"Showing the first 3 of {n} such pairs" in html
+
+
 def test_html_orders_cards_by_lr_and_caps_them(run):
     matches, loci, prov, _ = run
     html = render_html(matches, loci, prov, max_pairs=3)
     cards = list(_parse_cards(html))
     n_pairs = len(loci[["candidate_id", "lab", "family_id"]].drop_duplicates())
-    assert len(cards) == 3 and f"Showing the first 3 of {n_pairs} reported pairs" in html
+    assert len(cards) == 3 and f"Showing the first 3 of {n_pairs} such pairs (these are the pairs of pair_loci.csv)" in html
     keys = list(zip(matches.candidate_id, matches.lab + "/" + matches.family_id))
     lr = pd.Series(matches.log10_lr.to_numpy(), index=keys)
     assert [lr[k] for k in cards] == sorted(lr[k] for k in cards)[::-1]
