@@ -20,7 +20,8 @@ import argparse
 import os
 
 from prefect import flow, task, unmapped
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (create_markdown_artifact, create_progress_artifact, create_table_artifact,
+                               update_progress_artifact)
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -237,8 +238,12 @@ def match(
                     load_previous_matches(store, previous), full)
     futures = score_shard.map(unmapped(run), run_plan.shards, unmapped(params))
     kept = run_plan.previous
-    for future in futures:  # reduce as shards finish: memory O((candidates + families) * k)
+    progress = create_progress_artifact(0.0, description=f"Family shards scored (of {len(run_plan.shards)})")
+    for done, future in enumerate(futures, 1):  # reduce as shards finish: memory O((candidates + families) * k)
         kept = combine([kept, future.result()], params)
+        update_progress_artifact(progress, 100.0 * done / len(run_plan.shards))
+    if not run_plan.shards:
+        update_progress_artifact(progress, 100.0)
     results = [kept] if kept else []
     with_y, y_str, y_max = y_evidence(genotypes, load_samples(store), run, collect(run, results, run_plan, params),
                                       params)

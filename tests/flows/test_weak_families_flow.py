@@ -76,3 +76,28 @@ def test_y_str_evidence_reaches_the_conclusion_and_the_posteriors(tmp_path):
     d_f = 0.5 + v * (10.0 ** m["log10_lr_total"]).sum()
     assert son["family_posterior"] == pytest.approx(v * 10.0 ** son["log10_lr_total"] / d_f, rel=1e-12)
     assert (m["posterior_lower"] == m["posterior"]).all()  # nothing left out
+
+
+def test_the_match_flow_shows_its_shard_progress_in_prefect(tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    table = load_frequency_table("norstr-2023/East Asia")
+    rows = ["sample_id,locus,allele_1,allele_2"]
+    for k, sample in enumerate(["F-1", "F-2", "F-3", "C-1", "C-2"]):
+        rows += [f"{sample},{locus},{table[locus].alleles[k % 3]},{table[locus].alleles[1 + k % 2]}" for locus in LOCI]
+    (tmp_path / "batch.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "manifest.csv").write_text(
+        "sample_id,role,family_id,relationship,sex\nF-1,reference,FAM-1,father,male\nF-2,reference,FAM-2,mother,female\n"
+        "F-3,reference,FAM-3,mother,female\nC-1,candidate,,,male\nC-2,candidate,,,female\n")
+    store = str(tmp_path / "store.sqlite")
+    register_test_labs(store)
+    ingest(export=str(tmp_path / "batch.csv"), manifest=str(tmp_path / "manifest.csv"), lab="DEMO-LAB",
+           store=store, fmt="tidy")
+    match(parameters={"shard_size": 1}, store=store, out_dir=str(tmp_path / "out"))  # 3 shards
+    with get_client(sync_client=True) as client:
+        (run,) = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)  # the match just run
+        (progress,) = client.read_artifacts(artifact_filter=ArtifactFilter(
+            type=ArtifactFilterType(any_=["progress"]), flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+    assert progress.data == 100.0 and progress.description == "Family shards scored (of 3)"
