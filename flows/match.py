@@ -174,6 +174,11 @@ def finish_run(store: str, provenance: dict) -> None:
     return Store(store).finish_match_run(provenance["run_id"])
 
 
+@task(**IO)
+def prune_runs(store: str, keep_full_runs: int) -> dict:
+    return Store(store).prune_match_runs(keep_full=keep_full_runs)
+
+
 @task(**COMPUTE)
 def publish(matches, provenance: dict) -> None:
     create_table_artifact(report.top_candidates_table(matches), key="top-candidates",
@@ -188,6 +193,7 @@ def match(
     store: str | None = None,
     out_dir: str | None = None,
     full: bool = False,
+    keep_full_runs: int | None = None,
 ) -> dict:
     """Match all families against all candidates (incrementally when possible), rank, calibrate
     and report; returns the run's provenance and the paths of its outputs.
@@ -214,6 +220,10 @@ def match(
             out/ under the working directory.
         full: Re-match every candidate against every family even when an incremental run would
             give the same result (the nightly deployment sets it).
+        keep_full_runs: After the run, apply the retention policy (Store.prune_match_runs): keep
+            the kept pairs of this many recent full runs and their incremental runs, drop older
+            runs' pairs (their records stay); empty: keep everything. The nightly deployment
+            keeps 7.
 
     Returns:
         {"provenance": the run's provenance record (schemas/provenance.v4.json), "paths": output
@@ -254,6 +264,8 @@ def match(
     drops = load_call_quality_drops(store)
     paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members, drops)  # whole or nothing
     finish_run(store, provenance)  # finished only once its outputs exist
+    if keep_full_runs is not None:
+        prune_runs(store, keep_full_runs)
     publish(matches, provenance)
     return {"provenance": provenance, "paths": {k: str(v) for k, v in paths.items()}}
 

@@ -511,6 +511,61 @@ class MatchRunTables(StoreBase):
         )
         return self._frame(q, RUN_INPUT_COLUMNS)
 
+    def prune_match_runs(self, *, keep_full: int = 7) -> dict:
+        """Apply the retention policy to old runs' kept pairs; the runs' records stay.
+
+        Policy (the README's "Retention"): the kept pairs (``matches``) and compared-entity hashes
+        (``match_run_inputs``) are kept for the ``keep_full`` most recent finished *full* runs
+        and every run started after the oldest of them (its incremental runs), and always for the
+        latest finished run (the base of the next incremental run) and for unfinished runs
+        (possibly still being written). Older runs keep their ``match_runs`` row - parameters,
+        code version, frequency table hash and the full provenance record - so what was run and
+        how stays auditable; their pairs can be recomputed from that record and the store's
+        profiles as they then were (batches are never edited, only retracted, which is recorded).
+        A nightly full re-match keeps ~10^7 pairs at national scale: a week of them is ~7 x 10^7
+        rows.
+
+        Parameters
+        ----------
+        keep_full : int
+            Full runs whose pairs are kept, >= 1.
+
+        Returns
+        -------
+        dict
+            ``{"runs_pruned": [run ids whose rows were deleted now], "n_matches_deleted": int,
+            "n_inputs_deleted": int}``; a second call with the same policy deletes nothing.
+
+        Raises
+        ------
+        StoreError
+            ``keep_full < 1``.
+        """
+        if keep_full < 1:
+            raise StoreError(f"keep_full = {keep_full}; expected at least 1 full run kept (the next incremental run's base)")
+        runs = self.list_match_runs()
+        finished = runs[runs["finished_at"].notna()]
+        full = finished[finished["kind"] == "full"].sort_values(["finished_at", "started_at", "run_id"])
+        keep = set(runs.loc[runs["finished_at"].isna(), "run_id"])
+        latest = self.latest_match_run()
+        if latest is not None:
+            keep.add(latest["run_id"])
+        if len(full):
+            oldest_kept = full.iloc[-keep_full:] if len(full) >= keep_full else full
+            since = oldest_kept["started_at"].min()
+            keep |= set(runs.loc[runs["started_at"] >= since, "run_id"])
+        prune = sorted(set(finished["run_id"]) - keep)
+        n_matches = n_inputs = 0
+        pruned = []
+        with self.engine.begin() as conn:
+            for run_id in prune:
+                a = conn.execute(sa.delete(matches).where(matches.c.run_id == run_id)).rowcount
+                b = conn.execute(sa.delete(match_run_inputs).where(match_run_inputs.c.run_id == run_id)).rowcount
+                if a or b:
+                    pruned.append(run_id)
+                n_matches, n_inputs = n_matches + a, n_inputs + b
+        return {"runs_pruned": pruned, "n_matches_deleted": int(n_matches), "n_inputs_deleted": int(n_inputs)}
+
     def latest_match_run(self, kind: str | None = None) -> dict | None:
         """The most recent finished run (optionally of one ``kind``), or ``None``.
 

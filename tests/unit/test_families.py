@@ -319,3 +319,27 @@ def test_a_backup_restores_the_families_and_the_v3_columns(tmp_path):
         pd.testing.assert_frame_equal(store.load_families(), families)
         pd.testing.assert_frame_equal(store.load_matches("r1"), matches)
         assert store.load_families().values.tolist() == [["L", "F1", 2]]
+
+
+def test_retention_keeps_the_recent_full_runs_their_increments_and_the_latest_and_prunes_the_rest(store):
+    frame = _v3_frame()
+    day = lambda d: datetime(2026, 3, d, tzinfo=timezone.utc)  # noqa: E731
+    plan = [("full-1", "full", 1, True), ("inc-1", "incremental", 2, True), ("full-2", "full", 3, True),
+            ("inc-2", "incremental", 4, True), ("full-3", "full", 5, True), ("inc-3", "incremental", 6, True),
+            ("open", "full", 7, False)]
+    for run_id, kind, d, finished in plan:
+        store.record_match_run({"run_id": run_id, "started_at": day(d), "kind": kind, "parameters": {},
+                                "freq_table_name": "t", "freq_table_hash": "ab" * 32, "code_version": "0"})
+        store.write_matches(run_id, frame)
+        if finished:
+            store.finish_match_run(run_id, finished_at=day(d) + pd.Timedelta(hours=1))
+    with pytest.raises(StoreError, match=r"keep_full = 0; expected at least 1"):
+        store.prune_match_runs(keep_full=0)
+    done = store.prune_match_runs(keep_full=2)
+    assert done["runs_pruned"] == ["full-1", "inc-1"] and done["n_matches_deleted"] == 2 * len(frame)
+    assert len(store.list_match_runs()) == len(plan)  # the records stay
+    assert store.load_matches("full-1").empty
+    for run_id in ("full-2", "inc-2", "full-3", "inc-3", "open"):
+        assert len(store.load_matches(run_id)) == len(frame), run_id
+    assert store.prune_match_runs(keep_full=1)["runs_pruned"] == ["full-2", "inc-2"]  # inc-3, the latest, stays
+    assert len(store.load_matches("inc-3")) == len(frame) and len(store.load_matches("open")) == len(frame)
