@@ -275,13 +275,16 @@ def undecided_leads(matches: pd.DataFrame) -> list[str]:
 def next_relative_rows(results) -> list[dict]:
     """One row per family power result (:class:`kinship.app.power.FamilyPower`): its current
     P(support | true child) and the relative ranked first, with its P(support | true child) and
-    gain (midpoints of the exact bounds)."""
+    gain (midpoints of the exact bounds); ``next`` also names, after ``≈``, every other relative
+    whose gain bounds overlap the first one's (the bounds do not tell them apart)."""
     rows = []
     for fp in results:
         best = fp.next_relatives[0] if fp.next_relatives else None
+        # relatives whose gain bounds overlap the best one's are as good as far as the bounds tell
+        tied = [r.relationship for r in fp.next_relatives[1:] if best and r.gain[1] >= best.gain[0]]
         rows.append({
             "family": fp.family_key, "kind": fp.family_kind, "p_support": sum(fp.p_support) / 2.0,
-            "next": best.relationship if best else None,
+            "next": " ≈ ".join([best.relationship, *tied]) if best else None,
             "p_support_next": sum(best.p_support) / 2.0 if best else None,
             "gain": sum(best.gain) / 2.0 if best else None,
         })
@@ -292,11 +295,12 @@ def format_next_relatives(rows: list[dict]) -> str:
     """The demo's "which relative to type next" table (:func:`next_relative_rows`)."""
     if not rows:
         return "next relative: every family's best candidate is decided (no inconclusive lead)"
-    lines = ["next relative to type for the undecided leads (exact power, scripts/flow power LAB/FAMILY):",
-             f"{'family':<16} {'kind':<18} {'P(support|child) now':>21}  {'type next':<14} {'then':>6} {'gain':>6}"]
+    lines = ["next relative to type for the undecided leads (exact power; for every relative: "
+             "scripts/flow power LAB/FAMILY --store <the store>):",
+             f"{'family':<16} {'kind':<18} {'P(support|child) now':>21}  {'type next':<24} {'then':>6} {'gain':>6}"]
     for r in rows:
         nxt = r["next"] or "-"
         then = f"{r['p_support_next']:.3f}" if r["next"] else "-"
         gain = f"{r['gain']:+.3f}" if r["next"] else "-"
-        lines.append(f"{r['family']:<16} {r['kind']:<18} {r['p_support']:>21.3f}  {nxt:<14} {then:>6} {gain:>6}")
+        lines.append(f"{r['family']:<16} {r['kind']:<18} {r['p_support']:>21.3f}  {nxt:<24} {then:>6} {gain:>6}")
     return "\n".join(lines)

@@ -98,9 +98,10 @@ def _y_text(row) -> str:
     value = getattr(row, "log10_lr_y", None)
     if value is None or pd.isna(value):
         return ""
-    n, mismatches, steps = (getattr(row, c) for c in ("n_y_loci_compared", "n_y_mismatches", "y_steps"))
-    return (f"{format_cpi(float(value))} ({int(n)} Y loci, {int(mismatches)} mismatching"
-            f"{f', {int(steps)} steps' if int(mismatches) else ''})")
+    n, mismatches, steps = (int(getattr(row, c)) for c in ("n_y_loci_compared", "n_y_mismatches", "y_steps"))
+    detail = f" ({n} Y loci, {mismatches} mismatching" + (
+        f", {steps} step{'' if steps == 1 else 's'})" if mismatches else ")")
+    return format_cpi(float(value), html=True) + detail  # Markup + str: the text part is escaped
 
 
 def _parents(samples: pd.DataFrame | None) -> dict:
