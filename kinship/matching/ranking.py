@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from kinship.genetics.relationships import PARENT_KINDS
+
 __all__ = [
     "SUPPORT_LOG10_CPI",
     "EXCLUSION_LOG10_CPI",
     "EXCLUSION_N_INCONSISTENT",
     "CONCLUSION_TEXT",
+    "conclusion_text",
     "conclude",
     "rank_descending",
 ]
@@ -38,6 +41,30 @@ CONCLUSION_TEXT = {
     "excluded": "excluded",
     "inconclusive": "inconclusive: type more loci or the other parent",
 }
+
+
+def conclusion_text(conclusion: str, family_kind: str) -> str:
+    """What a conclusion asks of a case manager, for a family of ``family_kind``
+    (:func:`kinship.genetics.relationships.family_kind`): :data:`CONCLUSION_TEXT`, worded for
+    the relatives the family has.
+
+    Examples
+    --------
+    >>> conclusion_text("inconclusive", "mother only")
+    'inconclusive: type more loci or the other parent'
+    >>> conclusion_text("inconclusive", "siblings")
+    'inconclusive: type more loci or more relatives (a parent helps most: scripts/flow power)'
+    >>> conclusion_text("support", "siblings")
+    'supports the relationship: send for lab confirmation'
+    """
+    if family_kind == "couple" and conclusion == "inconclusive":
+        return "inconclusive: type more loci"
+    if family_kind not in PARENT_KINDS:
+        if conclusion == "support":
+            return "supports the relationship: send for lab confirmation"
+        if conclusion == "inconclusive":
+            return "inconclusive: type more loci or more relatives (a parent helps most: scripts/flow power)"
+    return CONCLUSION_TEXT.get(conclusion, conclusion)
 
 
 def conclude(

@@ -15,7 +15,7 @@ import jinja2
 import pandas as pd
 
 from kinship.errors import ReuniteInputError
-from kinship.matching.ranking import CONCLUSION_TEXT
+from kinship.matching.ranking import CONCLUSION_TEXT, conclusion_text
 from kinship.report.folders import make_private_dirs
 from kinship.report.formatting import (
     _format_log10,
@@ -78,7 +78,10 @@ def _match_row(row, conclusions: dict) -> dict:
         "expected_unrelated": format_probability(getattr(row, "expected_unrelated", float("nan"))),
         "is_new": bool(getattr(row, "is_new", False)),
         "conclusion": conclusion,
-        "conclusion_text": conclusions.get(conclusion, conclusion),
+        # the family's own wording, unless the run's provenance recorded another text
+        "conclusion_text": (conclusion_text(conclusion, str(row.family_kind))
+                            if conclusions.get(conclusion) == CONCLUSION_TEXT.get(conclusion)
+                            else conclusions.get(conclusion, conclusion)),
         "flagged": bool(row.flagged),
         "css": "flagged" if bool(row.flagged) else conclusion,
     }

@@ -486,3 +486,18 @@ def test_html_power_section_only_for_the_families_given_and_escaped(run):
     assert "0.308 to 0.321" in section and "5.0 × 10<sup>5</sup>" not in section and "5.0 × 10^5" in section
     assert "<td>father</td><td>couple</td>" in section and "0.67 to 0.69" in section
     assert "Not considered: maternal grandfather (the mother is typed)." in section
+
+
+def test_a_family_without_a_parent_is_not_asked_for_the_other_parent(run):
+    matches, loci, prov, _ = run
+    top = matches.sort_values("log10_lr", ascending=False).index[0]  # shown in a detail card
+    for kind, text in [("siblings", "inconclusive: type more loci or more relatives (a parent helps most"),
+                       ("couple", "inconclusive: type more loci</span>"),
+                       ("mother only", "inconclusive: type more loci or the other parent")]:
+        m = matches.copy()
+        m.loc[top, ["family_kind", "conclusion"]] = [kind, "inconclusive"]
+        html = render_html(m, loci, prov)
+        assert text in html, kind
+    m = matches.copy()
+    m.loc[top, ["family_kind", "conclusion"]] = ["siblings", "support"]
+    assert "supports the relationship: send for lab confirmation" in render_html(m, loci, prov)
