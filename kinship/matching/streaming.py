@@ -203,7 +203,8 @@ def _kernel(rows, cand_rows, n_families, k, threshold, n_chunks,
             for c in range(n_cand):
                 # A fresh accumulator per candidate: LLVM then knows it aliases nothing and
                 # vectorises the row additions (a reused buffer measured 1.8x slower).
-                acc = block[cand_rows[c, 0]].copy()
+                # 0.0 + row, as the reference (np.zeros + T[0]): -0.0 entries sum to +0.0 there.
+                acc = block[cand_rows[c, 0]] + 0.0
                 for l in range(1, n_loci):
                     acc += block[cand_rows[c, l]]
                 count = cand_cnt[t, c]
@@ -297,7 +298,8 @@ def screen_error_bound(tables: FamilyTables) -> float:
 
     >>> T0 = np.array([[2.5, -1.0], [-np.inf, 0.5], [0.0, 0.0]])
     >>> T1 = np.array([[1.0, -0.25], [0.0, 0.0]])
-    >>> ft = FamilyTables(("A", "B"), (T0, T1), (T0 * 0, T1 * 0), np.ones((2, 2), bool))
+    >>> zeros = (np.zeros(T0.shape, np.int8), np.zeros(T1.shape, np.int8))
+    >>> ft = FamilyTables(("A", "B"), (T0, T1), zeros, np.ones((2, 2), bool))
     >>> eps = screen_error_bound(ft)
     >>> bool(3.5 * 2 ** -24 < eps < 3.5 * 2 ** -20)
     True
@@ -433,7 +435,7 @@ def _screen_kernel(rows32, rows64, cand_rows, n_families, k, threshold, hit32, e
                         if s < ct and s < gate[w]:
                             continue
                         rescored += 1
-                        v = blk64[cand_rows[c, 0], w]
+                        v = 0.0 + blk64[cand_rows[c, 0], w]  # as the reference: -0.0 -> +0.0
                         for l in range(1, n_loci):
                             v += blk64[cand_rows[c, l], w]
                         f = base + w
