@@ -15,9 +15,13 @@ the family tables (tens of GB) can not be held, so this module streams:
   lower id, because ids are sorted), and every pair at or above the reporting threshold is
   recorded.
 
-The sums are float64 and add the loci in the same order as the reference kernel, so every
-reported log10 LR is bit-identical to :func:`~kinship.matching.reference.score_all_pairs` (tested). No
-float32 screening is needed at the measured speed (see benchmarks/README.md).
+With numba the shard is scored by a float32 *screen* (:func:`score_shard`, Notes): per block of
+:data:`SCREEN_WIDTH` families, a tile of :data:`SCREEN_TILE` candidates is summed locus by locus
+in float32, and every pair that could be kept — within :func:`screen_error_bound` of a kept
+list's last score or of the threshold — is rescored in float64. The kept scores are float64
+sums that add the loci in the same order as the reference kernel, so the kept set and every
+reported log10 LR are bit-identical to :func:`~kinship.matching.reference.score_all_pairs` and to
+the plain float64 kernel (``screen=False``; tested, ``tests/unit/test_screen_kernel.py``).
 
 The inner kernel is compiled with numba when it is installed; otherwise a numpy
 implementation of the same blocked algorithm runs (slower, same results).
@@ -42,6 +46,9 @@ __all__ = [
     "block_tables",
     "candidate_rows",
     "score_shard",
+    "screen_error_bound",
+    "SCREEN_TILE",
+    "SCREEN_WIDTH",
     "best_k",
     "combine_results",
     "merge_results",
@@ -251,6 +258,9 @@ SCREEN_WIDTH = 64
 #: ~25 KB at 96 genotypes) and the tile's accumulators (``64 * 64 * 4`` = 16 KB) stay in L1/L2.
 SCREEN_TILE = 64
 
+#: Buffered candidate-side pairs per thread before a flush (20 bytes each).
+_BUFFER = 1 << 20
+
 _U32 = 2.0 ** -24  # unit roundoff of float32 (round to nearest)
 _U64 = 2.0 ** -53  # unit roundoff of float64
 
@@ -371,30 +381,86 @@ def _gate32(worst, eps):  # pragma: no cover - compiled by numba
     return _lower32(worst - eps)
 
 
+def _screen_insert(vals, count, s, k):  # pragma: no cover - compiled by numba
+    """Insert the float32 ``s`` into the descending multiset ``vals[:count]`` capped at ``k``."""
+    if count < k:
+        pos = count
+        count += 1
+    elif s > vals[k - 1]:
+        pos = k - 1
+    else:
+        return count
+    while pos > 0 and vals[pos - 1] < s:
+        vals[pos] = vals[pos - 1]
+        pos -= 1
+    vals[pos] = s
+    return count
+
+
+def _flush(t, n_buf, buf_c, buf_f, buf_s, rows64, cand_rows, k, eps,
+           scr_val, scr_cnt, cand_val, cand_idx, cand_cnt):  # pragma: no cover - compiled by numba
+    """Rescore the buffered candidate-side pairs that still pass the candidate's gate and insert
+    them, in buffer (= ascending family) order, into the candidate's exact list."""
+    W = SCREEN_WIDTH
+    n_loci = cand_rows.shape[1]
+    done = 0
+    for i in range(n_buf):
+        c = buf_c[i]
+        s = buf_s[i]
+        if scr_cnt[t, c] == k and scr_val[t, c, k - 1] != -np.inf:
+            if s < _lower32(np.float64(scr_val[t, c, k - 1]) - 2.0 * eps):
+                continue
+        f = buf_f[i]
+        b = f // W
+        w = f - b * W
+        v = 0.0 + rows64[b, cand_rows[c, 0], w]
+        for l in range(1, n_loci):
+            v += rows64[b, cand_rows[c, l], w]
+        done += 1
+        count = cand_cnt[t, c]
+        if count < k or v > cand_val[t, c, k - 1]:
+            cand_cnt[t, c] = _insert(cand_val[t, c], cand_idx[t, c], count, v, f, k)
+    return done
+
+
 def _screen_kernel(rows32, rows64, cand_rows, n_families, k, threshold, hit32, eps, n_chunks,
-                   cand_val, cand_idx, cand_cnt, cand_thr, fam_val, fam_idx, fam_cnt,
-                   hit_pairs, hit_scores, hit_cnt, n_rescored):  # pragma: no cover - compiled by numba
+                   cand_val, cand_idx, cand_cnt, scr_val, scr_cnt, fam_val, fam_idx, fam_cnt,
+                   hit_pairs, hit_scores, hit_cnt, buf_c, buf_f, buf_s, n_rescored):  # pragma: no cover - compiled by numba
     """Candidate-tiled float32 screen with exact float64 rescoring (see :func:`score_shard`).
 
-    A pair is rescored (its float64 entries summed in locus order) unless its screen value
-    ``s`` is below every float32 threshold that could admit it: ``_gate32(worst, eps)`` of the
-    candidate's and of the family's full kept list, and ``hit32`` (``_lower32(threshold - eps)``).
-    ``s < _lower32(W - eps)`` implies ``S <= s + eps < W`` (:func:`screen_error_bound`), so a
-    skipped pair could not have entered either list (insertion needs ``S > worst``) nor reached
-    the threshold: the lists, updated only with exact scores in the order of the float64 kernel,
-    are the float64 kernel's.
+    Family lists and hits: a pair is rescored (its float64 entries summed in locus order) unless
+    its screen value ``s`` is below ``_gate32(worst, eps)`` of the family's full list and below
+    ``hit32`` = ``_lower32(threshold - eps)``; ``s < _lower32(W - eps)`` implies
+    ``S <= s + eps < W`` (:func:`screen_error_bound`), so a skipped pair could neither enter the
+    list (insertion needs ``S > worst``; ties go to the earlier, lower index) nor reach the
+    threshold, and the lists, updated with exact scores in the float64 kernel's order, are the
+    float64 kernel's.
+
+    Candidate lists: each candidate keeps the ``k`` largest screen values ``sigma`` seen so far;
+    a pair is buffered when ``s >= _lower32(sigma_k - 2 eps)`` and the buffer is rescored, in
+    order, against the final ``sigma_k``. A pair of the final exact top ``k`` has
+    ``s >= S - eps >= T - eps >= sigma_k - 2 eps`` (``T`` the exact k-th best: the ``k`` pairs
+    with screen ``>= sigma_k`` have ``S >= sigma_k - eps``), for the final ``sigma_k`` and so for
+    every earlier, smaller one: the rescored pairs contain the exact top ``k``, inserted in
+    ascending family order, which gives the float64 kernel's list. (With fewer than ``k``
+    finite screen values, ``sigma_k = -inf``: every buffered pair is rescored; only finite
+    ones are buffered once ``k`` are held, since a later ``-inf`` loses every tie.)
     """
     n_blocks = rows32.shape[0]
     n_cand, n_loci = cand_rows.shape
     max_hits = hit_scores.shape[1]
+    cap = buf_c.shape[1]
     per_chunk = (n_blocks + n_chunks - 1) // n_chunks
     W = SCREEN_WIDTH
     TC = SCREEN_TILE
     neg_inf32 = np.float32(-np.inf)
+    lowest32 = np.float32(-3.4028234663852886e38)
     for t in numba.prange(n_chunks):
         acc = np.empty((TC, W), dtype=np.float32)
         gate = np.empty(W, dtype=np.float32)  # family-side float32 threshold of each column
+        cgate = np.full(n_cand, neg_inf32)  # candidate-side buffering threshold
         rescored = 0
+        n_buf = 0
         for b in range(t * per_chunk, min(n_blocks, (t + 1) * per_chunk)):
             blk = rows32[b]
             blk64 = rows64[b]
@@ -419,31 +485,40 @@ def _screen_kernel(rows32, rows64, cand_rows, n_families, k, threshold, hit32, e
                         r = cand_rows[c0 + ci, l]
                         for w in range(W):
                             acc[ci, w] += blk[r, w]
+                if n_buf + nc * W > cap:  # room for a whole tile
+                    rescored += _flush(t, n_buf, buf_c[t], buf_f[t], buf_s[t], rows64, cand_rows, k, eps,
+                                       scr_val, scr_cnt, cand_val, cand_idx, cand_cnt)
+                    n_buf = 0
                 for ci in range(nc):
                     c = c0 + ci
-                    ct = cand_thr[t, c]
+                    cg = cgate[c]
                     touch = 0
                     for w in range(W):
-                        touch += acc[ci, w] >= min(gate[w], ct)
+                        touch += acc[ci, w] >= min(gate[w], cg)
                     if touch == 0:
                         continue
                     a = acc[ci]
-                    count = cand_cnt[t, c]
-                    worst_c = cand_val[t, c, k - 1] if count == k else -np.inf
                     for w in range(n_w):
                         s = a[w]
-                        if s < ct and s < gate[w]:
+                        if s < cg and s < gate[w]:
+                            continue
+                        f = base + w
+                        if s >= cg:
+                            buf_c[t, n_buf] = c
+                            buf_f[t, n_buf] = f
+                            buf_s[t, n_buf] = s
+                            n_buf += 1
+                            cnt = _screen_insert(scr_val[t, c], scr_cnt[t, c], s, k)
+                            scr_cnt[t, c] = cnt
+                            if cnt == k:
+                                sk = scr_val[t, c, k - 1]
+                                cg = lowest32 if sk == neg_inf32 else _lower32(np.float64(sk) - 2.0 * eps)
+                        if s < gate[w]:
                             continue
                         rescored += 1
                         v = 0.0 + blk64[cand_rows[c, 0], w]  # as the reference: -0.0 -> +0.0
                         for l in range(1, n_loci):
                             v += blk64[cand_rows[c, l], w]
-                        f = base + w
-                        if count < k or v > worst_c:
-                            count = _insert(cand_val[t, c], cand_idx[t, c], count, v, f, k)
-                            if count == k:
-                                worst_c = cand_val[t, c, k - 1]
-                                ct = _gate32(worst_c, eps)
                         if fam_cnt[f] < k or v > fam_val[f, k - 1]:
                             fam_cnt[f] = _insert(fam_val[f], fam_idx[f], fam_cnt[f], v, c, k)
                             if fam_cnt[f] == k:
@@ -455,8 +530,9 @@ def _screen_kernel(rows32, rows64, cand_rows, n_families, k, threshold, hit32, e
                                 hit_pairs[t, h, 1] = f
                                 hit_scores[t, h] = v
                             hit_cnt[t] = h + 1
-                    cand_cnt[t, c] = count
-                    cand_thr[t, c] = ct
+                    cgate[c] = cg
+        rescored += _flush(t, n_buf, buf_c[t], buf_f[t], buf_s[t], rows64, cand_rows, k, eps,
+                           scr_val, scr_cnt, cand_val, cand_idx, cand_cnt)
         n_rescored[t] = rescored
 
 
@@ -466,6 +542,8 @@ if HAVE_NUMBA:
     _lower32 = numba.njit(cache=True, inline="always")(_lower32)
     _gate32 = numba.njit(cache=True, inline="always")(_gate32)
     _screen_prepare = numba.njit(cache=True, parallel=True)(_screen_prepare)
+    _screen_insert = numba.njit(cache=True, inline="always")(_screen_insert)
+    _flush = numba.njit(cache=True)(_flush)
     _screen_kernel = numba.njit(cache=True, parallel=True, fastmath=False)(_screen_kernel)
 
 
@@ -602,12 +680,17 @@ def score_shard(
         hit_scores = np.empty((n_chunks, max_hits))
         hit_cnt = np.zeros(n_chunks, dtype=np.int64)
         if screen:
-            cand_thr = np.full((n_chunks, n_cand), -np.inf, dtype=np.float32)
+            scr_val = np.full((n_chunks, n_cand, k), -np.inf, dtype=np.float32)
+            scr_cnt = np.zeros((n_chunks, n_cand), dtype=np.int64)
+            cap = max(_BUFFER, 2 * SCREEN_TILE * SCREEN_WIDTH)
+            buf_c = np.empty((n_chunks, cap), dtype=np.int64)
+            buf_f = np.empty((n_chunks, cap), dtype=np.int64)
+            buf_s = np.empty((n_chunks, cap), dtype=np.float32)
             n_rescored = np.zeros(n_chunks, dtype=np.int64)
             start = time.perf_counter()
             _screen_kernel(rows32, blocked.rows, rows_idx, n_fam, k, float(threshold), hit32, eps, n_chunks,
-                           cand_val, cand_idx, cand_cnt, cand_thr, fam_val, fam_idx, fam_cnt,
-                           hit_pairs, hit_scores, hit_cnt, n_rescored)
+                           cand_val, cand_idx, cand_cnt, scr_val, scr_cnt, fam_val, fam_idx, fam_cnt,
+                           hit_pairs, hit_scores, hit_cnt, buf_c, buf_f, buf_s, n_rescored)
             if stats is not None:
                 stats.update(pairs=n_cand * n_fam, rescored=int(n_rescored.sum()), eps=eps,
                              kernel_s=time.perf_counter() - start)

@@ -14,7 +14,7 @@ import pytest
 
 from kinship.genetics.encoding import n_alleles_of_rows, n_table_rows, table_row
 from kinship.matching.reference import FamilyTables, score_all_pairs
-from kinship.matching.streaming import HAVE_NUMBA, SCREEN_WIDTH, score_shard, screen_error_bound
+from kinship.matching.streaming import HAVE_NUMBA, SCREEN_TILE, SCREEN_WIDTH, score_shard, screen_error_bound
 
 pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="the screen is compiled with numba")
 
@@ -183,3 +183,20 @@ def test_nan_in_a_table_is_refused():
     T = np.array([[0.5, np.nan], [0.0, 0.0]])
     with pytest.raises(ValueError, match="nan or \\+inf"):
         score_shard(_tables([T]), np.array([[0]], np.int32), k=1)
+
+
+def test_all_pairs_tied_overflow_the_candidate_buffer(monkeypatch):
+    """Every pair ties: every pair is buffered on the candidate side, the buffer is flushed many
+    times, and the lowest indices still win."""
+    import kinship.matching.streaming as streaming
+
+    monkeypatch.setattr(streaming, "_BUFFER", 0)  # the smallest buffer: two tiles of pairs
+    n_fam, sizes = 4 * SCREEN_WIDTH + 3, _rows([2, 2, 2])
+    tables = _tables([np.where(np.arange(n)[:, None] < n - 1, 0.25, 0.0) * np.ones((1, n_fam)) for n in sizes])
+    rng = np.random.default_rng(1)
+    candidates = rng.integers(0, 3, (300, 3)).astype(np.int32)
+    stats = _assert_exact(tables, candidates, 3, 0.75)
+    assert stats["rescored"] > 2 * 2 * SCREEN_TILE * SCREEN_WIDTH
+    got = score_shard(tables, candidates, k=3, threshold=0.75)
+    assert sorted(set(got.candidate_best.family.tolist())) == [0, 1, 2]
+    assert sorted(set(got.family_best.candidate.tolist())) == [0, 1, 2]
