@@ -635,13 +635,19 @@ def score_shard(
     -----
     The screen (:func:`_screen_kernel`): per block of :data:`SCREEN_WIDTH` families and tile of
     :data:`SCREEN_TILE` candidates, float32 sums locus by locus; a pair is rescored in float64
-    (its entries added in locus order, as :func:`~kinship.matching.reference.score_all_pairs`)
-    unless its float32 sum ``s`` is below ``_lower32(W - eps)`` for every list or threshold
-    ``W`` it could enter, ``eps`` = :func:`screen_error_bound`. Then ``S <= s + eps < W``: the
-    pair could not enter the candidate's list, the family's list (insertion needs ``S > W``,
-    ties go to the earlier, lower index) or reach the threshold. The lists are updated only with
-    exact scores, pairs in the same order as the float64 kernel, so the kept set, its order and
-    every score are the float64 kernel's (tested against :func:`score_all_pairs`).
+    (its entries added in locus order from 0.0, as
+    :func:`~kinship.matching.reference.score_all_pairs`) when its float32 sum ``s`` could place it
+    in a kept set, with ``eps`` = :func:`screen_error_bound` (``|s - S| <= eps``):
+
+    * family list (last kept score ``W``) or threshold ``W``: rescored unless
+      ``s < _lower32(W - eps)``, which implies ``S < W`` (entering a full list needs ``S > W``,
+      ties go to the earlier, lower index);
+    * candidate list: rescored, after the scan, when ``s >= _lower32(sigma_k - 2 eps)``, with
+      ``sigma_k`` the candidate's ``k``-th best screen value; every pair of the exact top ``k``
+      passes (:func:`_screen_kernel`).
+
+    Lists are updated only with exact scores, each in ascending partner order, so the kept set,
+    its order and every score are the float64 kernel's (tested against :func:`score_all_pairs`).
     """
     n_cand = candidates.shape[0]
     n_fam = tables.n_families
