@@ -88,6 +88,32 @@ def test_numba_and_numpy_kernels_agree(profiles):
         assert np.array_equal(x.score[ox], y.score[oy])
 
 
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed: only the numpy kernel exists")
+def test_float32_screen_keeps_what_the_float64_kernel_keeps_on_real_families(profiles):
+    """Real compiled families (mutation on, exclusions as -inf, partial and untyped loci): the
+    screened kernel's kept set and scores equal the plain float64 kernel's and the full matrix's."""
+    inputs = mr.assemble_inputs(*profiles)
+    cases = []
+    for params in (MatchParameters(), MatchParameters(mutation={"model": "none"})):  # no mutation: -inf
+        table, _ = mr.effective_frequencies(inputs, load_bundled_table(), floor=params.frequency_floor)
+        run = mr.encode_run(inputs, table, params.mutation_model, theta=params.theta)
+        tables = run.family_tables(slice(0, len(run.inputs.families)))
+        S = score_all_pairs(tables, run.candidate_genotypes).log10_lr
+        cases += [(run, tables, S, k, threshold) for k, threshold in ((1, 4.0), (3, 0.0), (10, -5.0))]
+    assert np.isneginf(cases[-1][2]).any() and np.isfinite(cases[-1][2]).any()
+    for run, tables, S, k, threshold in cases:
+        stats = {}
+        a = score_shard(tables, run.candidate_genotypes, k=k, threshold=threshold, stats=stats)
+        b = score_shard(tables, run.candidate_genotypes, k=k, threshold=threshold, screen=False)
+        for part in ("candidate_best", "family_best", "hits"):
+            x, y = getattr(a, part), getattr(b, part)
+            ox, oy = np.lexsort((x.family, x.candidate)), np.lexsort((y.family, y.candidate))
+            assert np.array_equal(x.candidate[ox], y.candidate[oy]) and np.array_equal(x.family[ox], y.family[oy])
+            assert x.score[ox].tobytes() == y.score[oy].tobytes() == S[x.candidate[ox], x.family[ox]].tobytes()
+        assert len(a.hits) == int((S >= threshold).sum())
+        assert stats["rescored"] < stats["pairs"]
+
 def test_incremental_run_equals_a_full_rematch_byte_for_byte(profiles):
     genotypes, members = profiles
     params = MatchParameters(k=K, threshold=THRESHOLD, shard_size=17)
