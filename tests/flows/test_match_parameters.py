@@ -12,7 +12,7 @@ from prefect.utilities.callables import parameter_schema
 
 from flows.match import command_line, main, match
 from flows.pipeline import pipeline
-from kinship.app.parameters import MatchParameters, MutationParameters
+from kinship.app.parameters import LinkageParameters, MatchParameters, MutationParameters
 from kinship.errors import ReuniteInputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,11 +39,11 @@ def test_the_pipeline_refuses_a_bad_prior_before_ingesting(tmp_path):
 
 def test_the_run_form_describes_every_parameter():
     schema = parameter_schema(match).model_dump()
-    assert list(schema["properties"]) == ["parameters", "store", "out_dir", "full"]
+    assert list(schema["properties"]) == ["parameters", "store", "out_dir", "full", "keep_full_runs"]
     for name, prop in schema["properties"].items():
         assert prop.get("description"), name  # from the flow docstring's Google-style Args
     definitions = schema["definitions"]
-    for model in (MatchParameters, MutationParameters):
+    for model in (MatchParameters, MutationParameters, LinkageParameters):
         spec = definitions[model.__name__]
         assert spec["additionalProperties"] is False
         assert set(spec["properties"]) == set(model.model_fields)
