@@ -79,10 +79,11 @@ def _peak_rss_gb() -> float:
 class Timers:
     """Wall time of wrapped calls: per name, calls, summed seconds, first start and last end."""
 
-    def __init__(self) -> None:
+    def __init__(self, partial: Path | None = None) -> None:
         self.lock = threading.Lock()
         self.rows: dict[str, list[float]] = {}
         self.local = threading.local()
+        self.partial = partial
 
     def add(self, name: str, start: float, end: float) -> None:
         with self.lock:
@@ -91,6 +92,11 @@ class Timers:
             row[1] += end - start
             row[2] = min(row[2], start)
             row[3] = max(row[3], end)
+            if self.partial is not None:  # what a stage stopped before its end had done
+                self.partial.write_text(json.dumps(self.summary(), indent=1))
+
+    def summary(self) -> dict:
+        return {k: {"calls": v[0], "sum_s": v[1], "span_s": v[3] - v[2]} for k, v in sorted(self.rows.items())}
 
     def wrap(self, owner, attr: str, name: str | None = None, *, inner: bool = False):
         """Replace ``owner.attr`` by a timed call. An outer step sets the thread's current step;
@@ -203,7 +209,7 @@ def stage_ingest_extra(work: Path, args) -> dict:
 
 
 def _match(work: Path, args, *, full: bool) -> dict:
-    timers, captured = Timers(), {}
+    timers, captured = Timers(work / f"steps_{'full' if full else 'incremental'}.partial.json"), {}
     _instrument(timers, captured)
     from flows.match import match
 
@@ -211,7 +217,7 @@ def _match(work: Path, args, *, full: bool) -> dict:
     result = match(store=str(work / "store.sqlite"), out_dir=str(work / "out"), full=full)
     flow_s = time.perf_counter() - t
     out = {"flow_s": flow_s, "peak_rss_gb_run": _peak_rss_gb(),
-           "steps": {k: {"calls": v[0], "sum_s": v[1], "span_s": v[3] - v[2]} for k, v in sorted(timers.rows.items())},
+           "steps": timers.summary(),
            "comparison": result["provenance"].get("comparison"), "paths": result["paths"]}
     out["peak_rss_gb"] = out["peak_rss_gb_run"]  # the stage's peak is the run's, not the measurements' after it
     if not full and out["comparison"]["kind"] != "incremental":
@@ -335,11 +341,87 @@ def _compile_by_kind(run, args) -> dict:
     return out
 
 
+# ---------------------------------------------------------------- report
+
+#: Steps of a match stage in the flow's order (``store.*`` loads and saves folded into "store").
+_STEP_ORDER = ("assemble_inputs", "effective_frequencies", "encode_run", "plan_run", "score_shard",
+               "score_shard/compile", "score_shard/kernel", "combine", "collect_matches", "collect_matches/compile",
+               "y_evidence", "calibrate", "calibrate/compile", "assess", "reported_pairs", "pair_loci",
+               "pair_loci/compile", "provenance", "write_all")
+
+
+def format_report(summary: dict) -> str:
+    """Markdown tables of a ``bench.json``: stages, match steps, quality, false hits, compile by kind."""
+    st = summary["stages"]
+    size = f"{summary['families']:,} families x {summary['children']:,} children (+{summary['extra']:,})"
+    lines = [f"**{size}**", "", "| stage | wall s | peak RSS GB | load (1 min) start/end | what |", "|---|---|---|---|---|"]
+    for name in STAGES:
+        if name not in st:
+            continue
+        r = st[name]
+        what = {"generate": f"draw {r.get('draw_s', 0):.1f} s, write {r.get('write_s', 0):.1f} s, "
+                            f"{r.get('n_references', 0):,} references, {r.get('n_batches', 0)} batches",
+                "ingest": f"{r.get('n_batches', 0)} batches, {r.get('samples_landed', 0):,} profiles, "
+                          f"{r.get('batch_s_min', 0):.2f}-{r.get('batch_s_max', 0):.2f} s per batch, sum {r.get('batch_s_sum', 0):.1f} s",
+                "ingest_extra": f"{r.get('samples_landed', 0):,} profiles in {r.get('batch_s_sum', 0):.1f} s"}.get(name)
+        if what is None:
+            c = r.get("comparison") or {}
+            what = (f"flow call {r['flow_s']:.1f} s; {c.get('kind')} run, {c.get('n_pairs_scored_now', 0):,} pairs scored, "
+                    f"{c.get('n_reported_pairs', 0):,} reported")
+        load = r.get("loadavg_1min")
+        load = f"{load[0]:.1f} / {load[1]:.1f}" if load else "-"
+        lines.append(f"| {name} | {r['wall_s']:.1f} | {r['peak_rss_gb']:.2f} | {load} | {what} |")
+    runs = [n for n in ("match_full", "match_incremental") if n in st]
+    if runs:
+        lines += ["", "| step (inside the flow) | " + " | ".join(f"{n} s (calls)" for n in runs) + " |",
+                  "|---|" + "---|" * len(runs)]
+        for step in _STEP_ORDER + ("store",):
+            cells = []
+            for n in runs:
+                steps = st[n]["steps"]
+                if step == "store":
+                    v = sum(x["sum_s"] for k, x in steps.items() if k.startswith("store."))
+                    cells.append(f"{v:.1f}")
+                elif step in steps:
+                    x = steps[step]
+                    span = f", span {x['span_s']:.1f}" if x["calls"] > 1 and abs(x["span_s"] - x["sum_s"]) > 0.05 else ""
+                    cells.append(f"{x['sum_s']:.1f} ({x['calls']}{span})")
+                else:
+                    cells.append("-")
+            lines.append(f"| {step} | " + " | ".join(cells) + " |")
+        for n in runs:
+            q = st[n]["quality"]
+            lines += ["", f"{n}: true children by the generator's family kind "
+                          f"({q['n_pairs']:,} pairs, {q['n_reported']:,} reported)", "",
+                      "| kind | true children | family ranks first | CPI >= 10,000 | concluded support | not reported |",
+                      "|---|---|---|---|---|---|"]
+            for kind, v in q["true_by_kind"].items():
+                lines.append(f"| {kind} | {v['true_children']} | {v['ranked_first']} | {v['cpi_supports']} | "
+                             f"{v['decided_support']} | {v['not_reported']} |")
+            lines += ["", f"{n}: false hits (unrelated pairs at CPI >= 10,000) against the prediction", "",
+                      "| kind | families | tail sampled | observed | predicted (sum of n x P(LR >= 1e4)) | "
+                      "sum of expected_unrelated of the hits | bound n x F / 1e4 |", "|---|---|---|---|---|---|---|"]
+            tot = [0, 0.0, 0.0]
+            for kind, v in q["false_hits"].items():
+                tot[0] += v["observed"]
+                tot[1] += v["predicted"]
+                tot[2] += v["sum_expected_unrelated_of_hits"]
+                lines.append(f"| {kind} | {v['families']:,} | {v['sampled']:,} | {v['observed']} | {v['predicted']:.1f} | "
+                             f"{v['sum_expected_unrelated_of_hits']:.2f} | {v['turing_bound']:,.0f} |")
+            lines.append(f"| all | | | {tot[0]} | {tot[1]:.1f} | {tot[2]:.2f} | |")
+        c = st[runs[0]]["compile_by_kind"]
+        lines += ["", "compile (scoring layout), ms per family: " + ", ".join(
+            f"{k} {v['ms_per_family']:.1f} ({v['families']:,} families)" for k, v in c.items())]
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- driver
 
 def _child(stage: str, work: Path, args) -> None:
+    load_start = os.getloadavg()  # the machine is shared: the 1-minute load beside the timings
     result = globals()[f"stage_{stage}"](work, args)
     result.setdefault("peak_rss_gb", _peak_rss_gb())
+    result["loadavg_1min"] = [load_start[0], os.getloadavg()[0]]
     (work / f"stage_{stage}.json").write_text(json.dumps(result, indent=1, default=str))
 
 
@@ -363,9 +445,13 @@ def main() -> None:
     parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
     parser.add_argument("--prediction-sample", type=int, default=400,
                         help="families per kind whose tail P(LR >= 10^4 | unrelated) is computed (all when fewer)")
+    parser.add_argument("--report", action="store_true", help="print the markdown tables of WORK/bench.json and stop")
     parser.add_argument("--stage", help=argparse.SUPPRESS)  # internal: run one stage in this process
     args = parser.parse_args()
     work = args.work.resolve()
+    if args.report:
+        print(format_report(json.loads((work / "bench.json").read_text())))
+        return
     if args.stage:
         _child(args.stage, work, args)
         return
@@ -386,7 +472,7 @@ def main() -> None:
         summary["stages"][stage] = result
         bench.write_text(json.dumps(summary, indent=1, default=str))
         print(f"{stage}: wall {wall:.1f} s, peak RSS {result['peak_rss_gb']:.2f} GB", flush=True)
-    print(json.dumps(summary, indent=1, default=str)[:20000])
+    print(format_report(summary))
 
 
 if __name__ == "__main__":
