@@ -84,6 +84,7 @@ class Timers:
         self.rows: dict[str, list[float]] = {}
         self.local = threading.local()
         self.partial = partial
+        self.origin = time.perf_counter()
 
     def add(self, name: str, start: float, end: float) -> None:
         with self.lock:
@@ -96,7 +97,8 @@ class Timers:
                 self.partial.write_text(json.dumps(self.summary(), indent=1))
 
     def summary(self) -> dict:
-        return {k: {"calls": v[0], "sum_s": v[1], "span_s": v[3] - v[2]} for k, v in sorted(self.rows.items())}
+        return {k: {"calls": v[0], "sum_s": v[1], "span_s": v[3] - v[2], "first_start_s": v[2] - self.origin,
+                    "last_end_s": v[3] - self.origin} for k, v in sorted(self.rows.items())}
 
     def wrap(self, owner, attr: str, name: str | None = None, *, inner: bool = False):
         """Replace ``owner.attr`` by a timed call. An outer step sets the thread's current step;
@@ -223,8 +225,12 @@ def _match(work: Path, args, *, full: bool) -> dict:
     if not full and out["comparison"]["kind"] != "incremental":
         raise SystemExit(f"the second run planned as {out['comparison']['kind']!r} ({out['comparison']['reason']}), "
                          "not incremental")
-    out["quality"] = _quality(work, captured["run"], result["paths"]["matches_parquet"], args)
-    out["compile_by_kind"] = _compile_by_kind(captured["run"], args)
+    # an incremental run has the full run's families and table: their tails are the full run's
+    tails = None if full else {k: v["p_tail_mean"] for k, v in json.loads(
+        (work / "stage_match_full.json").read_text())["quality"]["false_hits"].items()}
+    out["quality"] = _quality(work, captured["run"], result["paths"]["matches_parquet"], args, tails=tails)
+    if full:
+        out["compile_by_kind"] = _compile_by_kind(captured["run"], args)
     out["peak_rss_gb_with_measurements"] = _peak_rss_gb()
     return out
 
@@ -248,7 +254,7 @@ def _run_kind(f) -> str:
     return f.kind
 
 
-def _quality(work: Path, run, matches_path: str, args) -> dict:
+def _quality(work: Path, run, matches_path: str, args, *, tails: dict | None = None) -> dict:
     import numpy as np
     import pandas as pd
 
@@ -302,16 +308,21 @@ def _quality(work: Path, run, matches_path: str, args) -> dict:
         members = np.flatnonzero(fam_kind == kind)
         if members.size == 0:
             continue
-        sample = members if members.size <= args.prediction_sample else np.sort(
-            rng.choice(members, size=args.prediction_sample, replace=False))
-        rows = pd.DataFrame({"candidate_id": probe, "lab": [families[f].lab for f in sample],
-                             "family_id": [families[f].family_id for f in sample],
-                             "family_kind": [families[f].kind for f in sample],
-                             "log10_lr": SUPPORT_LOG10_CPI, "n_inconsistent": np.zeros(sample.size, np.int16)})
-        p = match_run.calibrate(run, rows, threshold=params.threshold, max_expected_unrelated=None)["p_unrelated"]
-        p = p.to_numpy(dtype=float)
-        n_unrel = n_cand - has_child[sample].astype(int)
-        predicted = float((p * n_unrel).sum() * members.size / sample.size)
+        if tails is not None:  # the full run's mean tail of the kind, at this run's number of candidates
+            sample = np.zeros(0, dtype=np.int64)
+            p = np.array([tails[kind]])
+            predicted = float(tails[kind] * (members.size * n_cand - has_child[members].sum()))
+        else:
+            sample = members if members.size <= args.prediction_sample else np.sort(
+                rng.choice(members, size=args.prediction_sample, replace=False))
+            rows = pd.DataFrame({"candidate_id": probe, "lab": [families[f].lab for f in sample],
+                                 "family_id": [families[f].family_id for f in sample],
+                                 "family_kind": [families[f].kind for f in sample],
+                                 "log10_lr": SUPPORT_LOG10_CPI, "n_inconsistent": np.zeros(sample.size, np.int16)})
+            p = match_run.calibrate(run, rows, threshold=params.threshold, max_expected_unrelated=None)["p_unrelated"]
+            p = p.to_numpy(dtype=float)
+            n_unrel = n_cand - has_child[sample].astype(int)
+            predicted = float((p * n_unrel).sum() * members.size / sample.size)
         sel = hit & (m_kind == kind)
         false_hits[kind] = {
             "families": int(members.size), "sampled": int(sample.size),
@@ -409,7 +420,7 @@ def format_report(summary: dict) -> str:
                 lines.append(f"| {kind} | {v['families']:,} | {v['sampled']:,} | {v['observed']} | {v['predicted']:.1f} | "
                              f"{v['sum_expected_unrelated_of_hits']:.2f} | {v['turing_bound']:,.0f} |")
             lines.append(f"| all | | | {tot[0]} | {tot[1]:.1f} | {tot[2]:.2f} | |")
-        c = st[runs[0]]["compile_by_kind"]
+        c = st[runs[0]].get("compile_by_kind", {})
         lines += ["", "compile (scoring layout), ms per family: " + ", ".join(
             f"{k} {v['ms_per_family']:.1f} ({v['families']:,} families)" for k, v in c.items())]
     return "\n".join(lines)
