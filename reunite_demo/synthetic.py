@@ -40,7 +40,7 @@ from kinship.likelihood.simulate import simulate_child, simulate_linked_child
 from reunite_demo.batch import LINKED_PAIR, linked_pair_recombination_fraction
 from reunite_demo.yhaplotypes import YUnits, draw_founder, transmit, y_calls, y_units
 
-__all__ = ["LOCI", "SYN_LAB", "WeakFamilies", "weak_families"]
+__all__ = ["LOCI", "SYN_LAB", "WeakFamilies", "draw_founders", "weak_families"]
 
 #: The 20 CODIS core loci (those of the table are used).
 LOCI = ("CSF1PO", "D3S1358", "D5S818", "D7S820", "D8S1179", "D13S317", "D16S539", "D18S51",
@@ -74,8 +74,32 @@ class WeakFamilies:
     loci: tuple[str, ...]
 
 
-def _founders(rng: np.random.Generator, table: FrequencyTable, loci: tuple[str, ...], n: int) -> np.ndarray:
-    """int16 (n, n_loci, 2) allele indices, sorted within a pair."""
+def draw_founders(rng: np.random.Generator, table: FrequencyTable, loci: tuple[str, ...], n: int) -> np.ndarray:
+    """Draw ``n`` unrelated founders: per locus, two alleles from the table's ``afreq``.
+
+    Hardy-Weinberg and independent loci; one ``rng.choice`` per locus, in ``loci`` order.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    table : FrequencyTable
+    loci : tuple of str
+        Loci of ``table``, in the order of the output's second axis.
+    n : int
+        Founders to draw.
+
+    Returns
+    -------
+    ndarray of int16, shape (n, n_loci, 2)
+        Allele indices into ``table[locus].alleles``, sorted within a pair.
+
+    Examples
+    --------
+    >>> from kinship.io.frequencies import load_bundled_table
+    >>> f = draw_founders(np.random.default_rng(1), load_bundled_table("norstr-2023/East Asia"), ("TH01", "vWA"), 3)
+    >>> f.shape, f.dtype.name, bool((f[..., 0] <= f[..., 1]).all())
+    ((3, 2, 2), 'int16', True)
+    """
     out = np.empty((n, len(loci), 2), dtype=np.int16)
     for li, locus in enumerate(loci):
         p = table[locus].afreq
@@ -146,8 +170,8 @@ def weak_families(
     r = linked_pair_recombination_fraction()
 
     n_fo = n_families - n_sib
-    fathers = _founders(rng, table, loci, n_families)
-    mothers = _founders(rng, table, loci, n_families)
+    fathers = draw_founders(rng, table, loci, n_families)
+    mothers = draw_founders(rng, table, loci, n_families)
     father_y = draw_founder(units, rng, n_families)
     people: list[tuple[str, str, str, np.ndarray, np.ndarray | None]] = []  # id, role, sex, alleles, y
     members, truth, children = [], [], []
@@ -187,7 +211,7 @@ def weak_families(
         children.append((fid, "siblings", *kids[1]))
 
     n_unrelated = n_candidates - n_families
-    unrelated = _founders(rng, table, loci, n_unrelated)
+    unrelated = draw_founders(rng, table, loci, n_unrelated)
     unrelated_male = rng.random(n_unrelated) < 0.5
     unrelated_y = draw_founder(units, rng, n_unrelated)
     entries = [(fid, kind, sex, alleles, y) for fid, kind, sex, alleles, y in children]
