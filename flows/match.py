@@ -20,6 +20,7 @@ import argparse
 import os
 
 from prefect import flow, task, unmapped
+from prefect.utilities.annotations import quote
 from prefect.artifacts import (create_markdown_artifact, create_progress_artifact, create_table_artifact,
                                update_progress_artifact)
 from prefect.cache_policies import NO_CACHE
@@ -241,12 +242,15 @@ def match(
     members = load_family_members(store)
     genotypes = load_genotypes(store)
     inputs = assemble(genotypes, members, load_pedigrees(store), load_families(store))
-    table, substitutions = effective_frequencies(inputs, load_table(params.table_id), params)
-    run = encode(inputs, table, params)
+    # quote(): Prefect would walk every profile of the inputs (millions of tuples at national
+    # scale) looking for futures at each task call; these are values, not futures
+    table, substitutions = effective_frequencies(quote(inputs), load_table(params.table_id), params)
+    run = encode(quote(inputs), table, params)
+    q_run = quote(run)
     previous = load_previous_run(store)
-    run_plan = plan(run, params, previous, load_previous_inputs(store, previous),
+    run_plan = plan(q_run, params, previous, load_previous_inputs(store, previous),
                     load_previous_matches(store, previous), full)
-    futures = score_shard.map(unmapped(run), run_plan.shards, unmapped(params))
+    futures = score_shard.map(unmapped(q_run), run_plan.shards, unmapped(params))
     kept = run_plan.previous
     progress = create_progress_artifact(0.0, description=f"Family shards scored (of {len(run_plan.shards)})")
     for done, future in enumerate(futures, 1):  # reduce as shards finish: memory O((candidates + families) * k)
@@ -255,12 +259,12 @@ def match(
     if not run_plan.shards:
         update_progress_artifact(progress, 100.0)
     results = [kept] if kept else []
-    with_y, y_str, y_max = y_evidence(genotypes, load_samples(store), run, collect(run, results, run_plan, params),
+    with_y, y_str, y_max = y_evidence(genotypes, load_samples(store), q_run, collect(q_run, results, run_plan, params),
                                       params)
-    matches = assess(run, calibrate(run, with_y, y_max, params), y_max, params)
-    pairs = detail(run, select_pairs(matches))
-    provenance = describe(run, params, substitutions, started_at, run_plan, previous, matches, y_str)
-    save_matches(store, provenance, matches, run)  # recorded, not yet finished
+    matches = assess(q_run, calibrate(q_run, with_y, y_max, params), y_max, params)
+    pairs = detail(q_run, select_pairs(matches))
+    provenance = describe(q_run, params, substitutions, started_at, run_plan, previous, matches, y_str)
+    save_matches(store, provenance, matches, q_run)  # recorded, not yet finished
     drops = load_call_quality_drops(store)
     paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members, drops)  # whole or nothing
     finish_run(store, provenance)  # finished only once its outputs exist
