@@ -77,7 +77,7 @@ from kinship.matching.posterior import database_posteriors, log10_none_weight
 from kinship.app.parameters import LinkageParameters, PriorParameters
 from kinship.genetics.relationships import SINGLE_PARENT_KINDS
 from schemas import load_schema
-from kinship.report.formatting import DETAIL_CARDS, detail_pairs, reported_pairs
+from kinship.report.formatting import detail_pairs, reported_pairs
 from kinship.matching.ranking import (
     CONCLUSION_TEXT,
     EXCLUSION_LOG10_CPI,
