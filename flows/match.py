@@ -20,6 +20,7 @@ import argparse
 import os
 
 from prefect import flow, task, unmapped
+from prefect.context import FlowRunContext
 from prefect.utilities.annotations import quote
 from prefect.artifacts import (create_markdown_artifact, create_progress_artifact, create_table_artifact,
                                update_progress_artifact)
@@ -243,10 +244,14 @@ def match(
     genotypes = load_genotypes(store)
     inputs = assemble(genotypes, members, load_pedigrees(store), load_families(store))
     # quote(): Prefect would walk every profile of the inputs (millions of tuples at national
-    # scale) looking for futures at each task call; these are values, not futures
-    table, substitutions = effective_frequencies(quote(inputs), load_table(params.table_id), params)
-    run = encode(quote(inputs), table, params)
-    q_run = quote(run)
+    # scale) looking for futures at each task call; these are values, not futures. On threads
+    # only: a Dask runner ships the arguments to other processes, where a quote does not survive
+    # distributed's serialisation (it arrives as a plain tuple)
+    on_threads = isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner)
+    value = quote if on_threads else (lambda x: x)
+    table, substitutions = effective_frequencies(value(inputs), load_table(params.table_id), params)
+    run = encode(value(inputs), table, params)
+    q_run = value(run)
     previous = load_previous_run(store)
     run_plan = plan(q_run, params, previous, load_previous_inputs(store, previous),
                     load_previous_matches(store, previous), full)
