@@ -18,6 +18,13 @@ from kinship.genetics.encoding import UNTYPED
 __all__ = ["simulate_child", "simulate_linked_child", "simulate_y_transmission"]
 
 
+def _mutated(M: np.ndarray, allele: int, u: float) -> int:
+    """The allele a transmitted ``allele`` becomes: inverse-CDF draw from row ``M[allele]`` with
+    the uniform ``u`` (one draw per transmission, so the stream of draws is fixed)."""
+    cdf = np.cumsum(M[allele])
+    return int(min(np.searchsorted(cdf, u * cdf[-1], side="right"), cdf.size - 1))
+
+
 def simulate_child(
     father: np.ndarray,
     mother: np.ndarray,
@@ -70,8 +77,7 @@ def simulate_child(
         for locus in range(n_loci):
             allele = int(passed[locus])
             if matrices is not None:
-                cdf = np.cumsum(matrices[locus][allele])
-                new = int(min(np.searchsorted(cdf, u[locus] * cdf[-1], side="right"), cdf.size - 1))
+                new = _mutated(matrices[locus], allele, u[locus])
                 mutated[locus, column] = new != allele
                 allele = new
             child[locus, column] = allele
@@ -149,8 +155,7 @@ def simulate_linked_child(
         for locus, origin in enumerate((origin0, origin1)):
             allele = int(parent[locus, origin])
             if matrices is not None:
-                cdf = np.cumsum(matrices[locus][allele])
-                new = int(min(np.searchsorted(cdf, u[locus] * cdf[-1], side="right"), cdf.size - 1))
+                new = _mutated(matrices[locus], allele, u[locus])
                 mutated[locus, column] = new != allele
                 allele = new
             child[locus, column] = allele
