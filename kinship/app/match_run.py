@@ -68,7 +68,8 @@ from kinship.matching import streaming
 from kinship.matching.streaming import Entries, ShardResult, merge_results
 from kinship.genetics.mutation import MutationModel, mutation_checks
 from kinship.likelihood.pedigree import pedigree_from_table
-from kinship.matching.compiler import Family, candidate_genotype_index, compile_families, encode_profiles, linked_units
+from kinship.matching.compiler import (Family, candidate_genotype_index, compile_families, encode_profiles, linked_units,
+                                      unit_observations)
 from kinship.genetics.linkage import linked_pairs
 from kinship.likelihood.linkage import MAX_MEIOSES, linkable
 from kinship.app.lineage import Y_COLUMNS
@@ -834,11 +835,9 @@ def _calibrate_pair(row, layout, gc, h2, sizes, y, total, y_max, c, p) -> None:
     for u, (_, members) in enumerate(units):
         if all(gc[li] == UNTYPED for li in members):
             continue
-        rows, pr = np.zeros(1, dtype=np.int64), np.ones(1)
-        for li in members:  # a linked pair: the joint row of independent observations
-            r_l, p_l = h2[(li, bool(gc[li] <= -2))] if gc[li] != UNTYPED else (np.array([sizes[li] - 1]), np.ones(1))
-            rows = (rows[:, None] * sizes[li] + r_l[None, :]).ravel()
-            pr = (pr[:, None] * p_l[None, :]).ravel()
+        rows, pr = unit_observations(
+            [h2[(li, bool(gc[li] <= -2))] if gc[li] != UNTYPED else (np.array([sizes[li] - 1]), np.ones(1))
+             for li in members], [sizes[li] for li in members])
         values.append(tables.log10_lr[u][rows, j])
         probs.append(pr)
     if np.isnan(y[row]):

@@ -75,7 +75,7 @@ from kinship.app.match_run import MatchInputs, assemble_inputs, effective_freque
 from kinship.io.frequencies import load_frequency_table
 from kinship.app.parameters import MatchParameters
 from kinship.likelihood.linkage import linkable
-from kinship.matching.compiler import Family, compile_families, encode_profiles, linked_units
+from kinship.matching.compiler import Family, compile_families, encode_profiles, linked_units, unit_observations
 from kinship.matching.ranking import EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI
 
 __all__ = [
@@ -396,10 +396,7 @@ def family_power(
         tables = compile_families([family], ref_alleles, ref_ids, table, loci, model, linked=pairs)
         values, h1, h2, p_inc = [], [], [], []
         for u, (_, members) in enumerate(linked_units(loci, pairs)):
-            rows, pr = np.zeros(1, dtype=np.int64), np.ones(1)
-            for li in members:  # a linked pair: joint rows of the two loci's observations
-                rows = (rows[:, None] * sizes[li] + obs[li][0][None, :]).ravel()
-                pr = (pr[:, None] * obs[li][1][None, :]).ravel()
+            rows, pr = unit_observations([obs[li] for li in members], [sizes[li] for li in members])
             v = tables.log10_lr[u][rows, 0]
             p1, _ = h1_probabilities(v, pr)
             values.append(v)

@@ -31,7 +31,8 @@ from kinship.likelihood.pedigree import Pedigree, pedigree_from_relationships
 from kinship.likelihood.peeling import pedigree_locus_tables
 from kinship.likelihood.linkage import linked_locus_tables
 
-__all__ = ["Family", "Profile", "encode_profiles", "candidate_genotype_index", "compile_families", "linked_units"]
+__all__ = ["Family", "Profile", "encode_profiles", "candidate_genotype_index", "compile_families", "linked_units",
+           "unit_observations"]
 
 Profile = Mapping[str, tuple[str, str]]
 
@@ -381,3 +382,32 @@ def linked_units(loci: Sequence[str], linked: Sequence = ()) -> list[tuple[str, 
         else:
             out.append((locus, (i,)))
     return out
+
+
+def unit_observations(parts: Sequence[tuple[np.ndarray, np.ndarray]], sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and probabilities of a scoring unit's observations from its loci's, independent.
+
+    A single locus's ``(rows, probs)`` unchanged; for a linked pair (:func:`linked_units`) the
+    joint rows ``row1 * R2 + row2`` of every combination, with the product of the
+    probabilities (the loci of an unrelated child are independent: linkage equilibrium).
+
+    Parameters
+    ----------
+    parts : sequence of (ndarray of int64, ndarray of float64)
+        Per locus of the unit, the table rows of the possible observations and their
+        probabilities (e.g. :func:`kinship.likelihood.phenotypes.unrelated_rows`; an untyped
+        locus: its last row with probability 1).
+    sizes : sequence of int
+        ``R_l``, the rows of each locus's table.
+
+    Examples
+    --------
+    >>> r, p = unit_observations([(np.array([0, 1]), np.array([.5, .5])), (np.array([2]), np.array([1.]))], [6, 6])
+    >>> r.tolist(), p.tolist()
+    ([2, 8], [0.5, 0.5])
+    """
+    rows, probs = np.zeros(1, dtype=np.int64), np.ones(1)
+    for (r_l, p_l), size in zip(parts, sizes):
+        rows = (rows[:, None] * int(size) + np.asarray(r_l, dtype=np.int64)[None, :]).ravel()
+        probs = (probs[:, None] * np.asarray(p_l)[None, :]).ravel()
+    return rows, probs
