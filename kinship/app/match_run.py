@@ -784,7 +784,7 @@ def calibrate(
         A pair has a Y-STR LR but ``y_max`` was not given.
     """
     out = matches.copy()
-    y, total = _combined_log10_lr(out)
+    y, total = combined_log10_lr(out)
     if (~np.isnan(y)).any() and y_max is None:
         raise ValueError("matches carry Y-STR LRs but y_max (each candidate's largest possible Y-STR LR) was not given")
     p = np.full(len(out), np.nan)
@@ -846,7 +846,7 @@ def _calibrate_pair(row, layout, gc, h2, sizes, y, total, y_max, c, p) -> None:
         p[row] = tail_probability_with_factor(values, probs, float(total[row]), float(y_max[c]))
 
 
-def _combined_log10_lr(matches: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def combined_log10_lr(matches: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """``(log10_lr_y with NaN for null, log10_lr + log10_lr_y)``: the Y-STR LR multiplies the
     autosomal one under independence (null, or no column yet: factor 1)."""
     n = len(matches)
@@ -884,7 +884,7 @@ def assess(run: EncodedRun, matches: pd.DataFrame, *, prior: PriorParameters, k:
     for column, dtype in Y_COLUMNS.items():
         if column not in out:
             out[column] = pd.array([pd.NA] * len(out), dtype=dtype)
-    y, total = _combined_log10_lr(out)
+    y, total = combined_log10_lr(out)
     out["log10_lr_total"] = total
     fam_col = {(f.lab, f.family_id): i for i, f in enumerate(run.inputs.families)}
     cand_col = {c: i for i, c in enumerate(run.inputs.candidate_ids)}

@@ -511,6 +511,38 @@ class MatchParameters(_Parameters):
         }
         return d
 
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], *, shard_size: int | None = None) -> "MatchParameters":
+        """The parameters a run recorded (:meth:`as_dict`, the provenance's and the store's
+        ``parameters``), to repeat its numbers (an on-demand search, a re-run).
+
+        ``thresholds`` is what the code in force concludes with, not a parameter: it is dropped.
+        ``shard_size`` is not recorded: the default unless given.
+
+        Raises
+        ------
+        ReuniteInputError
+            The record has per-locus mutation rates (not a run parameter here), or a field that
+            is not a parameter, or a value out of range (as the constructor).
+
+        Examples
+        --------
+        >>> p = MatchParameters(theta=0.01, k=5)
+        >>> MatchParameters.from_record(p.as_dict()) == p
+        True
+        """
+        fields = {name: value for name, value in record.items() if name != "thresholds"}
+        mutation = dict(fields.get("mutation") or {})
+        if mutation.pop("locus_rates", None):
+            raise ReuniteInputError(
+                "recorded match parameters have per-locus mutation rates; expected the rates of "
+                "MutationParameters only (per-locus rates are not a run parameter); fix: give the parameters")
+        if "mutation" in fields:
+            fields["mutation"] = mutation
+        if shard_size is not None:
+            fields["shard_size"] = shard_size
+        return cls(**fields)
+
 
 def _options(model: type[BaseModel] = MatchParameters, path: tuple[str, ...] = ()):
     """``(option, path, field)`` of every leaf field: ``--theta``, ``--mutation-rate-male``, ..."""
