@@ -42,7 +42,11 @@ def main(argv: list[str] | None = None) -> str:
         return new_backup_key() + "\n"
     if not args.to:
         parser.error("--to FILE is required")
-    info = backup(args.to, args.store)
+    return backup_text(backup(args.to, args.store))
+
+
+def backup_text(info: dict) -> str:
+    """The line a backup prints: where, how big, encrypted or not (and what a plain one lacks)."""
     state = ("encrypted" if info["encrypted"] else
              "NOT encrypted (set REUNITE_BACKUP_KEY to encrypt); the pseudonym secret is left out: a store restored "
              "from it makes new pseudonyms that differ from earlier ones")

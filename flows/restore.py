@@ -36,11 +36,15 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--store", help="SQLite path or SQLAlchemy URL (default $REUNITE_STORE, else var/reunite.sqlite)")
     parser.add_argument("--replace", action="store_true", help="replace an existing SQLite store")
     args = parser.parse_args(argv)
-    info = restore(args.source, args.store, args.replace)
+    return restore_text(args.source, restore(args.source, args.store, args.replace))
+
+
+def restore_text(source: str, info: dict) -> str:
+    """The line a restore prints: from where, and what a backup without the pseudonym secret means."""
     secret = ("" if info.get("has_secret", True) else
               "; the backup held no pseudonym secret (a plain backup): a new one is made on first use, so pseudonyms "
               "(h:...) made after the restore differ from earlier ones")
-    return (f"store restored from {args.source} ({info['backend']}){secret}; next: re-ingest later batches, "
+    return (f"store restored from {source} ({info['backend']}){secret}; next: re-ingest later batches, "
             "then scripts/flow match --full\n")
 
 

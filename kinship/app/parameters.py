@@ -554,6 +554,20 @@ def _options(model: type[BaseModel] = MatchParameters, path: tuple[str, ...] = (
             yield "--" + "-".join((*path, name)).replace("_", "-"), (*path, name), info
 
 
+def option_fields():
+    """``(option, path, field)`` of every leaf field of :class:`MatchParameters`, in order: the
+    command-line option (``--theta``, ``--mutation-rate-male``), the field's path in the model
+    (``("mutation", "rate_male")``) and its pydantic ``FieldInfo`` (annotation, default,
+    description). The one list a command-line front end generates its options from.
+
+    Examples
+    --------
+    >>> [(o, p) for o, p, _ in option_fields()][:3]
+    [('--table-id', ('table_id',)), ('--mutation-model', ('mutation', 'model')), ('--mutation-rate-male', ('mutation', 'rate_male'))]
+    """
+    return list(_options())
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one option per field of :class:`MatchParameters` to ``parser`` (nested fields as
     ``--mutation-<field>``), with the field's description and default as help. A bool field is
