@@ -42,8 +42,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any, Literal, Optional
 
-import click
 import typer
+# Typer 0.29 carries its own copy of Click (typer._click): its usage errors are these classes, not click's.
+from typer._click import exceptions as click_errors
 
 from flows.console import refusals_in_one_line
 from flows.settings import DEFAULT_STORE, store_label, store_location
@@ -100,7 +101,7 @@ def _errors(debug: bool) -> Iterator[None]:
     try:
         with refusals_in_one_line(raise_refusals=True):
             yield
-    except (typer.Exit, typer.Abort, click.ClickException, SystemExit):
+    except (typer.Exit, typer.Abort, click_errors.ClickException, SystemExit):
         raise
     except Exception as exc:  # noqa: BLE001 - every failure of a command is said here, once
         if debug:
@@ -588,8 +589,32 @@ def restore(source: Annotated[str, typer.Option("--from", help="backup file (reu
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The ``reunite`` console script."""
-    app(args=argv, prog_name="reunite")
+    """The ``reunite`` console script: run one command line (``argv``, default ``sys.argv[1:]``) and
+    exit with its status.
+
+    A usage mistake (an unknown command or option, a missing argument, a value of the wrong type
+    or outside its choices) is one ``error: ...`` line naming the ``--help`` to read, exit status 2.
+
+    Raises
+    ------
+    SystemExit
+        Always: 0 on success, 2 on a refused input or usage, 1 on an unexpected failure.
+    """
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="reunite", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:  # "reunite", "reunite labs": the help, as asked
+        print(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        raise SystemExit(EXIT_REFUSED) from None
+    except click_errors.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "reunite"
+        message = exc.format_message().replace("Value error, ", "").rstrip(".")
+        _say_error(message if "fix:" in message else f"{message}; fix: see {where} --help")
+        raise SystemExit(EXIT_REFUSED) from None
+    except typer.Abort:
+        _say_error("aborted")
+        raise SystemExit(EXIT_FAILED) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
