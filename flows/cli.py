@@ -247,8 +247,11 @@ def ingest(
             summary = flows.ingest.ingest(export=export, lab=lab, manifest=manifest, kit=kit, fmt=fmt, store=location,
                                           reader_options=reader_options or None, min_autosomal_loci=min_autosomal_loci)
     counts = {k: v for k, v in summary.items() if not isinstance(v, (list, dict))}  # no record, no raw value
-    _emit({**counts, "store": store_label(location)}, ingestion_summary_text(summary, store=store_label(location)),
-          json_out)
+    text = ingestion_summary_text(summary, store=store_label(location))
+    if summary.get("n_quarantined"):
+        text += (f"see them: reunite quarantine list {summary['file_id']}" + (f" --store {store}" if store else "")
+                 + " (export with their values: quarantine export ... --out FILE.csv)\n")
+    _emit({**counts, "store": store_label(location)}, text, json_out)
 
 
 @app.command("ingest-pedigrees")
