@@ -275,7 +275,7 @@ def format_summary(score: dict, *, report: str | None = None) -> str:
     >>> lines[-1].startswith("key: true children = ")
     True
     """
-    header = f"{'family kind':<18}" + "".join(f" {name:>{width}}" for name, _, width in SUMMARY_COLUMNS)
+    header = f"{'family kind':<18}" + "".join(f"  {name:>{width}}" for name, _, width in SUMMARY_COLUMNS)
     lines = ([f"open this report: {report}"] if report else []) + [
         f"{score['n_candidates']} rescued children (candidates) compared with {score['n_families']} families",
         header,
@@ -284,7 +284,7 @@ def format_summary(score: dict, *, report: str | None = None) -> str:
         s = score[k]
         cells = [f"{s[key]:>{width}.2f}" if isinstance(s[key], float) else f"{s[key]:>{width}}"
                  for _, key, width in SUMMARY_COLUMNS]
-        lines.append(f"{k:<18} " + " ".join(cells))
+        lines.append(f"{k:<18}  " + "  ".join(cells))
     lines.append(SUMMARY_KEY)
     if "adds" in score:
         lines += ["", format_what_each_adds(score["adds"])]
