@@ -32,7 +32,7 @@ def backup(to: str, store: str | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> str:
-    """``scripts/flow backup``: the line it prints."""
+    """The argparse front end of ``reunite backup`` (kept for callers in Python): the line it prints."""
     parser = argparse.ArgumentParser(prog="scripts/flow backup", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--to", help="backup file to write")
     parser.add_argument("--store", help="SQLite path or SQLAlchemy URL (default $REUNITE_STORE, else var/reunite.sqlite)")
@@ -54,4 +54,9 @@ def backup_text(info: dict) -> str:
 
 
 if __name__ == "__main__":
-    print(main(), end="")
+    # `python -m flows.backup` is `reunite backup` (flows/cli.py): one command line, one output
+    import sys
+
+    from flows.cli import main as reunite
+
+    reunite(["backup", *sys.argv[1:]])

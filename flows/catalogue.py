@@ -160,4 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m flows.catalogue` is `reunite labs|kits|batches|samples` (flows/cli.py): one command line, one output
+    from flows.cli import main as reunite
+
+    reunite(sys.argv[1:])

@@ -321,7 +321,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    result = main()
-    print(f"match run {result['provenance']['run_id']}")
-    for name, path in result["paths"].items():
-        print(f"{name}: {path}")
+    # `python -m flows.match` is `reunite match` (flows/cli.py): one command line, one output
+    import sys
+
+    from flows.cli import main as reunite
+
+    reunite(["match", *sys.argv[1:]])

@@ -30,7 +30,7 @@ def restore(source: str, store: str | None = None, replace: bool = False) -> dic
 
 
 def main(argv: list[str] | None = None) -> str:
-    """``scripts/flow restore``: the line it prints."""
+    """The argparse front end of ``reunite restore`` (kept for callers in Python): the line it prints."""
     parser = argparse.ArgumentParser(prog="scripts/flow restore", description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--from", dest="source", required=True, help="backup file")
     parser.add_argument("--store", help="SQLite path or SQLAlchemy URL (default $REUNITE_STORE, else var/reunite.sqlite)")
@@ -49,4 +49,9 @@ def restore_text(source: str, info: dict) -> str:
 
 
 if __name__ == "__main__":
-    print(main(), end="")
+    # `python -m flows.restore` is `reunite restore` (flows/cli.py): one command line, one output
+    import sys
+
+    from flows.cli import main as reunite
+
+    reunite(["restore", *sys.argv[1:]])
