@@ -250,3 +250,22 @@ def test_the_progress_bar_moves_with_the_flow_hook_on_a_terminal(monkeypatch):
         flows.match._cli_progress(1, 4)
         flows.match._cli_progress(4, 4)
     assert flows.match._cli_progress is None and "4/4" in screen.getvalue()
+
+
+def test_ingest_pedigrees_prints_one_line_and_json_for_scripts(capsys, ped_scenario, tmp_path):
+    from tests.labs import register_test_labs
+
+    s = ped_scenario
+    store = str(tmp_path / "store.sqlite")
+    register_test_labs(store)
+    code, out, err = run(capsys, "ingest", str(s["export"]), str(s["manifest"]), "--lab", "L", "--fmt", "tidy",
+                         "--store", store, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["n_quarantined"] == 0 and summary["file_id"] == 1
+    assert not any(isinstance(v, (list, dict)) for v in summary.values())  # counts and ids, no records
+    code, out, err = run(capsys, "ingest-pedigrees", str(s["pedigrees_csv"]), "--lab", "L", "--store", store)
+    assert code == 0, err
+    assert out.count("\n") == 1 and "{" not in out and "families 1" in out and "typed 2" in out
+    code, out, err = run(capsys, "ingest-pedigrees", str(s["pedigrees_csv"]), "--lab", "L", "--store", store, "--json")
+    assert code == 0 and json.loads(out)["n_families"] == 1
