@@ -235,6 +235,15 @@ def test_ingest_match_and_quarantine_end_to_end(capsys, empty_store, tmp_path, m
     assert lines[0].startswith("match run run-") and "6 candidates x 3 families" in lines[0]
     assert lines[1].startswith("open this report: ") and lines[1].endswith("report.html")
 
+    table = tmp_path / "f097.csv"  # a refusal inside the flow (a task's error) is one line too, not a traceback
+    table.write_text("locus,allele,frequency\nTH01,6,0.3\nTH01,7,0.3\nTH01,9.3,0.37\n")
+    code, out, err = run(capsys, "match", "--store", empty_store, "--out-dir", str(tmp_path / "out"),
+                         "--table-id", str(table))
+    assert code == 2 and out == "" and "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: ") and "TH01" in lines[-1] and "0.97" in lines[-1]
+    assert len(lines) <= 2, err
+
 
 def test_the_progress_bar_moves_with_the_flow_hook_on_a_terminal(monkeypatch):
     import io
