@@ -560,6 +560,11 @@ def option_fields():
     (``("mutation", "rate_male")``) and its pydantic ``FieldInfo`` (annotation, default,
     description). The one list a command-line front end generates its options from.
 
+    Returns
+    -------
+    list of (str, tuple of str, pydantic.fields.FieldInfo)
+        One entry per leaf field (nested models flattened), in the model's field order.
+
     Examples
     --------
     >>> [(o, p) for o, p, _ in option_fields()][:3]
