@@ -150,9 +150,10 @@ def _existing_file(what: str, path: str | None) -> None:
 
 
 @contextmanager
-def _bar(label: str, hook_owner: Any, attribute: str, steps: bool) -> Iterator[None]:
+def _bar(label: str, hook_owner: Any, attribute: str) -> Iterator[None]:
     """A ``rich`` progress bar on stderr, moved by ``hook_owner.<attribute>`` (a flow module's
-    ``_cli_progress`` hook) while the block runs; nothing when stderr is not a terminal."""
+    ``_cli_progress`` hook, called with ``(done, total)``) while the block runs; nothing when
+    stderr is not a terminal (piped output and ``--json`` stay as they are)."""
     if not sys.stderr.isatty():
         yield
         return
@@ -161,15 +162,10 @@ def _bar(label: str, hook_owner: Any, attribute: str, steps: bool) -> Iterator[N
 
     bar = Progress(TextColumn(f"{label}: {{task.description}}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TimeElapsedColumn(), console=Console(file=sys.stderr))
-    task_id = bar.add_task("shards" if not steps else "start", total=None)
+    task_id = bar.add_task("family shards", total=None)
 
-    def update(*args) -> None:
-        if steps:
-            stage, done, total = args
-            bar.update(task_id, description=stage, completed=done, total=total)
-        else:
-            done, total = args
-            bar.update(task_id, completed=done, total=total)
+    def update(done: int, total: int) -> None:
+        bar.update(task_id, completed=done, total=total)
 
     with bar:
         setattr(hook_owner, attribute, update)
@@ -339,7 +335,7 @@ def _match(store: str | None, out_dir: str | None, full: bool, dask_address: str
             _refuse(f"store {store_label(location)} holds {n_candidates} candidates and {n_families} families: "
                     "nothing to match; fix: ingest the candidates' and the families' batches first (reunite ingest), "
                     "or check --store")
-        with _bar("match", flows.match, "_cli_progress", steps=False):
+        with _bar("match", flows.match, "_cli_progress"):
             result = flows.match.run_match(dask_address, parameters=parameters, store=location, out_dir=out_dir,
                                            full=full, keep_full_runs=keep_full_runs)
     provenance, paths = result["provenance"], result["paths"]

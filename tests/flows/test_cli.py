@@ -254,7 +254,7 @@ def test_the_progress_bar_moves_with_the_flow_hook_on_a_terminal(monkeypatch):
 
     screen = Terminal()
     monkeypatch.setattr(flows.cli.sys, "stderr", screen)
-    with flows.cli._bar("match", flows.match, "_cli_progress", steps=False):
+    with flows.cli._bar("match", flows.match, "_cli_progress"):
         assert flows.match._cli_progress is not None
         flows.match._cli_progress(1, 4)
         flows.match._cli_progress(4, 4)
