@@ -41,7 +41,7 @@ from kinship.genetics.mutation import MODELS, MutationModel
 from kinship.io.frequencies import BUNDLED_TABLES, DEFAULT_TABLE
 from kinship.matching.ranking import EXCLUSION_LOG10_CPI, EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI
 
-__all__ = ["MutationParameters", "PriorParameters", "YstrParameters", "LinkageParameters", "MatchParameters", "allowed_range", "add_arguments", "from_arguments"]
+__all__ = ["MutationParameters", "PriorParameters", "YstrParameters", "LinkageParameters", "MatchParameters", "allowed_range", "option_fields", "add_arguments", "from_arguments"]
 
 _MUTATION_DEFAULTS = {f.name: f.default for f in dataclasses.fields(MutationModel)}
 
