@@ -17,7 +17,7 @@ import pandas as pd
 from kinship.matching.ranking import SUPPORT_LOG10_CPI
 
 __all__ = ["score_against_truth", "what_each_adds", "format_summary", "format_what_each_adds", "undecided_leads",
-           "next_relative_rows", "format_next_relatives", "DEMO_NEXT_RELATIVES", "SUMMARY_COLUMNS", "SUMMARY_KEY"]
+           "next_relative_rows", "format_next_relatives", "DEMO_NEXT_RELATIVES", "SUMMARY_COLUMNS", "SUMMARY_KEY", "ADDS_KEY"]
 
 KINDS = ("couple", "father only", "mother only", "siblings", "parent + relatives")
 
@@ -183,6 +183,17 @@ def what_each_adds(matches: pd.DataFrame, truth: pd.DataFrame) -> dict:
     return out
 
 
+#: The one-line key printed under the "what each evidence adds" table.
+ADDS_KEY = (
+    "key: a/b = a true children at LR >= 10,000, b false hits (unrelated pairs at LR >= 10,000); autosomal only = "
+    "the autosomal LR (linked loci scored jointly); with Y-STR = times the Y-STR LR of a male child against the "
+    "family's paternal line; loci independent = every locus scored independently; run decided = the run's own "
+    "conclusion 'support' (combined LR and calibration); compared on Y = true children with a Y-STR comparison "
+    "(median Y log10 LR: theirs); posterior = the probability, after the size of the database, that the pair is "
+    "the true one"
+)
+
+
 def format_what_each_adds(adds: dict) -> str:
     """Plain-text table of :func:`what_each_adds`: per kind, true children at CPI >= 10,000 /
     false hits, on each evidence set, and the run's decisions.
@@ -208,21 +219,22 @@ def format_what_each_adds(adds: dict) -> str:
         return "-" if np.isnan(v) else f"{v:.{digits}f}"
 
     lines = [
-        "what each adds: true children at CPI>=1e4 / false hits (unrelated pairs at CPI>=1e4), per evidence;"
-        " 'decided' = the run's conclusion support; 'Y log10' = median Y-STR log10 LR of the true children with one",
-        f"{'family kind':<18} {'true':>5} {'with Y':>6} {'Y log10':>7} {'autosomal':>10} {'+ Y':>7} {'unlinked':>9} "
-        f"{'decided':>8} {'post.median':>11} {'post.min':>9} {'post>=.99':>9}",
+        "what each evidence adds, by family kind (true children at LR >= 10,000 / false hits):",
+        f"{'family kind':<18}  {'true children':>13}  {'compared on Y':>13}  {'median Y log10 LR':>17}  "
+        f"{'autosomal only':>14}  {'with Y-STR':>10}  {'loci independent':>16}  {'run decided':>11}  "
+        f"{'median posterior':>16}  {'lowest posterior':>16}  {'posterior >= 0.99':>17}",
     ]
     for k in KINDS:
         a = adds[k]
         lines.append(
-            f"{k:<18} {a['true_children']:>5} {a['true_with_y']:>6} {num(a['y_log10_median'], 2):>7} "
-            f"{pair(a['supported_autosomal'], a['false_hits_autosomal']):>10} "
-            f"{pair(a['supported_with_y'], a['false_hits_with_y']):>7} "
-            f"{pair(a['supported_unlinked'], a['false_hits_unlinked']):>9} "
-            f"{pair(a['decided'], a['false_hits_decided']):>8} {num(a['posterior_median']):>11} "
-            f"{num(a['posterior_min']):>9} {a['posterior_at_least_0_99']:>9}"
+            f"{k:<18}  {a['true_children']:>13}  {a['true_with_y']:>13}  {num(a['y_log10_median'], 2):>17}  "
+            f"{pair(a['supported_autosomal'], a['false_hits_autosomal']):>14}  "
+            f"{pair(a['supported_with_y'], a['false_hits_with_y']):>10}  "
+            f"{pair(a['supported_unlinked'], a['false_hits_unlinked']):>16}  "
+            f"{pair(a['decided'], a['false_hits_decided']):>11}  {num(a['posterior_median']):>16}  "
+            f"{num(a['posterior_min']):>16}  {a['posterior_at_least_0_99']:>17}"
         )
+    lines.append(ADDS_KEY)
     lines.append(f"true children whose pair was not reported (undecided): {adds['true_not_reported']}")
     if linked:
         lines.append("linkage: applied (autosomal = linked loci as one joint super-locus; unlinked = every locus independent)")
