@@ -237,7 +237,8 @@ def format_what_each_adds(adds: dict) -> str:
     lines.append(ADDS_KEY)
     lines.append(f"true children whose pair was not reported (undecided): {adds['true_not_reported']}")
     if linked:
-        lines.append("linkage: applied (autosomal = linked loci as one joint super-locus; unlinked = every locus independent)")
+        lines.append("linkage: applied (autosomal only = linked loci as one joint super-locus; loci independent = every "
+                     "locus independent)")
     else:
         lines.append("linkage: not applied in this run (no log10_lr_unlinked column)")
     return "\n".join(lines)
