@@ -41,7 +41,7 @@ from kinship.genetics.mutation import MODELS, MutationModel
 from kinship.io.frequencies import BUNDLED_TABLES, DEFAULT_TABLE
 from kinship.matching.ranking import EXCLUSION_LOG10_CPI, EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI
 
-__all__ = ["MutationParameters", "PriorParameters", "YstrParameters", "LinkageParameters", "MatchParameters", "allowed_range", "add_arguments", "from_arguments"]
+__all__ = ["MutationParameters", "PriorParameters", "YstrParameters", "LinkageParameters", "MatchParameters", "allowed_range", "option_fields", "add_arguments", "from_arguments"]
 
 _MUTATION_DEFAULTS = {f.name: f.default for f in dataclasses.fields(MutationModel)}
 
@@ -552,6 +552,25 @@ def _options(model: type[BaseModel] = MatchParameters, path: tuple[str, ...] = (
             yield from _options(annotation, (*path, name))
         else:
             yield "--" + "-".join((*path, name)).replace("_", "-"), (*path, name), info
+
+
+def option_fields():
+    """``(option, path, field)`` of every leaf field of :class:`MatchParameters`, in order: the
+    command-line option (``--theta``, ``--mutation-rate-male``), the field's path in the model
+    (``("mutation", "rate_male")``) and its pydantic ``FieldInfo`` (annotation, default,
+    description). The one list a command-line front end generates its options from.
+
+    Returns
+    -------
+    list of (str, tuple of str, pydantic.fields.FieldInfo)
+        One entry per leaf field (nested models flattened), in the model's field order.
+
+    Examples
+    --------
+    >>> [(o, p) for o, p, _ in option_fields()][:3]
+    [('--table-id', ('table_id',)), ('--mutation-model', ('mutation', 'model')), ('--mutation-rate-male', ('mutation', 'rate_male'))]
+    """
+    return list(_options())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
