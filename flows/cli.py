@@ -556,6 +556,49 @@ def _power_command() -> Callable[..., None]:
 app.command("power")(_power_command())
 
 
+def search_text(found: dict, top: int) -> str:
+    """What ``reunite search`` prints: the target, where the parameters came from, and the
+    strongest ``top`` pairs (partner, kind, log10 LR, CPI, conclusion, unrelated hits expected)."""
+    rows = found["matches"]
+    child = found["target"].startswith("candidate")
+    lines = [f"search of {found['target']}: {len(rows)} reported pair{'' if len(rows) == 1 else 's'} "
+             f"(parameters: {found['parameters_from']})"]
+    if not rows:
+        return lines[0]
+    head = f"{'rank':>4}  {'family' if child else 'candidate':<24}  {'kind':<20}  {'log10 LR':>8}  {'CPI':>10}  " \
+           f"{'conclusion':<12}  {'unrelated hits expected':>23}"
+    lines += ["", head]
+    for i, row in enumerate(rows[:top], 1):
+        partner = f"{row['lab']}/{row['family_id']}" if child else row["candidate_id"]
+        total = row["log10_lr_total"]
+        cpi = "0" if total == float("-inf") else f"{10.0 ** total:.3g}"
+        expected = row["expected_unrelated"]
+        lines.append(f"{i:>4}  {partner:<24}  {row['family_kind']:<20}  {total:>8.2f}  {cpi:>10}  "
+                     f"{row['conclusion']:<12}  {'' if expected is None else f'{expected:.3g}':>23}")
+    if len(rows) > top:
+        lines.append(f"({len(rows) - top} more; --top N or --json for all)")
+    lines.append("log10 LR and CPI: the combined evidence (autosomal, with Y-STRs where compared); the other side's "
+                 "rank and the posteriors need the whole match run (its report)")
+    return "\n".join(lines)
+
+
+@app.command()
+def search(
+    candidate: Annotated[Optional[str], typer.Option("--candidate", help="a child's sample id (role candidate)")] = None,
+    family: Annotated[Optional[str], typer.Option("--family", help="a family as LAB/FAMILY, e.g. BJ-PSB/F-0001")] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="pairs shown (--json gives all)")] = 20,
+    store: StoreOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False,
+) -> None:
+    """One child against every family of the store, or one family against every child, now:
+    the match run's own scores (with the last finished run's parameters, else the defaults)."""
+    with _errors(debug):
+        location = existing_store(store)
+        from flows.search import search as search_flow
+
+        found = search_flow(candidate_id=candidate, family=family, store=location)
+    _emit(found, search_text(found, top), json_out)
+
+
 @app.command()
 def backup(to: Annotated[Optional[str], typer.Option("--to", help="backup file to write (0600; replaced)")] = None,
            new_key: Annotated[bool, typer.Option("--new-key", help="print a new key for REUNITE_BACKUP_KEY and exit")] = False,

@@ -55,7 +55,7 @@ def empty_store(tmp_path):
 
 COMMANDS = [[], ["init"], ["ingest"], ["ingest-pedigrees"], ["match"], ["power"], ["backup"], ["restore"],
             ["labs", "register"], ["labs", "list"], ["kits", "register"], ["kits", "list"], ["batches", "list"],
-            ["batches", "retract"], ["samples", "erase"], ["quarantine", "list"], ["quarantine", "export"]]
+            ["batches", "retract"], ["samples", "erase"], ["quarantine", "list"], ["quarantine", "export"], ["search"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "reunite")

@@ -52,3 +52,29 @@ def test_an_unknown_child_is_refused(matched):
     store, _, _ = matched
     with pytest.raises(ReuniteInputError, match="no candidate of that sample id"):
         search(candidate_id="NOT-A-CHILD", store=store)
+
+
+def test_reunite_search_prints_the_ranked_families_and_json_for_scripts(matched, capsys):
+    import json
+
+    from flows.cli import main
+
+    store, run_id, matches = matched
+    truth = pd.read_csv(DATA / "three_families_truth.csv", dtype=str)
+    row = truth.iloc[0]
+    with pytest.raises(SystemExit) as info:
+        main(["search", "--candidate", row.candidate_id, "--store", store, "--top", "2"])
+    out, err = capsys.readouterr()
+    assert info.value.code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith(f"search of candidate {row.candidate_id}: ") and f"match run {run_id}" in lines[0]
+    assert lines[3].split()[:2] == ["1", f"DEMO-LAB/{row.family_id}"] and "support" in lines[3]
+    assert "more; --top N or --json for all" in out
+    with pytest.raises(SystemExit) as info:
+        main(["search", "--family", f"DEMO-LAB/{row.family_id}", "--store", store, "--json"])
+    found = json.loads(capsys.readouterr().out)
+    assert found["matches"][0]["candidate_id"] == row.candidate_id
+    with pytest.raises(SystemExit) as info:
+        main(["search", "--store", store])
+    out, err = capsys.readouterr()
+    assert info.value.code == 2 and out == "" and err.startswith("error: ") and "expected either one candidate" in err
