@@ -58,7 +58,7 @@ EXIT_REFUSED, EXIT_FAILED = 2, 1
 app = typer.Typer(name="reunite", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   rich_markup_mode=None,
                   help="Reunite: kinship matching of STR profiles. Ingest lab batches, match every family "
-                       "against every candidate, read the quarantine, administer labs, kits, batches and samples.")
+                       "against every candidate, search one child or family against the store, read the quarantine, administer labs, kits, batches and samples.")
 _SUB = dict(no_args_is_help=True, rich_markup_mode=None)
 labs_app = typer.Typer(**_SUB, help="The registered labs (register, list).")
 kits_app = typer.Typer(**_SUB, help="The kit catalogue (register, list).")
