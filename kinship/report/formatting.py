@@ -114,9 +114,9 @@ def conclusion_sentence(conclusion: str, family_kind: str, flagged: bool = False
 
     Examples
     --------
-    >>> conclusion_sentence("support", "mother only")[-45:]
+    >>> conclusion_sentence("support", "mother only")[-48:]
     'supported as the biological mother of the child.'
-    >>> conclusion_sentence("excluded", "siblings")[-40:]
+    >>> conclusion_sentence("excluded", "siblings")[-37:]
     'and the tested relatives is excluded.'
     >>> conclusion_sentence("excluded", "couple", flagged=True)[:28]
     'The DNA results contradict e'

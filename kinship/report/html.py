@@ -97,7 +97,7 @@ def report_locale(locale: str | None = None) -> str:
 
 
 @lru_cache(maxsize=None)
-def _environment(locale: str) -> jinja2.Environment:
+def _environment(locale: str = DEFAULT_LOCALE) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("kinship.report", "templates"),
         autoescape=True,
@@ -210,7 +210,8 @@ def _parents(samples: pd.DataFrame | None, t: _Text) -> dict:
             family[relationship] = str(row.sample_id)
         else:
             label = t(RELATIONSHIP_LABELS.get(relationship, relationship.replace("_", " ")))
-            family.setdefault("relatives", []).append(f"{row.sample_id} ({label})")
+            family.setdefault("relatives", []).append(t("%(id)s (%(relationship)s)")
+                                                      % {"id": row.sample_id, "relationship": label})
     return out
 
 
