@@ -14,7 +14,7 @@ from kinship.genetics.relationships import PARENT_KINDS
 from kinship.matching.ranking import EXCLUSION_LOG10_CPI, EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI, N_
 
 __all__ = ["format_power_of_ten", "format_cpi", "format_pi", "format_posterior", "format_probability", "reported_pairs",
-           "detail_pairs", "DETAIL_CARDS", "VERBAL_SCALE", "verbal_equivalent", "conclusion_sentence", "N_",
+           "detail_pairs", "by_need", "DETAIL_CARDS", "VERBAL_SCALE", "verbal_equivalent", "conclusion_sentence", "N_",
            "CONCLUSION_LABELS", "FAMILY_KIND_LABELS", "RELATIONSHIP_LABELS", "WORDS"]
 
 
@@ -270,14 +270,13 @@ def reported_pairs(matches: pd.DataFrame) -> pd.DataFrame:
     return matches[keep].sort_values(["log10_lr", "candidate_id", "lab", "family_id"], ascending=[False, True, True, True], kind="stable")
 
 
-def detail_pairs(matches: pd.DataFrame, max_pairs: int = DETAIL_CARDS) -> pd.DataFrame:
-    """The report's detail cards, chosen by need, in the order the report shows them (the pairs
-    of ``pair_loci.v2``; the one place this choice is made).
+def by_need(matches: pd.DataFrame) -> pd.DataFrame:
+    """:func:`reported_pairs` in the order of need, the order of the report's detail cards.
 
     First every supported or flagged pair, *weakest first* (ascending combined log10 LR:
-    autosomal × Y-STR where compared), since those are the pairs that need scrutiny and are
-    kept first when the cap applies; then the other :func:`reported_pairs` (each candidate's best
-    family, each family's best candidate), strongest first. The first ``max_pairs``.
+    autosomal × Y-STR where compared): those are the pairs that need scrutiny, kept first when
+    the number of cards is capped; then the other reported pairs (each candidate's best family,
+    each family's best candidate), strongest first.
 
     Examples
     --------
@@ -285,17 +284,38 @@ def detail_pairs(matches: pd.DataFrame, max_pairs: int = DETAIL_CARDS) -> pd.Dat
     ...                   "log10_lr": [2.0, 9.0, -1.0, 5.0], "rank_for_candidate": [1, 1, 1, 1],
     ...                   "rank_for_family": [2, 1, 1, 1], "conclusion": ["inconclusive", "support", "excluded", "support"],
     ...                   "flagged": False})
-    >>> detail_pairs(m)["candidate_id"].tolist()
+    >>> by_need(m)["candidate_id"].tolist()
     ['C4', 'C2', 'C1', 'C3']
-    >>> detail_pairs(m, 1)["candidate_id"].tolist()  # the weakest supported pair is kept first
-    ['C4']
     """
     reported = reported_pairs(matches)
     need = (reported["conclusion"] == "support") | reported["flagged"].astype(bool)
     strength = reported["log10_lr_total"] if "log10_lr_total" in reported.columns else reported["log10_lr"]
     first = reported[need].assign(_s=strength[need]).sort_values(
         ["_s", "candidate_id", "lab", "family_id"], kind="stable").drop(columns="_s")
-    return pd.concat([first, reported[~need]]).head(max_pairs)
+    return pd.concat([first, reported[~need]])
+
+
+def detail_pairs(matches: pd.DataFrame, max_pairs: int = DETAIL_CARDS) -> pd.DataFrame:
+    """The report's detail cards, chosen by need (the pairs of ``pair_loci.v2``; the one place
+    this choice is made): the first ``max_pairs`` of :func:`by_need`, so every supported and
+    flagged pair before the others and, when they alone pass the cap, the weakest of them.
+    Returned in the order of :func:`reported_pairs` (descending LR: the rows of ``pair_loci``);
+    the report shows them in the order of :func:`by_need`.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"candidate_id": ["C1", "C2", "C3", "C4"], "lab": "L", "family_id": ["F1", "F1", "F2", "F3"],
+    ...                   "log10_lr": [2.0, 9.0, -1.0, 5.0], "rank_for_candidate": [1, 1, 1, 1],
+    ...                   "rank_for_family": [2, 1, 1, 1], "conclusion": ["inconclusive", "support", "excluded", "support"],
+    ...                   "flagged": False})
+    >>> detail_pairs(m, 3)["candidate_id"].tolist()
+    ['C2', 'C4', 'C1']
+    >>> detail_pairs(m, 1)["candidate_id"].tolist()  # the weakest supported pair is kept first
+    ['C4']
+    """
+    reported = reported_pairs(matches)
+    chosen = by_need(matches).head(max_pairs)
+    return reported[reported.index.isin(chosen.index)]
 
 
 def _sorted_by_lr(df: pd.DataFrame, *extra: str) -> pd.DataFrame:

@@ -45,8 +45,8 @@ from kinship.report.formatting import (
     _rules,
     _sorted_by_lr,
     _summary,
+    by_need,
     conclusion_sentence,
-    detail_pairs,
     format_cpi,
     format_pi,
     format_posterior,
@@ -229,7 +229,7 @@ def _cards(matches: pd.DataFrame, pair_loci: pd.DataFrame, parents: dict, conclu
             "matches and pair_loci of the same run"
         )
     # the order of need (formatting.detail_pairs); pairs given beyond it (on demand) after, by LR
-    order = {tuple(k): i for i, k in enumerate(detail_pairs(pairs, len(pairs))[_PAIR_KEY].itertuples(index=False))}
+    order = {tuple(k): i for i, k in enumerate(by_need(pairs)[_PAIR_KEY].itertuples(index=False))}
     pairs = _sorted_by_lr(pairs)
     pairs = pairs.assign(_need=[order.get(tuple(k), len(order)) for k in pairs[_PAIR_KEY].itertuples(index=False)])
     pairs = pairs.sort_values("_need", kind="stable").drop(columns="_need")
