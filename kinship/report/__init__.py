@@ -61,6 +61,7 @@ def write_all(
     call_quality: pd.DataFrame | None = None,
     power: list[dict] | None = None,
     locale: str | None = None,
+    relatives: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write every output of a run into ``out_dir/<run_id>/``: tables, provenance and report, atomically.
 
@@ -71,6 +72,9 @@ def write_all(
 
     ``power``: families' power results (:meth:`kinship.app.power.FamilyPower.as_dict`) for the
     report's section "Power and the next relative" (:func:`render_html`); None: no section.
+
+    ``relatives``: the typed relatives' own genotypes for the detail cards
+    (:func:`kinship.app.match_run.relative_genotypes` of the detail pairs); None: names only.
 
     ``locale``: the report's language, ``"en"`` or ``"zh_CN"``; None: the environment variable
     ``REUNITE_LOCALE`` (a deployment setting), else English (:func:`kinship.report.html.report_locale`).
@@ -94,5 +98,6 @@ def write_all(
     with atomic_folder(run_dir) as tmp:
         names = {name.replace(".", "_"): path.name for name, path in write_tables(tmp, matches, pair_loci, provenance).items()}
         names["report_html"] = write_report(tmp, matches, pair_loci, provenance, samples=samples,
-                                           call_quality=call_quality, power=power, locale=locale).name
+                                           call_quality=call_quality, power=power, locale=locale,
+                                           relatives=relatives).name
     return {key: run_dir / name for key, name in names.items()}

@@ -215,8 +215,29 @@ def _parents(samples: pd.DataFrame | None, t: _Text) -> dict:
     return out
 
 
+def _relatives(relatives: pd.DataFrame | None, t: _Text) -> tuple[dict, dict]:
+    """(lab, family_id) -> [(sample_id, label)], and (lab, family_id, sample_id, locus) -> genotype."""
+    if relatives is None:
+        return {}, {}
+    needed = ["lab", "family_id", "sample_id", "relationship", "locus", "genotype"]
+    missing = [c for c in needed if c not in relatives.columns]
+    if missing:
+        raise ReuniteInputError(
+            f"relatives table lacks columns {missing}; expected the table of "
+            f"kinship.app.match_run.relative_genotypes with columns {needed}"
+        )
+    columns: dict = {}
+    genotypes: dict = {}
+    for r in relatives[needed].astype(str).itertuples(index=False):
+        family = columns.setdefault((r.lab, r.family_id), [])
+        if all(sample != r.sample_id for sample, _ in family):
+            family.append((r.sample_id, t(RELATIONSHIP_LABELS.get(r.relationship, r.relationship.replace("_", " ")))))
+        genotypes[(r.lab, r.family_id, r.sample_id, r.locus)] = r.genotype
+    return columns, genotypes
+
+
 def _cards(matches: pd.DataFrame, pair_loci: pd.DataFrame, parents: dict, conclusions: dict, max_pairs: int,
-           t: _Text):
+           t: _Text, relatives: tuple[dict, dict] = ({}, {})):
     keys = pair_loci[_PAIR_KEY].drop_duplicates()
     pairs = matches.merge(keys, on=_PAIR_KEY, how="inner")
     if len(pairs) != len(keys):
@@ -253,8 +274,12 @@ def _cards(matches: pd.DataFrame, pair_loci: pd.DataFrame, parents: dict, conclu
                                     or loci["father_genotype"].astype(bool).any()
                                     or loci["mother_genotype"].astype(bool).any()
                                     or not card["kinship"])
+        lab, family_id = str(row.lab), str(row.family_id)
+        columns = relatives[0].get((lab, family_id), [])
+        card["relative_columns"] = [{"id": sample, "label": label} for sample, label in columns]
         card["loci"] = [
             {
+                "relatives": [relatives[1].get((lab, family_id, sample, str(l.locus)), "") for sample, _ in columns],
                 "locus": str(l.locus),
                 "candidate": str(l.candidate_genotype),
                 "father": str(l.father_genotype),
@@ -283,6 +308,7 @@ def render_html(
     call_quality: pd.DataFrame | None = None,
     power: list[dict] | None = None,
     locale: str | None = None,
+    relatives: pd.DataFrame | None = None,
 ) -> str:
     """A self-contained HTML report of a match run for case managers, in English or Chinese.
 
@@ -330,6 +356,10 @@ def render_html(
         environment variable ``REUNITE_LOCALE``, else English). Numbers, ids, genotypes and texts
         recorded in the provenance (the mutation model's description, reasons a locus was left
         out) are shown as they are.
+    relatives : DataFrame, optional
+        The typed relatives' own genotypes (:func:`kinship.app.match_run.relative_genotypes`:
+        ``lab, family_id, sample_id, relationship, locus, genotype``): a column per relative in
+        each detail card of its family. None: the cards name the relatives only.
 
     Returns
     -------
@@ -366,7 +396,8 @@ def render_html(
     )
     n_best_family, n_family_groups = len(best_family), top[["lab", "family_id"]].drop_duplicates().shape[0]
     best_family = best_family.head(max_rows)
-    cards, n_reported, anchors = _cards(matches, pair_loci, _parents(samples, t), conclusions, max_pairs, t)
+    cards, n_reported, anchors = _cards(matches, pair_loci, _parents(samples, t), conclusions, max_pairs, t,
+                                        _relatives(relatives, t))
     reported_keys = set(reported_pairs(matches)[_PAIR_KEY].astype(str).itertuples(index=False, name=None))
     capped = t("no card: beyond the first %(n)s detail cards (per-locus detail on demand: "
                "kinship.app.match_run.pair_loci)") % {"n": len(cards)}

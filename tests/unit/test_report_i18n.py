@@ -194,3 +194,66 @@ def test_a_family_without_a_parent_shows_ki_and_no_parent_columns(run):  # noqa:
     assert "the stated biological relationship between the child and the tested relatives" in card
     zh = render_html(m, lo[lo.set_index(key).index.isin([tuple(pair[key])])], prov, samples=mem, locale="zh_CN")
     assert "累计亲缘关系指数" in zh and "（全同胞）" in zh
+
+
+@pytest.fixture(scope="module")
+def sibling_run():
+    """A real run with a sibling family (two typed full siblings) and a grandparent family."""
+    import numpy as np
+    import pandas as pd
+
+    from kinship.app.match_run import assemble_inputs, effective_frequencies, new_run_id, pair_loci, provenance
+    from kinship.app.parameters import MatchParameters
+    from kinship.genetics.alleles import allele_sort_key
+    from kinship.io.frequencies import load_bundled_table
+    from kinship.matching.reference import score_all_pairs
+    from tests.reference_run import compile_run, rank_matches
+    from tests.unit.test_report import GENOTYPES
+    from datetime import datetime, timezone
+
+    g = pd.read_csv(ROOT / GENOTYPES, dtype=str).rename(
+        columns={"sample": "sample_id", "allele1": "allele_1", "allele2": "allele_2"})
+    pairs = [sorted(p, key=allele_sort_key) for p in zip(g.allele_1, g.allele_2)]
+    g["allele_1"], g["allele_2"] = [p[0] for p in pairs], [p[1] for p in pairs]
+    ids = sorted(g.sample_id.unique())
+    refs, cands = ids[:3], ids[3:9]
+    g = g[g.sample_id.isin(refs + cands)].copy()
+    g["role"] = np.where(g.sample_id.isin(refs), "reference", "candidate")
+    members = pd.DataFrame({"lab": "L", "family_id": ["S1", "S1", "G1"], "sample_id": refs,
+                            "relationship": ["full_sibling", "full_sibling", "maternal_grandmother"]})
+    inputs = assemble_inputs(g[["sample_id", "role", "locus", "allele_1", "allele_2"]], members)
+    params = MatchParameters()
+    table, subs = effective_frequencies(inputs, load_bundled_table(), floor=params.frequency_floor)
+    compiled = compile_run(inputs, table, params.mutation_model, theta=params.theta)
+    matches = rank_matches(compiled, score_all_pairs(compiled.family_tables_all, compiled.candidate_genotypes),
+                           prior=params.prior)
+    chosen = detail_pairs(matches)
+    started = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    prov = provenance(compiled, params, subs, run_id=new_run_id(inputs, started), started_at=started)
+    return compiled, matches, pair_loci(compiled, chosen), prov, members, g
+
+
+def test_sibling_and_grandparent_cards_show_the_relatives_own_genotypes(sibling_run):
+    from kinship.app.match_run import relative_genotypes
+
+    compiled, matches, loci, prov, members, g = sibling_run
+    rel = relative_genotypes(compiled, detail_pairs(matches))
+    assert set(rel["relationship"]) == {"full_sibling", "maternal_grandmother"}
+    assert len(rel) == 3 * len(compiled.loci)
+    sib = sorted(members.sample_id[members.relationship == "full_sibling"])[0]
+    # the genotype shown is the one ingested (the table's own allele labels)
+    typed = g[(g.sample_id == sib) & (g.locus == "TH01")].iloc[0]
+    assert rel.set_index(["sample_id", "locus"]).loc[(sib, "TH01"), "genotype"] == f"{typed.allele_1}/{typed.allele_2}"
+    html = render_html(matches, loci, prov, samples=members, relatives=rel)
+    for card in html.split("<article")[1:]:
+        card = card.split("</article>")[0]
+        assert "<th>Father" not in card and "<th>KI</th>" in card and "—</td>\n<td class=\"gt\">—" not in card
+        if 'data-family="L/S1"' in card:
+            assert f'<th>full sibling <span class="id">{sib}</span></th>' in card
+            assert f'<td class="gt">{typed.allele_1}/{typed.allele_2}</td>' in card
+        else:
+            assert "<th>maternal grandmother <span" in card
+    zh = render_html(matches, loci, prov, samples=members, relatives=rel, locale="zh_CN")
+    assert f'<th>全同胞 <span class="id">{sib}</span></th>' in zh and "<th>外祖母 <span" in zh
+    with pytest.raises(ReuniteInputError, match="relatives table lacks columns"):
+        render_html(matches, loci, prov, relatives=rel.drop(columns="genotype"))
