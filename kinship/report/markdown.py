@@ -205,6 +205,9 @@ def ingestion_summary_markdown(summary) -> str:
         f"{summary.n_flagged} | {summary.n_warnings} | {summary.n_samples_landed} | "
         f"{summary.n_genotypes_added} | {summary.n_records_skipped} |",
     ]
+    if summary.n_samples_landed == 0:
+        head += ["", "**Nothing landed**: no sample of this batch reached the store; the quarantine table holds "
+                 "each row's reason and fix. Fix the records and send the batch again."]
     if getattr(summary, "n_low_quality", 0):
         head += ["", f"{summary.n_low_quality} call(s) below the caller's quality thresholds were left untyped "
                  "(warnings of kind `low_quality`)."]
@@ -247,8 +250,8 @@ def ingestion_summary_text(summary, *, store: str | None = None) -> str:
     -------
     str
         Three lines, ending with a newline (one more when calls were left untyped for call
-        quality, ``n_low_quality``, and one when records were placed on no forensic locus,
-        ``n_records_skipped``).
+        quality, ``n_low_quality``, one when records were placed on no forensic locus,
+        ``n_records_skipped``, and a last ``NOTHING LANDED`` line when no sample landed).
 
     Examples
     --------
@@ -276,6 +279,8 @@ def ingestion_summary_text(summary, *, store: str | None = None) -> str:
            f"(warnings of kind low_quality, file_id {get('file_id')})\n" if get("n_low_quality") else "")
         + (f"skipped: {get('n_records_skipped')} records on no forensic locus (not rows; listed in the warnings, "
            f"file_id {get('file_id')}; a VCF on the wrong --build places none)\n" if get("n_records_skipped") else "")
+        + ("NOTHING LANDED: no sample of this batch reached the store; fix the quarantined records and send "
+           "the batch again\n" if not get("n_samples_landed") else "")
     )
 
 

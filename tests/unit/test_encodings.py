@@ -138,7 +138,8 @@ def test_a_batch_that_lands_nothing_says_why_and_raises_on_check(store, tmp_path
     assert s.landed_nothing and s.n_landed == 0 and s.n_quarantined == 4
     reason = s.nothing_landed_reason()
     assert reason.startswith("batch batch.csv + manifest.csv landed no sample: 4 export rows, 4 quarantined")
-    assert "1 invalid manifest rows" in reason and "manifest_row: column 'sample_id'" in reason
+    assert "1 invalid manifest rows" in reason and "manifest_row (column 'sample_id': expected a pseudonymous id" in reason
+    assert "commonest rules: 4 × manifest_error; 1 × manifest_row" in reason
     assert "家1" not in reason
     with pytest.raises(NothingLandedError, match="landed no sample"):
         s.check_landed()

@@ -126,9 +126,11 @@ _MANIFEST_REASON = re.compile(r"column ('[^']*') has value .*?; expected (.*?); 
 
 
 def _generic_reason(record: IngestRecord) -> str:
-    """A record's reason without its line, sample or value (the same for every such row)."""
+    """A record's rule, without its line, sample or value: the kind, and for a manifest row the
+    column and what it expects (the same for every such row)."""
     m = _MANIFEST_REASON.search(record.reason) if record.kind == "manifest_row" else None
-    return f"column {m.group(1)}: expected {m.group(2)}" if m else record.reason.split("; fix:")[0]
+    kind = record.kind or "quarantined"
+    return f"{kind} (column {m.group(1)}: expected {m.group(2)})" if m else kind
 
 
 @dataclass
@@ -212,18 +214,18 @@ class IngestSummary:
         return self.n_samples_landed == 0
 
     def nothing_landed_reason(self) -> str:
-        """Why nothing landed, for a person: the counts and the commonest reasons with their fix;
-        ``""`` when something landed. Ids never appear (the reasons are the records' own)."""
+        """Why nothing landed, for a person and a log: the counts and the commonest rules (with,
+        for manifest rows, the column and what it expects); ``""`` when something landed. No id,
+        value or genotype appears (the store's quarantine table holds each row's reason)."""
         if not self.landed_nothing:
             return ""
-        reasons = Counter((r.kind or "other", _generic_reason(r), r.fix)
-                          for r in [*self.manifest_errors, *self.quarantine])
-        top = "; ".join(f"{n} × {kind}: {reason}" + (f" (fix: {fix})" if fix else "")
-                        for (kind, reason, fix), n in reasons.most_common(3))
+        rules = Counter(_generic_reason(r) for r in [*self.manifest_errors, *self.quarantine])
+        top = "; ".join(f"{n} × {rule}" for rule, n in rules.most_common(3))
         return (f"batch {self.export_name} + {self.manifest_name} landed no sample: {self.n_rows} export rows, "
                 f"{self.n_quarantined} quarantined, {self.n_untyped} untyped, {len(self.manifest_errors)} invalid "
-                f"manifest rows" + (f"; commonest reasons: {top}" if top else "")
-                + "; fix the records and send the batch again")
+                f"manifest rows" + (f"; commonest rules: {top}" if top else "")
+                + "; the reasons and fixes are in the store's quarantine table: fix the records and send the "
+                "batch again")
 
     def check_landed(self) -> IngestSummary:
         """``self`` if the batch landed at least one sample.
