@@ -63,6 +63,8 @@ __all__ = ["render_html", "write_report", "report_locale", "LOCALE_ENV"]
 _PAIR_KEY = ["candidate_id", "lab", "family_id"]
 #: Environment variable naming a deployment's report language (``en`` or ``zh_CN``; ``zh-CN`` is read too).
 LOCALE_ENV = "REUNITE_LOCALE"
+#: Run kinds (provenance ``kind``) as msgids.
+_RUN_KINDS = {"full": N_("full"), "incremental": N_("incremental")}
 #: Hypotheses a run records in its provenance (:data:`kinship.app.match_run.HYPOTHESES`), as msgids.
 _HYPOTHESES = (N_("the candidate is the missing child of this family"), N_("the candidate is unrelated to this family"))
 
@@ -269,11 +271,10 @@ def _cards(matches: pd.DataFrame, pair_loci: pd.DataFrame, parents: dict, conclu
         card["father_id"] = family_parents.get("father")
         card["mother_id"] = family_parents.get("mother")
         card["relatives"] = ", ".join(sorted(family_parents.get("relatives", [])))
-        # a family with no parent on file has no parent columns (no "—" father and mother)
-        card["show_parents"] = bool(card["father_id"] or card["mother_id"]
-                                    or loci["father_genotype"].astype(bool).any()
-                                    or loci["mother_genotype"].astype(bool).any()
-                                    or not card["kinship"])
+        # a parent column only for a parent on file (no "—" father or mother of a sibling family)
+        card["show_father"] = bool(card["father_id"] or loci["father_genotype"].astype(bool).any())
+        card["show_mother"] = bool(card["mother_id"] or loci["mother_genotype"].astype(bool).any())
+        card["show_parents"] = card["show_father"] or card["show_mother"]
         lab, family_id = str(row.lab), str(row.family_id)
         columns = relatives[0].get((lab, family_id), [])
         card["relative_columns"] = [{"id": sample, "label": label} for sample, label in columns]
@@ -422,7 +423,8 @@ def render_html(
         "comparison": provenance.get("comparison", {}),
         "parameters": parameters,
         "run_id": str(provenance.get("run_id", "")),
-        "kind": provenance.get("kind", "full"),
+        "kind": t(_RUN_KINDS.get(provenance.get("kind", "full"), provenance.get("kind", "full"))),
+        "run_kinds": {k: t(v) for k, v in _RUN_KINDS.items()},
         "started_at": started,
         "date": started[:10],
         "code_version": provenance.get("code_version", ""),
