@@ -171,15 +171,21 @@ def _decode_gb18030(raw: bytes, file: str, *, what: str, error, expected: str, f
     # A GB18030 multi-byte character may end in an ASCII byte (0x30-0x39, 0x40-0x7E): a stray
     # byte of another encoding would then eat a digit or a comma. Genuine Chinese text in a
     # manifest almost never does; a detection that would, refuses (declare the encoding).
-    n_ascii_bytes = sum(1 for b in raw if b < 0x80)
-    if n_ascii_bytes != sum(1 for ch in text if ord(ch) < 0x80):
+    n_ascii_bytes = len(raw) - len(raw.translate(None, _ASCII_BYTES))  # C speed: files may be large
+    if n_ascii_bytes - _GB18030_BOM_ASCII * raw.startswith(_GB18030_BOM) != len(text.encode("ascii", "ignore")):
         raise error(
             f"{what} {file} is not UTF-8 text ({where}), and read as GB18030 a multi-byte character "
             "would absorb an ASCII byte (a digit, letter or delimiter), so the encoding can not be "
             f"detected safely; expected {expected}; fix: {fix}, or declare the "
             "encoding (encoding='gb18030')"
         )
-    return text
+    return text.removeprefix("\ufeff")
+
+
+_ASCII_BYTES = bytes(range(0x80))
+#: GB18030's byte-order mark (U+FEFF): two of its four bytes are ASCII digits.
+_GB18030_BOM = b"\x84\x31\x95\x33"
+_GB18030_BOM_ASCII = 2
 
 
 def records_from_calls(samples, loci, calls, lines, problems=None) -> pd.DataFrame:

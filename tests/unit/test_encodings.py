@@ -33,6 +33,9 @@ def test_gb18030_bytes_are_what_chinese_excel_writes_and_are_read_back_exactly()
     # UTF-8 (with BOM) is tried first and strictly
     utf8 = "\ufeff" + text
     assert decode_text(utf8.encode("utf-8"), "m.csv", encoding="detect") == text
+    # GB18030 with its own byte-order mark (two of whose bytes are ASCII digits)
+    assert decode_text(("\ufeff" + text).encode("gb18030"), "m.csv", encoding="detect") == text
+    assert decode_text(("\ufeff" + text).encode("gb18030"), "m.csv", encoding="gb18030") == text
 
 
 def test_the_default_for_other_exports_stays_utf8_only():
