@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 from kinship.errors import ReuniteInputError
 from kinship.i18n import LOCALES, catalogue_path
 from kinship.report import render_html, write_all
-from kinship.report.formatting import by_need, detail_pairs, verbal_equivalent
+from kinship.report.formatting import detail_pairs, verbal_equivalent
 from kinship.report.html import report_locale
 from tests.unit.test_report import run  # noqa: F401  (the module's fixture: a small real run)
 
