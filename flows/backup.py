@@ -32,7 +32,7 @@ def backup(to: str, store: str | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> str:
-    """``scripts/flow backup``: the line it prints."""
+    """The argparse front end of ``reunite backup`` (kept for callers in Python): the line it prints."""
     parser = argparse.ArgumentParser(prog="scripts/flow backup", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--to", help="backup file to write")
     parser.add_argument("--store", help="SQLite path or SQLAlchemy URL (default $REUNITE_STORE, else var/reunite.sqlite)")
@@ -42,7 +42,11 @@ def main(argv: list[str] | None = None) -> str:
         return new_backup_key() + "\n"
     if not args.to:
         parser.error("--to FILE is required")
-    info = backup(args.to, args.store)
+    return backup_text(backup(args.to, args.store))
+
+
+def backup_text(info: dict) -> str:
+    """The line a backup prints: where, how big, encrypted or not (and what a plain one lacks)."""
     state = ("encrypted" if info["encrypted"] else
              "NOT encrypted (set REUNITE_BACKUP_KEY to encrypt); the pseudonym secret is left out: a store restored "
              "from it makes new pseudonyms that differ from earlier ones")
@@ -50,4 +54,9 @@ def main(argv: list[str] | None = None) -> str:
 
 
 if __name__ == "__main__":
-    print(main(), end="")
+    # `python -m flows.backup` is `reunite backup` (flows/cli.py): one command line, one output
+    import sys
+
+    from flows.cli import main as reunite
+
+    reunite(["backup", *sys.argv[1:]])

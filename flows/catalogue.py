@@ -12,7 +12,8 @@ Through ``scripts/flow``::
 
 Every command takes ``--store`` (else ``$REUNITE_STORE``, else ``var/reunite.sqlite``). Each one
 is one call of :class:`kinship.store.Store`; a refused request prints its one-line reason and
-exits with status 2. A later issue replaces this argparse front end with Typer.
+exits with status 2. ``reunite labs|kits|batches|samples`` (:mod:`flows.cli`) runs the same
+:func:`outcome`; this argparse front end stays for ``python -m flows.catalogue``.
 
 ``--why`` is a reason code (:data:`kinship.store.batches.REASON_CODES`: consent_withdrawn,
 mistyped_lab, wrong_file, duplicate_submission, lab_request, court_order, other), never free
@@ -41,26 +42,40 @@ def _loci(values: list[str]) -> list[str]:
 
 def run(args: argparse.Namespace) -> str:
     """Do one command on the store; return what to print."""
+    return outcome(args)[1]
+
+
+def _records(frame) -> list[dict]:
+    """A frame's rows as JSON-ready records (timestamps as ISO text, missing values as None)."""
+    return [{k: (None if v is None or v != v else v.isoformat() if hasattr(v, "isoformat") else
+                 v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            for row in frame.astype(object).to_dict("records")]
+
+
+def outcome(args: argparse.Namespace) -> tuple[object, str]:
+    """Do one command on the store; return ``(data, text)``: what ``--json`` prints (rows or the
+    store's answer, JSON-ready) and the short text a person reads."""
     with Store(store_location(args.store)) as store:
         if args.group == "labs" and args.command == "register":
             row = store.register_lab(args.code, args.name)
-            return f"lab {row['code']} registered ({row['name']})"
+            return row, f"lab {row['code']} registered ({row['name']})"
         if args.group == "labs":
-            labs = store.labs()
-            return labs[["code", "name"]].to_string(index=False) if len(labs) else "no lab registered yet"
+            labs = store.labs()[["code", "name"]]
+            return _records(labs), labs.to_string(index=False) if len(labs) else "no lab registered yet"
         if args.group == "kits" and args.command == "register":
             row = store.register_kit(args.name, _loci(args.loci))
-            return f"kit {row['name']} registered ({len(row['loci'].split(','))} loci: {row['loci']})"
+            return row, f"kit {row['name']} registered ({len(row['loci'].split(','))} loci: {row['loci']})"
         if args.group == "kits":
-            return store.kits()[["name", "source", "n_loci"]].to_string(index=False)
+            kits = store.kits()[["name", "source", "n_loci"]]
+            return _records(kits), kits.to_string(index=False)
         if args.group == "batches" and args.command == "retract":
             row = store.retract_batch(args.file_id, by=args.by, why=args.why, ref=args.ref)
-            return (f"batch {row['file_id']} retracted: {row['n_genotypes_removed']} genotypes and "
-                    f"{row['n_samples_removed']} samples left the store; the next match run is a full re-match")
+            return row, (f"batch {row['file_id']} retracted: {row['n_genotypes_removed']} genotypes and "
+                         f"{row['n_samples_removed']} samples left the store; the next match run is a full re-match")
         if args.group == "batches":
-            batches = store.list_batches()
             cols = ["file_id", "received_at", "lab", "kit", "fmt", "n_samples_landed", "n_quarantined", "status"]
-            return batches[cols].to_string(index=False) if len(batches) else "no batch ingested yet"
+            batches = store.list_batches()[cols]
+            return _records(batches), batches.to_string(index=False) if len(batches) else "no batch ingested yet"
         out_dir = out_location(args.out_dir)
         row = store.erase_sample(args.sample_id, by=args.by, why=args.why, ref=args.ref, out_dir=out_dir)
         lines = [(f"sample erased: {row['n_genotypes_removed']} genotypes, {row['n_records_removed']} "
@@ -75,7 +90,7 @@ def run(args: argparse.Namespace) -> str:
                          f"outputs were written and delete them): {', '.join(missing)}")
         lines.append("backups are not rewritten: a backup made before now holds the sample until your backup "
                      "retention policy deletes it")
-        return "\n".join(lines)
+        return row, "\n".join(lines)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -145,4 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m flows.catalogue` is `reunite labs|kits|batches|samples` (flows/cli.py): one command line, one output
+    from flows.cli import main as reunite
+
+    reunite(sys.argv[1:])

@@ -31,11 +31,12 @@ def _plain_warning(message, category, filename, lineno, file=None, line=None):
 
 
 @contextmanager
-def refusals_in_one_line():
+def refusals_in_one_line(*, raise_refusals: bool = False):
     """Run a command's flow with refusals and warnings said in one line each.
 
     A :class:`~kinship.errors.ReuniteInputError` raised inside becomes ``error: <message>`` on
-    stderr and ``SystemExit(2)``; any other error keeps Python's own traceback. The console
+    stderr and ``SystemExit(2)`` (with ``raise_refusals``, it propagates as it is: the caller,
+    :mod:`flows.cli`, says it); any other error keeps Python's own traceback. The console
     handlers of the root and ``prefect`` loggers drop the failed run's error records (with their
     tracebacks) while the block runs; Prefect's API handler keeps them.
     """
@@ -49,6 +50,8 @@ def refusals_in_one_line():
     try:
         yield
     except ReuniteInputError as exc:
+        if raise_refusals:
+            raise
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         raise SystemExit(2) from None
     finally:

@@ -117,7 +117,8 @@ def ingest(
 
 
 def main(argv: list[str] | None = None) -> str:
-    """``scripts/flow ingest``: run the flow and return the short summary it prints (counts, the
+    """The argparse front end of ``reunite ingest`` (:mod:`flows.cli` is the command line; this
+    one is kept for callers in Python): run the flow and return the short summary (counts, the
     batch id, where the quarantine list is; never a genotype or a quarantine reason).
 
     A ``--lab`` or ``--kit`` that is not an ASCII code is refused with one line on stderr and
@@ -183,4 +184,7 @@ def main(argv: list[str] | None = None) -> str:
 
 
 if __name__ == "__main__":
-    print(main(), end="")
+    # `python -m flows.ingest` is `reunite ingest` (flows/cli.py): one command line, one output
+    from flows.cli import main as reunite
+
+    reunite(["ingest", *sys.argv[1:]])

@@ -35,7 +35,8 @@ def ingest_pedigrees(pedigrees: str, lab: LabCode, store: str | None = None) -> 
 
 
 def main(argv: list[str] | None = None) -> dict:
-    """``scripts/flow ingest_pedigrees``: run the flow and return its summary.
+    """The argparse front end of ``reunite ingest-pedigrees`` (:mod:`flows.cli` is the command
+    line; this one is kept for callers in Python): run the flow and return its summary.
 
     A ``--lab`` that is not an ASCII code is refused with one line on stderr and exit status 2
     before the flow is called, so that it is never recorded as a run parameter.
@@ -60,4 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    print(main())
+    # `python -m flows.ingest_pedigrees` is `reunite ingest-pedigrees` (flows/cli.py): one command line, one output
+    from flows.cli import main as reunite
+
+    reunite(["ingest-pedigrees", *sys.argv[1:]])

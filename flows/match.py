@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 
 from prefect import flow, task, unmapped
 from prefect.context import FlowRunContext
@@ -189,6 +190,12 @@ def publish(matches, provenance: dict) -> None:
                              description="Match run summary")
 
 
+#: The command line's progress bar over the family shards while ``reunite match`` runs (``None``
+#: otherwise): called with ``(shards done, shards in all)`` beside the Prefect progress artifact.
+#: Not a flow parameter (a callable is not a value Prefect can record); set by flows/cli.py only.
+_cli_progress: Callable[[int, int], None] | None = None
+
+
 @flow(name="match", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2), validate_parameters=False)
 def match(
     parameters: MatchParameters = MatchParameters(),
@@ -261,6 +268,8 @@ def match(
     for done, future in enumerate(futures, 1):  # reduce as shards finish: memory O((candidates + families) * k)
         kept = combine([kept, future.result()], params)
         update_progress_artifact(progress, 100.0 * done / len(run_plan.shards))
+        if _cli_progress is not None:  # the command line's progress bar (flows/cli.py); None in Prefect runs
+            _cli_progress(done, len(run_plan.shards))
     if not run_plan.shards:
         update_progress_artifact(progress, 100.0)
     results = [kept] if kept else []
@@ -312,7 +321,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    result = main()
-    print(f"match run {result['provenance']['run_id']}")
-    for name, path in result["paths"].items():
-        print(f"{name}: {path}")
+    # `python -m flows.match` is `reunite match` (flows/cli.py): one command line, one output
+    import sys
+
+    from flows.cli import main as reunite
+
+    reunite(["match", *sys.argv[1:]])

@@ -44,4 +44,9 @@ def main(argv: list[str] | None = None) -> str:
 
 
 if __name__ == "__main__":
-    print(main())
+    # `python -m flows.power` is `reunite power` (flows/cli.py): one command line, one output
+    import sys
+
+    from flows.cli import main as reunite
+
+    reunite(["power", *sys.argv[1:]])

@@ -30,19 +30,28 @@ def restore(source: str, store: str | None = None, replace: bool = False) -> dic
 
 
 def main(argv: list[str] | None = None) -> str:
-    """``scripts/flow restore``: the line it prints."""
+    """The argparse front end of ``reunite restore`` (kept for callers in Python): the line it prints."""
     parser = argparse.ArgumentParser(prog="scripts/flow restore", description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--from", dest="source", required=True, help="backup file")
     parser.add_argument("--store", help="SQLite path or SQLAlchemy URL (default $REUNITE_STORE, else var/reunite.sqlite)")
     parser.add_argument("--replace", action="store_true", help="replace an existing SQLite store")
     args = parser.parse_args(argv)
-    info = restore(args.source, args.store, args.replace)
+    return restore_text(args.source, restore(args.source, args.store, args.replace))
+
+
+def restore_text(source: str, info: dict) -> str:
+    """The line a restore prints: from where, and what a backup without the pseudonym secret means."""
     secret = ("" if info.get("has_secret", True) else
               "; the backup held no pseudonym secret (a plain backup): a new one is made on first use, so pseudonyms "
               "(h:...) made after the restore differ from earlier ones")
-    return (f"store restored from {args.source} ({info['backend']}){secret}; next: re-ingest later batches, "
+    return (f"store restored from {source} ({info['backend']}){secret}; next: re-ingest later batches, "
             "then scripts/flow match --full\n")
 
 
 if __name__ == "__main__":
-    print(main(), end="")
+    # `python -m flows.restore` is `reunite restore` (flows/cli.py): one command line, one output
+    import sys
+
+    from flows.cli import main as reunite
+
+    reunite(["restore", *sys.argv[1:]])

@@ -17,7 +17,7 @@ import pandas as pd
 from kinship.matching.ranking import SUPPORT_LOG10_CPI
 
 __all__ = ["score_against_truth", "what_each_adds", "format_summary", "format_what_each_adds", "undecided_leads",
-           "next_relative_rows", "format_next_relatives", "DEMO_NEXT_RELATIVES"]
+           "next_relative_rows", "format_next_relatives", "DEMO_NEXT_RELATIVES", "SUMMARY_COLUMNS", "SUMMARY_KEY", "ADDS_KEY"]
 
 KINDS = ("couple", "father only", "mother only", "siblings", "parent + relatives")
 
@@ -183,6 +183,17 @@ def what_each_adds(matches: pd.DataFrame, truth: pd.DataFrame) -> dict:
     return out
 
 
+#: The one-line key printed under the "what each evidence adds" table.
+ADDS_KEY = (
+    "key: a/b = a true children at LR >= 10,000, b false hits (unrelated pairs at LR >= 10,000); autosomal only = "
+    "the autosomal LR (linked loci scored jointly); with Y-STR = times the Y-STR LR of a male child against the "
+    "family's paternal line; loci independent = every locus scored independently; run decided = the run's own "
+    "conclusion 'support' (combined LR and calibration); compared on Y = true children with a Y-STR comparison "
+    "(median Y log10 LR: theirs); posterior = the probability, after the size of the database, that the pair is "
+    "the true one"
+)
+
+
 def format_what_each_adds(adds: dict) -> str:
     """Plain-text table of :func:`what_each_adds`: per kind, true children at CPI >= 10,000 /
     false hits, on each evidence set, and the run's decisions.
@@ -208,51 +219,93 @@ def format_what_each_adds(adds: dict) -> str:
         return "-" if np.isnan(v) else f"{v:.{digits}f}"
 
     lines = [
-        "what each adds: true children at CPI>=1e4 / false hits (unrelated pairs at CPI>=1e4), per evidence;"
-        " 'decided' = the run's conclusion support; 'Y log10' = median Y-STR log10 LR of the true children with one",
-        f"{'family kind':<18} {'true':>5} {'with Y':>6} {'Y log10':>7} {'autosomal':>10} {'+ Y':>7} {'unlinked':>9} "
-        f"{'decided':>8} {'post.median':>11} {'post.min':>9} {'post>=.99':>9}",
+        "what each evidence adds, by family kind (true children at LR >= 10,000 / false hits):",
+        f"{'family kind':<18}  {'true children':>13}  {'compared on Y':>13}  {'median Y log10 LR':>17}  "
+        f"{'autosomal only':>14}  {'with Y-STR':>10}  {'loci independent':>16}  {'run decided':>11}  "
+        f"{'median posterior':>16}  {'lowest posterior':>16}  {'posterior >= 0.99':>17}",
     ]
     for k in KINDS:
         a = adds[k]
         lines.append(
-            f"{k:<18} {a['true_children']:>5} {a['true_with_y']:>6} {num(a['y_log10_median'], 2):>7} "
-            f"{pair(a['supported_autosomal'], a['false_hits_autosomal']):>10} "
-            f"{pair(a['supported_with_y'], a['false_hits_with_y']):>7} "
-            f"{pair(a['supported_unlinked'], a['false_hits_unlinked']):>9} "
-            f"{pair(a['decided'], a['false_hits_decided']):>8} {num(a['posterior_median']):>11} "
-            f"{num(a['posterior_min']):>9} {a['posterior_at_least_0_99']:>9}"
+            f"{k:<18}  {a['true_children']:>13}  {a['true_with_y']:>13}  {num(a['y_log10_median'], 2):>17}  "
+            f"{pair(a['supported_autosomal'], a['false_hits_autosomal']):>14}  "
+            f"{pair(a['supported_with_y'], a['false_hits_with_y']):>10}  "
+            f"{pair(a['supported_unlinked'], a['false_hits_unlinked']):>16}  "
+            f"{pair(a['decided'], a['false_hits_decided']):>11}  {num(a['posterior_median']):>16}  "
+            f"{num(a['posterior_min']):>16}  {a['posterior_at_least_0_99']:>17}"
         )
+    lines.append(ADDS_KEY)
     lines.append(f"true children whose pair was not reported (undecided): {adds['true_not_reported']}")
     if linked:
-        lines.append("linkage: applied (autosomal = linked loci as one joint super-locus; unlinked = every locus independent)")
+        lines.append("linkage: applied (autosomal only = linked loci as one joint super-locus; loci independent = every "
+                     "locus independent)")
     else:
         lines.append("linkage: not applied in this run (no log10_lr_unlinked column)")
     return "\n".join(lines)
 
 
-def format_summary(score: dict) -> str:
-    """Plain-text table of :func:`score_against_truth` for the terminal, then (when the score
-    has it) :func:`format_what_each_adds`."""
-    lines = [
-        f"{score['n_candidates']} candidates x {score['n_families']} families",
-        f"{'family kind':<18} {'true pairs':>10} {'ranked 1st':>10} {'CPI>=1e4':>9} "
-        f"{'both':>5} {'excluded':>8} {'unrel.kept':>10} {'false hits':>10} {'max unrel. log10':>16}",
+#: The closing table's columns: (header, score key, width); plain words a case manager reads,
+#: each explained by :data:`SUMMARY_KEY` under the table.
+SUMMARY_COLUMNS = (
+    ("true children", "true_pairs", 13),
+    ("own family 1st", "ranked_first", 14),
+    ("LR >= 10,000", "cpi_supports", 12),
+    ("1st and >= 10,000", "ranked_first_and_supported", 17),
+    ("wrongly excluded", "excluded", 16),
+    ("unrelated shown", "unrelated_pairs", 15),
+    ("false hits", "unrelated_supported", 10),
+    ("best unrelated log10 LR", "max_unrelated_log10_lr", 23),
+)
+
+#: The one-line key printed under the closing table.
+SUMMARY_KEY = (
+    "key: true children = rescued children whose family is on file; own family 1st = their own family is "
+    "their best-ranked family; LR >= 10,000 = the combined likelihood ratio (CPI) of the child and its own "
+    "family reaches 10,000 (support); wrongly excluded = true pairs the run called an exclusion (should be 0); "
+    "unrelated shown = pairs of unrelated child and family listed in the report (each one's best 10, and every "
+    "pair at LR >= 10,000); false hits = unrelated pairs at LR >= 10,000 (each needs confirming); best "
+    "unrelated = the highest log10 LR any unrelated pair reached"
+)
+
+
+def format_summary(score: dict, *, report: str | None = None) -> str:
+    """The demo's closing summary for the terminal: ``open this report: <report>`` first (when
+    given), the counts, the table of :func:`score_against_truth` by family kind with the one-line
+    :data:`SUMMARY_KEY` under it, then (when the score has it) :func:`format_what_each_adds`.
+
+    Examples
+    --------
+    >>> row = {"true_pairs": 2, "ranked_first": 2, "cpi_supports": 1, "ranked_first_and_supported": 1,
+    ...        "excluded": 0, "unrelated_pairs": 7, "unrelated_supported": 0, "max_unrelated_log10_lr": -3.25}
+    >>> score = {"n_candidates": 9, "n_families": 2, **{k: row for k in KINDS}}
+    >>> lines = format_summary(score, report="out/run-1/report.html").splitlines()
+    >>> lines[0]
+    'open this report: out/run-1/report.html'
+    >>> lines[1]
+    '9 rescued children (candidates) compared with 2 families'
+    >>> lines[3].split()
+    ['couple', '2', '2', '1', '1', '0', '7', '0', '-3.25']
+    >>> lines[-1].startswith("key: true children = ")
+    True
+    """
+    header = f"{'family kind':<18}" + "".join(f"  {name:>{width}}" for name, _, width in SUMMARY_COLUMNS)
+    lines = ([f"open this report: {report}"] if report else []) + [
+        f"{score['n_candidates']} rescued children (candidates) compared with {score['n_families']} families",
+        header,
     ]
     for k in KINDS:
         s = score[k]
-        lines.append(
-            f"{k:<18} {s['true_pairs']:>10} {s['ranked_first']:>10} {s['cpi_supports']:>9} "
-            f"{s['ranked_first_and_supported']:>5} {s['excluded']:>8} {s['unrelated_pairs']:>10} "
-            f"{s['unrelated_supported']:>10} {s['max_unrelated_log10_lr']:>16.2f}"
-        )
+        cells = [f"{s[key]:>{width}.2f}" if isinstance(s[key], float) else f"{s[key]:>{width}}"
+                 for _, key, width in SUMMARY_COLUMNS]
+        lines.append(f"{k:<18}  " + "  ".join(cells))
+    lines.append(SUMMARY_KEY)
     if "adds" in score:
         lines += ["", format_what_each_adds(score["adds"])]
     return "\n".join(lines)
 
 
 #: Relatives the demo's summary considers typing next (the parents and a full sibling: a
-#: grandparent adds less than the parent it descends through; ``scripts/flow power`` lists all).
+#: grandparent adds less than the parent it descends through; ``reunite power`` lists all).
 DEMO_NEXT_RELATIVES = ("father", "mother", "full_sibling")
 
 
@@ -296,7 +349,7 @@ def format_next_relatives(rows: list[dict]) -> str:
     if not rows:
         return "next relative: every family's best candidate is decided (no inconclusive lead)"
     lines = ["next relative to type for the undecided leads (exact power; for every relative: "
-             "scripts/flow power LAB/FAMILY --store <the store>):",
+             "reunite power LAB/FAMILY --store <the store>):",
              f"{'family':<16} {'kind':<18} {'P(support|child) now':>21}  {'type next':<24} {'then':>6} {'gain':>6}"]
     for r in rows:
         nxt = r["next"] or "-"

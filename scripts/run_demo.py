@@ -44,10 +44,11 @@ def main() -> None:
     paths = result["paths"]
     matches = pd.read_parquet(paths["matches_parquet"])
     truth = pd.read_csv(DEMO / "truth.csv", dtype=str, keep_default_na=False)
-    print(f"\nmatch run {result['provenance']['run_id']}")
-    print(f"report:  {paths['report_html']}")
-    print(f"matches: {paths['matches_parquet']}\n")
-    print(format_summary(score_against_truth(matches, truth)))
+    score = score_against_truth(matches, truth)
+    print()
+    print(f"open this report: {paths['report_html']}")
+    print(f"match run {result['provenance']['run_id']}; ranked pairs: {paths['matches_parquet']} (and .csv)\n")
+    print(format_summary(score))
     # which relative to type next for the families the run could not decide (cached in the store)
     with Store(args.store) as store:
         results = [store_family_power(store, key, relatives=DEMO_NEXT_RELATIVES)[0] for key in undecided_leads(matches)]

@@ -97,6 +97,7 @@ __all__ = [
     "family_shards",
     "plan_run",
     "score_shard",
+    "shard_work",
     "collect_matches",
     "calibrate",
     "reported_pairs",
@@ -672,12 +673,36 @@ def _previous_entries(run: EncodedRun, matches: pd.DataFrame, *, threshold: floa
     )
 
 
+def shard_work(run: EncodedRun, families: np.ndarray) -> EncodedRun:
+    """The part of ``run`` that scoring ``families`` (indices) needs, to send to another process.
+
+    A run's inputs hold every profile as Python objects (millions of tuples at national scale)
+    and every family; a shard needs only its own families, the allele arrays of their
+    references and the candidates' arrays. The result is an :class:`EncodedRun` whose inputs
+    have no profiles, only the shard's families (in the given order) and their references;
+    ``score_shard(shard_work(run, f), arange(len(f)), c, ...)`` scores exactly what
+    ``score_shard(run, f, c, ...)`` scores, with local family indices (:func:`score_shard`'s
+    ``family_index`` maps them back). Tested to give the same bits
+    (``tests/unit/test_shard_work.py``).
+    """
+    families = np.asarray(families, dtype=np.int64)
+    chosen = tuple(run.inputs.families[i] for i in families.tolist())
+    wanted = sorted({s for f in chosen for s in f.references})
+    col = {s: i for i, s in enumerate(run.inputs.reference_ids)}
+    refs = run.references[:, [col[s] for s in wanted], :] if wanted else run.references[:, :0, :]
+    inputs = MatchInputs({}, tuple(wanted), run.inputs.candidate_ids, chosen)
+    return replace(run, inputs=inputs, references=np.ascontiguousarray(refs))
+
+
 def score_shard(
-    run: EncodedRun, families: np.ndarray, candidates: np.ndarray, *, k: int, threshold: float
+    run: EncodedRun, families: np.ndarray, candidates: np.ndarray, *, k: int, threshold: float,
+    family_index: np.ndarray | None = None,
 ) -> ShardResult:
     """Compile ``families`` (indices) and score ``candidates`` (indices) against them, keeping
     each one's best ``k`` partners and every pair at or above ``threshold``
-    (:func:`kinship.matching.streaming.score_shard`). Memory is bounded by the shard."""
+    (:func:`kinship.matching.streaming.score_shard`). Memory is bounded by the shard.
+    ``family_index``: the families' indices in the result (default ``families``; the global
+    indices when ``run`` is a :func:`shard_work`)."""
     families = np.asarray(families, dtype=np.int64)
     groups = run.scoring_tables(families)
     if len(groups) != 1:
@@ -685,7 +710,8 @@ def score_shard(
     _, tables, genotypes = groups[0]
     return streaming.score_shard(
         tables, genotypes[np.asarray(candidates, dtype=np.int64)],
-        family_index=families, candidate_index=candidates, k=k, threshold=threshold,
+        family_index=families if family_index is None else np.asarray(family_index, dtype=np.int64),
+        candidate_index=candidates, k=k, threshold=threshold,
     )
 
 
@@ -785,7 +811,7 @@ def calibrate(
         A pair has a Y-STR LR but ``y_max`` was not given.
     """
     out = matches.copy()
-    y, total = _combined_log10_lr(out)
+    y, total = combined_log10_lr(out)
     if (~np.isnan(y)).any() and y_max is None:
         raise ValueError("matches carry Y-STR LRs but y_max (each candidate's largest possible Y-STR LR) was not given")
     p = np.full(len(out), np.nan)
@@ -847,7 +873,7 @@ def _calibrate_pair(row, layout, gc, h2, sizes, y, total, y_max, c, p) -> None:
         p[row] = tail_probability_with_factor(values, probs, float(total[row]), float(y_max[c]))
 
 
-def _combined_log10_lr(matches: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def combined_log10_lr(matches: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """``(log10_lr_y with NaN for null, log10_lr + log10_lr_y)``: the Y-STR LR multiplies the
     autosomal one under independence (null, or no column yet: factor 1)."""
     n = len(matches)
@@ -885,7 +911,7 @@ def assess(run: EncodedRun, matches: pd.DataFrame, *, prior: PriorParameters, k:
     for column, dtype in Y_COLUMNS.items():
         if column not in out:
             out[column] = pd.array([pd.NA] * len(out), dtype=dtype)
-    y, total = _combined_log10_lr(out)
+    y, total = combined_log10_lr(out)
     out["log10_lr_total"] = total
     fam_col = {(f.lab, f.family_id): i for i, f in enumerate(run.inputs.families)}
     cand_col = {c: i for i, c in enumerate(run.inputs.candidate_ids)}

@@ -41,7 +41,7 @@ from kinship.genetics.mutation import MODELS, MutationModel
 from kinship.io.frequencies import BUNDLED_TABLES, DEFAULT_TABLE
 from kinship.matching.ranking import EXCLUSION_LOG10_CPI, EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI
 
-__all__ = ["MutationParameters", "PriorParameters", "YstrParameters", "LinkageParameters", "MatchParameters", "allowed_range", "add_arguments", "from_arguments"]
+__all__ = ["MutationParameters", "PriorParameters", "YstrParameters", "LinkageParameters", "MatchParameters", "allowed_range", "option_fields", "add_arguments", "from_arguments"]
 
 _MUTATION_DEFAULTS = {f.name: f.default for f in dataclasses.fields(MutationModel)}
 
@@ -511,6 +511,38 @@ class MatchParameters(_Parameters):
         }
         return d
 
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], *, shard_size: int | None = None) -> "MatchParameters":
+        """The parameters a run recorded (:meth:`as_dict`, the provenance's and the store's
+        ``parameters``), to repeat its numbers (an on-demand search, a re-run).
+
+        ``thresholds`` is what the code in force concludes with, not a parameter: it is dropped.
+        ``shard_size`` is not recorded: the default unless given.
+
+        Raises
+        ------
+        ReuniteInputError
+            The record has per-locus mutation rates (not a run parameter here), or a field that
+            is not a parameter, or a value out of range (as the constructor).
+
+        Examples
+        --------
+        >>> p = MatchParameters(theta=0.01, k=5)
+        >>> MatchParameters.from_record(p.as_dict()) == p
+        True
+        """
+        fields = {name: value for name, value in record.items() if name != "thresholds"}
+        mutation = dict(fields.get("mutation") or {})
+        if mutation.pop("locus_rates", None):
+            raise ReuniteInputError(
+                "recorded match parameters have per-locus mutation rates; expected the rates of "
+                "MutationParameters only (per-locus rates are not a run parameter); fix: give the parameters")
+        if "mutation" in fields:
+            fields["mutation"] = mutation
+        if shard_size is not None:
+            fields["shard_size"] = shard_size
+        return cls(**fields)
+
 
 def _options(model: type[BaseModel] = MatchParameters, path: tuple[str, ...] = ()):
     """``(option, path, field)`` of every leaf field: ``--theta``, ``--mutation-rate-male``, ..."""
@@ -520,6 +552,25 @@ def _options(model: type[BaseModel] = MatchParameters, path: tuple[str, ...] = (
             yield from _options(annotation, (*path, name))
         else:
             yield "--" + "-".join((*path, name)).replace("_", "-"), (*path, name), info
+
+
+def option_fields():
+    """``(option, path, field)`` of every leaf field of :class:`MatchParameters`, in order: the
+    command-line option (``--theta``, ``--mutation-rate-male``), the field's path in the model
+    (``("mutation", "rate_male")``) and its pydantic ``FieldInfo`` (annotation, default,
+    description). The one list a command-line front end generates its options from.
+
+    Returns
+    -------
+    list of (str, tuple of str, pydantic.fields.FieldInfo)
+        One entry per leaf field (nested models flattened), in the model's field order.
+
+    Examples
+    --------
+    >>> [(o, p) for o, p, _ in option_fields()][:3]
+    [('--table-id', ('table_id',)), ('--mutation-model', ('mutation', 'model')), ('--mutation-rate-male', ('mutation', 'rate_male'))]
+    """
+    return list(_options())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

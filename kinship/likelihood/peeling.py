@@ -59,6 +59,7 @@ nothing at scoring time, only at compilation (one more elimination per partition
 
 from __future__ import annotations
 
+import itertools
 import math
 from functools import lru_cache
 from typing import Sequence
@@ -85,6 +86,9 @@ __all__ = [
 MAX_THETA_FOUNDER_ALLELES = 10
 #: Bound on the elements of one intermediate array (chunking over families).
 _CHUNK_ELEMENTS = 1 << 23
+#: Most typed children of one couple computed by the sibship path (3^S products of vectors per
+#: family); a larger sibship takes the general elimination.
+MAX_SIBSHIP_CHILDREN = 4
 _LETTERS = "abcdefghijklmnopqrstuvwxy"
 _BATCH = "z"
 
@@ -259,6 +263,137 @@ def _cached_plan(spec: tuple, keep: tuple[int, ...]):
     return _plan(spec, keep)
 
 
+def _sibship(ped: Pedigree, members: list[int], output: int | None) -> tuple[int, int, list[int]] | None:
+    """``(father, mother, children)`` when the members that matter are two founders and children
+    of both (the output among them), else None: the shape :func:`_sibship_joint` computes."""
+    founders = [k for k in members if ped.father[k] < 0]
+    if len(founders) != 2:
+        return None
+    children = [k for k in members if ped.father[k] >= 0]
+    if not children:
+        return None
+    f, m = ped.father[children[0]], ped.mother[children[0]]
+    if {f, m} != set(founders) or any((ped.father[k], ped.mother[k]) != (f, m) for k in children):
+        return None
+    return f, m, children
+
+
+def _pair_terms(g: np.ndarray, T: np.ndarray, U: np.ndarray, silent: int | None):
+    """An observation's indicator over ordered (paternal, maternal) alleles as a sum of at most
+    three outer products, pushed through the parents' transmissions.
+
+    ``E[x, y] = sum_t a_t[x] b_t[y]`` with 0/1 vectors ``a_t``, ``b_t`` (one allele, every
+    allele, or every allele but one), so that the child factor
+    ``sum_{x,y} E[x, y] T[F, x] U[Mo, y] = sum_t (T a_t)[F] (U b_t)[Mo]`` costs ``n^2`` per term
+    instead of ``n^4``. Complete ``x/y``: ``(x, y) + (y, x)`` (one term when ``x = y``, three
+    with a silent allele: ``x/x``, ``x/silent``, ``silent/x``); partial ``x/?``: ``(x, every) +
+    (every but x, x)``; untyped: the factor 1 (one term of ones, exactly). Every term is a sum of non-negative numbers,
+    so an impossible observation gives exactly 0, as in the general elimination.
+
+    Returns
+    -------
+    left, right : ndarray of float64, shape (3, B, n^2)
+        ``T a_t`` and ``U b_t`` per term (zero for unused terms).
+    """
+    B = g.shape[0]
+    n2 = T.shape[0]
+    every_t, every_u = T.sum(axis=1), U.sum(axis=1)
+    left, right = np.zeros((3, B, n2)), np.zeros((3, B, n2))
+    typed = g[:, 0] != UNTYPED
+    partial = typed & (g[:, 1] == UNKNOWN)
+    full = typed & ~partial
+    rows = np.flatnonzero(~typed)  # an untyped child: factor 1 (the transmissions are stochastic)
+    left[0, rows], right[0, rows] = 1.0, 1.0
+    rows = np.flatnonzero(full)
+    x, y = g[rows, 0], g[rows, 1]
+    left[0, rows], right[0, rows] = T[:, x].T, U[:, y].T
+    het = rows[x != y]
+    left[1, het], right[1, het] = T[:, g[het, 1]].T, U[:, g[het, 0]].T
+    if silent is not None:
+        hom = rows[(x == y) & (x != silent)]
+        a = g[hom, 0]
+        left[1, hom], right[1, hom] = T[:, a].T, U[:, [silent] * a.size].T
+        left[2, hom], right[2, hom] = T[:, [silent] * a.size].T, U[:, a].T
+    rows = np.flatnonzero(partial)
+    x = g[rows, 0]
+    left[0, rows], right[0, rows] = T[:, x].T, every_u
+    left[1, rows], right[1, rows] = np.maximum(every_t[None, :] - T[:, x].T, 0.0), U[:, x].T
+    return left, right
+
+
+def _from_parent(M: np.ndarray, source: int | None) -> np.ndarray:
+    """``P(child allele = a | parent's ordered alleles (x1, x2))`` as ``(n^2, n)``: through the
+    mutation matrix ``M`` from either allele with probability 1/2 (``source`` None), or from
+    the given one (0: ``x1``, 1: ``x2``; an inheritance vector, :func:`_joint`'s ``fixed``)."""
+    n = M.shape[0]
+    if source is None:
+        return (0.5 * (M[:, None, :] + M[None, :, :])).reshape(n * n, n)
+    return np.broadcast_to(M[:, None, :] if source == 0 else M[None, :, :], (n, n, n)).reshape(n * n, n)
+
+
+def _push(u: np.ndarray, M: np.ndarray, source: int | None) -> np.ndarray:
+    """``u @ _from_parent(M, source)`` for ``u`` of shape (B, n^2), in ``O(B n^2)`` (the
+    transmission only looks at one allele at a time)."""
+    n = M.shape[0]
+    u = u.reshape(u.shape[0], n, n)
+
+    def times_m(w):  # w @ M row by row, in an order that does not depend on the batch (not BLAS)
+        return (w[:, :, None] * M[None, :, :]).sum(axis=1)
+
+    if source is None:
+        return 0.5 * (times_m(u.sum(axis=2)) + times_m(u.sum(axis=1)))
+    return times_m(u.sum(axis=2) if source == 0 else u.sum(axis=1))
+
+
+def _sibship_joint(ped, genotypes, afreq, M_male, M_female, output, silent, father, mother, children, fixed=None):
+    """:func:`_joint` for a couple and their children (:func:`_sibship`), theta = 0.
+
+    Given the father's ordered genotype ``F`` and the mother's ``Mo`` (``n^2`` each), the
+    children are independent (Elston & Stewart 1971), so
+
+        P(typed, child = (c, d)) = sum_{F, Mo} P(F) P(Mo) prod_s A_s[F, Mo] T_o[F, c] U_o[Mo, d],
+
+    with ``A_s[F, Mo] = sum_{x,y} E_s[x, y] T_s[F, x] U_s[Mo, y]`` the factor of typed child
+    ``s`` (``E_s`` its observation, :func:`kinship.likelihood.phenotypes.observed_pairs`) and
+    ``T_s``, ``U_s`` its transmissions from the father and the mother (:func:`_from_parent`: either
+    allele with probability 1/2, or the allele an inheritance vector ``fixed`` names; ``o`` is
+    the missing child). Each ``A_s`` is a sum of at most three outer products
+    (:func:`_pair_terms`); expanding the product over the ``S`` typed children gives ``3^S``
+    terms, each an outer product of a father vector and a mother vector, so the joint costs
+    about ``3^S n^2`` per family instead of the general elimination's ``n^5`` (the same sum in
+    another order; equal to rounding).
+    """
+    n = afreq.shape[0]
+    B = genotypes.shape[0]
+
+    def sources(k):
+        if fixed is None:
+            return None, None
+        return fixed[2 * k] - 2 * father, fixed[2 * k + 1] - 2 * mother
+
+    hwe = np.outer(afreq, afreq).ravel()
+    prior_f = np.broadcast_to(hwe, (B, n * n)) * observed_pairs(genotypes[:, father], n, silent).reshape(B, n * n)
+    prior_m = np.broadcast_to(hwe, (B, n * n)) * observed_pairs(genotypes[:, mother], n, silent).reshape(B, n * n)
+    typed = [k for k in children if k != output and (genotypes[:, k, 0] != UNTYPED).any()]
+    terms = []
+    for k in typed:
+        sf, sm = sources(k)
+        terms.append(_pair_terms(genotypes[:, k], _from_parent(M_male, sf), _from_parent(M_female, sm), silent))
+    out_f, out_m = sources(output) if output is not None else (None, None)
+    total = np.zeros((B, n, n)) if output is not None else np.zeros(B)
+    for combo in itertools.product(range(3), repeat=len(typed)):
+        u, v = prior_f, prior_m
+        for (left, right), t in zip(terms, combo):
+            u, v = u * left[t], v * right[t]
+        if not (u.any() and v.any()):
+            continue
+        if output is None:
+            total += u.sum(axis=1) * v.sum(axis=1)
+        else:
+            total += _push(u, M_male, out_f)[:, :, None] * _push(v, M_female, out_m)[:, None, :]
+    return total
+
+
 def _joint(
     ped: Pedigree,
     genotypes: np.ndarray,
@@ -319,6 +454,17 @@ def _joint(
 
     if not members:  # nothing typed and no output: probability 1
         return np.ones(B)
+    sibship = _sibship(ped, members, output) if theta == 0.0 else None
+    if sibship is not None and sum(typed_any[k] for k in sibship[2]) <= MAX_SIBSHIP_CHILDREN:
+        # the mutation matrices: T[x, x, a] = M[x, a] (with ``fixed`` they are given as such)
+        idx = np.arange(n)
+        M_male, M_female = (T_male, T_female) if fixed is not None else (T_male[idx, idx], T_female[idx, idx])
+        # about 6 vectors of n^2 per typed child and family: chunk to bound the memory
+        step = max(1, _CHUNK_ELEMENTS // (n * n * (6 * len(sibship[2]) + 4)))
+        return np.concatenate([
+            _sibship_joint(ped, genotypes[lo:lo + step], afreq, M_male, M_female, output, silent, *sibship,
+                           fixed=fixed)
+            for lo in range(0, B, step)], axis=0)
     singletons = tuple(range(len(slots)))
     spec0, _, keep0 = structure(singletons)
     _, worst, _ = _cached_plan(tuple(spec0), keep0)

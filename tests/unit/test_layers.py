@@ -14,7 +14,7 @@ KINSHIP = Path(__file__).resolve().parents[2] / "kinship"
 #: Layer of each subpackage, bottom (0) to top. ``errors`` and the package root are shared.
 LAYERS = {
     "errors": 0,
-    "i18n": 0,  # gettext catalogues (Babel only): any layer that shows text may read them
+    "i18n": 0,
     "genetics": 1,
     "likelihood": 2,
     "matching": 3,

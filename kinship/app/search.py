@@ -1,0 +1,195 @@
+"""On-demand search: one child against every family, or one family against every child.
+
+A case manager who has just received the profile of a rescued child (or a family that has just
+filed its references) should not wait for the nightly re-match. :func:`search` scores that one
+candidate against every family of the store (or that one family against every candidate) with
+the match run's own steps and numbers:
+
+* the same :class:`~kinship.app.match_run.EncodedRun` (the effective frequency table of the
+  whole store, the run's loci, mutation model, θ and linked pairs), so a pair's ``log10_lr`` is
+  the float64 value a full run on the same store gives, bit for bit;
+* the same shards and kernel (:func:`kinship.app.match_run.score_shard`), keeping the searched
+  entity's best ``k`` partners and every pair at or above the threshold;
+* the same :func:`~kinship.app.match_run.collect_matches` (ranks, loci compared, inconsistent
+  loci, GB/T conclusion), Y-STR step (:func:`kinship.app.lineage.y_evidence`) and
+  :func:`~kinship.app.match_run.calibrate` (``p_unrelated``, ``expected_unrelated`` at the
+  store's size, and the calibrated conclusion).
+
+What a search cannot give is the other side's ranking: ``rank_for_family`` of a child search
+(``rank_for_candidate`` of a family search) needs every other child scored against each family,
+so it is null, and so are the posteriors after database size and the joint assignment, which
+are sums over the whole run's kept pairs (the last run's report has them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kinship.app import lineage, match_run
+from kinship.app.match_run import EncodedRun, family_shards
+from kinship.app.parameters import MatchParameters
+from kinship.errors import ReuniteInputError
+from kinship.matching import streaming
+from kinship.matching.streaming import Entries, ShardResult
+
+__all__ = ["SEARCH_COLUMNS", "SearchTarget", "search", "search_pairs"]
+
+#: Columns of a search's result: the ``matches.v3`` columns a search computes exactly (the
+#: others need the whole run), in that schema's order.
+SEARCH_COLUMNS = tuple(c for c in match_run.MATCHES_COLUMNS if c not in {
+    "is_new", "posterior", "posterior_lower", "family_posterior", "family_posterior_lower",
+    "joint_group", "joint_posterior", "joint_exact", "conflict"})
+
+
+@dataclass(frozen=True)
+class SearchTarget:
+    """What one search compares against the whole store.
+
+    Attributes
+    ----------
+    candidate_id : str or None
+        A child's sample id (role candidate in the store).
+    lab, family_id : str or None
+        A family's lab code and family id.
+
+    Exactly one of ``candidate_id`` and the family (both ``lab`` and ``family_id``) is given.
+    """
+
+    candidate_id: str | None = None
+    lab: str | None = None
+    family_id: str | None = None
+
+    def __post_init__(self):
+        family = self.lab is not None or self.family_id is not None
+        if (self.candidate_id is None) == (not family) or (family and (self.lab is None or self.family_id is None)):
+            raise ReuniteInputError(
+                f"search target candidate_id={self.candidate_id!r}, lab={self.lab!r}, family_id={self.family_id!r}: "
+                "expected either one candidate's sample id or one family (its lab and its family id); "
+                "fix: give --candidate SAMPLE_ID, or --family LAB/FAMILY_ID")
+
+    @classmethod
+    def of(cls, candidate_id: str | None = None, family: str | None = None) -> "SearchTarget":
+        """The target of a command line or a flow run: a candidate id, or a family as
+        ``LAB/FAMILY`` (split at the first ``/``, as :func:`kinship.app.power.store_family_power`).
+
+        Examples
+        --------
+        >>> SearchTarget.of(family="BJ-PSB/F-0001")
+        SearchTarget(candidate_id=None, lab='BJ-PSB', family_id='F-0001')
+        """
+        if family is None:
+            return cls(candidate_id=candidate_id)
+        lab, sep, family_id = family.partition("/")
+        if not sep or not lab or not family_id:
+            raise ReuniteInputError(f"family {family!r}; expected LAB/FAMILY (e.g. BJ-PSB/F-0001)")
+        return cls(candidate_id=candidate_id, lab=lab, family_id=family_id)
+
+    @property
+    def is_candidate(self) -> bool:
+        return self.candidate_id is not None
+
+    def describe(self) -> str:
+        return f"candidate {self.candidate_id}" if self.is_candidate else f"family {self.lab}/{self.family_id}"
+
+
+def _index(run: EncodedRun, target: SearchTarget) -> int:
+    """Position of the target in the run's candidates or families; a clear error if absent."""
+    if target.is_candidate:
+        ids = run.inputs.candidate_ids
+        at = int(np.searchsorted(ids, target.candidate_id))  # candidate ids are sorted
+        if at < len(ids) and ids[at] == target.candidate_id:
+            return at
+        raise ReuniteInputError(
+            f"{target.describe()}: no candidate of that sample id with an autosomal profile in the store "
+            f"({len(ids)} candidates); expected the sample id of an ingested child (role candidate); "
+            "fix: check the id, or ingest the child's export first")
+    for i, f in enumerate(run.inputs.families):
+        if (f.lab, f.family_id) == (target.lab, target.family_id):
+            return i
+    raise ReuniteInputError(
+        f"{target.describe()}: no such family in the store ({len(run.inputs.families)} families); expected a "
+        "lab code and family id as filed in a manifest or pedigree table; fix: check both, or ingest the family")
+
+
+def search_pairs(run: EncodedRun, target: SearchTarget, *, k: int, threshold: float, shard_size: int) -> ShardResult:
+    """Score the target against every partner, shard by shard, keeping the target's best ``k``
+    partners and every pair at or above ``threshold`` (log10).
+
+    A child is scored against the families in the shards a full run cuts (independent-loci
+    families, then the linked ones, ``shard_size`` each: :func:`kinship.app.match_run.plan_run`),
+    so a shard's tables are the ones the full run compiles; a family is compiled once and every
+    candidate scored against it.
+
+    Returns
+    -------
+    ShardResult
+        Global indices; only the target's side of the best lists is filled (the other side is
+        empty: it would need every other entity scored).
+
+    Raises
+    ------
+    ReuniteInputError
+        The target is not in the run (:class:`SearchTarget`).
+    """
+    at = _index(run, target)
+    if target.is_candidate:
+        candidates = np.array([at], dtype=np.int64)
+        all_f = np.arange(len(run.inputs.families), dtype=np.int64)
+        shards = []
+        for linked in (False, True):
+            chosen = all_f[run.linked_families == linked]
+            shards += [chosen[a:b] for a, b in family_shards(chosen.size, shard_size)]
+        results = [match_run.score_shard(run, fam, candidates, k=k, threshold=threshold) for fam in shards]
+        kept = streaming.combine_results(results, k=k)
+        return ShardResult(kept.candidate_best, Entries.empty(), kept.hits)
+    candidates = np.arange(len(run.inputs.candidate_ids), dtype=np.int64)
+    if not candidates.size:
+        return ShardResult(Entries.empty(), Entries.empty(), Entries.empty())
+    result = match_run.score_shard(run, np.array([at], dtype=np.int64), candidates, k=k, threshold=threshold)
+    return ShardResult(Entries.empty(), result.family_best, result.hits)
+
+
+def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
+           genotypes: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
+    """The reported pairs of one child (or one family) against the whole store.
+
+    Parameters
+    ----------
+    run : EncodedRun
+        The store's profiles encoded as for a full run (:func:`kinship.app.match_run.encode_run`
+        with ``params``' frequency table, mutation model, θ and linkage).
+    target : SearchTarget
+    params : MatchParameters
+        The run's parameters: ``k``, ``threshold``, ``shard_size``, ``y_str``,
+        ``max_expected_unrelated`` are used here. Use the last run's to reproduce its scores.
+    genotypes, samples : DataFrame
+        The stored genotypes (all loci) and samples, for the Y-STR step
+        (:func:`kinship.app.lineage.y_evidence`).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`SEARCH_COLUMNS`: the target's best ``k`` partners and every pair at or
+        above the threshold, strongest first (descending combined log10 LR, then ids). Every
+        value equals the full run's for that pair on the same store, except the other side's
+        rank, which is null (module docstring).
+
+    Examples
+    --------
+    >>> SearchTarget(candidate_id="C1").describe()
+    'candidate C1'
+    >>> SearchTarget(lab="L", family_id="F1").is_candidate
+    False
+    """
+    kept = search_pairs(run, target, k=params.k, threshold=params.threshold, shard_size=params.shard_size)
+    matches = match_run.collect_matches(run, [kept], k=params.k)
+    with_y, _, y_max = lineage.y_evidence(genotypes, samples, run.inputs, matches, params.y_str)
+    out = match_run.calibrate(run, with_y, threshold=params.threshold,
+                              max_expected_unrelated=params.max_expected_unrelated, y_max=y_max)
+    out["log10_lr_total"] = match_run.combined_log10_lr(out)[1]
+    order = np.lexsort((out["family_id"].to_numpy(), out["lab"].to_numpy(), out["candidate_id"].to_numpy(),
+                        -out["log10_lr_total"].to_numpy()))
+    return out.iloc[order][list(SEARCH_COLUMNS)].reset_index(drop=True)

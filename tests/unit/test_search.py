@@ -1,0 +1,159 @@
+"""On-demand search (kinship.app.search) gives the full run's numbers for the searched entity.
+
+The full run here is the match run's own library steps (plan_run, score_shard per shard,
+collect_matches, y_evidence, calibrate); the search must return, for one child, exactly the
+pairs the full run keeps on that child's side (its best k families and every pair at or above
+the threshold) with bit-identical values, and likewise for one family.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kinship.app import lineage
+from kinship.app import match_run as mr
+from kinship.app.parameters import MatchParameters
+from kinship.app.search import SEARCH_COLUMNS, SearchTarget, search
+from kinship.errors import ReuniteInputError
+from kinship.io.frequencies import load_bundled_table
+from kinship.matching.compiler import Family
+
+LOCI = ("CSF1PO", "D12S391", "D13S317", "D16S539", "D18S51", "D21S11", "D3S1358", "D5S818", "D7S820",
+        "D8S1179", "FGA", "TH01", "TPOX", "vWA")
+
+
+def _profile(rng, table):
+    out = {}
+    for locus in LOCI:
+        lf = table[locus]
+        a, b = sorted(rng.choice(len(lf.alleles), size=2, p=lf.afreq))
+        out[locus] = (lf.alleles[a], lf.alleles[b])
+    return out
+
+
+def _child(rng, father, mother):
+    return {l: tuple(sorted((father[l][rng.integers(2)], mother[l][rng.integers(2)]))) for l in father}
+
+
+@pytest.fixture(scope="module")
+def store_like():
+    """Couples, single parents, sibling and grandparent families (linked loci in the run) with
+    their true children, unrelated children, one child untyped at a locus and one partial."""
+    rng = np.random.default_rng(20261203)
+    table = load_bundled_table()
+    profiles, families, candidates = {}, [], []
+    for i in range(12):
+        f, m = _profile(rng, table), _profile(rng, table)
+        kind = i % 4
+        fid = f"F-{i:02d}"
+        if kind == 0:
+            profiles[f"{fid}-f"], profiles[f"{fid}-m"] = f, m
+            families.append(Family("LAB-A", fid, father=f"{fid}-f", mother=f"{fid}-m"))
+        elif kind == 1:
+            profiles[f"{fid}-m"] = m
+            families.append(Family("LAB-B", fid, mother=f"{fid}-m"))
+        elif kind == 2:
+            profiles[f"{fid}-s"] = _child(rng, f, m)
+            families.append(Family("LAB-A", fid, others=((f"{fid}-s", "full_sibling"),)))
+        else:
+            gf = _profile(rng, table)
+            father = {l: tuple(sorted((gf[l][rng.integers(2)], f[l][0]))) for l in LOCI}
+            profiles[f"{fid}-gf"] = gf
+            profiles[f"{fid}-m"] = m
+            families.append(Family("LAB-B", fid, mother=f"{fid}-m", others=((f"{fid}-gf", "paternal_grandfather"),)))
+            f = father
+        child = f"C-{i:02d}"
+        profiles[child] = _child(rng, f, m)
+        candidates.append(child)
+    for i in range(30):
+        profiles[f"U-{i:02d}"] = _profile(rng, table)
+        candidates.append(f"U-{i:02d}")
+    profiles["U-00"] = {l: g for l, g in profiles["U-00"].items() if l != "vWA"}
+    profiles["C-01"] = {**profiles["C-01"], "TH01": (profiles["C-01"]["TH01"][0], "?")}
+    refs = sorted(s for s in profiles if s not in candidates)
+    families.sort(key=lambda f: (f.lab, f.family_id))
+    inputs = mr.MatchInputs(profiles, tuple(refs), tuple(sorted(candidates)), tuple(families))
+    params = MatchParameters(k=3, shard_size=4)
+    eff, _ = mr.effective_frequencies(inputs, table, floor=params.frequency_floor)
+    run = mr.encode_run(inputs, eff, params.mutation_model, theta=params.theta, linkage=params.linkage)
+    genotypes = pd.DataFrame(
+        [(s, "candidate" if s in candidates else "reference", l, a, b) for s, p in profiles.items() for l, (a, b) in p.items()],
+        columns=["sample_id", "role", "locus", "allele_1", "allele_2"])
+    samples = pd.DataFrame({"sample_id": list(profiles), "sex": "U"})
+    plan = mr.plan_run(run, params)
+    results = [mr.score_shard(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
+    full = mr.collect_matches(run, results, k=params.k)
+    full, _, y_max = lineage.y_evidence(genotypes, samples, inputs, full, params.y_str)
+    full = mr.calibrate(run, full, threshold=params.threshold, max_expected_unrelated=params.max_expected_unrelated,
+                        y_max=y_max)
+    return run, params, genotypes, samples, full
+
+
+def _compare(got: pd.DataFrame, want: pd.DataFrame, *, other_rank: str) -> None:
+    key = ["candidate_id", "lab", "family_id"]
+    assert sorted(map(tuple, got[key].to_numpy())) == sorted(map(tuple, want[key].to_numpy()))
+    merged = got.merge(want, on=key, suffixes=("", "_full"))
+    for column in ("log10_lr", "log10_lr_unlinked", "n_loci_compared", "n_inconsistent", "conclusion", "flagged",
+                   "p_unrelated", "expected_unrelated", "family_kind"):
+        a, b = merged[column].to_numpy(), merged[f"{column}_full"].to_numpy()
+        if a.dtype.kind == "f":
+            assert np.array_equal(a, b, equal_nan=True), column  # bit for bit, NaN where no hit
+        else:
+            assert (a == b).all(), column
+    assert merged[other_rank].isna().all()
+
+
+def test_a_child_search_is_the_full_runs_side_of_that_child(store_like):
+    run, params, genotypes, samples, full = store_like
+    assert run.linked_families.any() and not run.linked_families.all()  # both kinds of shard
+    assert (full["log10_lr"] >= params.threshold).sum() >= 6  # hits beyond the best k are in play
+    checked = 0
+    for cid in ("C-00", "C-01", "C-02", "C-03", "U-00", "U-07"):
+        got = search(run, SearchTarget(candidate_id=cid), params, genotypes=genotypes, samples=samples)
+        assert list(got.columns) == list(SEARCH_COLUMNS)
+        mine = full[(full["candidate_id"] == cid)
+                    & (full["rank_for_candidate"].notna() | (full["log10_lr"] >= params.threshold))]
+        _compare(got, mine, other_rank="rank_for_family")
+        assert got["rank_for_candidate"].dropna().astype(int).tolist() == sorted(
+            mine["rank_for_candidate"].dropna().astype(int).tolist())
+        merged = got.merge(mine, on=["candidate_id", "lab", "family_id"], suffixes=("", "_full"))
+        assert (merged["rank_for_candidate"].fillna(-1) == merged["rank_for_candidate_full"].fillna(-1)).all()
+        total = got["log10_lr_total"].to_numpy()
+        assert (np.diff(total) <= 0).all()  # strongest first
+        checked += len(got)
+    assert checked >= 6 * params.k
+
+
+def test_the_true_child_finds_its_couple_first_and_supported(store_like):
+    run, params, genotypes, samples, _ = store_like
+    got = search(run, SearchTarget(candidate_id="C-00"), params, genotypes=genotypes, samples=samples)
+    assert (got.at[0, "lab"], got.at[0, "family_id"]) == ("LAB-A", "F-00")
+    assert got.at[0, "conclusion"] == "support" and got.at[0, "log10_lr"] > 8
+
+
+def test_a_family_search_is_the_full_runs_side_of_that_family(store_like):
+    run, params, genotypes, samples, full = store_like
+    for lab, fid in (("LAB-A", "F-00"), ("LAB-B", "F-01"), ("LAB-A", "F-02"), ("LAB-B", "F-03")):
+        got = search(run, SearchTarget(lab=lab, family_id=fid), params, genotypes=genotypes, samples=samples)
+        mine = full[(full["lab"] == lab) & (full["family_id"] == fid)
+                    & (full["rank_for_family"].notna() | (full["log10_lr"] >= params.threshold))]
+        _compare(got, mine, other_rank="rank_for_candidate")
+        merged = got.merge(mine, on=["candidate_id", "lab", "family_id"], suffixes=("", "_full"))
+        assert (merged["rank_for_family"].fillna(-1) == merged["rank_for_family_full"].fillna(-1)).all()
+
+
+def test_an_unknown_target_is_refused_with_its_fix(store_like):
+    run, params, genotypes, samples, _ = store_like
+    with pytest.raises(ReuniteInputError, match="no candidate of that sample id.*fix: check the id"):
+        search(run, SearchTarget(candidate_id="C-99"), params, genotypes=genotypes, samples=samples)
+    with pytest.raises(ReuniteInputError, match="family LAB-A/F-01: no such family"):
+        search(run, SearchTarget(lab="LAB-A", family_id="F-01"), params, genotypes=genotypes, samples=samples)
+    with pytest.raises(ReuniteInputError, match="expected either one candidate"):
+        SearchTarget(candidate_id="C-00", lab="LAB-A", family_id="F-00")
+    with pytest.raises(ReuniteInputError, match="expected either one candidate"):
+        SearchTarget(lab="LAB-A")
+    with pytest.raises(ReuniteInputError, match="expected LAB/FAMILY"):
+        SearchTarget.of(family="F-00")
+    assert SearchTarget.of(family="LAB-A/F-00") == SearchTarget(lab="LAB-A", family_id="F-00")
