@@ -128,7 +128,8 @@ class _Text:
         return self.gettext(text) if str(text) in WORDS else text
 
 
-def _match_row(row, conclusions: dict, anchors: dict, t: _Text) -> dict:
+def _match_row(row, conclusions: dict, anchors: dict, t: _Text, why: str = "") -> dict:
+    """A table row or card of one pair: display texts, its card's anchor, or ``why`` it has none."""
     conclusion = str(row.conclusion)
     kind = str(row.family_kind)
     key = (str(row.candidate_id), str(row.lab), str(row.family_id))
@@ -166,7 +167,7 @@ def _match_row(row, conclusions: dict, anchors: dict, t: _Text) -> dict:
         "flagged": bool(row.flagged),
         "css": "flagged" if bool(row.flagged) else conclusion,
         "anchor": anchors.get(key),
-        "no_card": None if key in anchors else anchors.get("_why", ""),
+        "no_card": None if key in anchors else why,
     }
 
 
@@ -408,7 +409,7 @@ def render_html(
         out = []
         for r in frame.itertuples(index=False):
             key = (str(r.candidate_id), str(r.lab), str(r.family_id))
-            out.append(_match_row(r, conclusions, {**anchors, "_why": capped if key in reported_keys else not_reported}, t))
+            out.append(_match_row(r, conclusions, anchors, t, capped if key in reported_keys else not_reported))
         return out
 
     family_groups = []
