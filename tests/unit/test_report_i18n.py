@@ -257,3 +257,23 @@ def test_sibling_and_grandparent_cards_show_the_relatives_own_genotypes(sibling_
     assert f'<th>全同胞 <span class="id">{sib}</span></th>' in zh and "<th>外祖母 <span" in zh
     with pytest.raises(ReuniteInputError, match="relatives table lacks columns"):
         render_html(matches, loci, prov, relatives=rel.drop(columns="genotype"))
+
+
+def test_the_prefect_summaries_follow_the_deployment_locale(run, monkeypatch):  # noqa: F811
+    from kinship.app.ingest import IngestRecord, IngestSummary
+    from kinship.report import ingestion_summary_markdown, summary_markdown
+
+    matches, _, prov, _ = run
+    en = summary_markdown(matches, prov)
+    monkeypatch.setenv("REUNITE_LOCALE", "zh_CN")
+    zh = summary_markdown(matches, prov)
+    assert en.startswith("### Match run ") and zh.startswith("### 比对运行 ")
+    n_support = int((matches.conclusion == "support").sum())
+    assert f"| support (CPI ≥ 10,000) | {n_support} |" in en and f"| 支持（CPI ≥ 10,000） | {n_support} |" in zh
+    assert "**支持的比对对**（送实验室复核确认）：" in zh and prov["frequency_table"]["sha256"] in zh
+    s = IngestSummary("ab" * 32, "run7.txt", "run7.csv", 1, 1, 0, 0, 1, 0, 0, 0, False,
+                      [IngestRecord.quarantined("run7.txt", 2, "C1", "TH01", "", "r", "f", kind="bad_allele")])
+    text = ingestion_summary_markdown(s)
+    assert text.startswith("### 导入`run7.txt`（样本清单`run7.csv`）") and "**未入库任何样本**" in text
+    assert "| C1 | bad_allele | 1 | 2 |" in text
+    assert ingestion_summary_markdown(s, locale="en").startswith("### Ingestion of `run7.txt`")
