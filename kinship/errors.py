@@ -17,6 +17,7 @@ __all__ = [
     "ExportFormatError",
     "StoreError",
     "PedigreeError",
+    "NothingLandedError",
 ]
 
 
@@ -61,6 +62,13 @@ class ExportFormatError(ReuniteInputError):
 
 class StoreError(ReuniteInputError):
     """A request to the store that conflicts with what it holds."""
+
+
+class NothingLandedError(ReuniteInputError):
+    """A batch ingested without landing a single sample: every row quarantined or untyped.
+
+    The batch and its quarantine are recorded (the lab reads the reasons); a command line must
+    exit non-zero on it (:meth:`kinship.app.ingest.IngestSummary.check_landed`)."""
 
 
 class PedigreeError(ReuniteInputError):

@@ -102,6 +102,7 @@ __all__ = [
     "calibrate",
     "reported_pairs",
     "detail_pairs",
+    "relative_genotypes",
     "pair_loci",
     "provenance",
 ]
@@ -1063,6 +1064,44 @@ def pair_loci(run: EncodedRun, pairs: pd.DataFrame) -> pd.DataFrame:
         "candidate_id", "lab", "family_id", "locus", "candidate_genotype", "father_genotype",
         "mother_genotype", "log10_pi", "compared", "inconsistent",
     ])
+
+
+def relative_genotypes(run: EncodedRun, pairs: pd.DataFrame) -> pd.DataFrame:
+    """The genotypes of the typed relatives other than the parents of the pairs' families, for
+    the report's detail cards (:func:`kinship.report.render_html` ``relatives=``): a sibling,
+    grandparent, aunt, uncle or pedigree member is shown beside the candidate, locus by locus.
+
+    Parameters
+    ----------
+    run : EncodedRun
+    pairs : DataFrame
+        Columns ``lab, family_id`` (e.g. :func:`~kinship.report.formatting.detail_pairs`).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``lab, family_id, sample_id, relationship, locus, genotype`` (all ``str``; the
+        genotype ``""`` where untyped), one row per relative and locus of the run, families in
+        the order first met, relatives in the family's order. Parents are left out (``pair_loci``
+        has their columns).
+    """
+    fam_col = {(f.lab, f.family_id): k for k, f in enumerate(run.inputs.families)}
+    ref_col = {r: k for k, r in enumerate(run.inputs.reference_ids)}
+    rows = []
+    seen = set()
+    for lab, family_id in pairs[["lab", "family_id"]].itertuples(index=False):
+        if (lab, family_id) in seen:
+            continue
+        seen.add((lab, family_id))
+        family = run.inputs.families[fam_col[(lab, family_id)]]
+        for sample, relationship in family.relationships:
+            if relationship in ("father", "mother"):
+                continue
+            for li, locus in enumerate(run.loci):
+                rows.append({"lab": lab, "family_id": family_id, "sample_id": sample, "relationship": relationship,
+                             "locus": locus,
+                             "genotype": _genotype_text(run.table, locus, run.references[li, ref_col[sample]])})
+    return pd.DataFrame(rows, columns=["lab", "family_id", "sample_id", "relationship", "locus", "genotype"], dtype=str)
 
 
 def provenance(

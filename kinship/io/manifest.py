@@ -26,13 +26,13 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from kinship.errors import ManifestError
-from kinship.io.tidy import decode_text
+from kinship.io.tidy import DETECT, decode_text
 from schemas import load_schema
 
 __all__ = [
@@ -204,13 +204,16 @@ def read_manifest(
     strict: bool = False,
     labs: Collection[str] | None = None,
     kits: Collection[str] | None = None,
+    encoding: str | None = DETECT,
+    lab_names: Mapping[str, str] | None = None,
 ) -> Manifest:
     """Read a manifest CSV and validate every row against ``schemas/manifest.v5.json``.
 
     Parameters
     ----------
     path : str or pathlib.Path
-        The manifest file (UTF-8, BOM and CRLF accepted).
+        The manifest file (UTF-8 or GB18030/GBK — what Chinese Excel saves as "CSV" —, BOM
+        and CRLF accepted).
     lab : str
         Lab of the batch (``--lab``); fills empty ``lab`` cells, and a row naming another lab is
         a row error (one batch comes from one lab). Family ids are scoped by lab.
@@ -228,6 +231,13 @@ def read_manifest(
         Kit names of the catalogue (:meth:`kinship.store.Store.kit_names`): a row whose kit is
         not one of them (ignoring case) is a row error, a known kit is written as the catalogue
         spells it. ``None``: not checked.
+    encoding : str, default "detect"
+        ``"detect"``: UTF-8 (BOM or not) strictly, else GB18030 strictly; or a declared one of
+        :data:`kinship.io.tidy.ENCODINGS` (:func:`kinship.io.tidy.decode_text`).
+    lab_names : mapping of str to str, optional
+        Registered display name -> lab code (:meth:`kinship.store.Store.labs`): a ``lab`` cell
+        holding a lab's registered name (e.g. ``北京市公安局``) is read as that lab's code; the
+        entries store the code only.
 
     Returns
     -------
@@ -242,14 +252,16 @@ def read_manifest(
     """
     path = Path(path)
     raw = path.read_bytes() if data is None else data
-    manifest = parse_manifest(raw, file=path.name, lab=lab, kit=kit, labs=labs, kits=kits)
+    manifest = parse_manifest(raw, file=path.name, lab=lab, kit=kit, labs=labs, kits=kits, encoding=encoding,
+                              lab_names=lab_names)
     if strict:
         manifest.raise_errors()
     return manifest
 
 
 def parse_manifest(raw: bytes, *, file: str, lab: str, kit: str | None = None,
-                   labs: Collection[str] | None = None, kits: Collection[str] | None = None) -> Manifest:
+                   labs: Collection[str] | None = None, kits: Collection[str] | None = None,
+                   encoding: str | None = DETECT, lab_names: Mapping[str, str] | None = None) -> Manifest:
     """Validate manifest bytes; see :func:`read_manifest` (which reads the file).
 
     Examples
@@ -266,7 +278,8 @@ def parse_manifest(raw: bytes, *, file: str, lab: str, kit: str | None = None,
     """
     rules = manifest_rules()
     text = decode_text(raw, file, what="manifest", error=ManifestError, expected="a UTF-8 CSV",
-                       fix="save the manifest as 'CSV UTF-8'")
+                       fix="save the manifest as 'CSV UTF-8' (or GB18030), or declare its encoding",
+                       encoding=encoding)
     try:
         table = pd.read_csv(
             io.StringIO(text),
@@ -313,6 +326,8 @@ def parse_manifest(raw: bytes, *, file: str, lab: str, kit: str | None = None,
     records = table.to_dict("records")
     kit_names = None if kits is None else {_kit_key(k): k for k in kits}
     for rec in records:
+        if lab_names and rec["lab"] in lab_names:
+            rec["lab"] = lab_names[rec["lab"]]  # a registered display name: its code
         row_errors = _check_row(rec, rules, file)
         if not row_errors:
             row_errors = _check_catalogues(rec, file, lab=lab, kit=kit, labs=labs, kit_names=kit_names)
@@ -402,6 +417,11 @@ def _export_names(records: list[dict], file: str) -> tuple[dict[str, str], list[
     return out, errors
 
 
+_NON_ASCII_FIX = ("give the pseudonymous ASCII id the lab's system assigns (letters, digits and ._:/+-), "
+                  "never a name: the store keeps pseudonymous ids only; a lab's Chinese name is its "
+                  "display name in the lab catalogue")
+
+
 def _check_row(rec: dict, rules: dict, file: str) -> list[ManifestRowError]:
     sid, line = rec["sample_id"], rec["source_line"]
 
@@ -413,7 +433,10 @@ def _check_row(rec: dict, rules: dict, file: str) -> list[ManifestRowError]:
     id_expected = (
         f"a pseudonymous id matching {pattern.pattern} (at most {max_len} characters)"
     )
-    if not sid or not pattern.match(sid) or len(sid) > max_len:
+    if sid and not sid.isascii():
+        out.append(err("sample_id", f"{id_expected}; this one holds non-ASCII characters (a Chinese id "
+                       "or a name)", _NON_ASCII_FIX))
+    elif not sid or not pattern.match(sid) or len(sid) > max_len:
         out.append(err("sample_id", id_expected,
                        "write the sample id exactly as in the export's sample-name column"))
     if rec["role"] not in rules["roles"]:
@@ -422,7 +445,10 @@ def _check_row(rec: dict, rules: dict, file: str) -> list[ManifestRowError]:
         return out
     if rec["role"] == "reference":
         fid = rec["family_id"]
-        if not fid or not pattern.match(fid) or len(fid) > max_len:
+        if fid and not fid.isascii():
+            out.append(err("family_id", f"a family id for a reference ({id_expected}); this one holds "
+                           "non-ASCII characters (a Chinese id or a name)", _NON_ASCII_FIX))
+        elif not fid or not pattern.match(fid) or len(fid) > max_len:
             out.append(err("family_id", f"a family id for a reference ({id_expected})",
                            "give the family id of the missing child this reference belongs to"))
         if rec["relationship"] not in rules["relationships"]:
@@ -441,7 +467,12 @@ def _check_row(rec: dict, rules: dict, file: str) -> list[ManifestRowError]:
     if implied and rec["sex"] in rules["sexes"] and rec["sex"] not in (implied, rules["default_sex"]):
         out.append(err("sex", f"{implied!r} (or {rules['default_sex']!r}) for a {rec['relationship']}",
                        "correct the sex or the relationship"))
-    if rec["lab"] and (not pattern.match(rec["lab"]) or len(rec["lab"]) > max_len):
+    if rec["lab"] and not rec["lab"].isascii():
+        out.append(err("lab", f"a lab code matching {pattern.pattern}, not the lab's name",
+                       "write the lab's short ASCII code (e.g. BJ-PSB) or leave the cell empty for the "
+                       "batch's lab; the Chinese name belongs in the lab catalogue (scripts/flow labs register "
+                       "CODE --name NAME)"))
+    elif rec["lab"] and (not pattern.match(rec["lab"]) or len(rec["lab"]) > max_len):
         out.append(err("lab", f"a lab code matching {pattern.pattern}", "use the lab's short code"))
     out.extend(_check_n_missing(rec, rules, err))
     return out

@@ -22,7 +22,7 @@ import pandas as pd
 from kinship.errors import ExportFormatError
 from kinship.io.lines import duplicate_columns, split_delimited
 
-__all__ = ["RECORD_COLUMNS", "read_tidy", "parse_tidy", "read_parquet", "decode_text", "records_from_calls",
+__all__ = ["RECORD_COLUMNS", "ENCODINGS", "DETECT", "read_tidy", "parse_tidy", "read_parquet", "decode_text", "records_from_calls",
            "reader_problem", "split_problem"]
 
 #: Columns of the common long record table; every column holds ``str``.
@@ -79,6 +79,13 @@ _NO_CALL = frozenset({"", "NA"})
 _COUNT_TEXT = tuple(str(n) for n in range(16))
 
 
+#: Encodings a manifest or tidy file may declare (``encoding=``): UTF-8, and the Chinese national
+#: encodings Chinese Excel and WPS write by default (GBK is a subset of GB18030).
+ENCODINGS = ("utf-8", "gb18030", "gbk")
+#: ``encoding=`` value that detects: UTF-8 (a BOM is fine) strictly, else GB18030 strictly.
+DETECT = "detect"
+
+
 def decode_text(
     raw: bytes,
     file: str,
@@ -87,30 +94,98 @@ def decode_text(
     error: type[Exception] = ExportFormatError,
     expected: str = "UTF-8 (a BOM is fine)",
     fix: str = "re-export the file as UTF-8 text",
+    encoding: str | None = "utf-8",
 ) -> str:
-    """Decode UTF-8 bytes (BOM stripped) and normalise CRLF / CR line ends to LF.
+    """Decode text bytes strictly (BOM stripped) and normalise CRLF / CR line ends to LF.
 
     ``what``, ``error``, ``expected`` and ``fix`` shape the error for the kind of file read
     (an export by default; the manifest reader passes its own).
 
+    Parameters
+    ----------
+    raw : bytes
+    file : str
+        File name, for the error.
+    encoding : str or None, default "utf-8"
+        One of :data:`ENCODINGS` (declared), or ``"detect"`` (:data:`DETECT`; also ``None``):
+        UTF-8 with or without BOM if the bytes are valid UTF-8, else GB18030 (what Chinese Excel
+        writes as "CSV") if they are valid GB18030 *and* no multi-byte character absorbed an ASCII
+        byte. Decoding is always strict (``errors="strict"``): a byte that is not part of a
+        valid character refuses the file, so no genotype is ever read other than as sent.
+
     Raises
     ------
     ExportFormatError
-        If the bytes are not UTF-8 (or ``error``, when given).
+        If the bytes are not text in the encoding (or ``error``, when given), or ``encoding``
+        is not offered.
 
     Examples
     --------
     >>> decode_text(b"\\xef\\xbb\\xbfa\\tb\\r\\n", "f.txt")
     'a\\tb\\n'
+    >>> decode_text("lab,北京市公安局\\n".encode("gb18030"), "m.csv", encoding="detect")
+    'lab,北京市公安局\\n'
     """
+    declared = DETECT if encoding is None else str(encoding).strip().lower().replace("_", "-")
+    declared = {"utf8": "utf-8", "utf-8-sig": "utf-8", "gb-18030": "gb18030", "cp936": "gbk"}.get(declared, declared)
+    if declared not in (*ENCODINGS, DETECT):
+        raise error(
+            f"{what} {file}: encoding {encoding!r} is not offered; expected one of "
+            f"{', '.join((*ENCODINGS, DETECT))}; fix: declare utf-8, gb18030 or gbk, or let it be detected"
+        )
+    if declared in ("utf-8", DETECT):
+        try:
+            text = raw.decode("utf-8-sig", errors="strict")
+        except UnicodeDecodeError as exc:
+            if declared == "utf-8":
+                raise error(
+                    f"{what} {file} is not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); "
+                    f"expected {expected}; fix: {fix}"
+                ) from None
+            text = _decode_gb18030(raw, file, what=what, error=error, expected=expected, fix=fix, first=exc)
+    else:
+        try:
+            text = raw.decode(declared, errors="strict")
+        except UnicodeDecodeError as exc:
+            raise error(
+                f"{what} {file} is not {declared.upper()} text as declared (byte {exc.start}: "
+                f"{raw[exc.start:exc.start + 1]!r}); expected {expected} or the declared encoding; "
+                f"fix: declare the encoding the file was saved in, or {fix}"
+            ) from None
+        text = text.removeprefix("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _decode_gb18030(raw: bytes, file: str, *, what: str, error, expected: str, fix: str,
+                    first: UnicodeDecodeError) -> str:
+    """The detection's second try: strict GB18030, refused if a character swallowed an ASCII byte."""
+    where = f"byte {first.start}: {raw[first.start:first.start + 1]!r}"
+    expected = expected if "GB18030" in expected else f"{expected}, or GB18030/GBK"
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("gb18030", errors="strict")
     except UnicodeDecodeError as exc:
         raise error(
-            f"{what} {file} is not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); "
-            f"expected {expected}; fix: {fix}"
+            f"{what} {file} is not UTF-8 text ({where}) nor GB18030 (byte {exc.start}: "
+            f"{raw[exc.start:exc.start + 1]!r}); expected {expected}; fix: {fix}"
         ) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    # A GB18030 multi-byte character may end in an ASCII byte (0x30-0x39, 0x40-0x7E): a stray
+    # byte of another encoding would then eat a digit or a comma. Genuine Chinese text in a
+    # manifest almost never does; a detection that would, refuses (declare the encoding).
+    n_ascii_bytes = len(raw) - len(raw.translate(None, _ASCII_BYTES))  # C speed: files may be large
+    if n_ascii_bytes - _GB18030_BOM_ASCII * raw.startswith(_GB18030_BOM) != len(text.encode("ascii", "ignore")):
+        raise error(
+            f"{what} {file} is not UTF-8 text ({where}), and read as GB18030 a multi-byte character "
+            "would absorb an ASCII byte (a digit, letter or delimiter), so the encoding can not be "
+            f"detected safely; expected {expected}; fix: {fix}, or declare the "
+            "encoding (encoding='gb18030')"
+        )
+    return text.removeprefix("\ufeff")
+
+
+_ASCII_BYTES = bytes(range(0x80))
+#: GB18030's byte-order mark (U+FEFF): two of its four bytes are ASCII digits.
+_GB18030_BOM = b"\x84\x31\x95\x33"
+_GB18030_BOM_ASCII = 2
 
 
 def records_from_calls(samples, loci, calls, lines, problems=None) -> pd.DataFrame:
@@ -155,15 +230,18 @@ def records_from_calls(samples, loci, calls, lines, problems=None) -> pd.DataFra
     return pd.DataFrame(columns, columns=RECORD_COLUMNS, dtype=str)
 
 
-def read_tidy(path: str | Path, *, data: bytes | None = None) -> pd.DataFrame:
+def read_tidy(path: str | Path, *, data: bytes | None = None, encoding: str | None = DETECT) -> pd.DataFrame:
     """Read a tidy long genotype CSV into the common record table.
 
     Parameters
     ----------
     path : str or pathlib.Path
-        The CSV file (UTF-8, BOM and CRLF accepted).
+        The CSV file (UTF-8 or GB18030/GBK, BOM and CRLF accepted).
     data : bytes, optional
         The file's bytes if already read.
+    encoding : str, default "detect"
+        ``"detect"`` (UTF-8 strictly, else GB18030 strictly) or a declared one of
+        :data:`ENCODINGS` (reader option ``encoding``); see :func:`decode_text`.
 
     Returns
     -------
@@ -174,17 +252,17 @@ def read_tidy(path: str | Path, *, data: bytes | None = None) -> pd.DataFrame:
     Raises
     ------
     ExportFormatError
-        If the file is not UTF-8, lacks one of ``sample_id, locus, allele_1, allele_2``, names
+        If the file is not text in the encoding (:func:`decode_text`), lacks one of ``sample_id, locus, allele_1, allele_2``, names
         one of them (or an ``allele_n`` column) twice, or its header line is damaged
         (:mod:`kinship.io.lines`). A damaged data line is not an error: its record carries the
         reason in ``problem``, for ingestion to quarantine it.
     """
     path = Path(path)
     raw = path.read_bytes() if data is None else data
-    return parse_tidy(raw, file=path.name)
+    return parse_tidy(raw, file=path.name, encoding=encoding)
 
 
-def parse_tidy(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
+def parse_tidy(raw: bytes, *, file: str = "<export>", encoding: str | None = DETECT) -> pd.DataFrame:
     """Parse the bytes of a tidy long CSV; see :func:`read_tidy`.
 
     Examples
@@ -193,7 +271,9 @@ def parse_tidy(raw: bytes, *, file: str = "<export>") -> pd.DataFrame:
     >>> recs[["locus", "allele_1", "allele_2", "n_alleles_called", "source_line"]].values.tolist()
     [['TH01', '9.3', '6', '2', '2'], ['FGA', '22', '', '1', '3']]
     """
-    text = decode_text(raw, file)
+    text = decode_text(raw, file, encoding=encoding,
+                       expected="UTF-8 (a BOM is fine) or GB18030/GBK",
+                       fix="save the file as UTF-8 or GB18030 text, or declare its encoding")
     header, body = split_delimited(text, sep=",", file=file)
     missing = [c for c in _REQUIRED if c not in header]
     if missing:

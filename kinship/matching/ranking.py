@@ -32,21 +32,30 @@ __all__ = [
     "rank_descending",
 ]
 
+def N_(message: str) -> str:
+    """Mark an English text for translation (gettext ``report`` domain); returns it unchanged.
+
+    The report translates these texts when it shows them (:mod:`kinship.report.html`); the
+    matching layer itself stays free of any translation machinery."""
+    return message
+
+
 SUPPORT_LOG10_CPI = 4.0
 EXCLUSION_LOG10_CPI = -4.0
 EXCLUSION_N_INCONSISTENT = 3
 
 CONCLUSION_TEXT = {
-    "support": "supports parentage: send for lab confirmation",
-    "excluded": "excluded",
-    "inconclusive": "inconclusive: type more loci or the other parent",
+    "support": N_("supports parentage: send for lab confirmation"),
+    "excluded": N_("excluded"),
+    "inconclusive": N_("inconclusive: type more loci or the other parent"),
 }
 
 
 def conclusion_text(conclusion: str, family_kind: str) -> str:
     """What a conclusion asks of a case manager, for a family of ``family_kind``
     (:func:`kinship.genetics.relationships.family_kind`): :data:`CONCLUSION_TEXT`, worded for
-    the relatives the family has.
+    the relatives the family has. English; every text is a msgid of the ``report`` catalogue
+    (marked :func:`N_`), translated by the report.
 
     Examples
     --------
@@ -58,12 +67,12 @@ def conclusion_text(conclusion: str, family_kind: str) -> str:
     'supports the relationship: send for lab confirmation'
     """
     if family_kind == "couple" and conclusion == "inconclusive":
-        return "inconclusive: type more loci"
+        return N_("inconclusive: type more loci")
     if family_kind not in PARENT_KINDS:
         if conclusion == "support":
-            return "supports the relationship: send for lab confirmation"
+            return N_("supports the relationship: send for lab confirmation")
         if conclusion == "inconclusive":
-            return "inconclusive: type more loci or more relatives (a parent helps most: scripts/flow power)"
+            return N_("inconclusive: type more loci or more relatives (a parent helps most: scripts/flow power)")
     return CONCLUSION_TEXT.get(conclusion, conclusion)
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from kinship.report.folders import atomic_folder
 from kinship.report.formatting import format_cpi, format_pi, format_posterior, format_power_of_ten
-from kinship.report.html import render_html, write_report
+from kinship.report.html import render_html, report_locale, write_report
 from kinship.report.markdown import (
     family_power_markdown,
     ingestion_summary_markdown,
@@ -60,6 +60,8 @@ def write_all(
     samples: pd.DataFrame | None = None,
     call_quality: pd.DataFrame | None = None,
     power: list[dict] | None = None,
+    locale: str | None = None,
+    relatives: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write every output of a run into ``out_dir/<run_id>/``: tables, provenance and report, atomically.
 
@@ -70,6 +72,13 @@ def write_all(
 
     ``power``: families' power results (:meth:`kinship.app.power.FamilyPower.as_dict`) for the
     report's section "Power and the next relative" (:func:`render_html`); None: no section.
+
+    ``relatives``: the typed relatives' own genotypes for the detail cards
+    (:func:`kinship.app.match_run.relative_genotypes` of the detail pairs); None: names only.
+
+    ``locale``: the report's language, ``"en"`` or ``"zh_CN"``; None: the environment variable
+    ``REUNITE_LOCALE`` (a deployment setting), else English (:func:`kinship.report.html.report_locale`).
+    (The provenance schema is closed: the locale is not recorded there; the page's ``lang`` says it.)
 
     Returns
     -------
@@ -84,9 +93,11 @@ def write_all(
     OSError
         The file system refused a write (nothing is left on disk).
     """
+    locale = report_locale(locale)  # refused before anything is written
     run_dir = Path(out_dir) / provenance["run_id"]
     with atomic_folder(run_dir) as tmp:
         names = {name.replace(".", "_"): path.name for name, path in write_tables(tmp, matches, pair_loci, provenance).items()}
         names["report_html"] = write_report(tmp, matches, pair_loci, provenance, samples=samples,
-                                           call_quality=call_quality, power=power).name
+                                           call_quality=call_quality, power=power, locale=locale,
+                                           relatives=relatives).name
     return {key: run_dir / name for key, name in names.items()}

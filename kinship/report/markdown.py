@@ -1,5 +1,9 @@
 """Markdown and table summaries of a match run and of an ingestion, for Prefect artifacts (plain
-data: this package never imports prefect). They show sample ids only, never a genotype."""
+data: this package never imports prefect). They show sample ids only, never a genotype.
+
+The run and ingestion summaries are written in the deployment's language: ``locale=``, else the
+environment variable ``REUNITE_LOCALE``, else English (:func:`kinship.report.html.report_locale`;
+texts of the ``report`` gettext catalogue)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ from collections import defaultdict
 
 import pandas as pd
 
-from kinship.report.formatting import _frequency_notes, _rules, _summary, _sorted_by_lr, format_cpi, power_rows
+from kinship.i18n import translations
+from kinship.report.formatting import (FAMILY_KIND_LABELS, WORDS, _frequency_notes, _rules, _summary, _sorted_by_lr,
+                                       format_cpi, power_rows)
+from kinship.report.html import report_locale
 
 __all__ = [
     "summary_markdown",
@@ -28,7 +35,11 @@ def _md(text: str) -> str:
     return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text))
 
 
-def summary_markdown(matches: pd.DataFrame, provenance: dict) -> str:
+def _gettext(locale: str | None):
+    return translations("report", report_locale(locale)).gettext
+
+
+def summary_markdown(matches: pd.DataFrame, provenance: dict, *, locale: str | None = None) -> str:
     """Short markdown summary of a run, for a Prefect markdown artifact.
 
     Counts (families by kind, candidates, pairs, conclusions, flagged), up to 10 supported
@@ -42,72 +53,80 @@ def summary_markdown(matches: pd.DataFrame, provenance: dict) -> str:
         Schema ``matches.v3``.
     provenance : dict
         Schema ``provenance.v4``.
+    locale : str, optional
+        ``"en"`` or ``"zh_CN"``; None: ``$REUNITE_LOCALE``, else English.
 
     Returns
     -------
     str
     """
+    _ = _gettext(locale)
     s = _summary(matches, provenance)
     rules = _rules(provenance)
     table = provenance.get("frequency_table", {})
     parameters = provenance.get("parameters", {})
     left_out = provenance.get("inputs", {}).get("loci_left_out", {})
-    kinds = ", ".join(f"{k} {n}" for k, n in s["family_kinds"].items())
+    kinds = ", ".join(f"{_(FAMILY_KIND_LABELS.get(k, k))} {n}" for k, n in s["family_kinds"].items())
     lines = [
-        f"### Match run {_md(provenance.get('run_id', ''))}",
+        _("### Match run %(run)s") % {"run": _md(provenance.get("run_id", ""))},
         "",
-        f"Started {_md(provenance.get('started_at', ''))}, code {_md(provenance.get('code_version', ''))}.",
+        _("Started %(started)s, code %(code)s.") % {"started": _md(provenance.get("started_at", "")),
+                                                   "code": _md(provenance.get("code_version", ""))},
         "",
         "| | |",
         "|---|---:|",
-        f"| families | {s['n_families']:,} ({kinds}) |",
-        f"| candidates | {s['n_candidates']:,} |",
-        f"| pairs compared | {s['n_pairs']:,} |",
-        f"| support (CPI ≥ {rules['support_cpi']}) | {s['n_support']:,} |",
-        f"| flagged for review | {s['n_flagged']:,} |",
-        f"| inconclusive | {s['n_inconclusive']:,} |",
-        f"| excluded | {s['n_excluded']:,} |",
+        *(f"| {label} | {value} |" for label, value in [
+            (_("families"), f"{s['n_families']:,} ({kinds})"),
+            (_("candidates"), f"{s['n_candidates']:,}"),
+            (_("pairs compared"), f"{s['n_pairs']:,}"),
+            (_("support (CPI ≥ %(support)s)") % {"support": rules["support_cpi"]}, f"{s['n_support']:,}"),
+            (_("flagged for review"), f"{s['n_flagged']:,}"),
+            (_("inconclusive"), f"{s['n_inconclusive']:,}"),
+            (_("excluded"), f"{s['n_excluded']:,}"),
+        ]),
         "",
     ]
     supported = _sorted_by_lr(matches[matches["conclusion"] == "support"])
     if len(supported):
-        lines.append("**Supported pairs** (send for lab confirmation):")
+        lines.append(_("**Supported pairs** (send for lab confirmation):"))
         lines.append("")
         for row in supported.head(10).itertuples(index=False):
-            lines.append(
-                f"- candidate {_md(row.candidate_id)} with family {_md(row.lab)}/{_md(row.family_id)}: "
-                f"CPI {format_cpi(float(row.log10_lr))}, {int(row.n_inconsistent)} inconsistent loci"
-            )
+            cpi = format_cpi(float(row.log10_lr))
+            lines.append(_("- candidate %(candidate)s with family %(family)s: CPI %(cpi)s, %(n)s inconsistent loci") % {
+                "candidate": _md(row.candidate_id), "family": f"{_md(row.lab)}/{_md(row.family_id)}",
+                "cpi": _(cpi) if cpi in WORDS else cpi, "n": int(row.n_inconsistent)})
         if len(supported) > 10:
-            lines.append(f"- … and {len(supported) - 10:,} more (see report.html)")
+            lines.append(_("- … and %(n)s more (see report.html)") % {"n": f"{len(supported) - 10:,}"})
         lines.append("")
     if s["n_flagged"]:
-        lines.append(
-            f"**{s['n_flagged']:,} flagged pair(s)**: ≥ {rules['exclusion_n_inconsistent']} inconsistent loci "
-            f"although CPI ≥ {rules['support_cpi']}; review."
-        )
+        lines.append(_("**%(n)s flagged pair(s)**: ≥ %(k)s inconsistent loci although CPI ≥ %(support)s; review.") % {
+            "n": f"{s['n_flagged']:,}", "k": rules["exclusion_n_inconsistent"], "support": rules["support_cpi"]})
         lines.append("")
     n_subs = len(table.get("substitutions", []))
-    notes = _frequency_notes(provenance)
+    notes = _frequency_notes(provenance, _)
     extra = " ".join(_md(notes[k]) for k in ("left_out", "renormalised", "silent") if notes[k])
     lines += [
-        f"Frequency table: {_md(table.get('name', ''))} (sha256 `{table.get('sha256', '')}`), "
-        f"{n_subs} allele(s) added at the minimum frequency; loci left out: "
-        f"{_md(', '.join(left_out)) if left_out else 'none'}. {extra}",
+        _("Frequency table: %(name)s (sha256 `%(sha)s`), %(n)s allele(s) added at the minimum frequency; "
+          "loci left out: %(left_out)s.") % {
+            "name": _md(table.get("name", "")), "sha": table.get("sha256", ""), "n": n_subs,
+            "left_out": _md(", ".join(left_out)) if left_out else _("none")} + f" {extra}",
         "",
-        f"Mutation model: {_md(provenance.get('mutation_model', ''))}; θ = {parameters.get('theta', 0.0):g}; "
-        f"posteriors after database size, prior of 'not on file' {_prior_text(parameters.get('prior'))}; "
-        f"rules {_md(rules['source'])}.",
+        _("Mutation model: %(model)s; θ = %(theta)s; posteriors after database size, prior of 'not on file' "
+          "%(prior)s; rules %(rules)s.") % {
+            "model": _md(provenance.get("mutation_model", "")), "theta": f"{parameters.get('theta', 0.0):g}",
+            "prior": _prior_text(parameters.get("prior"), _), "rules": _md(rules["source"])},
         "",
     ]
     return "\n".join(lines)
 
 
-def _prior_text(prior) -> str:
+def _prior_text(prior, gettext=lambda m: m) -> str:
     """The prior of the posteriors, as recorded (provenance v4: an object; older records: a number)."""
     if isinstance(prior, dict):
-        return f"{prior.get('family_not_on_file', 0.5):g} (child's side), {prior.get('child_not_on_file', 0.5):g} (family's side)"
-    return f"{0.5 if prior is None else prior:g} (a single pair's prior, provenance v3 or older)"
+        return gettext("%(child)s (child's side), %(family)s (family's side)") % {
+            "child": f"{prior.get('family_not_on_file', 0.5):g}", "family": f"{prior.get('child_not_on_file', 0.5):g}"}
+    return gettext("%(prior)s (a single pair's prior, provenance v3 or older)") % {
+        "prior": f"{0.5 if prior is None else prior:g}"}
 
 
 def top_candidates_table(matches: pd.DataFrame, n: int = 25) -> list[dict]:
@@ -162,7 +181,7 @@ def top_candidates_table(matches: pd.DataFrame, n: int = 25) -> list[dict]:
     return rows
 
 
-def ingestion_summary_markdown(summary) -> str:
+def ingestion_summary_markdown(summary, *, locale: str | None = None) -> str:
     """A Markdown report of one ingestion, for a Prefect artifact or a lab's e-mail.
 
     Counts, and quarantined rows and warnings per sample and rule. It quotes sample ids, line
@@ -174,6 +193,8 @@ def ingestion_summary_markdown(summary) -> str:
     summary : kinship.app.ingest.IngestSummary
         What one :func:`kinship.app.ingest.ingest_batch` call did (this layer reads its
         attributes only: it imports nothing from the application layer).
+    locale : str, optional
+        ``"en"`` or ``"zh_CN"``; None: ``$REUNITE_LOCALE``, else English. Rule names stay codes.
 
     Returns
     -------
@@ -192,22 +213,27 @@ def ingestion_summary_markdown(summary) -> str:
     >>> "| Ladder | not_in_manifest | 1 | 4 |" in ingestion_summary_markdown(s)
     True
     """
+    _ = _gettext(locale)
     head = [
-        f"### Ingestion of `{summary.export_name}` with manifest `{summary.manifest_name}`",
+        _("### Ingestion of `%(export)s` with manifest `%(manifest)s`") % {"export": summary.export_name,
+                                                                          "manifest": summary.manifest_name},
         "",
-        f"batch sha256 `{summary.file_sha256[:16]}…`, file_id {summary.file_id}"
-        + (" — **already ingested: nothing added**" if summary.already_ingested else ""),
+        _("batch sha256 `%(sha)s…`, file_id %(id)s") % {"sha": summary.file_sha256[:16], "id": summary.file_id}
+        + (_(" — **already ingested: nothing added**") if summary.already_ingested else ""),
         "",
-        "| rows | landed | untyped | quarantined | flagged | warnings | samples landed | genotypes added "
-        "| records skipped |",
+        _("| rows | landed | untyped | quarantined | flagged | warnings | samples landed | genotypes added "
+          "| records skipped |"),
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {summary.n_rows} | {summary.n_landed} | {summary.n_untyped} | {summary.n_quarantined} | "
         f"{summary.n_flagged} | {summary.n_warnings} | {summary.n_samples_landed} | "
         f"{summary.n_genotypes_added} | {summary.n_records_skipped} |",
     ]
+    if summary.n_samples_landed == 0:
+        head += ["", _("**Nothing landed**: no sample of this batch reached the store; the quarantine table holds "
+                       "each row's reason and fix. Fix the records and send the batch again.")]
     if getattr(summary, "n_low_quality", 0):
-        head += ["", f"{summary.n_low_quality} call(s) below the caller's quality thresholds were left untyped "
-                 "(warnings of kind `low_quality`)."]
+        head += ["", _("%(n)s call(s) below the caller's quality thresholds were left untyped "
+                       "(warnings of kind `low_quality`).") % {"n": summary.n_low_quality}]
 
     def table(title: str, items) -> list[str]:
         groups: dict[tuple[str, str], list[int | None]] = defaultdict(list)
@@ -215,16 +241,16 @@ def ingestion_summary_markdown(summary) -> str:
             groups[(item.sample_id, item.kind)].append(item.line)
         if not groups:
             return []
-        out = ["", f"#### {title}", "", "| sample | rule | rows | first line |", "|---|---|---:|---:|"]
+        out = ["", f"#### {title}", "", _("| sample | rule | rows | first line |"), "|---|---|---:|---:|"]
         for (sample, kind), lines in sorted(groups.items()):
             first = min((x for x in lines if x is not None), default="")
             out.append(f"| {sample or '(none)'} | {kind} | {len(lines)} | {first} |")
         return out
 
     body = (
-        table("Quarantined export rows", summary.quarantine)
-        + table("Invalid manifest rows", summary.manifest_errors)
-        + table("Warnings", summary.warnings)
+        table(_("Quarantined export rows"), summary.quarantine)
+        + table(_("Invalid manifest rows"), summary.manifest_errors)
+        + table(_("Warnings"), summary.warnings)
     )
     return "\n".join(head + body) + "\n"
 
@@ -247,8 +273,8 @@ def ingestion_summary_text(summary, *, store: str | None = None) -> str:
     -------
     str
         Three lines, ending with a newline (one more when calls were left untyped for call
-        quality, ``n_low_quality``, and one when records were placed on no forensic locus,
-        ``n_records_skipped``).
+        quality, ``n_low_quality``, one when records were placed on no forensic locus,
+        ``n_records_skipped``, and a last ``NOTHING LANDED`` line when no sample landed).
 
     Examples
     --------
@@ -276,6 +302,8 @@ def ingestion_summary_text(summary, *, store: str | None = None) -> str:
            f"(warnings of kind low_quality, file_id {get('file_id')})\n" if get("n_low_quality") else "")
         + (f"skipped: {get('n_records_skipped')} records on no forensic locus (not rows; listed in the warnings, "
            f"file_id {get('file_id')}; a VCF on the wrong --build places none)\n" if get("n_records_skipped") else "")
+        + ("NOTHING LANDED: no sample of this batch reached the store; fix the quarantined records and send "
+           "the batch again\n" if not get("n_samples_landed") else "")
     )
 
 

@@ -335,22 +335,34 @@ def test_a_run_writes_per_locus_rows_only_for_the_detail_cards(run):
     key = ["candidate_id", "lab", "family_id"]
     cards = detail_pairs(matches, 3)
     assert len(cards) == 3 and len(reported_pairs(matches)) > 3
-    assert cards[key].values.tolist() == reported_pairs(matches)[key].head(3).values.tolist()
+    # by need (issue 13): the supported and flagged pairs first, weakest first, then the others by LR
+    need = (matches["conclusion"] == "support") | matches["flagged"]
+    first = matches[need].sort_values(["log10_lr_total", "candidate_id"])
+    rest = reported_pairs(matches).merge(matches[~need][key], on=key)
+    chosen = pd.concat([first, rest])[key].head(3).values.tolist()
+    assert sorted(cards[key].values.tolist()) == sorted(chosen)
+    # pair_loci keeps the rows of descending LR (the order of reported_pairs)
+    assert cards[key].values.tolist() == [k for k in reported_pairs(matches)[key].values.tolist() if k in chosen]
     html = render_html(matches, loci[loci.set_index(key).index.isin(cards.set_index(key).index)], prov)
     n = len(reported_pairs(matches))
     assert len(list(_parse_cards(html))) == 3 and f"Showing the first 3 of {n} such pairs" in html
 
 
-def test_html_orders_cards_by_lr_and_caps_them(run):
+def test_html_orders_cards_by_need_weakest_supported_first_and_caps_them(run):
     matches, loci, prov, _ = run
     html = render_html(matches, loci, prov, max_pairs=3)
     cards = list(_parse_cards(html))
     n_pairs = len(loci[["candidate_id", "lab", "family_id"]].drop_duplicates())
     assert len(cards) == 3 and f"Showing the first 3 of {n_pairs} such pairs (these are the pairs of pair_loci.csv)" in html
     keys = list(zip(matches.candidate_id, matches.lab + "/" + matches.family_id))
-    lr = pd.Series(matches.log10_lr.to_numpy(), index=keys)
-    assert [lr[k] for k in cards] == sorted(lr[k] for k in cards)[::-1]
-    assert cards[0][0] in ("C-TRUE-1", "C-TRUE-2")
+    by_key = matches.set_index(pd.MultiIndex.from_tuples(keys))
+    supported = [k for k in cards if by_key.loc[k, "conclusion"] == "support" or by_key.loc[k, "flagged"]]
+    # the supported pairs come first and ascend in LR (the weakest, which need scrutiny, first)
+    assert cards[:len(supported)] == supported and len(supported) >= 1
+    lr = [by_key.loc[k, "log10_lr_total"] for k in supported]
+    assert lr == sorted(lr)
+    n_supported = int(((matches["conclusion"] == "support") | matches["flagged"]).sum())
+    assert len(supported) == min(3, n_supported)
 
 
 def test_html_prints_lr_zero_as_exclusion(run):

@@ -85,7 +85,8 @@ def batch_sha256(export_bytes: bytes, manifest_bytes: bytes, options: bytes = b"
 
 
 def batch_identity(*, lab: str, fmt: str, kit: str | None, reader_options: dict | None,
-                   min_autosomal_loci: int, mixture_min_loci: int, duplicate_min_loci: int) -> bytes:
+                   min_autosomal_loci: int, mixture_min_loci: int, duplicate_min_loci: int,
+                   manifest_encoding: str | None = None) -> bytes:
     """What besides the two files makes a batch: canonical JSON, the ``options`` of :func:`batch_sha256`.
 
     The lab, the format, the kit, the reader options and the thresholds of the sample rules:
@@ -110,7 +111,15 @@ def batch_identity(*, lab: str, fmt: str, kit: str | None, reader_options: dict 
     identity = {"lab": lab, "fmt": fmt, "kit": kit or "", "reader_options": dict(reader_options or {}),
                 "min_autosomal_loci": int(min_autosomal_loci), "mixture_min_loci": int(mixture_min_loci),
                 "duplicate_min_loci": int(duplicate_min_loci)}
+    if manifest_encoding is not None:  # a declared encoding reads other text from the same bytes
+        identity["manifest_encoding"] = str(manifest_encoding)
     return json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False).encode()
+
+
+def _lab_names(store: Store) -> dict[str, str]:
+    """Registered display name -> lab code, for manifests that name their lab in Chinese."""
+    labs = store.labs()
+    return dict(zip(labs["name"], labs["code"]))
 
 
 def _cmf_manifest(specimens: pd.DataFrame, *, file: str, lab: str, kit: str | None,
@@ -173,6 +182,7 @@ def ingest_batch(
     duplicate_min_loci: int = DUPLICATE_MIN_LOCI,
     reader_options: dict | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    manifest_encoding: str | None = None,
 ) -> IngestSummary:
     """Read, validate and land one batch (lab export + manifest) in the store, atomically.
 
@@ -220,12 +230,20 @@ def ingest_batch(
         Called as ``progress(stage, n_done, n_stages)`` when a stage starts (``"read"``,
         ``"plan"``, ``"write"``) and at the end (``"done"``, ``n_done == n_stages``): a hook
         for a progress bar or a Prefect progress artifact (the caller's; kinship draws none).
+    manifest_encoding : str, optional
+        The manifest's declared encoding (``utf-8``, ``gb18030``, ``gbk``); None detects it:
+        UTF-8 strictly, else GB18030 strictly (:func:`kinship.io.tidy.decode_text`). A tidy
+        export's encoding is the reader option ``encoding`` (detected likewise). A declared
+        encoding is part of the batch key.
 
     Returns
     -------
     IngestSummary
         Counts and records of what landed, was left untyped or was quarantined; with
-        ``already_ingested=True`` (and the stored counts) if the pair was ingested before.
+        ``already_ingested=True`` (and the stored counts) if the pair was ingested before. A
+        batch that landed no sample is still recorded with its quarantine, and
+        ``summary.landed_nothing`` is true: call :meth:`IngestSummary.check_landed` to raise
+        :class:`~kinship.errors.NothingLandedError` (a command line must exit non-zero).
 
     Raises
     ------
@@ -255,7 +273,7 @@ def ingest_batch(
     manifest_bytes = Path(manifest_path).read_bytes() if manifest_path is not None else b""
     identity = batch_identity(lab=lab, fmt=fmt, kit=kit, reader_options=options,
                               min_autosomal_loci=min_autosomal_loci, mixture_min_loci=mixture_min_loci,
-                              duplicate_min_loci=duplicate_min_loci)
+                              duplicate_min_loci=duplicate_min_loci, manifest_encoding=manifest_encoding)
     sha = batch_sha256(export_bytes, manifest_bytes, identity)
     previous = store.find_ingested_file(sha)
     if previous is not None:
@@ -274,7 +292,8 @@ def ingest_batch(
     if manifest_path is not None:
         manifest_name = Path(manifest_path).name
         manifest = read_manifest(manifest_path, lab=lab, kit=kit, data=manifest_bytes,
-                                 labs=store.lab_codes(), kits=store.kit_names())
+                                 labs=store.lab_codes(), kits=store.kit_names(),
+                                 encoding=manifest_encoding, lab_names=_lab_names(store))
     elif "specimens" in records.attrs:
         manifest, _ = _cmf_manifest(records.attrs["specimens"], file=file, lab=lab, kit=kit,
                                     labs=store.lab_codes(), kits=store.kit_names())

@@ -8,7 +8,11 @@ table ``quarantine`` and the warnings in table ``warnings`` (``schemas/store.v8.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
+
+from kinship.errors import NothingLandedError
 
 __all__ = ["LANDED", "UNTYPED", "QUARANTINED", "FLAG_KINDS", "IngestRecord", "IngestSummary"]
 
@@ -118,6 +122,17 @@ class IngestRecord:
         return f"{self.file} line {self.line} (sample {self.sample_id!r}, locus {self.locus!r}): {self.reason}"
 
 
+_MANIFEST_REASON = re.compile(r"column ('[^']*') has value .*?; expected (.*?); fix: ")
+
+
+def _generic_reason(record: IngestRecord) -> str:
+    """A record's rule, without its line, sample or value: the kind, and for a manifest row the
+    column and what it expects (the same for every such row)."""
+    m = _MANIFEST_REASON.search(record.reason) if record.kind == "manifest_row" else None
+    kind = record.kind or "quarantined"
+    return f"{kind} (column {m.group(1)}: expected {m.group(2)})" if m else kind
+
+
 @dataclass
 class IngestSummary:
     """What one :func:`kinship.app.ingest.ingest_batch` call did.
@@ -192,3 +207,35 @@ class IngestSummary:
             )
         if len(self.quarantine) != self.n_quarantined or len(self.warnings) != self.n_warnings:
             raise AssertionError(f"ingest summary of {self.export_name}: record lists do not match counts")
+
+    @property
+    def landed_nothing(self) -> bool:
+        """Whether the batch landed no sample (every row quarantined or untyped, or no row)."""
+        return self.n_samples_landed == 0
+
+    def nothing_landed_reason(self) -> str:
+        """Why nothing landed, for a person and a log: the counts and the commonest rules (with,
+        for manifest rows, the column and what it expects); ``""`` when something landed. No id,
+        value or genotype appears (the store's quarantine table holds each row's reason)."""
+        if not self.landed_nothing:
+            return ""
+        rules = Counter(_generic_reason(r) for r in [*self.manifest_errors, *self.quarantine])
+        top = "; ".join(f"{n} × {rule}" for rule, n in rules.most_common(3))
+        return (f"batch {self.export_name} + {self.manifest_name} landed no sample: {self.n_rows} export rows, "
+                f"{self.n_quarantined} quarantined, {self.n_untyped} untyped, {len(self.manifest_errors)} invalid "
+                f"manifest rows" + (f"; commonest rules: {top}" if top else "")
+                + "; the reasons and fixes are in the store's quarantine table: fix the records and send the "
+                "batch again")
+
+    def check_landed(self) -> IngestSummary:
+        """``self`` if the batch landed at least one sample.
+
+        Raises
+        ------
+        kinship.errors.NothingLandedError
+            The batch landed nothing; the message is :meth:`nothing_landed_reason`. A command
+            line turns it into a non-zero exit status (the batch and its quarantine are stored).
+        """
+        if self.landed_nothing:
+            raise NothingLandedError(self.nothing_landed_reason())
+        return self
