@@ -248,6 +248,9 @@ def ingest(
         text += (f"see them: reunite quarantine list {summary['file_id']}" + (f" --store {store}" if store else "")
                  + " (export with their values: quarantine export ... --out FILE.csv)\n")
     _emit({**counts, "store": store_label(location)}, text, json_out)
+    if summary.get("nothing_landed_reason"):  # recorded with its quarantine, but nothing to match: not a success
+        _say_error(f"{summary['nothing_landed_reason']} (reunite quarantine list {summary['file_id']})")
+        raise typer.Exit(EXIT_REFUSED)
 
 
 @app.command("ingest-pedigrees")

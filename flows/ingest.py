@@ -109,11 +109,13 @@ def ingest(
     ``fmt``: genemapper | tidy | parquet | cmf | vcf | forenseq | straitrazor; ``reader_options``
     go to the reader (e.g. ``{"category_map": {...}}`` for cmf; for vcf ``{"caller": "hipstr",
     "build": "GRCh37", "quality": {"min_q": 0.9, "min_depth": 10, "max_ci_width": 1}}``, see
-    :mod:`kinship.io.vcf`; ``{"analytical_reads": 20}`` for straitrazor)."""
+    :mod:`kinship.io.vcf`; ``{"analytical_reads": 20}`` for straitrazor). A batch that lands no
+    sample is recorded with its quarantine; ``nothing_landed_reason`` then says why (counts and
+    rules only), and the command line exits non-zero on it."""
     summary = land_batch(store_location(store), export, manifest, lab, kit, fmt, reader_options,
                          min_autosomal_loci)
     publish_summary(summary)
-    return asdict(summary)
+    return {**asdict(summary), "nothing_landed_reason": summary.nothing_landed_reason()}
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -278,3 +278,18 @@ def test_ingest_pedigrees_prints_one_line_and_json_for_scripts(capsys, ped_scena
     assert out.count("\n") == 1 and "{" not in out and "families 1" in out and "typed 2" in out
     code, out, err = run(capsys, "ingest-pedigrees", str(s["pedigrees_csv"]), "--lab", "L", "--store", store, "--json")
     assert code == 0 and json.loads(out)["n_families"] == 1
+
+
+def test_a_batch_that_lands_nothing_is_recorded_and_exits_2(capsys, empty_store, tmp_path):
+    """Every manifest row refers to a lab that is not the batch's: the rows are quarantined, the
+    batch recorded, and the command says so in one error line with exit status 2."""
+    rows = Path(MANIFEST).read_text().splitlines()
+    manifest = tmp_path / "other_lab.csv"
+    manifest.write_text("\n".join([rows[0], *(r.replace("DEMO-LAB", "OTHER-LAB") for r in rows[1:])]) + "\n")
+    code, out, err = run(capsys, "ingest", EXPORT, str(manifest), "--lab", "DEMO-LAB", "--store", empty_store)
+    assert code == 2, (out, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: batch ") and "landed no sample" in lines[-1]
+    assert "reunite quarantine list 1" in lines[-1] and "R-0017" not in err  # counts and rules, no ids
+    with Store(empty_store) as store:
+        assert len(store.load_samples()) == 0 and len(store.list_batches()) == 1
