@@ -20,11 +20,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = ["PairState", "evidence_fingerprint", "fingerprint_change", "pair_state", "check_action",
-           "OPEN_STATUSES", "STATUSES"]
+           "OPEN_STATUSES", "STATUSES", "FINGERPRINT_MSGIDS"]
 
 #: Every status a pair can be in, and those that keep it in the open queue.
 STATUSES = ("open", "proposed", "retest", "reopened", "confirmed", "rejected", "retracted")
 OPEN_STATUSES = ("open", "proposed", "retest", "reopened")
+
+
+#: What :func:`fingerprint_change` can report (msgids).
+FINGERPRINT_MSGIDS = ("the candidate's profile changed (loci typed since)",
+                      "the family's references changed (relatives or loci typed since)",
+                      "more loci compared (%(then)s then, %(now)s now)",
+                      "fewer loci compared (%(then)s then, %(now)s now)")
 
 
 def evidence_fingerprint(candidate_hash: str, family_hash: str, n_loci_compared: int) -> str:

@@ -32,7 +32,7 @@ from kinship.matching.ranking import conclusion_text
 from kinship.store import Store
 from workbench.decisions import OPEN_STATUSES, PairState, evidence_fingerprint, pair_state
 
-__all__ = ["ENFSI_BANDS", "verbal_scale", "RunView", "load_run_view", "QueueFilter", "filter_queue",
+__all__ = ["ENFSI_BANDS", "UNRELATED", "CONFLICTS", "verbal_scale", "RunView", "load_run_view", "QueueFilter", "filter_queue",
            "conclusion_msgids", "GBT_WORDING", "gbt_wording"]
 
 #: ENFSI (2015) verbal equivalents: (lower bound of log10 LR, msgid); LR below 1 supports the
@@ -48,6 +48,13 @@ ENFSI_BANDS = (
 )
 
 
+#: The reading of an LR below 1.
+UNRELATED = "supports unrelated"
+#: The conflict flags of a pair (msgids).
+CONFLICTS = ("child supported for two families", "family supported for two children",
+             "child already confirmed elsewhere", "family already reunited", "one-to-one assignment conflict")
+
+
 def verbal_scale(log10_lr: float) -> str:
     """The ENFSI (2015) verbal equivalent of an LR given as log10 (a msgid).
 
@@ -59,7 +66,7 @@ def verbal_scale(log10_lr: float) -> str:
     if not np.isfinite(log10_lr) and log10_lr > 0:
         return "extremely strong support"
     if log10_lr < 0:
-        return "supports unrelated"
+        return UNRELATED
     return next(text for bound, text in ENFSI_BANDS if log10_lr >= bound)
 
 
