@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -72,7 +72,11 @@ def demo_master(tmp_path_factory, prefect_api) -> Path:
 def demo_store(demo_master, tmp_path) -> str:
     """This test's own copy of the demo store."""
     target = tmp_path / "store.sqlite"
-    shutil.copy(demo_master, target)
+    source, copy = sqlite3.connect(demo_master), sqlite3.connect(target)  # the WAL's pages too
+    with copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
     return str(target)
 
 
