@@ -109,7 +109,7 @@ def test_a_case_manager_works_the_queue_in_chinese(browser, server, demo_store, 
     assert page.locator("h1").inner_text().startswith("证据")
     assert "亲缘关系指数（KI）" in page.content() and page.locator("svg").count() == 1
     assert page.locator("#loci thead th").count() >= 7  # locus, candidate, two siblings, KI, log10, freq, ...
-    page.screenshot(path=str(shots / "evidence.png"), full_page=True)
+    page.screenshot(path=str(shots / "evidence.png"))
     sibling_pair = page.url
     _decide(page, "reject", "家属称为同父异母 <script>alert('x')</script>")
     assert "否定" in page.locator("#history").inner_text() and "已否定" in page.content()
