@@ -39,6 +39,15 @@ _HERE = Path(__file__).parent
 _ACTIONS = ("propose_confirm", "confirm", "reject", "retest", "reopen")
 
 
+#: The largest upload accepted, per file (a national lab's export is well below it).
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def _local(url: str) -> str:
+    """``url`` if it is a path of this site, else ``/`` (no open redirect: ``//host``, ``/\\host``)."""
+    return url if url.startswith("/") and not url.startswith(("//", "/\\")) and "\\" not in url else "/"
+
+
 def _environments() -> dict:
     envs = {}
     for locale in LOCALES:
@@ -173,14 +182,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def login_page(request: Request, next: str = "/", lang: str = ""):
         locale = lang if lang in LOCALES else None
         return render(request, "login.html", None, None, locale=locale, form_token=auth.login_form_token(key),
-                      next=next if next.startswith("/") and not next.startswith("//") else "/", error="")
+                      next=_local(next), error="")
 
     @app.post("/login")
     async def login(request: Request):
         form = await request.form()
-        next_url = str(form.get("next") or "/")
-        if not next_url.startswith("/") or next_url.startswith("//"):
-            next_url = "/"
+        next_url = _local(str(form.get("next") or "/"))
         lang = str(form.get("lang") or "")
         locale = lang if lang in LOCALES else None
         if not auth.check_login_form_token(key, str(form.get("form_token") or "")):
@@ -220,7 +227,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if locale in LOCALES:
             store.update_user(user["login"], locale=locale)
         back = str(form.get("back") or "/")
-        return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", status_code=303)
+        return RedirectResponse(_local(back), status_code=303)
 
     def _home(user: dict) -> str:
         return "/upload" if user["role"] == "lab_staff" else "/queue"
@@ -430,9 +437,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if lab not in store.lab_codes() or fmt not in FORMATS:
             return render(request, "upload.html", user, session, status=400, labs=store.lab_codes(), formats=FORMATS,
                           error="Choose a registered lab and a format.")
+        export_bytes, manifest_bytes = await export.read(MAX_UPLOAD_BYTES + 1), await manifest.read(MAX_UPLOAD_BYTES + 1)
+        if len(export_bytes) > MAX_UPLOAD_BYTES or len(manifest_bytes) > MAX_UPLOAD_BYTES:
+            return render(request, "upload.html", user, session, status=413, labs=store.lab_codes(), formats=FORMATS,
+                          error="A file is larger than 200 MB: split the batch.")
         job = jobs.start(login=user["login"], lab=lab, fmt=fmt, export_name=export.filename or "export",
-                         export=await export.read(), manifest_name=manifest.filename or "manifest.csv",
-                         manifest=await manifest.read())
+                         export=export_bytes, manifest_name=manifest.filename or "manifest.csv",
+                         manifest=manifest_bytes)
         return RedirectResponse(f"/upload/{job.job_id}", status_code=303)
 
     @app.get("/upload/{job_id}", response_class=HTMLResponse)

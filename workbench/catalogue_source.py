@@ -50,6 +50,7 @@ ZH = {
         "依据现有资料和DNA分析结果，支持被检母是孩子的生物学母亲。",
     "Calibration": "校准", "Case manager": "案件管理员", "Case report (print)": "鉴定意见书（打印）",
     "Choose a registered lab and a format.": "请选择已登记的实验室和文件格式。",
+    "A file is larger than 200 MB: split the batch.": "文件超过200 MB：请拆分批次。",
     "Code version": "程序版本", "Conclusion": "结论",
     "Conclusion under the GB/T 37223-2018 rules (support: CPI of at least 10,000; exclusion: 3 or more inconsistent loci or CPI below 0.0001). A screening result of the database: the confirming laboratory types the samples again before any report of record.":
         "依据GB/T 37223-2018规则得出的结论（支持：累计亲权指数（CPI）不小于10000；排除：3个及以上不符合遗传规律的基因座或CPI小于0.0001）。此为数据库筛查结果：出具正式鉴定意见前，须由复核实验室重新检测样本。",

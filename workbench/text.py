@@ -33,7 +33,7 @@ MESSAGES = (
     "The form's security token did not match; reload the page and try again.", "Not found",
     "No such pair in the latest run.", "No such upload.", "The form expired; try again.",
     "Too many failed sign-ins: this account is locked for 15 minutes.", "Wrong login or password.",
-    "Choose a registered lab and a format.",
+    "Choose a registered lab and a format.", "A file is larger than 200 MB: split the batch.",
     # job states, summary fields and audited pages
     "queued", "running", "done", "failed", "n_rows", "n_landed", "n_untyped", "n_quarantined", "n_warnings",
     "n_samples_landed", "n_genotypes_added", "already_ingested", "file_id", "evidence", "case_report", "pick_list",

@@ -226,3 +226,12 @@ def test_the_catalogue_files_are_generated_from_their_source(tmp_path, monkeypat
     with (ROOT / "kinship/locale/zh_CN/LC_MESSAGES/workbench.po").open("rb") as f:
         po = read_po(f)
     assert {m.id: m.string for m in po if m.id} == {m: ZH[m] for m in msgids()}
+
+
+def test_sign_in_never_redirects_off_the_site(store_path, tmp_path):
+    client = TestClient(create_app(Settings(store=store_path, uploads=tmp_path / "up")))
+    for target in ("//evil.example", "/\\evil.example", "https://evil.example/"):
+        token = re.search(r'name="form_token" value="([^"]+)"', client.get("/login").text).group(1)
+        r = client.post("/login", data={"login": "cm1", "password": PASSWORD, "form_token": token, "next": target},
+                        follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/queue", target
