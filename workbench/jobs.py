@@ -3,6 +3,7 @@
 With a Prefect API configured (``PREFECT_API_URL``) and a deployment named
 (``REUNITE_WORKBENCH_DEPLOYMENT``, e.g. ``ingest/ingest``), the upload starts a run of that
 deployment (:func:`prefect.deployments.run_deployment`) and waits for it in a background thread;
+(the worker must see the workbench's upload folder: same machine or shared storage);
 otherwise a background thread calls :func:`kinship.app.ingest.ingest_batch` itself and reports its
 stages. The page of the job polls :meth:`Jobs.get`.
 """
@@ -89,7 +90,10 @@ class Jobs:
                 job.flow_run_id = str(run.id)
                 if not run.state or not run.state.is_completed():
                     raise RuntimeError(f"flow run {run.id} ended {run.state.name if run.state else 'without a state'}")
-                job.summary = run.state.result()
+                try:  # the flow's return value, when the deployment persists results
+                    job.summary = run.state.result()
+                except Exception:  # noqa: BLE001 - not persisted: the run's page in the Prefect UI has the summary
+                    job.summary = None
             else:
                 from dataclasses import asdict
 

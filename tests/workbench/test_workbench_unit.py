@@ -235,3 +235,20 @@ def test_sign_in_never_redirects_off_the_site(store_path, tmp_path):
         r = client.post("/login", data={"login": "cm1", "password": PASSWORD, "form_token": token, "next": target},
                         follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/queue", target
+
+
+def test_the_cli_creates_the_first_supervisor(tmp_path, monkeypatch, capsys):
+    from workbench.cli import main
+
+    store = str(tmp_path / "cli.sqlite")
+    monkeypatch.setenv("REUNITE_WORKBENCH_PASSWORD", PASSWORD)
+    assert main(["create-supervisor", "sup1", "--store", store]) == 0
+    assert PASSWORD not in capsys.readouterr().out
+    with Store(store) as s:
+        user = s.user("sup1")
+        assert user["role"] == "supervisor" and user["locale"] == "zh_CN" and user["created_by"] == "cli"
+        assert auth.check_login(s, "sup1", PASSWORD)[0] is not None
+    assert main(["create-supervisor", "sup1", "--store", store]) == 2  # exists
+    assert main(["create-supervisor", "张伟", "--store", store]) == 2  # not a pseudonymous ASCII login
+    monkeypatch.setenv("REUNITE_WORKBENCH_PASSWORD", "short")
+    assert main(["create-supervisor", "sup2", "--store", store]) == 2
