@@ -112,6 +112,8 @@ ZH = {
         "H1相对H2的似然比在各基因座为亲权指数（PI），其乘积为累计亲权指数（CPI）。",
     "The store changed since this run (its effective frequency table differs): the per-locus values are those of the store now; run scripts/flow match for values of record.":
         "该比对运行后数据库已变化（有效频率表不同）：各基因座数值按当前数据库计算；如需正式数值请运行 scripts/flow match。",
+    "This pair's profiles changed since the run (loci or relatives typed since): the per-locus rows are those of the store now; the next match run re-scores the pair.":
+        "该比对运行后该比对对的DNA分型已变化（此后检测了更多基因座或亲属）：各基因座明细按当前数据库计算；下一次比对运行将重新计算该比对对。",
     "This pair is already open.": "该比对对已处于待处理状态。",
     "This pair is confirmed; a supervisor must re-open it first.": "该比对对已确认；须先由审核人重新开启。",
     "This pair's batch was retracted: no new decision can be taken on it.": "该比对对所属批次已撤回：不能再记录新的处理意见。",

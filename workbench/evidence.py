@@ -5,7 +5,8 @@ The per-locus values come from :func:`kinship.app.match_run.pair_loci` on the ru
 the store with the run's own parameters (:func:`kinship.app.match_run.assemble_inputs`,
 :func:`~kinship.app.match_run.effective_frequencies`, :func:`~kinship.app.match_run.encode_run`),
 so they are the entries the run's kernel summed, as long as the store holds what it held then:
-the effective table's hash is compared with the run's and a difference is shown. The rebuilt run
+the effective table's hash and the pair's content hashes (``match_run_inputs``) are compared
+with the run's and a difference is shown. The rebuilt run
 is cached per run and store state (one at a time).
 """
 
@@ -72,7 +73,11 @@ class RunCache:
                                                            silent_alleles=params.silent_alleles)
                 encoded = match_run.encode_run(inputs, table, params.mutation_model, theta=params.theta,
                                                linkage=params.linkage)
-                self._value = (encoded, params, table_hash(table) == run["freq_table_hash"])
+                hashes = match_run.entity_hashes(inputs)
+                now = dict(zip(zip(hashes["entity"], hashes["lab"], hashes["entity_id"]), hashes["sha256"]))
+                then_rows = store.load_run_inputs(run["run_id"])
+                then = dict(zip(zip(then_rows["entity"], then_rows["lab"], then_rows["entity_id"]), then_rows["sha256"]))
+                self._value = (encoded, params, table_hash(table) == run["freq_table_hash"], now, then)
                 self._key = state
             return self._value
 
@@ -135,7 +140,7 @@ def _not_from(candidate: str, parent: str) -> list[str]:
 
 def pair_evidence(store: Store, cache: RunCache, run: dict, lab: str, family_id: str, candidate_id: str) -> dict | None:
     """Everything the evidence page shows of a pair of ``run`` (None: no such family or candidate)."""
-    encoded, params, same_table = cache.get(store, run)
+    encoded, params, same_table, now, then = cache.get(store, run)
     family = next((f for f in encoded.inputs.families if f.lab == lab and f.family_id == family_id), None)
     if family is None or candidate_id not in encoded.inputs.candidate_ids:
         return None
@@ -186,4 +191,7 @@ def pair_evidence(store: Store, cache: RunCache, run: dict, lab: str, family_id:
         "family": family, "kind": family.kind, "parents": parents, "relatives": relatives, "rows": rows,
         "sum_log10": float(loci["log10_pi"].sum()), "hypotheses": HYPOTHESES["parents" if parents else "relatives"],
         "drawing": pedigree_drawing(pedigree), "params": params, "same_table": same_table,
+        # the candidate's profile and the family's references as the run compared them
+        "same_inputs": all(now.get(k) is not None and now.get(k) == then.get(k)
+                           for k in (("candidate", "", candidate_id), ("family", lab, family_id))),
     }

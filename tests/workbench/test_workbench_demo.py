@@ -200,3 +200,21 @@ def test_a_hostile_sample_id_renders_as_text(app):
         assert img not in html and "&lt;img src=x onerror=alert(1)&gt;" in html, url
     page = client.get("/queue")
     assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_the_evidence_page_says_when_the_pair_changed_since_the_run(app, demo_store, tmp_path):
+    from kinship.app.ingest import ingest_batch
+
+    client = sign_in(app, "cm2")
+    assert "profiles changed since the run" not in client.get("/pair/DEMO-LAB/F-075/C-0050").text
+    with Store(demo_store) as s:
+        sib = s.stored_profiles(["R-0038"])["R-0038"]
+    export = tmp_path / "sib.csv"
+    export.write_text("sample_id,locus,allele_1,allele_2\n" + "".join(
+        f"R-9002,{locus},{a},{b}\n" for locus, (a, b, _) in sorted(sib.items())))
+    manifest = tmp_path / "sib_manifest.csv"
+    manifest.write_text("sample_id,role,family_id,relationship,sex\nR-9002,reference,F-075,full_sibling,unknown\n")
+    with Store(demo_store) as s:
+        ingest_batch(s, export, manifest, lab="DEMO-LAB", fmt="tidy")
+    html = client.get("/pair/DEMO-LAB/F-075/C-0050").text
+    assert "profiles changed since the run" in html and "R-9002" in html
