@@ -30,6 +30,7 @@ __all__ = [
     "conclusion_text",
     "conclude",
     "rank_descending",
+    "relative_chance",
 ]
 
 def N_(message: str) -> str:
@@ -141,3 +142,31 @@ def rank_descending(scores: np.ndarray, axis: int) -> np.ndarray:
     shape[axis] = -1
     np.put_along_axis(ranks, order, np.broadcast_to(idx.reshape(shape), scores.shape), axis=axis)
     return (ranks + 1).astype(np.int32)
+
+
+def relative_chance(log10_cpi: float) -> float:
+    """The relative chance of paternity (RCP, Essen-Möller's W) at prior 0.5, as GB/T 37223-2018
+    and SF/Z JD0105001-2016 reports give it beside the CPI: ``CPI / (CPI + 1)``.
+
+    Parameters
+    ----------
+    log10_cpi : float
+        log10 of the combined paternity (or kinship) index; ``-inf`` for an exclusion.
+
+    Returns
+    -------
+    float
+        In [0, 1]; computed as ``1 / (1 + 10**-log10_cpi)``, so a CPI of 10^300 still gives 1.0.
+
+    Examples
+    --------
+    >>> round(relative_chance(4.0), 6)
+    0.9999
+    >>> relative_chance(0.0), relative_chance(float("-inf"))
+    (0.5, 0.0)
+    """
+    if log10_cpi == float("-inf"):
+        return 0.0
+    if log10_cpi < -300:
+        return 0.0
+    return 1.0 / (1.0 + 10.0 ** (-log10_cpi))

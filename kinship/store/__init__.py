@@ -1,7 +1,7 @@
 """The store: profiles, families, quarantine and match runs in SQLite (default) or PostgreSQL.
 
 Through SQLAlchemy; the schema is created and upgraded by the Alembic migrations in
-:mod:`kinship.store.migrations` when a store is opened (``schemas/store.v8.json`` describes it).
+:mod:`kinship.store.migrations` when a store is opened (``schemas/store.v9.json`` describes it).
 
 Modules: :mod:`~kinship.store.tables` (the schema), :mod:`~kinship.store.engine` (engine,
 migrations, transactions), one per table group (:mod:`~kinship.store.profiles`,

@@ -1,6 +1,6 @@
 """The profile store: samples, genotypes, ingested files, quarantine, match runs and matches.
 
-One SQLAlchemy 2 Core schema (``schemas/store.v8.json`` documents it) on SQLite (the default:
+One SQLAlchemy 2 Core schema (``schemas/store.v9.json`` documents it) on SQLite (the default:
 give a file path) or PostgreSQL (give a URL such as
 ``postgresql+psycopg://user@host:5432/db``, driver ``psycopg`` v3). Tables are created and
 upgraded by Alembic migrations shipped inside the package (``kinship/store/migrations``): opening a
@@ -21,7 +21,9 @@ database and the metadata agree.
 * :class:`kinship.store.match_runs.MatchRunTables` - match runs, their pairs and inputs;
 * :class:`kinship.store.catalogue.CatalogueTables` - registered labs and kits, the pseudonym secret;
 * :class:`kinship.store.batches.BatchTables` - listing and retracting batches, erasing samples;
-* :class:`kinship.store.power.PowerTables` - the cache of families' power (``family_power``).
+* :class:`kinship.store.power.PowerTables` - the cache of families' power (``family_power``);
+* :class:`kinship.store.workbench.WorkbenchTables` - the workbench's users, sessions, decisions
+  and audited reads.
 
 On SQLite every transaction is opened explicitly (``BEGIN``; ``BEGIN IMMEDIATE`` for the write
 transactions of ingestion and migration), so concurrent writers queue on the file lock instead
@@ -44,11 +46,13 @@ from kinship.store.match_runs import MatchRunTables
 from kinship.store.pedigrees import PedigreeTables
 from kinship.store.power import PowerTables
 from kinship.store.profiles import ProfileTables
+from kinship.store.workbench import WorkbenchTables
 
 __all__ = ["Store"]
 
 
-class Store(ProfileTables, PedigreeTables, MatchRunTables, CatalogueTables, BatchTables, PowerTables):
+class Store(ProfileTables, PedigreeTables, MatchRunTables, CatalogueTables, BatchTables, PowerTables,
+            WorkbenchTables):
     """The profile store on SQLite (file path) or any SQLAlchemy URL (PostgreSQL).
 
     Parameters

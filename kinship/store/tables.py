@@ -1,4 +1,4 @@
-"""The store's tables: one SQLAlchemy 2 Core :data:`metadata` (``schemas/store.v8.json``).
+"""The store's tables: one SQLAlchemy 2 Core :data:`metadata` (``schemas/store.v9.json``).
 
 The metadata mirrors the head Alembic revision (``kinship/store/migrations``; a test checks that
 a migrated database and the metadata agree). Table groups: ingestion (``ingested_files``,
@@ -7,7 +7,9 @@ a migrated database and the metadata agree). Table groups: ingestion (``ingested
 (``family_pedigrees``), match runs (``match_runs``, ``matches``, ``match_run_inputs``) and
 catalogues and undo (``labs``, ``kits``, ``store_secrets``, ``batch_retractions``,
 ``sample_erasures``, :mod:`kinship.store.catalogue` and :mod:`kinship.store.batches`) and the
-cache of families' power (``family_power``, :mod:`kinship.store.power`);
+cache of families' power (``family_power``, :mod:`kinship.store.power`) and the workbench's
+users, sessions, decisions and audited reads (``users``, ``workbench_sessions``, ``decisions``,
+``evidence_reads``, :mod:`kinship.store.workbench`);
 the methods that read and write each group are :mod:`kinship.store.profiles`,
 :mod:`kinship.store.pedigrees` and :mod:`kinship.store.match_runs`.
 """
@@ -43,10 +45,14 @@ __all__ = [
     "batch_retractions",
     "sample_erasures",
     "family_power",
+    "users",
+    "workbench_sessions",
+    "decisions",
+    "evidence_reads",
 ]
 
-#: Version of the table layout (``schemas/store.v8.json``).
-STORE_SCHEMA_VERSION = 8
+#: Version of the table layout (``schemas/store.v9.json``).
+STORE_SCHEMA_VERSION = 9
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -340,4 +346,68 @@ family_power = sa.Table(
     sa.Column("result", sa.Text, nullable=False),
     sa.Column("code_version", _ID, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# -- the workbench: users, sessions, decisions and the audit of reads (migration 0009) --------
+#: Workbench users: a pseudonymous login name, a role, the argon2 hash of the password (never the
+#: password), the chosen language, the lab of lab staff, and the failed-login lockout state.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("login", _ID, primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),  # lab_staff | case_manager | supervisor | auditor
+    sa.Column("lab", _ID, nullable=True),  # the lab of lab staff; null for other roles
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("locale", sa.String(16), nullable=False, server_default="en"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", _ID, nullable=False),
+)
+
+#: Signed-in sessions: the SHA-256 of the session token (the cookie holds the token, signed), its
+#: user, CSRF token, and times; a session idle past the expiry is refused and deleted.
+workbench_sessions = sa.Table(
+    "workbench_sessions",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("login", _ID, sa.ForeignKey("users.login"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+)
+
+#: The append-only audit of decisions on pairs, keyed by (lab, family, candidate): never updated
+#: or deleted (a retracted batch's decision stays, read as retracted); the latest row per pair is
+#: the pair's state. ``evidence`` is the fingerprint of what the run compared (the pair's profile
+#: hashes and loci compared) when the decision was taken.
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("decision_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("lab", _ID, nullable=False),
+    sa.Column("family_id", _ID, nullable=False),
+    sa.Column("candidate_id", _ID, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),  # propose_confirm | confirm | reject | retest | reopen
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("retest", sa.Text, nullable=False, server_default=""),  # loci or relatives to type
+    sa.Column("run_id", sa.String(128), nullable=False),
+    sa.Column("evidence", sa.String(64), nullable=False),
+    sa.Column("decided_by", _ID, sa.ForeignKey("users.login"), nullable=False),
+    sa.Column("decided_at", UTCDateTime, nullable=False),
+    sa.Index("ix_decisions_pair", "lab", "family_id", "candidate_id"),
+)
+
+#: Who read which evidence page (or printed which case report) when: the reads are audited too.
+evidence_reads = sa.Table(
+    "evidence_reads",
+    metadata,
+    sa.Column("read_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("login", _ID, nullable=False),
+    sa.Column("page", sa.String(32), nullable=False),  # evidence | case_report | pick_list
+    sa.Column("lab", _ID, nullable=False),
+    sa.Column("family_id", _ID, nullable=False),
+    sa.Column("candidate_id", _ID, nullable=False),
+    sa.Column("read_at", UTCDateTime, nullable=False),
 )
