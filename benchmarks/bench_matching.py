@@ -14,7 +14,7 @@ Usage::
 
 Prints one markdown table row: sizes, pairs per second (end to end and of ``score_shard``:
 kernel + exact rescoring), wall time, compile time, scoring time, peak resident memory, hits,
-the kernel (``--kernel screen``, the default, or ``float64``; ``+ floor`` unless ``--no-floor``:
+the kernel (``--kernel screen``, the default, or ``float64``; screen ``+ floor`` unless ``--no-floor``:
 each shard gets the candidates' k-th best of the shards before it, ``candidate_floor``) and the
 share of pairs the screen rescored in float64.
 """
@@ -97,7 +97,7 @@ def main() -> None:
         t1 = time.perf_counter()
         stats = {}
         floor = None
-        if results and not args.no_floor:
+        if results and screen and not args.no_floor:
             floor = candidate_floor(results[0].candidate_best, np.arange(args.candidates), args.k)
         shard = score_shard(tables, candidates, family_index=np.arange(a, b), k=args.k, screen=screen, stats=stats,
                             candidate_floor=floor)
@@ -112,7 +112,7 @@ def main() -> None:
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"| {args.families:.0e} | {args.candidates:.0e} | {len(loci)} | {pairs / wall:.3g} | "
           f"{pairs / t_score:.3g} | {wall:.1f} | {t_compile:.1f} | {t_score:.1f} | {peak_gb:.2f} | {len(merged[4])} | "
-          f"{args.kernel}{'' if args.no_floor else ' + floor'} | {n_rescored / pairs:.2%} |")
+          f"{args.kernel}{' + floor' if screen and not args.no_floor else ''} | {n_rescored / pairs:.2%} |")
 
 
 if __name__ == "__main__":

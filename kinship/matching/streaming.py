@@ -650,7 +650,33 @@ def _screen_kernel(rows16, rows64, cand_rows, cand_floor, n_families, k, thresho
         n_rescored[t] = rescored
 
 
+def _merge_threads(vals, idxs, cnt, out_val, out_idx):  # pragma: no cover - compiled by numba
+    """Merge each candidate's per-thread lists (each sorted by descending score, then ascending
+    index, ``cnt[t, c]`` entries) into its best ``k``, in the same order, as
+    :func:`_merge_top_k` does."""
+    n_chunks, n_cand, k = vals.shape
+    for c in numba.prange(n_cand):
+        head = np.zeros(n_chunks, dtype=np.int64)
+        for j in range(k):
+            best = -1
+            for t in range(n_chunks):
+                h = head[t]
+                if h < cnt[t, c]:
+                    if best < 0:
+                        best = t
+                    else:
+                        v, bv = vals[t, c, h], vals[best, c, head[best]]
+                        if v > bv or (v == bv and idxs[t, c, h] < idxs[best, c, head[best]]):
+                            best = t
+            if best < 0:
+                break
+            out_val[c, j] = vals[best, c, head[best]]
+            out_idx[c, j] = idxs[best, c, head[best]]
+            head[best] += 1
+
+
 if HAVE_NUMBA:
+    _merge_threads = numba.njit(cache=True, parallel=True)(_merge_threads)
     _insert = numba.njit(cache=True, inline="always")(_insert)
     _kernel = numba.njit(cache=True, parallel=True, fastmath=False)(_kernel)
     _screen_stats = numba.njit(cache=True, parallel=True)(_screen_stats)
@@ -832,9 +858,10 @@ def score_shard(
                 f"{int(hit_cnt.sum())} pairs reach log10 LR {threshold}; more than max_hits="
                 f"{max_hits} per thread: raise the reporting threshold or max_hits"
             )
-        vals = cand_val.transpose(1, 0, 2).reshape(n_cand, -1)
-        idxs = cand_idx.transpose(1, 0, 2).reshape(n_cand, -1)
-        candidate_best = _merge_top_k(vals, idxs, k)
+        out_val = np.full((n_cand, k), np.nan)
+        out_idx = np.full((n_cand, k), -1, dtype=np.int64)
+        _merge_threads(cand_val, cand_idx, cand_cnt, out_val, out_idx)
+        candidate_best = TopK(out_val, out_idx)
         family_best = TopK(fam_val, fam_idx)
         pairs = np.concatenate([hit_pairs[t, : hit_cnt[t]] for t in range(n_chunks)]).reshape(-1, 2)
         pair_scores = np.concatenate([hit_scores[t, : hit_cnt[t]] for t in range(n_chunks)])
