@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--table", default="norstr-2023/East Asia")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--kernel", choices=("screen", "float64"), default="screen",
-                        help="score_shard's float32 screen + exact float64 rescoring (the default, "
+                        help="score_shard's int16 screen + exact float64 rescoring (the default, "
                              "production) or the plain float64 kernel (screen=False)")
     parser.add_argument("--no-floor", action="store_true",
                         help="score every shard without the candidates' floor from the shards before it "
