@@ -339,3 +339,16 @@ def test_untyped_loci_and_a_locus_without_finite_entries():
     candidates[::3, 2] = -1  # a third of the candidates escape the excluded locus
     for k, threshold in ((2, 0.0), (5, -np.inf)):
         _assert_exact(tables, candidates, k, threshold)
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1e25])
+def test_tiny_and_huge_magnitudes_stay_exact(scale):
+    """The step follows the tables' spans (a power of two from ~1e-13 to ~1e22 here)."""
+    rng = np.random.default_rng(17)
+    sizes = _rows([3, 5, 4, 6])
+    values = [v * scale for v in _random_tables(rng, 2 * SCREEN_WIDTH + 7, sizes, p_excluded=0.05)]
+    tables = _tables(values)
+    candidates = _random_candidates(rng, 100, sizes)
+    for k, threshold in ((1, 0.5 * scale), (3, -1.0 * scale)):
+        stats = _assert_exact(tables, candidates, k, threshold)
+        assert stats["rescored"] < stats["pairs"]
