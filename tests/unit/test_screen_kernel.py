@@ -271,14 +271,14 @@ def test_a_floor_from_earlier_shards_keeps_the_merged_result_exact(k):
     threshold = 1.0
     bounds = [0, 130, 131, 2 * SCREEN_WIDTH + 60, n_fam]
     results, rescored = [], []
-    for screen in (True, False):
+    for screen, use_numba in ((True, True), (False, True), (False, False)):  # screen, float64, numpy
         results = []
         for a, b in zip(bounds[:-1], bounds[1:]):
             sub = _tables([v[:, a:b] for v in values])
             floor = candidate_floor(merge_results(results, k=k)[0], np.arange(140), k) if results else None
             stats = {}
             results.append(score_shard(sub, candidates, family_index=np.arange(a, b), k=k, threshold=threshold,
-                                       candidate_floor=floor, screen=screen, stats=stats))
+                                       candidate_floor=floor, screen=screen, use_numba=use_numba, stats=stats))
             rescored.append(stats.get("rescored"))
         cb, _, fb, _, hits = merge_results(results, k=k)
         exp_cb, exp_fb, exp_hits = _brute_force(S, k, threshold)
