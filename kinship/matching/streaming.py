@@ -303,13 +303,15 @@ class ScreenTables:
     n_loci: int
 
 
-def _screen_stats(rows, offsets, lo, hi, mag, bad):  # pragma: no cover - compiled by numba
-    """Per block and locus: smallest, largest and largest absolute finite entry; count of
-    ``nan`` / ``+inf`` entries per block."""
+def _screen_stats(rows, offsets, n_families, lo, hi, mag, bad, excluded):  # pragma: no cover - compiled by numba
+    """Per block and locus: smallest, largest and largest absolute finite entry; per block the
+    count of ``nan`` / ``+inf`` entries and of ``-inf`` entries of real (not padding) families."""
     n_blocks, n_rows, width = rows.shape
     n_loci = offsets.size
     for b in numba.prange(n_blocks):
         n_bad = 0
+        n_ex = 0
+        n_w = min(width, n_families - b * width)
         for li in range(n_loci):
             end = offsets[li + 1] if li + 1 < n_loci else n_rows
             a = np.inf
@@ -322,10 +324,13 @@ def _screen_stats(rows, offsets, lo, hi, mag, bad):  # pragma: no cover - compil
                     elif x != -np.inf:
                         a = min(a, x)
                         z = max(z, x)
+                    elif w < n_w:
+                        n_ex += 1
             lo[b, li] = a
             hi[b, li] = z
             mag[b, li] = max(abs(a), abs(z)) if z >= a else 0.0
         bad[b] = n_bad
+        excluded[b] = n_ex
 
 
 def _quantise(rows, offsets, top, step, floor, out):  # pragma: no cover - compiled by numba
@@ -355,7 +360,9 @@ def quantise_screen(blocked: BlockedTables) -> ScreenTables | None:
     -------
     ScreenTables or None
         ``None`` when the finite entries are too large for a safe quantisation (``sum_l max
-        |T_l| > 1e300``): the caller scores with the float64 kernel.
+        |T_l| > 1e300``), or when more than :data:`SCREEN_MAX_EXCLUDED` of the table entries
+        are exclusions (``-inf``; tables compiled without a mutation model): the caller then
+        scores with the float64 kernel.
 
     Raises
     ------
@@ -368,7 +375,8 @@ def quantise_screen(blocked: BlockedTables) -> ScreenTables | None:
     hi = np.empty((n_blocks, n_loci))
     mag = np.empty((n_blocks, n_loci))
     bad = np.zeros(n_blocks, dtype=np.int64)
-    _screen_stats(blocked.rows, blocked.offsets, lo, hi, mag, bad)
+    excluded = np.zeros(n_blocks, dtype=np.int64)
+    _screen_stats(blocked.rows, blocked.offsets, blocked.n_families, lo, hi, mag, bad, excluded)
     if bad.any():
         raise ValueError(
             f"{int(bad.sum())} family table entries are nan or +inf; a compiled log10 LR "
@@ -378,7 +386,7 @@ def quantise_screen(blocked: BlockedTables) -> ScreenTables | None:
     typed = hi_l >= lo_l  # loci with a finite entry
     top = np.where(typed, hi_l, 0.0)
     M = float(mag.max(axis=0).sum())
-    if not M <= 1e300:
+    if not M <= 1e300 or excluded.sum() > SCREEN_MAX_EXCLUDED * blocked.n_families * blocked.rows.shape[1]:
         return None
     spans = np.where(typed, hi_l - lo_l, 0.0)
     step, floor = _screen_step(spans)
@@ -389,6 +397,12 @@ def quantise_screen(blocked: BlockedTables) -> ScreenTables | None:
         base += float(m)
     return ScreenTables(out, step, base, _screen_slack(M, n_loci), floor, n_loci)
 
+
+#: Largest share of excluded (``-inf``) table entries for which the screen is used. Without a
+#: mutation model most entries are exclusions and most lists end in ``-inf``, which admits every
+#: finite pair; the int16 screen can not tell an excluded pair from a finite one (exclusions sit
+#: on the floor), so it would rescore nearly every pair: the float64 kernel is faster there.
+SCREEN_MAX_EXCLUDED = 0.25
 
 #: Share of each locus's span (largest minus smallest finite entry) the int16 range must cover.
 #: Entries further below the locus's maximum are clamped: the bound stays valid (clamping only
@@ -794,6 +808,9 @@ def score_shard(
     are ordered by (descending score, ascending index) whatever the order of insertion. So the
     kept set, its order and every score are the float64 kernel's (tested against
     :func:`score_all_pairs`). Gates only rise, so a skipped pair stays skippable.
+
+    Shards that :func:`quantise_screen` declines (mostly exclusions, or entries above 1e300)
+    are scored by the plain float64 kernel; ``stats`` is then left empty.
 
     Cost: the int16 tile runs at ~1e9 pairs/s on 2 AVX-512 cores; rescoring is dominated by
     lists that really change (a shard restarts each family's and, without ``candidate_floor``,

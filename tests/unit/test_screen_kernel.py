@@ -128,7 +128,8 @@ def test_exact_ties_at_the_kth_place_go_to_the_lower_index(k):
         _assert_exact(tables, candidates, k, threshold)
 
 
-def test_all_excluded_and_mostly_excluded_pairs():
+def test_all_excluded_and_mostly_excluded_pairs(monkeypatch):
+    monkeypatch.setattr(streaming, "SCREEN_MAX_EXCLUDED", 1.0)  # the screen, not the fallback
     rng = np.random.default_rng(2)
     sizes = _rows([3, 3, 3, 3])
     values = _random_tables(rng, 70, sizes, p_excluded=0.6)
@@ -242,6 +243,19 @@ def test_many_loci_share_the_int16_range():
     sc, Q = _screen_sums(tables, candidates)
     assert Q.min() >= -32768
     _assert_exact(tables, candidates, 2, 0.0)
+
+
+def test_mostly_excluded_tables_fall_back_to_the_float64_kernel(monkeypatch):
+    rng = np.random.default_rng(18)
+    sizes = _rows([3, 4, 3])
+    tables = _tables(_random_tables(rng, 70, sizes, p_excluded=0.5))
+    candidates = _random_candidates(rng, 40, sizes)
+    stats = {}
+    score_shard(tables, candidates, k=2, threshold=0.0, stats=stats)
+    assert stats == {}  # the plain kernel ran
+    monkeypatch.setattr(streaming, "SCREEN_MAX_EXCLUDED", 1.0)  # force the screen: still exact
+    stats = _assert_exact(tables, candidates, 2, 0.0)
+    assert stats["pairs"] == 40 * 70
 
 
 def test_huge_magnitudes_fall_back_to_the_float64_kernel():
