@@ -812,9 +812,10 @@ def score_shard(
     Shards that :func:`quantise_screen` declines (mostly exclusions, or entries above 1e300)
     are scored by the plain float64 kernel; ``stats`` is then left empty.
 
-    Cost: the int16 tile runs at ~1e9 pairs/s on 2 AVX-512 cores; rescoring is dominated by
-    lists that really change (a shard restarts each family's and, without ``candidate_floor``,
-    each candidate's list), not by the bound's margin (``benchmarks/README.md``).
+    Cost: the bare int16 tile (nothing rescored) ran at 0.8-1e9 pairs/s on 2 lightly loaded
+    AVX-512 cores; rescoring is dominated by lists that really change (a shard restarts each
+    family's and, without ``candidate_floor``, each candidate's list), not by the bound's
+    margin (``benchmarks/README.md``).
     """
     n_cand = candidates.shape[0]
     n_fam = tables.n_families
