@@ -14,8 +14,9 @@ Usage::
 
 Prints one markdown table row: sizes, pairs per second (end to end and of ``score_shard``:
 kernel + exact rescoring), wall time, compile time, scoring time, peak resident memory, hits,
-the kernel (``--kernel screen``, the default, or ``float64``) and the share of pairs the screen
-rescored in float64.
+the kernel (``--kernel screen``, the default, or ``float64``; screen ``+ floor`` unless ``--no-floor``:
+each shard gets the candidates' k-th best of the shards before it, ``candidate_floor``) and the
+share of pairs the screen rescored in float64.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from kinship.io.frequencies import load_bundled_table
 from kinship.likelihood.parentage import family_locus_tables
 from kinship.matching.reference import FamilyTables
 from kinship.genetics.mutation import MutationModel
-from kinship.matching.streaming import combine_results, merge_results, score_shard
+from kinship.matching.streaming import candidate_floor, combine_results, merge_results, score_shard
 
 CODIS20 = ["CSF1PO", "D3S1358", "D5S818", "D7S820", "D8S1179", "D13S317", "D16S539", "D18S51",
            "D21S11", "FGA", "TH01", "TPOX", "vWA", "D1S1656", "D2S441", "D2S1338", "D10S1248",
@@ -51,8 +52,11 @@ def main() -> None:
     parser.add_argument("--table", default="norstr-2023/East Asia")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--kernel", choices=("screen", "float64"), default="screen",
-                        help="score_shard's float32 screen + exact float64 rescoring (the default, "
+                        help="score_shard's int16 screen + exact float64 rescoring (the default, "
                              "production) or the plain float64 kernel (screen=False)")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="score every shard without the candidates' floor from the shards before it "
+                             "(score_shard's candidate_floor; the results are the same)")
     args = parser.parse_args()
 
     rng = np.random.default_rng(args.seed)
@@ -92,7 +96,11 @@ def main() -> None:
         tables = FamilyTables(tuple(loci), tuple(t for t, _ in compiled), tuple(i for _, i in compiled), typed)
         t1 = time.perf_counter()
         stats = {}
-        shard = score_shard(tables, candidates, family_index=np.arange(a, b), k=args.k, screen=screen, stats=stats)
+        floor = None
+        if results and screen and not args.no_floor:
+            floor = candidate_floor(results[0].candidate_best, np.arange(args.candidates), args.k)
+        shard = score_shard(tables, candidates, family_index=np.arange(a, b), k=args.k, screen=screen, stats=stats,
+                            candidate_floor=floor)
         n_rescored += stats.get("rescored", 0)
         t2 = time.perf_counter()
         results = [combine_results([*results, shard], k=args.k)]  # memory stays O((C + F) k)
@@ -104,7 +112,7 @@ def main() -> None:
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"| {args.families:.0e} | {args.candidates:.0e} | {len(loci)} | {pairs / wall:.3g} | "
           f"{pairs / t_score:.3g} | {wall:.1f} | {t_compile:.1f} | {t_score:.1f} | {peak_gb:.2f} | {len(merged[4])} | "
-          f"{args.kernel} | {n_rescored / pairs:.2%} |")
+          f"{args.kernel}{' + floor' if screen and not args.no_floor else ''} | {n_rescored / pairs:.2%} |")
 
 
 if __name__ == "__main__":

@@ -15,13 +15,15 @@ the family tables (tens of GB) can not be held, so this module streams:
   lower id, because ids are sorted), and every pair at or above the reporting threshold is
   recorded.
 
-With numba the shard is scored by a float32 *screen* (:func:`score_shard`, Notes): per block of
-:data:`SCREEN_WIDTH` families, a tile of :data:`SCREEN_TILE` candidates is summed locus by locus
-in float32, and every pair that could be kept — within :func:`screen_error_bound` of a kept
-list's last score or of the threshold — is rescored in float64. The kept scores are float64
-sums that add the loci in the same order as the reference kernel, so the kept set and every
-reported log10 LR are bit-identical to :func:`~kinship.matching.reference.score_all_pairs` and to
-the plain float64 kernel (``screen=False``; tested, ``tests/unit/test_screen_kernel.py``).
+With numba the shard is scored by an int16 *screen* (:func:`score_shard`, Notes): each shard's
+tables are quantised to int16 (:func:`quantise_screen`, a per-shard power-of-two step, 20
+loci's sums can not overflow); per block of :data:`SCREEN_WIDTH` families, a tile of
+:data:`SCREEN_TILE` candidates is summed locus by locus in int16, and every pair whose screen
+sum's upper bound (:func:`screen_error_bound`) reaches a kept list's last score or the
+threshold is rescored in float64. The kept scores are float64 sums that add the loci in the
+same order as the reference kernel, so the kept set and every reported log10 LR are
+bit-identical to :func:`~kinship.matching.reference.score_all_pairs` and to the plain float64
+kernel (``screen=False``; tested, ``tests/unit/test_screen_kernel.py``).
 
 The inner kernel is compiled with numba when it is installed; otherwise a numpy
 implementation of the same blocked algorithm runs (slower, same results).
@@ -50,6 +52,9 @@ __all__ = [
     "SCREEN_TILE",
     "SCREEN_WIDTH",
     "best_k",
+    "candidate_floor",
+    "quantise_screen",
+    "ScreenTables",
     "combine_results",
     "merge_results",
     "HAVE_NUMBA",
@@ -251,45 +256,211 @@ def _kernel(rows, cand_rows, n_families, k, threshold, n_chunks,
                         for w in range(BLOCK_WIDTH):
                             worst_f[w] = fam_val[base + w, k - 1] if w < n_w else np.inf
 
-#: Families per block of the float32 screen (and of its float64 rescoring layout): 64 float32
-#: scores = eight AVX2 registers.
+#: Families per block of the int16 screen (and of its float64 rescoring layout): 64 int16
+#: scores = two AVX-512 registers.
 SCREEN_WIDTH = 64
-#: Candidates per tile of the screen: one locus's rows of a block (``(G_l + 1) * 64 * 4`` bytes,
-#: ~25 KB at 96 genotypes) and the tile's accumulators (``64 * 64 * 4`` = 16 KB) stay in L1/L2.
+#: Candidates per tile of the screen: one locus's rows of a block (``(G_l + 1) * 64 * 2`` bytes,
+#: ~12 KB at 96 genotypes) and the tile's accumulators (``64 * 64 * 2`` = 8 KB) stay in L1.
 SCREEN_TILE = 64
 
-#: Buffered candidate-side pairs per thread before a flush (20 bytes each).
-_BUFFER = 1 << 20
+_U64 = 2.0 ** -53  # unit roundoff of float64 (round to nearest)
+_Q_MIN = -32768  # the int16 range: no screen sum leaves [_Q_MIN, 0]
+_Q_MAX = 32767
 
-_U32 = 2.0 ** -24  # unit roundoff of float32 (round to nearest)
-_U64 = 2.0 ** -53  # unit roundoff of float64
+
+@dataclass(frozen=True)
+class ScreenTables:
+    """A shard's int16 screen: its blocked tables quantised, and the constants of the bound.
+
+    For locus ``l`` let ``m_l`` be the largest finite entry of its table over the shard's
+    families (0 if none). Entry ``x`` is stored as ``q = max(-F_l, ceil(fl(x - m_l) / step))``,
+    ``-inf`` (exclusion) and padding as ``-F_l``; every ``q`` lies in ``[-F_l, 0]`` with
+    ``sum_l F_l <= 32768``, so a pair's screen sum ``Q = sum_l q_l`` lies in ``[-32768, 0]``:
+    int16 additions never overflow and need no saturation.
+
+    Attributes
+    ----------
+    rows : ndarray of int16, shape (n_blocks, n_rows, SCREEN_WIDTH)
+        The quantised :attr:`BlockedTables.rows`.
+    step : float
+        Quantisation step ``h``, a power of two: the smallest with ``sum_l ceil(SCREEN_COVER *
+        span_l / h) <= 32768``, ``span_l = m_l - min finite entry`` (:func:`_screen_step`).
+    base : float
+        ``C = fl(sum_l m_l)``, the score of ``Q = 0``.
+    slack : float
+        ``E`` of :func:`screen_error_bound`: ``S <= C + h Q + E`` for every pair.
+    floor : ndarray of int64, shape (n_loci,)
+        ``F_l = ceil(SCREEN_COVER * span_l / h)``: with ``SCREEN_COVER = 1`` only exclusions and
+        padding sit on the floor.
+    n_loci : int
+    """
+
+    rows: np.ndarray
+    step: float
+    base: float
+    slack: float
+    floor: np.ndarray
+    n_loci: int
+
+
+def _screen_stats(rows, offsets, n_families, lo, hi, mag, bad, excluded):  # pragma: no cover - compiled by numba
+    """Per block and locus: smallest, largest and largest absolute finite entry; per block the
+    count of ``nan`` / ``+inf`` entries and of ``-inf`` entries of real (not padding) families."""
+    n_blocks, n_rows, width = rows.shape
+    n_loci = offsets.size
+    for b in numba.prange(n_blocks):
+        n_bad = 0
+        n_ex = 0
+        n_w = min(width, n_families - b * width)
+        for li in range(n_loci):
+            end = offsets[li + 1] if li + 1 < n_loci else n_rows
+            a = np.inf
+            z = -np.inf
+            for r in range(offsets[li], end):
+                for w in range(width):
+                    x = rows[b, r, w]
+                    if x != x or x == np.inf:
+                        n_bad += 1
+                    elif x != -np.inf:
+                        a = min(a, x)
+                        z = max(z, x)
+                    elif w < n_w:
+                        n_ex += 1
+            lo[b, li] = a
+            hi[b, li] = z
+            mag[b, li] = max(abs(a), abs(z)) if z >= a else 0.0
+        bad[b] = n_bad
+        excluded[b] = n_ex
+
+
+def _quantise(rows, offsets, top, step, floor, out):  # pragma: no cover - compiled by numba
+    """``out = max(-floor[locus], ceil((rows - top[locus]) / step))``, ``-inf`` -> ``-floor``."""
+    n_blocks, n_rows, width = rows.shape
+    n_loci = offsets.size
+    for b in numba.prange(n_blocks):
+        for li in range(n_loci):
+            end = offsets[li + 1] if li + 1 < n_loci else n_rows
+            m = top[li]
+            f = np.float64(floor[li])
+            for r in range(offsets[li], end):
+                for w in range(width):
+                    y = np.ceil((rows[b, r, w] - m) / step)  # -inf stays -inf
+                    out[b, r, w] = np.int16(max(y, -f))
+
+
+def quantise_screen(blocked: BlockedTables) -> ScreenTables | None:
+    """The int16 screen of a shard's blocked tables (:class:`ScreenTables`; numba only).
+
+    Parameters
+    ----------
+    blocked : BlockedTables
+        Laid out with ``width = SCREEN_WIDTH``.
+
+    Returns
+    -------
+    ScreenTables or None
+        ``None`` when the finite entries are too large for a safe quantisation (``sum_l max
+        |T_l| > 1e300``), or when more than :data:`SCREEN_MAX_EXCLUDED` of the table entries
+        are exclusions (``-inf``; tables compiled without a mutation model): the caller then
+        scores with the float64 kernel.
+
+    Raises
+    ------
+    ValueError
+        If a table entry is ``nan`` or ``+inf``.
+    """
+    n_blocks, _, width = blocked.rows.shape
+    n_loci = blocked.offsets.size
+    lo = np.empty((n_blocks, n_loci))
+    hi = np.empty((n_blocks, n_loci))
+    mag = np.empty((n_blocks, n_loci))
+    bad = np.zeros(n_blocks, dtype=np.int64)
+    excluded = np.zeros(n_blocks, dtype=np.int64)
+    _screen_stats(blocked.rows, blocked.offsets, blocked.n_families, lo, hi, mag, bad, excluded)
+    if bad.any():
+        raise ValueError(
+            f"{int(bad.sum())} family table entries are nan or +inf; a compiled log10 LR "
+            "table must be finite or -inf (exclusion): recompile the shard"
+        )
+    lo_l, hi_l = lo.min(axis=0), hi.max(axis=0)
+    typed = hi_l >= lo_l  # loci with a finite entry
+    top = np.where(typed, hi_l, 0.0)
+    M = float(mag.max(axis=0).sum())
+    if not M <= 1e300 or excluded.sum() > SCREEN_MAX_EXCLUDED * blocked.n_families * blocked.rows.shape[1]:
+        return None
+    spans = np.where(typed, hi_l - lo_l, 0.0)
+    step, floor = _screen_step(spans)
+    out = np.empty(blocked.rows.shape, dtype=np.int16)
+    _quantise(blocked.rows, blocked.offsets, top, step, floor, out)
+    base = 0.0
+    for m in top:  # in locus order, as the bound's fl(sum m_l)
+        base += float(m)
+    return ScreenTables(out, step, base, _screen_slack(M, n_loci), floor, n_loci)
+
+
+#: Largest share of excluded (``-inf``) table entries for which the screen is used. Without a
+#: mutation model most entries are exclusions and most lists end in ``-inf``, which admits every
+#: finite pair; the int16 screen can not tell an excluded pair from a finite one (exclusions sit
+#: on the floor), so it would rescore nearly every pair: the float64 kernel is faster there.
+SCREEN_MAX_EXCLUDED = 0.25
+
+#: Share of each locus's span (largest minus smallest finite entry) the int16 range must cover.
+#: Entries further below the locus's maximum are clamped: the bound stays valid (clamping only
+#: raises a screen sum), such pairs are merely rescored more often; a finer step halves the
+#: margin of every gate.
+SCREEN_COVER = 1.0
+
+
+def _screen_step(spans: np.ndarray) -> tuple[float, np.ndarray]:
+    """Step ``h`` and per-locus floors ``F_l`` (int64) of the int16 screen.
+
+    ``h`` is the smallest power of two whose floors ``F_l = ceil(SCREEN_COVER * span_l / h)``
+    sum to at most 32,768, so no screen sum (``Q in [-sum F_l, 0]``) leaves the int16 range.
+    """
+    total = float(spans.sum()) * SCREEN_COVER
+    if not total > 0:
+        return 1.0, np.zeros(spans.size, dtype=np.int64)
+    step = 2.0 ** int(np.floor(np.log2(total / -_Q_MIN)))
+    while True:
+        floor = np.ceil(SCREEN_COVER * spans / step).astype(np.int64)
+        if floor.sum() <= -_Q_MIN:
+            return step, floor
+        step *= 2.0
+
+
+def _screen_slack(M: float, n_loci: int) -> float:
+    """``E`` of :func:`screen_error_bound` from ``M = sum_l max |T_l|``."""
+    m = max(n_loci - 1, 0)
+    gamma = m * _U64 / (1 - m * _U64)
+    return 2.0 * (2 * _U64 + 2 * gamma) * M + 2.0 ** -40 * (M + 1.0)
 
 
 def screen_error_bound(tables: FamilyTables) -> float:
-    """Bound ``eps`` on ``|screen - exact|`` of the float32 screen, for every finite pair.
+    """Bound ``eps`` on ``|s - S|`` of the int16 screen for every finite pair without a clamped entry.
 
-    The exact score is the float64 sum ``S = fl64(x_1 + ... + x_n)`` of the pair's ``n = n_loci``
-    table entries, added in locus order (what :func:`~kinship.matching.reference.score_all_pairs`
-    computes). The screen is ``S~ = fl32(y_1 + ... + y_n)`` with ``y_l = fl32(x_l)``, added in
-    float32 in the same order. With ``u32 = 2**-24``, ``u64 = 2**-53`` (unit roundoffs) and
-    ``gamma_m(u) = m u / (1 - m u)`` (Higham 2002, *Accuracy and Stability of Numerical
-    Algorithms*, 2nd ed., Lemma 3.1 and eq. 4.4: recursive summation of ``n`` terms errs by at
-    most ``gamma_{n-1} sum |terms|``):
+    Notation (:class:`ScreenTables`): ``S = fl64(x_1 + ... + x_n)`` is the exact score, the
+    pair's ``n = n_loci`` float64 entries added in locus order from 0.0 (what
+    :func:`~kinship.matching.reference.score_all_pairs` computes); ``q_l = max(-F,
+    ceil(fl(x_l - m_l) / h))``; ``Q = sum_l q_l`` (exact in int16, ``Q in [-32768, 0]``);
+    ``C = fl(sum_l m_l)``; ``u = 2**-53``; ``gamma = (n - 1) u / (1 - (n - 1) u)``;
+    ``M = sum_l max |T_l|`` (largest finite absolute entry per locus over the shard).
 
-    * rounding each entry: ``|y_l - x_l| <= u32 |x_l| + 2**-150`` (the second term for
-      subnormals), so ``|sum y - sum x| <= u32 A + n 2**-150`` with ``A = sum_l |x_l|``;
-    * float32 summation: ``|S~ - sum y| <= gamma_{n-1}(u32) sum |y_l| <= gamma_{n-1}(u32)(1 + u32) A
-      + n 2**-150``;
-    * float64 summation: ``|S - sum x| <= gamma_{n-1}(u64) A``;
+    * ``h`` is a power of two, so ``fl(x - m) / h`` is exact and ``h q_l >= fl(x_l - m_l) >=
+      x_l - m_l - u |x_l - m_l|``: ``x_l <= m_l + h q_l + 2 u M_l``. Clamping at ``-F`` only
+      raises ``q_l``, and ``-inf`` satisfies any upper bound, so this holds for every entry.
+    * Recursive summation (Higham 2002, *Accuracy and Stability of Numerical Algorithms*, 2nd
+      ed., Lemma 3.1 / eq. 4.4): ``S <= sum_l x_l + gamma M`` and ``C >= sum_l m_l - gamma M``.
 
-    hence ``|S~ - S| <= (u32 + (1 + u32) gamma_{n-1}(u32) + gamma_{n-1}(u64)) A + 2 n 2**-150``.
-    ``A`` is bounded for every pair by ``M = sum_l max |T_l|`` (the largest finite absolute entry
-    of each locus's table over the shard's families). The returned value is twice that bound
-    plus ``2**-40 (M + 1)``, so that the float64 arithmetic of the comparisons (one rounding of
-    a number of size ``<= 2 M + 2``, at most ``2**-53 (2 M + 3)``) is covered too.
-
-    Excluded entries (``-inf``) are exact in float32 and absorb any sum (tables hold no
-    ``+inf`` or ``nan``): ``S~ = -inf`` exactly when ``S = -inf``, so exclusions need no bound.
+    Hence, for **every** pair, ``S <= C + h Q + E`` with ``E = 2 (2 u + 2 gamma) M +
+    2**-40 (M + 1)`` (twice the proven ``(2 u + 2 gamma) M``, plus room for the gate's own
+    float64 arithmetic): this one-sided bound is all the gates use (:func:`score_shard`, Notes).
+    For an entry that is not clamped, ``ceil`` also gives ``h q_l < fl(x_l - m_l) + h``, so
+    ``S >= C + h (Q - n) - E``; with the centred screen value ``s = C + h (Q - n / 2)``:
+    ``|s - S| <= n h / 2 + E`` — half a step per locus plus float64 rounding. That is the value
+    returned. ``h`` is the smallest power of two whose floors ``F_l = ceil(span_l / h)`` sum to
+    at most 32,768 (:func:`_screen_step`, ``SCREEN_COVER = 1``), so only exclusions and padding
+    are clamped; the 20 loci of the benchmark (spans 14-33 log10 units) get ``h = 2**-6``,
+    ``eps ~ 0.16``.
 
     Parameters
     ----------
@@ -298,181 +469,116 @@ def screen_error_bound(tables: FamilyTables) -> float:
     Returns
     -------
     float
-        ``eps`` in log10 LR units: ``|S~ - S| <= eps`` for every (candidate, family) pair of the
-        shard whose exact score is finite.
+        ``eps = n h / 2 + E`` in log10 LR units; ``nan`` when the screen does not apply
+        (entries above 1e300 in magnitude).
+
+    Raises
+    ------
+    ValueError
+        If a table entry is ``nan`` or ``+inf``.
 
     Examples
     --------
-    Two loci whose largest finite entries are 2.5 and 1.0 (``M = 3.5``): the bound is a few
-    float32 roundoffs of 3.5.
+    Two loci whose finite entries span 3.5 and 1.25: ``h = 2**-12`` (floors 14,336 and 5,120),
+    so ``eps`` is one step plus rounding.
 
     >>> T0 = np.array([[2.5, -1.0], [-np.inf, 0.5], [0.0, 0.0]])
     >>> T1 = np.array([[1.0, -0.25], [0.0, 0.0]])
     >>> zeros = (np.zeros(T0.shape, np.int8), np.zeros(T1.shape, np.int8))
     >>> ft = FamilyTables(("A", "B"), (T0, T1), zeros, np.ones((2, 2), bool))
     >>> eps = screen_error_bound(ft)
-    >>> bool(3.5 * 2 ** -24 < eps < 3.5 * 2 ** -20)
+    >>> bool(2 ** -12 < eps < 2 ** -12 + 1e-11)
     True
     """
-    return _screen_bound(tables)[0]
+    sc = quantise_screen(block_tables(tables, SCREEN_WIDTH))
+    if sc is None:
+        return float("nan")
+    return sc.n_loci * sc.step / 2 + sc.slack
 
 
-def _screen_bound(tables: FamilyTables) -> tuple[float, float]:
-    """``(eps, M)`` of :func:`screen_error_bound`; raises ValueError on ``nan`` / ``+inf`` entries."""
-    n = len(tables.log10_lr)
-    M = 0.0
-    for li, T in enumerate(tables.log10_lr):
-        if np.isnan(T).any() or np.isposinf(T).any():
-            raise ValueError(
-                f"family table of locus {tables.loci[li]!r} holds nan or +inf; a compiled log10 LR "
-                "table must be finite or -inf (exclusion): recompile the shard"
-            )
-        finite = np.abs(T[np.isfinite(T)])
-        M += float(finite.max()) if finite.size else 0.0
-    return _screen_eps(M, n), M
+def _gate16(G, base, slack, step):  # pragma: no cover - compiled by numba
+    """int16 gate of the exact bar ``G``: a screen sum ``Q < gate`` implies ``S < G``.
+
+    ``gate = floor(y)`` with ``y`` a float64 lower estimate of ``(G - C - E) / h`` (the term
+    ``2**-48 (|G| + |C| + E)`` covers the four roundings): ``Q < gate <= (G - C - E) / h``
+    gives ``S <= C + h Q + E < G``. Clamped to ``[-32768, 1]``: ``1`` skips everything (``Q <=
+    0``), ``-32768`` nothing.
+    """
+    if G == np.inf:
+        return np.int16(1)
+    y = (G - base - slack - 2.0 ** -48 * (abs(G) + abs(base) + slack)) / step
+    if y >= 1.0:
+        return np.int16(1)
+    if not y > -32768.0:  # also -inf (G = -inf: every pair may enter)
+        return np.int16(_Q_MIN)
+    return np.int16(np.floor(y))
 
 
-def _screen_prepare(rows, offsets, rows32, magnitude, bad):  # pragma: no cover - compiled by numba
-    """One pass over the blocked float64 rows: their float32 copy, each block's largest finite
-    ``|entry|`` per locus (``magnitude[b, l]``) and a count of ``nan`` / ``+inf`` entries."""
-    n_blocks, n_rows, width = rows.shape
-    n_loci = offsets.size
-    for b in numba.prange(n_blocks):
-        n_bad = 0
-        for li in range(n_loci):
-            end = offsets[li + 1] if li + 1 < n_loci else n_rows
-            m = 0.0
-            for r in range(offsets[li], end):
-                for w in range(width):
-                    x = rows[b, r, w]
-                    rows32[b, r, w] = np.float32(x)
-                    if x != x or x == np.inf:
-                        n_bad += 1
-                    elif x != -np.inf:
-                        m = max(m, abs(x))
-            magnitude[b, li] = m
-        bad[b] = n_bad
-
-
-def _screen_eps(magnitude: float, n_loci: int) -> float:
-    """:func:`screen_error_bound` from ``M`` and ``n_loci``."""
-    m = max(n_loci - 1, 0)
-    g32 = m * _U32 / (1 - m * _U32)
-    g64 = m * _U64 / (1 - m * _U64)
-    bound = (_U32 + (1 + _U32) * g32 + g64) * magnitude + 2 * n_loci * 2.0 ** -150
-    return 2.0 * bound + 2.0 ** -40 * (magnitude + 1.0)
-
-
-def _lower32(x):  # pragma: no cover - compiled by numba
-    """The largest float32 that is <= the float64 ``x`` (``-inf`` stays ``-inf``)."""
-    y = np.float32(x)
-    if np.float64(y) > x:
-        y = np.nextafter(y, np.float32(-np.inf))
-    return y
-
-
-def _gate32(worst, eps):  # pragma: no cover - compiled by numba
-    """float32 gate of a full kept list whose k-th score is ``worst``: a pair can enter only if
-    its screen value is ``>=`` the gate. Entering needs ``S > worst``; for ``worst = -inf`` that
-    is ``S`` finite, i.e. ``s > -inf`` (exclusions are exact), so the gate is the lowest finite
-    float32."""
-    if worst == -np.inf:
-        return np.float32(-3.4028234663852886e38)
-    return _lower32(worst - eps)
-
-
-def _screen_insert(vals, count, s, k):  # pragma: no cover - compiled by numba
-    """Insert the float32 ``s`` into the descending multiset ``vals[:count]`` capped at ``k``."""
+def _insert_lex(vals, idxs, count, v, i, k):  # pragma: no cover - compiled by numba
+    """Insert (v, i) into the first ``count`` slots ordered by descending v, then ascending i
+    (so the result does not depend on the order of insertion); capped at ``k``."""
     if count < k:
         pos = count
         count += 1
-    elif s > vals[k - 1]:
+    elif v > vals[k - 1] or (v == vals[k - 1] and i < idxs[k - 1]):
         pos = k - 1
     else:
         return count
-    while pos > 0 and vals[pos - 1] < s:
+    while pos > 0 and (vals[pos - 1] < v or (vals[pos - 1] == v and idxs[pos - 1] > i)):
         vals[pos] = vals[pos - 1]
+        idxs[pos] = idxs[pos - 1]
         pos -= 1
-    vals[pos] = s
+    vals[pos] = v
+    idxs[pos] = i
     return count
 
 
-def _flush(t, n_buf, buf_c, buf_f, buf_s, rows64, cand_rows, k, eps,
-           scr_val, scr_cnt, cand_val, cand_idx, cand_cnt):  # pragma: no cover - compiled by numba
-    """Rescore the buffered candidate-side pairs that still pass the candidate's gate and insert
-    them, in buffer (= ascending family) order, into the candidate's exact list."""
-    W = SCREEN_WIDTH
-    n_loci = cand_rows.shape[1]
-    done = 0
-    for i in range(n_buf):
-        c = buf_c[i]
-        s = buf_s[i]
-        if scr_cnt[t, c] == k and scr_val[t, c, k - 1] != -np.inf:
-            if s < _lower32(np.float64(scr_val[t, c, k - 1]) - 2.0 * eps):
-                continue
-        f = buf_f[i]
-        b = f // W
-        w = f - b * W
-        v = 0.0 + rows64[b, cand_rows[c, 0], w]
-        for l in range(1, n_loci):
-            v += rows64[b, cand_rows[c, l], w]
-        done += 1
-        count = cand_cnt[t, c]
-        if count < k or v > cand_val[t, c, k - 1]:
-            cand_cnt[t, c] = _insert(cand_val[t, c], cand_idx[t, c], count, v, f, k)
-    return done
+def _screen_kernel(rows16, rows64, cand_rows, cand_floor, n_families, k, threshold, hit16, base, slack, step,
+                   n_chunks, cand_val, cand_idx, cand_cnt, cgate, fam_val, fam_idx, fam_cnt,
+                   hit_pairs, hit_scores, hit_cnt, n_rescored):  # pragma: no cover - compiled by numba
+    """Candidate-tiled int16 screen with exact float64 rescoring (see :func:`score_shard`).
 
+    Per block of ``W`` families and tile of ``TC`` candidates the int16 sums are accumulated
+    locus by locus. Each family column has a gate ``min(gate16(its k-th score), hit16)`` and
+    each candidate a gate ``gate16(its k-th score)`` (``-32768`` while a list is not full); a
+    pair whose sum is below both is skipped (:func:`_gate16`: then ``S`` is below the family's
+    and the candidate's k-th score and below the threshold: it can enter no list, since entry
+    needs ``S >`` the k-th, or ``=`` with a lower index). Every other pair is rescored in
+    float64 and offered to both lists (:func:`_insert_lex`) and to the hits.
 
-def _screen_kernel(rows32, rows64, cand_rows, n_families, k, threshold, hit32, eps, n_chunks,
-                   cand_val, cand_idx, cand_cnt, scr_val, scr_cnt, fam_val, fam_idx, fam_cnt,
-                   hit_pairs, hit_scores, hit_cnt, buf_c, buf_f, buf_s, n_rescored):  # pragma: no cover - compiled by numba
-    """Candidate-tiled float32 screen with exact float64 rescoring (see :func:`score_shard`).
-
-    Family lists and hits: a pair is rescored (its float64 entries summed in locus order) unless
-    its screen value ``s`` is below ``_gate32(worst, eps)`` of the family's full list and below
-    ``hit32`` = ``_lower32(threshold - eps)``; ``s < _lower32(W - eps)`` implies
-    ``S <= s + eps < W`` (:func:`screen_error_bound`), so a skipped pair could neither enter the
-    list (insertion needs ``S > worst``; ties go to the earlier, lower index) nor reach the
-    threshold, and the lists, updated with exact scores in the float64 kernel's order, are the
-    float64 kernel's.
-
-    Candidate lists: each candidate keeps the ``k`` largest screen values ``sigma`` seen so far;
-    a pair is buffered when ``s >= _lower32(sigma_k - 2 eps)`` and the buffer is rescored, in
-    order, against the final ``sigma_k``. A pair of the final exact top ``k`` has
-    ``s >= S - eps >= T - eps >= sigma_k - 2 eps`` (``T`` the exact k-th best: the ``k`` pairs
-    with screen ``>= sigma_k`` have ``S >= sigma_k - eps``), for the final ``sigma_k`` and so for
-    every earlier, smaller one: the rescored pairs contain the exact top ``k``, inserted in
-    ascending family order, which gives the float64 kernel's list. (With fewer than ``k``
-    finite screen values, ``sigma_k = -inf``: every buffered pair is rescored; only finite
-    ones are buffered once ``k`` are held, since a later ``-inf`` loses every tie.)
+    A candidate whose list is not full (its first block) first rescores the row's pairs with
+    the largest screen sums (as many as its list lacks), which fills the list with good scores,
+    then the rest of the row against the gate.
     """
-    n_blocks = rows32.shape[0]
+    n_blocks = rows16.shape[0]
     n_cand, n_loci = cand_rows.shape
     max_hits = hit_scores.shape[1]
-    cap = buf_c.shape[1]
     per_chunk = (n_blocks + n_chunks - 1) // n_chunks
     W = SCREEN_WIDTH
     TC = SCREEN_TILE
-    neg_inf32 = np.float32(-np.inf)
-    lowest32 = np.float32(-3.4028234663852886e38)
+    qmin = np.int16(_Q_MIN)
+    qmax = np.int16(_Q_MAX)
     for t in numba.prange(n_chunks):
-        acc = np.empty((TC, W), dtype=np.float32)
-        gate = np.empty(W, dtype=np.float32)  # family-side float32 threshold of each column
-        cgate = np.full(n_cand, neg_inf32)  # candidate-side buffering threshold
+        acc = np.empty((TC, W), dtype=np.int16)
+        fgate = np.empty(W, dtype=np.int16)
+        top = np.empty(k, dtype=np.int16)
+        done = np.zeros(W, dtype=np.bool_)
+        passed = np.zeros(W, dtype=np.uint8)
         rescored = 0
-        n_buf = 0
+        for c in range(n_cand):  # a floor from earlier shards: pairs below it can not be kept
+            cgate[t, c] = _gate16(cand_floor[c], base, slack, step)
         for b in range(t * per_chunk, min(n_blocks, (t + 1) * per_chunk)):
-            blk = rows32[b]
+            blk = rows16[b]
             blk64 = rows64[b]
-            base = b * W
-            n_w = min(W, n_families - base)
+            f0 = b * W
+            n_w = min(W, n_families - f0)
             for w in range(W):
                 if w >= n_w:
-                    gate[w] = np.float32(np.inf)  # padding: never rescored
-                elif fam_cnt[base + w] == k:
-                    gate[w] = min(_gate32(fam_val[base + w, k - 1], eps), hit32)
+                    fgate[w] = qmax  # padding: never rescored through the family side
+                elif fam_cnt[f0 + w] == k:
+                    fgate[w] = min(_gate16(fam_val[f0 + w, k - 1], base, slack, step), hit16)
                 else:
-                    gate[w] = neg_inf32  # list not full: every pair enters
+                    fgate[w] = qmin  # list not full: every pair enters
             for c0 in range(0, n_cand, TC):
                 nc = min(TC, n_cand - c0)
                 # Locus by locus over the tile: one locus's rows and the accumulators stay in L1.
@@ -485,65 +591,112 @@ def _screen_kernel(rows32, rows64, cand_rows, n_families, k, threshold, hit32, e
                         r = cand_rows[c0 + ci, l]
                         for w in range(W):
                             acc[ci, w] += blk[r, w]
-                if n_buf + nc * W > cap:  # room for a whole tile
-                    rescored += _flush(t, n_buf, buf_c[t], buf_f[t], buf_s[t], rows64, cand_rows, k, eps,
-                                       scr_val, scr_cnt, cand_val, cand_idx, cand_cnt)
-                    n_buf = 0
                 for ci in range(nc):
                     c = c0 + ci
-                    cg = cgate[c]
-                    touch = 0
+                    cg = cgate[t, c]
+                    # Vectorised: which columns pass the gates (gates only rise while the row is
+                    # scanned, so a column that fails now fails later too).
+                    n_hit = 0
                     for w in range(W):
-                        touch += acc[ci, w] >= min(gate[w], cg)
-                    if touch == 0:
+                        ok = acc[ci, w] >= min(fgate[w], cg)
+                        passed[w] = ok
+                        n_hit += ok
+                    if n_hit == 0:
                         continue
-                    a = acc[ci]
-                    for w in range(n_w):
-                        s = a[w]
-                        if s < cg and s < gate[w]:
-                            continue
-                        f = base + w
-                        if s >= cg:
-                            buf_c[t, n_buf] = c
-                            buf_f[t, n_buf] = f
-                            buf_s[t, n_buf] = s
-                            n_buf += 1
-                            cnt = _screen_insert(scr_val[t, c], scr_cnt[t, c], s, k)
-                            scr_cnt[t, c] = cnt
+                    cnt = cand_cnt[t, c]
+                    n_pass = 1
+                    if cnt < k and cand_floor[c] == -np.inf:  # not full: the row's best screen sums first
+                        n_pass = 2
+                        need = k - cnt
+                        qsel = qmin
+                        if n_w > need:
+                            nt = 0
+                            for w in range(n_w):
+                                a = acc[ci, w]
+                                if nt < need:
+                                    pos = nt
+                                    nt += 1
+                                elif a > top[need - 1]:
+                                    pos = need - 1
+                                else:
+                                    continue
+                                while pos > 0 and top[pos - 1] < a:
+                                    top[pos] = top[pos - 1]
+                                    pos -= 1
+                                top[pos] = a
+                            qsel = top[need - 1]
+                    for p in range(n_pass):
+                        for w in range(n_w):
+                            s = acc[ci, w]
+                            if not passed[w]:
+                                continue
+                            if n_pass == 2 and p == 1 and done[w]:
+                                done[w] = False
+                                continue
+                            if s < fgate[w] and s < cg:
+                                continue
+                            if n_pass == 2 and p == 0:
+                                if s < qsel:
+                                    continue
+                                done[w] = True
+                            f = f0 + w
+                            rescored += 1
+                            v = 0.0 + blk64[cand_rows[c, 0], w]  # as the reference: -0.0 -> +0.0
+                            for l in range(1, n_loci):
+                                v += blk64[cand_rows[c, l], w]
+                            if v >= cand_floor[c]:
+                                cnt = _insert_lex(cand_val[t, c], cand_idx[t, c], cnt, v, f, k)
                             if cnt == k:
-                                sk = scr_val[t, c, k - 1]
-                                cg = lowest32 if sk == neg_inf32 else _lower32(np.float64(sk) - 2.0 * eps)
-                        if s < gate[w]:
-                            continue
-                        rescored += 1
-                        v = 0.0 + blk64[cand_rows[c, 0], w]  # as the reference: -0.0 -> +0.0
-                        for l in range(1, n_loci):
-                            v += blk64[cand_rows[c, l], w]
-                        if fam_cnt[f] < k or v > fam_val[f, k - 1]:
-                            fam_cnt[f] = _insert(fam_val[f], fam_idx[f], fam_cnt[f], v, c, k)
-                            if fam_cnt[f] == k:
-                                gate[w] = min(_gate32(fam_val[f, k - 1], eps), hit32)
-                        if v >= threshold:
-                            h = hit_cnt[t]
-                            if h < max_hits:
-                                hit_pairs[t, h, 0] = c
-                                hit_pairs[t, h, 1] = f
-                                hit_scores[t, h] = v
-                            hit_cnt[t] = h + 1
-                    cgate[c] = cg
-        rescored += _flush(t, n_buf, buf_c[t], buf_f[t], buf_s[t], rows64, cand_rows, k, eps,
-                           scr_val, scr_cnt, cand_val, cand_idx, cand_cnt)
+                                cg = _gate16(cand_val[t, c, k - 1], base, slack, step)
+                            fc = _insert_lex(fam_val[f], fam_idx[f], fam_cnt[f], v, c, k)
+                            fam_cnt[f] = fc
+                            if fc == k:
+                                fgate[w] = min(_gate16(fam_val[f, k - 1], base, slack, step), hit16)
+                            if v >= threshold:
+                                h = hit_cnt[t]
+                                if h < max_hits:
+                                    hit_pairs[t, h, 0] = c
+                                    hit_pairs[t, h, 1] = f
+                                    hit_scores[t, h] = v
+                                hit_cnt[t] = h + 1
+                    cand_cnt[t, c] = cnt
+                    cgate[t, c] = cg
         n_rescored[t] = rescored
 
 
+def _merge_threads(vals, idxs, cnt, out_val, out_idx):  # pragma: no cover - compiled by numba
+    """Merge each candidate's per-thread lists (each sorted by descending score, then ascending
+    index, ``cnt[t, c]`` entries) into its best ``k``, in the same order, as
+    :func:`_merge_top_k` does."""
+    n_chunks, n_cand, k = vals.shape
+    for c in numba.prange(n_cand):
+        head = np.zeros(n_chunks, dtype=np.int64)
+        for j in range(k):
+            best = -1
+            for t in range(n_chunks):
+                h = head[t]
+                if h < cnt[t, c]:
+                    if best < 0:
+                        best = t
+                    else:
+                        v, bv = vals[t, c, h], vals[best, c, head[best]]
+                        if v > bv or (v == bv and idxs[t, c, h] < idxs[best, c, head[best]]):
+                            best = t
+            if best < 0:
+                break
+            out_val[c, j] = vals[best, c, head[best]]
+            out_idx[c, j] = idxs[best, c, head[best]]
+            head[best] += 1
+
+
 if HAVE_NUMBA:
+    _merge_threads = numba.njit(cache=True, parallel=True)(_merge_threads)
     _insert = numba.njit(cache=True, inline="always")(_insert)
     _kernel = numba.njit(cache=True, parallel=True, fastmath=False)(_kernel)
-    _lower32 = numba.njit(cache=True, inline="always")(_lower32)
-    _gate32 = numba.njit(cache=True, inline="always")(_gate32)
-    _screen_prepare = numba.njit(cache=True, parallel=True)(_screen_prepare)
-    _screen_insert = numba.njit(cache=True, inline="always")(_screen_insert)
-    _flush = numba.njit(cache=True)(_flush)
+    _screen_stats = numba.njit(cache=True, parallel=True)(_screen_stats)
+    _quantise = numba.njit(cache=True, parallel=True)(_quantise)
+    _gate16 = numba.njit(cache=True, inline="always")(_gate16)
+    _insert_lex = numba.njit(cache=True, inline="always")(_insert_lex)
     _screen_kernel = numba.njit(cache=True, parallel=True, fastmath=False)(_screen_kernel)
 
 
@@ -593,6 +746,7 @@ def score_shard(
     use_numba: bool | None = None,
     screen: bool = True,
     stats: dict | None = None,
+    candidate_floor: np.ndarray | None = None,
 ) -> ShardResult:
     """Score candidates against one shard of families, keeping only what is reported.
 
@@ -613,13 +767,21 @@ def score_shard(
     use_numba : bool, optional
         Force the numba (True) or numpy (False) kernel; default numba when installed.
     screen : bool
-        With numba: score with the candidate-tiled float32 screen and rescore exactly in float64
+        With numba: score with the candidate-tiled int16 screen and rescore exactly in float64
         every pair that could be kept (default), or with the plain float64 kernel (``False``).
         Both give the same result, bit for bit (see below).
     stats : dict, optional
         Filled with ``"pairs"``, ``"rescored"`` (pairs whose float64 score was computed by the
-        screen kernel), ``"eps"`` (:func:`screen_error_bound`) and ``"kernel_s"`` (seconds in
-        the screen kernel, rescoring included) when the screen runs.
+        screen kernel), ``"eps"`` (:func:`screen_error_bound`), ``"step"`` (the quantisation
+        step) and ``"kernel_s"`` (seconds in the screen kernel, rescoring included) when the
+        screen runs.
+    candidate_floor : ndarray of float64, shape (n_candidates,), optional
+        A lower bound on each candidate's final ``k``-th best log10 LR, from the shards already
+        scored (:func:`candidate_floor`; ``-inf`` where fewer than ``k`` are known). Pairs
+        scoring below it can not be in the candidate's final list: they are left out of
+        ``candidate_best`` (ties with it are kept), which the screen uses to skip them. The
+        family lists and hits are unchanged, and so is what :func:`merge_results` /
+        :func:`combine_results` make of the shards.
 
     Returns
     -------
@@ -634,20 +796,26 @@ def score_shard(
     Notes
     -----
     The screen (:func:`_screen_kernel`): per block of :data:`SCREEN_WIDTH` families and tile of
-    :data:`SCREEN_TILE` candidates, float32 sums locus by locus; a pair is rescored in float64
-    (its entries added in locus order from 0.0, as
-    :func:`~kinship.matching.reference.score_all_pairs`) when its float32 sum ``s`` could place it
-    in a kept set, with ``eps`` = :func:`screen_error_bound` (``|s - S| <= eps``):
+    :data:`SCREEN_TILE` candidates, int16 sums ``Q`` locus by locus (:class:`ScreenTables`).
+    For every pair ``S <= C + h Q + E`` (:func:`screen_error_bound`), so with the int16 gate
+    ``g(G)`` of an exact bar ``G`` (:func:`_gate16`), ``Q < g(G)`` implies ``S < G``. A pair is
+    skipped when ``Q`` is below the gate of its family's list (``G`` = its ``k``-th score, or
+    every pair while it holds fewer than ``k``), of the threshold, and of its candidate's list
+    (``G`` = its ``k``-th score, at least ``candidate_floor``): then it can enter no list
+    (entering a full list needs ``S`` above the ``k``-th score, or equal with a lower index) and
+    is no hit. Every other pair is rescored in float64 (its entries added in locus order from
+    0.0, as :func:`~kinship.matching.reference.score_all_pairs`) and offered to both lists, which
+    are ordered by (descending score, ascending index) whatever the order of insertion. So the
+    kept set, its order and every score are the float64 kernel's (tested against
+    :func:`score_all_pairs`). Gates only rise, so a skipped pair stays skippable.
 
-    * family list (last kept score ``W``) or threshold ``W``: rescored unless
-      ``s < _lower32(W - eps)``, which implies ``S < W`` (entering a full list needs ``S > W``,
-      ties go to the earlier, lower index);
-    * candidate list: rescored, after the scan, when ``s >= _lower32(sigma_k - 2 eps)``, with
-      ``sigma_k`` the candidate's ``k``-th best screen value; every pair of the exact top ``k``
-      passes (:func:`_screen_kernel`).
+    Shards that :func:`quantise_screen` declines (mostly exclusions, or entries above 1e300)
+    are scored by the plain float64 kernel; ``stats`` is then left empty.
 
-    Lists are updated only with exact scores, each in ascending partner order, so the kept set,
-    its order and every score are the float64 kernel's (tested against :func:`score_all_pairs`).
+    Cost: the bare int16 tile (nothing rescored) ran at 0.8-1e9 pairs/s on 2 lightly loaded
+    AVX-512 cores; rescoring is dominated by lists that really change (a shard restarts each
+    family's and, without ``candidate_floor``, each candidate's list), not by the bound's
+    margin (``benchmarks/README.md``).
     """
     n_cand = candidates.shape[0]
     n_fam = tables.n_families
@@ -657,24 +825,25 @@ def score_shard(
         return ShardResult(Entries.empty(), Entries.empty(), Entries.empty())
     if use_numba is None:
         use_numba = HAVE_NUMBA
+    if candidate_floor is None:
+        floor = np.full(n_cand, -np.inf)
+    else:
+        floor = np.asarray(candidate_floor, dtype=np.float64)
+        if floor.shape != (n_cand,) or np.isnan(floor).any():
+            raise ValueError(
+                f"candidate_floor has shape {floor.shape} or holds nan; expected one float64 "
+                f"log10 LR per candidate, shape ({n_cand},), -inf where fewer than k are known: "
+                "build it with candidate_floor(previous result, ...)"
+            )
     screen = bool(screen and use_numba and len(tables.log10_lr) > 0)
-    blocked = block_tables(tables, SCREEN_WIDTH if screen else BLOCK_WIDTH)
+    sc = None
+    if screen:
+        blocked = block_tables(tables, SCREEN_WIDTH)
+        sc = quantise_screen(blocked)  # raises on nan / +inf entries
+    if sc is None:
+        blocked = block_tables(tables, BLOCK_WIDTH)
     rows_idx = candidate_rows(candidates, blocked)
     if use_numba:
-        if screen:
-            rows32 = np.empty(blocked.rows.shape, dtype=np.float32)
-            per_block = np.zeros((blocked.rows.shape[0], len(tables.log10_lr)))
-            bad = np.zeros(blocked.rows.shape[0], dtype=np.int64)
-            _screen_prepare(blocked.rows, blocked.offsets, rows32, per_block, bad)
-            if bad.any():
-                raise ValueError(
-                    f"{int(bad.sum())} family table entries are nan or +inf; a compiled log10 LR "
-                    "table must be finite or -inf (exclusion): recompile the shard"
-                )
-            magnitude = float(per_block.max(axis=0).sum())
-            eps = _screen_eps(magnitude, len(tables.log10_lr))
-            # No finite score exceeds M (1 + 1e-15): a threshold above 2 M + 2 admits nothing.
-            hit32 = np.float32(np.inf) if threshold > 2 * magnitude + 2 else np.float32(_lower32(threshold - eps))
         n_chunks = max(1, min(numba.get_num_threads(), blocked.rows.shape[0]))
         cand_val = np.full((n_chunks, n_cand, k), np.nan)
         cand_idx = np.full((n_chunks, n_cand, k), -1, dtype=np.int64)
@@ -685,20 +854,17 @@ def score_shard(
         hit_pairs = np.empty((n_chunks, max_hits, 2), dtype=np.int64)
         hit_scores = np.empty((n_chunks, max_hits))
         hit_cnt = np.zeros(n_chunks, dtype=np.int64)
-        if screen:
-            scr_val = np.full((n_chunks, n_cand, k), -np.inf, dtype=np.float32)
-            scr_cnt = np.zeros((n_chunks, n_cand), dtype=np.int64)
-            cap = max(_BUFFER, 2 * SCREEN_TILE * SCREEN_WIDTH)
-            buf_c = np.empty((n_chunks, cap), dtype=np.int64)
-            buf_f = np.empty((n_chunks, cap), dtype=np.int64)
-            buf_s = np.empty((n_chunks, cap), dtype=np.float32)
+        if sc is not None:
+            hit16 = _gate16(float(threshold), sc.base, sc.slack, sc.step)
+            cgate = np.full((n_chunks, n_cand), _Q_MIN, dtype=np.int16)
             n_rescored = np.zeros(n_chunks, dtype=np.int64)
             start = time.perf_counter()
-            _screen_kernel(rows32, blocked.rows, rows_idx, n_fam, k, float(threshold), hit32, eps, n_chunks,
-                           cand_val, cand_idx, cand_cnt, scr_val, scr_cnt, fam_val, fam_idx, fam_cnt,
-                           hit_pairs, hit_scores, hit_cnt, buf_c, buf_f, buf_s, n_rescored)
+            _screen_kernel(sc.rows, blocked.rows, rows_idx, floor, n_fam, k, float(threshold), hit16,
+                           sc.base, sc.slack, sc.step, n_chunks, cand_val, cand_idx, cand_cnt, cgate,
+                           fam_val, fam_idx, fam_cnt, hit_pairs, hit_scores, hit_cnt, n_rescored)
             if stats is not None:
-                stats.update(pairs=n_cand * n_fam, rescored=int(n_rescored.sum()), eps=eps,
+                stats.update(pairs=n_cand * n_fam, rescored=int(n_rescored.sum()),
+                             eps=sc.n_loci * sc.step / 2 + sc.slack, step=sc.step,
                              kernel_s=time.perf_counter() - start)
         else:
             fam_worst = np.full(n_fam, np.nan)
@@ -710,9 +876,10 @@ def score_shard(
                 f"{int(hit_cnt.sum())} pairs reach log10 LR {threshold}; more than max_hits="
                 f"{max_hits} per thread: raise the reporting threshold or max_hits"
             )
-        vals = cand_val.transpose(1, 0, 2).reshape(n_cand, -1)
-        idxs = cand_idx.transpose(1, 0, 2).reshape(n_cand, -1)
-        candidate_best = _merge_top_k(vals, idxs, k)
+        out_val = np.full((n_cand, k), np.nan)
+        out_idx = np.full((n_cand, k), -1, dtype=np.int64)
+        _merge_threads(cand_val, cand_idx, cand_cnt, out_val, out_idx)
+        candidate_best = TopK(out_val, out_idx)
         family_best = TopK(fam_val, fam_idx)
         pairs = np.concatenate([hit_pairs[t, : hit_cnt[t]] for t in range(n_chunks)]).reshape(-1, 2)
         pair_scores = np.concatenate([hit_scores[t, : hit_cnt[t]] for t in range(n_chunks)])
@@ -728,6 +895,9 @@ def score_shard(
             )
         pairs = np.stack([c, f], axis=1).astype(np.int64)
         pair_scores = scores[c, f]
+    if candidate_floor is not None:  # (a no-op for the screen, which never keeps them)
+        below = candidate_best.score < floor[:, None]
+        candidate_best = TopK(np.where(below, np.nan, candidate_best.score), np.where(below, -1, candidate_best.index))
     order = np.lexsort((pairs[:, 1], pairs[:, 0]))  # hits by (candidate, family): no thread order
     pairs, pair_scores = pairs[order], pair_scores[order]
     return ShardResult(
@@ -735,6 +905,50 @@ def score_shard(
         _entries_from_top_k(family_best, family_index, candidate_index, False),
         Entries(candidate_index[pairs[:, 0]], family_index[pairs[:, 1]], pair_scores),
     )
+
+
+def candidate_floor(candidate_best: Entries, candidate_index: np.ndarray, k: int) -> np.ndarray:
+    """Each candidate's ``k``-th best log10 LR so far, for :func:`score_shard`'s ``candidate_floor``.
+
+    Parameters
+    ----------
+    candidate_best : Entries
+        Kept candidate-side entries of the shards scored so far (e.g. the ``candidate_best``
+        of :func:`combine_results`), global indices.
+    candidate_index : ndarray of int64, shape (n_candidates,)
+        Global indices of the candidates the next shard scores.
+    k : int
+
+    Returns
+    -------
+    ndarray of float64, shape (n_candidates,)
+        The ``k``-th best score of each candidate, ``-inf`` where fewer than ``k`` are known.
+
+    Examples
+    --------
+    >>> e = Entries(np.array([0, 0, 1]), np.array([5, 6, 5]), np.array([2.0, -1.0, 3.0]))
+    >>> candidate_floor(e, np.array([0, 1, 2]), k=2).tolist()
+    [-1.0, -inf, -inf]
+    """
+    candidate_index = np.asarray(candidate_index, dtype=np.int64)
+    n = candidate_index.size
+    floor = np.full(n, -np.inf)
+    if len(candidate_best) == 0 or n == 0:
+        return floor
+    order = np.argsort(candidate_index, kind="stable")
+    sorted_index = candidate_index[order]
+    pos = np.minimum(np.searchsorted(sorted_index, candidate_best.candidate), n - 1)
+    found = sorted_index[pos] == candidate_best.candidate
+    pos, score = order[pos[found]], candidate_best.score[found]
+    count = np.bincount(pos, minlength=n)
+    if count.max() <= k:  # lists already cut to k (shard and combined results): the k-th is the min
+        low = np.full(n, np.inf)
+        np.minimum.at(low, pos, score)
+        floor[count == k] = low[count == k]
+        return floor
+    kept, rank = best_k(Entries(pos, np.zeros(pos.size, np.int64), score), by="candidate", k=k)
+    floor[kept.candidate[rank == k]] = kept.score[rank == k]
+    return floor
 
 
 def _merge_top_k(vals: np.ndarray, idxs: np.ndarray, k: int) -> TopK:

@@ -1,4 +1,4 @@
-"""The float32-screened scoring kernel keeps exactly what the float64 kernel and the full matrix keep.
+"""The int16-screened scoring kernel keeps exactly what the float64 kernel and the full matrix keep.
 
 Every test compares :func:`kinship.matching.streaming.score_shard` (screen on, the default with
 numba) bit for bit with the plain float64 kernel (``screen=False``) and with a brute-force
@@ -14,7 +14,19 @@ import pytest
 
 from kinship.genetics.encoding import n_alleles_of_rows, n_table_rows, table_row
 from kinship.matching.reference import FamilyTables, score_all_pairs
-from kinship.matching.streaming import HAVE_NUMBA, SCREEN_TILE, SCREEN_WIDTH, score_shard, screen_error_bound
+import kinship.matching.streaming as streaming
+from kinship.matching.streaming import (
+    HAVE_NUMBA,
+    SCREEN_TILE,
+    SCREEN_WIDTH,
+    block_tables,
+    candidate_floor,
+    candidate_rows,
+    merge_results,
+    quantise_screen,
+    score_shard,
+    screen_error_bound,
+)
 
 pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="the screen is compiled with numba")
 
@@ -116,7 +128,8 @@ def test_exact_ties_at_the_kth_place_go_to_the_lower_index(k):
         _assert_exact(tables, candidates, k, threshold)
 
 
-def test_all_excluded_and_mostly_excluded_pairs():
+def test_all_excluded_and_mostly_excluded_pairs(monkeypatch):
+    monkeypatch.setattr(streaming, "SCREEN_MAX_EXCLUDED", 1.0)  # the screen, not the fallback
     rng = np.random.default_rng(2)
     sizes = _rows([3, 3, 3, 3])
     values = _random_tables(rng, 70, sizes, p_excluded=0.6)
@@ -127,9 +140,9 @@ def test_all_excluded_and_mostly_excluded_pairs():
         _assert_exact(tables, candidates, k, threshold)
 
 
-def test_differences_below_the_float32_resolution():
-    """Scores that float32 cannot tell apart (differences ~1e-12, far below eps) are ranked and
-    thresholded by their exact float64 values."""
+def test_differences_below_the_screen_resolution():
+    """Scores that the int16 screen cannot tell apart (differences ~1e-12, far below eps) are
+    ranked and thresholded by their exact float64 values."""
     rng = np.random.default_rng(9)
     n_fam, sizes = 150, _rows([2, 2, 2, 2, 2])
     values = []
@@ -138,36 +151,166 @@ def test_differences_below_the_float32_resolution():
         base += rng.integers(-3, 4, (n, n_fam)) * 1e-12
         base[-1] = 0.0
         values.append(base)
+    values[0][0, :3] = -5.0  # a span the step must cover: 1e-12 differences fall within a step
     tables = _tables(values)
     candidates = rng.integers(0, 4, (100, len(sizes))).astype(np.int32)
     S = score_all_pairs(tables, candidates).log10_lr
-    assert np.unique(S.astype(np.float32)).size < np.unique(S).size  # the screen sees ties
     eps = screen_error_bound(tables)
+    assert eps > 1e-6  # the screen sees ties
     mid = float(np.median(S))
     for k in (1, 3):
         for threshold in (mid, np.nextafter(mid, np.inf), np.nextafter(mid, -np.inf), mid - eps, mid + eps):
             _assert_exact(tables, candidates, k, threshold)
 
 
-def test_the_error_bound_holds():
-    """|float32 sum of float32 entries - float64 sum| <= eps for every finite pair."""
+def _screen_sums(tables, candidates):
+    """The int16 screen sum ``Q`` of every pair, from the quantised blocked rows, as int64."""
+    blocked = block_tables(tables, SCREEN_WIDTH)
+    sc = quantise_screen(blocked)
+    rows = candidate_rows(candidates, blocked)
+    f = np.arange(tables.n_families)
+    Q = np.zeros((candidates.shape[0], tables.n_families), np.int64)
+    for l in range(rows.shape[1]):
+        Q += sc.rows[f // SCREEN_WIDTH, rows[:, l][:, None], f % SCREEN_WIDTH]
+    return sc, Q
+
+
+@pytest.mark.parametrize("scale", [1.0, 40.0, 1e-9, 1e25])
+def test_the_error_bound_holds(scale):
+    """Every pair: S <= C + h Q + E (what the gates use); every finite pair without clamped
+    entries: |C + h (Q - n/2) - S| <= eps = n h / 2 + E (screen_error_bound)."""
     rng = np.random.default_rng(4)
     sizes = _rows([5] * 20)
-    values = _random_tables(rng, 64, sizes, p_excluded=0.01)
+    values = _random_tables(rng, 64 * 3 + 5, sizes, p_excluded=0.01)
+    values = [v * scale for v in values]
     values[3] *= 40.0  # one locus of large magnitude
     tables = _tables(values)
     candidates = _random_candidates(rng, 400, sizes)
     S = score_all_pairs(tables, candidates).log10_lr
-    screen = np.zeros(S.shape, np.float32)
-    for l, v in enumerate(values):
-        screen += v.astype(np.float32)[table_row(candidates[:, l], v.shape[0])]
+    sc, Q = _screen_sums(tables, candidates)
+    n = len(values)
+    assert sc.rows.dtype == np.int16 and Q.min() >= -32768 and Q.max() <= 0  # no int16 overflow
+    assert np.all(S <= sc.base + sc.step * Q + sc.slack)
     finite = np.isfinite(S)
-    assert np.array_equal(finite, np.isfinite(screen))  # exclusions are exact
-    err = np.abs(screen[finite].astype(np.float64) - S[finite]).max()
+    assert finite.mean() > 0.5
+    err = np.abs(sc.base + sc.step * (Q[finite] - n / 2) - S[finite]).max()
     eps = screen_error_bound(tables)
-    assert 0 < err <= eps / 2  # eps is twice the proven bound
+    assert eps == n * sc.step / 2 + sc.slack
+    assert 0 < err <= eps
+    assert err > eps / 10  # the bound is not vacuous: half a step per locus is the size of it
     M = sum(np.abs(v[np.isfinite(v)]).max() for v in values)
-    assert eps < 1e-4 * M  # and it is small
+    spans = sum(np.ptp(v[np.isfinite(v)]) for v in values)
+    assert sc.step <= 2 * spans / 32768 and eps < 2e-3 * M  # a fine step
+
+
+def test_excluded_entries_and_padding_sit_on_the_floor():
+    rng = np.random.default_rng(3)
+    sizes = _rows([3, 4])
+    values = _random_tables(rng, SCREEN_WIDTH + 9, sizes, p_excluded=0.2)
+    blocked = block_tables(_tables(values), SCREEN_WIDTH)
+    sc = quantise_screen(blocked)
+    assert sc.floor.sum() <= 32768
+    for l, (o, n) in enumerate(zip(blocked.offsets, blocked.n_genotypes + 1)):
+        q, x = sc.rows[:, o:o + n], blocked.rows[:, o:o + n]
+        excluded = np.isneginf(x)  # exclusions and padding (block 1, columns 9..)
+        assert excluded[1, :, 9:].all() and excluded.any() and (~excluded).any()
+        assert np.all(q[excluded] == -sc.floor[l])
+        assert np.all(q[~excluded] >= -sc.floor[l]) and q[~excluded].max() == 0
+
+
+def test_clamped_entries_keep_the_result_exact(monkeypatch):
+    """With a coarse cover, entries far below a locus's maximum are clamped: more pairs are
+    rescored, the result stays exact."""
+    monkeypatch.setattr(streaming, "SCREEN_COVER", 0.2)
+    rng = np.random.default_rng(12)
+    sizes = _rows([4, 5, 6, 3, 4])
+    values = _random_tables(rng, 2 * SCREEN_WIDTH + 3, sizes, p_excluded=0.05)
+    tables = _tables(values)
+    candidates = _random_candidates(rng, 130, sizes)
+    sc, Q = _screen_sums(tables, candidates)
+    S = score_all_pairs(tables, candidates).log10_lr
+    assert np.all(S <= sc.base + sc.step * Q + sc.slack)
+    for k, threshold in ((1, 0.5), (4, -1.0)):
+        _assert_exact(tables, candidates, k, threshold)
+
+
+def test_many_loci_share_the_int16_range():
+    """60 loci: the per-locus floors still sum to at most 32,768."""
+    rng = np.random.default_rng(13)
+    sizes = _rows([3] * 60)
+    tables = _tables(_random_tables(rng, 70, sizes, p_excluded=0.02))
+    candidates = _random_candidates(rng, 66, sizes)
+    sc, Q = _screen_sums(tables, candidates)
+    assert Q.min() >= -32768
+    _assert_exact(tables, candidates, 2, 0.0)
+
+
+def test_mostly_excluded_tables_fall_back_to_the_float64_kernel(monkeypatch):
+    rng = np.random.default_rng(18)
+    sizes = _rows([3, 4, 3])
+    tables = _tables(_random_tables(rng, 70, sizes, p_excluded=0.5))
+    candidates = _random_candidates(rng, 40, sizes)
+    stats = {}
+    score_shard(tables, candidates, k=2, threshold=0.0, stats=stats)
+    assert stats == {}  # the plain kernel ran
+    monkeypatch.setattr(streaming, "SCREEN_MAX_EXCLUDED", 1.0)  # force the screen: still exact
+    stats = _assert_exact(tables, candidates, 2, 0.0)
+    assert stats["pairs"] == 40 * 70
+
+
+def test_huge_magnitudes_fall_back_to_the_float64_kernel():
+    rng = np.random.default_rng(14)
+    sizes = _rows([3, 3])
+    values = _random_tables(rng, 70, sizes)
+    values[0][0] = 1e301
+    tables = _tables(values)
+    assert quantise_screen(block_tables(tables, SCREEN_WIDTH)) is None
+    assert np.isnan(screen_error_bound(tables))
+    stats = {}
+    got = score_shard(tables, _random_candidates(rng, 20, sizes), k=2, threshold=0.0, stats=stats)
+    assert stats == {} and len(got.candidate_best) == 40  # the plain kernel ran, no screen stats
+
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_a_floor_from_earlier_shards_keeps_the_merged_result_exact(k):
+    """Shards scored one after the other, each with the floor of the shards before it: the
+    merged lists and hits equal the full matrix's; the floor cuts rescoring."""
+    rng = np.random.default_rng(15)
+    sizes = _rows([4, 5, 6, 4, 5, 3])
+    n_fam = 4 * SCREEN_WIDTH + 11
+    values = _random_tables(rng, n_fam, sizes, p_excluded=0.03, decimals=1)  # ties across shards
+    tables = _tables(values)
+    candidates = _random_candidates(rng, 140, sizes)
+    S = score_all_pairs(tables, candidates).log10_lr
+    threshold = 1.0
+    bounds = [0, 130, 131, 2 * SCREEN_WIDTH + 60, n_fam]
+    results, rescored = [], []
+    for screen, use_numba in ((True, True), (False, True), (False, False)):  # screen, float64, numpy
+        results = []
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            sub = _tables([v[:, a:b] for v in values])
+            floor = candidate_floor(merge_results(results, k=k)[0], np.arange(140), k) if results else None
+            stats = {}
+            results.append(score_shard(sub, candidates, family_index=np.arange(a, b), k=k, threshold=threshold,
+                                       candidate_floor=floor, screen=screen, use_numba=use_numba, stats=stats))
+            rescored.append(stats.get("rescored"))
+        cb, _, fb, _, hits = merge_results(results, k=k)
+        exp_cb, exp_fb, exp_hits = _brute_force(S, k, threshold)
+        for got, exp in ((cb, exp_cb), (fb, exp_fb), (hits, exp_hits)):
+            c, f, s = _sorted(got)
+            assert list(zip(c.tolist(), f.tolist())) == sorted(exp)
+            assert s.tobytes() == S[c, f].tobytes()
+    # the last shard (a floor from 3 shards before it) rescored fewer pairs than a floorless one
+    last = _tables([v[:, bounds[-2]:] for v in values])
+    stats = {}
+    score_shard(last, candidates, k=k, threshold=threshold, stats=stats)
+    assert rescored[3] < stats["rescored"]
+
+
+def test_a_floor_of_the_wrong_shape_is_refused():
+    T = np.array([[0.5, 0.25], [0.0, 0.0]])
+    with pytest.raises(ValueError, match="candidate_floor"):
+        score_shard(_tables([T]), np.array([[0], [1]], np.int32), k=1, candidate_floor=np.zeros(3))
 
 
 def test_a_large_super_locus_table():
@@ -185,18 +328,41 @@ def test_nan_in_a_table_is_refused():
         score_shard(_tables([T]), np.array([[0]], np.int32), k=1)
 
 
-def test_all_pairs_tied_overflow_the_candidate_buffer(monkeypatch):
-    """Every pair ties: every pair is buffered on the candidate side, the buffer is flushed many
-    times, and the lowest indices still win."""
-    import kinship.matching.streaming as streaming
-
-    monkeypatch.setattr(streaming, "_BUFFER", 0)  # the smallest buffer: two tiles of pairs
+def test_all_pairs_tied_keep_the_lowest_indices():
+    """Every pair ties: every pair passes every gate, and the lowest indices still win."""
     n_fam, sizes = 4 * SCREEN_WIDTH + 3, _rows([2, 2, 2])
     tables = _tables([np.where(np.arange(n)[:, None] < n - 1, 0.25, 0.0) * np.ones((1, n_fam)) for n in sizes])
     rng = np.random.default_rng(1)
     candidates = rng.integers(0, 3, (300, 3)).astype(np.int32)
     stats = _assert_exact(tables, candidates, 3, 0.75)
-    assert stats["rescored"] > 2 * 2 * SCREEN_TILE * SCREEN_WIDTH
+    assert stats["rescored"] > 2 * SCREEN_TILE * SCREEN_WIDTH
     got = score_shard(tables, candidates, k=3, threshold=0.75)
     assert sorted(set(got.candidate_best.family.tolist())) == [0, 1, 2]
     assert sorted(set(got.family_best.candidate.tolist())) == [0, 1, 2]
+
+
+def test_untyped_loci_and_a_locus_without_finite_entries():
+    """A locus every candidate leaves untyped, and a locus whose typed rows are all excluded."""
+    rng = np.random.default_rng(16)
+    sizes = _rows([3, 4, 3])
+    values = _random_tables(rng, SCREEN_WIDTH + 30, sizes)
+    values[2][:-1] = -np.inf
+    tables = _tables(values)
+    candidates = _random_candidates(rng, 90, sizes)
+    candidates[:, 1] = -1
+    candidates[::3, 2] = -1  # a third of the candidates escape the excluded locus
+    for k, threshold in ((2, 0.0), (5, -np.inf)):
+        _assert_exact(tables, candidates, k, threshold)
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1e25])
+def test_tiny_and_huge_magnitudes_stay_exact(scale):
+    """The step follows the tables' spans (a power of two from ~1e-13 to ~1e22 here)."""
+    rng = np.random.default_rng(17)
+    sizes = _rows([3, 5, 4, 6])
+    values = [v * scale for v in _random_tables(rng, 2 * SCREEN_WIDTH + 7, sizes, p_excluded=0.05)]
+    tables = _tables(values)
+    candidates = _random_candidates(rng, 100, sizes)
+    for k, threshold in ((1, 0.5 * scale), (3, -1.0 * scale)):
+        stats = _assert_exact(tables, candidates, k, threshold)
+        assert stats["rescored"] < stats["pairs"]

@@ -90,7 +90,7 @@ def test_numba_and_numpy_kernels_agree(profiles):
 
 
 @pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed: only the numpy kernel exists")
-def test_float32_screen_keeps_what_the_float64_kernel_keeps_on_real_families(profiles):
+def test_int16_screen_keeps_what_the_float64_kernel_keeps_on_real_families(profiles):
     """Real compiled families (mutation on, exclusions as -inf, partial and untyped loci): the
     screened kernel's kept set and scores equal the plain float64 kernel's and the full matrix's."""
     inputs = mr.assemble_inputs(*profiles)
@@ -112,7 +112,10 @@ def test_float32_screen_keeps_what_the_float64_kernel_keeps_on_real_families(pro
             assert np.array_equal(x.candidate[ox], y.candidate[oy]) and np.array_equal(x.family[ox], y.family[oy])
             assert x.score[ox].tobytes() == y.score[oy].tobytes() == S[x.candidate[ox], x.family[ox]].tobytes()
         assert len(a.hits) == int((S >= threshold).sum())
-        assert stats["rescored"] < stats["pairs"]
+        if np.isfinite(S).all():  # mutation on: the screen skips most pairs
+            assert stats["rescored"] < 0.4 * stats["pairs"]
+        else:  # without mutation most entries are exclusions: the float64 kernel runs
+            assert stats == {}
 
 def test_incremental_run_equals_a_full_rematch_byte_for_byte(profiles):
     genotypes, members = profiles
