@@ -1,9 +1,10 @@
 """The README's Prefect recipe, run as written against a real Prefect server on 127.0.0.1.
 
 The fenced block after the ``prefect-recipe`` marker in README.md is run by bash from the
-repository root, with three changes that a fresh machine does not need: a free port instead of
+repository root, with changes that a fresh machine does not need: a free port instead of
 4200, temporary PREFECT_HOME, REUNITE_STORE and REUNITE_OUT (the clone's own store and outputs
-stay untouched), and a worker that polls every second instead of every 15. The servers and
+stay untouched), PYTHONPATH set to this checkout, and a worker that polls every second instead
+of every 15. The servers and
 workers it starts in the background are stopped afterwards. The match must find the demo's true
 couple-child pairs (the same check as the demo acceptance test).
 """
@@ -72,6 +73,8 @@ def test_the_readme_prefect_recipe_finds_the_demo_pairs(tmp_path):
         "REUNITE_OUT": str(tmp_path / "out"), "RECIPE_PIDS": str(pids_file),
         "PREFECT_SERVER_API_PORT": str(port), "PREFECT_WORKER_QUERY_SECONDS": "1",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+        "COLUMNS": "200",  # --watch's log lines unwrapped
+        "PYTHONPATH": str(ROOT),  # this checkout's code, wherever the environment's editable install points
     })
     (tmp_path / "var").mkdir()
     started = time.monotonic()
@@ -96,4 +99,6 @@ def test_the_readme_prefect_recipe_finds_the_demo_pairs(tmp_path):
     couple = score_against_truth(matches, truth)["couple"]
     assert couple["true_pairs"] == 45 and couple["ranked_first_and_supported"] == 45
     assert couple["unrelated_supported"] == 0
+    match_log = output[output.index("Creating flow run for deployment 'match/match'"):]
+    print("\n".join(line for line in match_log.splitlines() if line.startswith("▪")))
     print(f"README recipe: {time.monotonic() - started:.0f} s")
