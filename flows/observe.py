@@ -54,6 +54,13 @@ def match_run_name() -> str:
     return f"match {'full ' if parameters.get('full') else ''}{run_name_part(store)}"
 
 
+def pipeline_run_name() -> str:
+    """``pipeline <n> batches -> <store>``: the flow-run name of an ingest-and-match pipeline run."""
+    parameters = flow_run.parameters
+    store = store_name(store_location(parameters.get("store")))
+    return f"pipeline {len(parameters.get('batches') or [])} batches -> {run_name_part(store)}"
+
+
 def rename_run(name: str) -> None:
     """Rename the current flow run in Prefect's API (e.g. once the match run id exists)."""
     from prefect.client.orchestration import get_client
