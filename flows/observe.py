@@ -62,14 +62,18 @@ def pipeline_run_name() -> str:
 
 
 def rename_run(name: str) -> None:
-    """Rename the current flow run in Prefect's API (e.g. once the match run id exists)."""
+    """Rename the current flow run in Prefect's API (e.g. once the match run id exists); an API
+    that refuses is logged as a warning, not raised."""
     from prefect.client.orchestration import get_client
 
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
         return
-    with get_client(sync_client=True) as client:
-        client.update_flow_run(context.flow_run.id, name=name)
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(context.flow_run.id, name=name)
+    except Exception as exc:  # a name is not worth failing a run for: say so and go on
+        get_run_logger().warning("could not rename the flow run to %r (%s)", name, type(exc).__name__)
 
 
 def artifact_key(kind: str, store: str) -> str:
