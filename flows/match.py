@@ -33,7 +33,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.console import parsed_with_parameters, refusals_in_one_line
 from flows.retries import IO_RETRIES
 from flows.observe import artifact_key, match_run_name, rename_run, run_name_part, timed
-from flows.settings import out_location, store_location, store_name, workbench_run_url
+from flows.settings import out_location, store_location, store_name, workbench_queue_url
 from kinship import report
 from kinship.app import lineage, match_run
 from kinship.app.parameters import MatchParameters, add_arguments
@@ -238,10 +238,11 @@ def publish(matches, provenance: dict, store: str, report_html: str) -> None:
     create_link_artifact(Path(report_html).resolve().as_uri(), link_text=f"report of run {run_id}",
                          key=artifact_key("match-report", store),
                          description="The run's HTML report, on the machine that ran the flow")
-    workbench = workbench_run_url(run_id)
+    workbench = workbench_queue_url()
     if workbench:
-        create_link_artifact(workbench, link_text=f"run {run_id} in the workbench",
-                             key=artifact_key("match-workbench", store), description="The run's page in the workbench")
+        create_link_artifact(workbench, link_text=f"review run {run_id} in the workbench",
+                             key=artifact_key("match-workbench", store),
+                             description="The workbench's review queue (it shows the store's latest finished run)")
     get_run_logger().info("run %s published: %d supported or flagged pairs (%d in the table)%s",
                           run_id, n_reported, len(rows), ", workbench link" if workbench else "")
 

@@ -3,7 +3,7 @@
 ``REUNITE_STORE`` (a SQLite path or a SQLAlchemy URL) and ``REUNITE_OUT`` (a folder) override
 the embedded defaults ``var/reunite.sqlite`` and ``out/`` under the current directory;
 ``REUNITE_WORKBENCH_URL`` (the web workbench's address) makes the match flow publish a link to
-the run's workbench page. Names derived from a store (run names, artifact keys) are here too.
+the workbench's review queue. Names derived from a store (run names, artifact keys) are here too.
 """
 
 from __future__ import annotations
@@ -78,16 +78,17 @@ def artifact_namespace(store: str) -> str:
     return f"{slug}-{hashlib.sha256(where.encode()).hexdigest()[:6]}"
 
 
-def workbench_run_url(run_id: str) -> str | None:
-    """The workbench page of a match run, ``$REUNITE_WORKBENCH_URL/runs/<run id>``, or ``None``
-    when ``REUNITE_WORKBENCH_URL`` is not set (no link is published then).
+def workbench_queue_url() -> str | None:
+    """The workbench's review queue, ``$REUNITE_WORKBENCH_URL/queue`` (it shows the store's latest
+    finished match run, so the run just finished), or ``None`` when ``REUNITE_WORKBENCH_URL`` is
+    not set (no link is published then).
 
     >>> import os
     >>> os.environ["REUNITE_WORKBENCH_URL"] = "https://reunite.lab.example/"
-    >>> workbench_run_url("20260101T000000Z-ab12")
-    'https://reunite.lab.example/runs/20260101T000000Z-ab12'
-    >>> del os.environ["REUNITE_WORKBENCH_URL"]; workbench_run_url("x") is None
+    >>> workbench_queue_url()
+    'https://reunite.lab.example/queue'
+    >>> del os.environ["REUNITE_WORKBENCH_URL"]; workbench_queue_url() is None
     True
     """
     base = os.environ.get("REUNITE_WORKBENCH_URL", "").strip()
-    return f"{base.rstrip('/')}/runs/{run_id}" if base else None
+    return f"{base.rstrip('/')}/queue" if base else None
