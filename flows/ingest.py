@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
 from flows.console import refusals_in_one_line
+from flows.observe import artifact_key, ingest_run_name, timed
 from flows.retries import IO_RETRIES
 from flows.settings import store_label, store_location
 from kinship.app.ingest import ingest_batch
@@ -28,9 +30,16 @@ from kinship.store import Store
 @task(**IO_RETRIES, cache_policy=NO_CACHE)
 def land_batch(store: str, export: str, manifest: str | None, lab: str, kit: str | None, fmt: str,
                reader_options: dict | None, min_autosomal_loci: int):
-    return ingest_batch(Store(store), export, manifest, lab=lab, kit=kit, fmt=fmt,
-                        reader_options=reader_options, min_autosomal_loci=min_autosomal_loci,
-                        progress=_progress_artifact())
+    with timed("lab %s: %s batch %s read, planned and written", lab, fmt, Path(export).name) as note:
+        summary = ingest_batch(Store(store), export, manifest, lab=lab, kit=kit, fmt=fmt,
+                               reader_options=reader_options, min_autosomal_loci=min_autosomal_loci,
+                               progress=_progress_artifact(store))
+        note["text"] = (f" (file_id {summary.file_id}): {summary.n_rows} rows, {summary.n_landed} landed, "
+                        f"{summary.n_untyped} untyped, {summary.n_quarantined} quarantined, "
+                        f"{summary.n_warnings} warnings, {summary.n_samples_landed} samples, "
+                        f"{summary.n_genotypes_added} genotypes added"
+                        + ("; already ingested, nothing added" if summary.already_ingested else ""))
+    return summary
 
 
 #: The command line's progress bar while ``main`` runs (``None`` otherwise): a second listener
@@ -39,14 +48,19 @@ def land_batch(store: str, export: str, manifest: str | None, lab: str, kit: str
 _cli_progress: Callable[[str, int, int], None] | None = None
 
 
-def _progress_artifact():
+def _progress_artifact(store: str):
     """A progress callback for ingest_batch that moves a Prefect progress artifact (0-100 %),
-    and the command line's progress bar when ``scripts/flow ingest`` draws one."""
-    artifact_id = create_progress_artifact(0.0, description="Ingestion: read, plan, write")
+    logs each step with its time, and moves the command line's progress bar when
+    ``scripts/flow ingest`` draws one."""
+    artifact_id = create_progress_artifact(0.0, key=artifact_key("ingestion-progress", store),
+                                           description="Ingestion: read, plan, write")
     cli = _cli_progress
+    logger = get_run_logger()
+    started = time.perf_counter()
 
     def progress(stage: str, n_done: int, n_stages: int) -> None:
         update_progress_artifact(artifact_id, 100.0 * n_done / n_stages)
+        logger.info("step %d of %d (%s), %.2f s since start", n_done, n_stages, stage, time.perf_counter() - started)
         if cli is not None:
             cli(stage, n_done, n_stages)
 
@@ -82,8 +96,8 @@ def _progress_bar(stream=None):
 
 
 @task(cache_policy=NO_CACHE)
-def publish_summary(summary) -> None:
-    create_markdown_artifact(ingestion_summary_markdown(summary), key="ingestion-summary",
+def publish_summary(summary, store: str) -> None:
+    create_markdown_artifact(ingestion_summary_markdown(summary), key=artifact_key("ingestion-summary", store),
                              description="Ingestion summary: rows in, landed, quarantined")
 
 
@@ -93,28 +107,53 @@ LabCode = Annotated[str, Field(pattern=LAB_CODE_PATTERN, max_length=MAX_LABEL_LE
 KitName = Annotated[str, Field(pattern=KIT_NAME_PATTERN, max_length=MAX_LABEL_LENGTH)]
 
 
-@flow(name="ingest", log_prints=True)
+#: The export formats the ingest flow reads (:data:`kinship.io.READERS`), a choice on the form.
+ExportFormat = Literal[tuple(sorted(READERS))]
+
+
+@flow(name="ingest", log_prints=True, flow_run_name=ingest_run_name)
 def ingest(
     export: str,
     lab: LabCode,
     manifest: str | None = None,
     kit: KitName | None = None,
-    fmt: str = "genemapper",
+    fmt: ExportFormat = "genemapper",
     store: str | None = None,
     reader_options: dict | None = None,
     min_autosomal_loci: int = 12,
 ) -> dict:
-    """Ingest ``export`` with its ``manifest`` (optional for CODIS CMF, whose specimen
-    categories give role and relationship) into the store; returns the ingestion summary.
-    ``fmt``: genemapper | tidy | parquet | cmf | vcf | forenseq | straitrazor; ``reader_options``
-    go to the reader (e.g. ``{"category_map": {...}}`` for cmf; for vcf ``{"caller": "hipstr",
-    "build": "GRCh37", "quality": {"min_q": 0.9, "min_depth": 10, "max_ci_width": 1}}``, see
-    :mod:`kinship.io.vcf`; ``{"analytical_reads": 20}`` for straitrazor). A batch that lands no
-    sample is recorded with its quarantine; ``nothing_landed_reason`` then says why (counts and
-    rules only), and the command line exits non-zero on it."""
-    summary = land_batch(store_location(store), export, manifest, lab, kit, fmt, reader_options,
-                         min_autosomal_loci)
-    publish_summary(summary)
+    """Ingest one lab batch, an export file with its manifest, into the store.
+
+    Returns the ingestion summary (rows in, landed, untyped, quarantined, the batch's file id).
+    A batch that lands no sample is recorded with its quarantine; ``nothing_landed_reason`` then
+    says why (counts and rules only), and the command line exits non-zero on it.
+    The paths are read by the process that runs the flow: on a deployment, the worker's machine,
+    so an upload from a browser is not possible here (copy the files to the worker first).
+
+    Args:
+        export: Path of the lab's export file on the machine that runs the flow (the worker's
+            file system, e.g. /srv/reunite/incoming/run7.txt), in the format `fmt`.
+        lab: Registered lab code of the batch, ASCII, e.g. DEMO-LAB (scripts/flow labs list);
+            a manifest lab column must name the same lab.
+        manifest: Path of the manifest CSV on the worker's machine (schemas/manifest.v5.json);
+            optional for CODIS CMF, whose specimen categories give role and relationship.
+        kit: Typing kit of the batch, a catalogue name (scripts/flow kits list); fills the
+            manifest's empty kit cells. Empty: the manifest's own kit column.
+        fmt: Format of the export: genemapper (GeneMapper text), tidy (CSV), parquet, cmf
+            (CODIS CMF XML), vcf (HipSTR, GangSTR, ExpansionHunter), forenseq (UAS report xlsx)
+            or straitrazor.
+        store: SQLite path or SQLAlchemy URL of the store, as the worker sees it; empty:
+            $REUNITE_STORE, else var/reunite.sqlite under the working directory.
+        reader_options: Options for the reader, JSON; e.g. {"category_map": {...}} for cmf;
+            for vcf {"caller": "hipstr", "build": "GRCh37", "quality": {"min_q": 0.9,
+            "min_depth": 10, "max_ci_width": 1}}; {"analytical_reads": 20} for straitrazor.
+            Empty: the reader's defaults.
+        min_autosomal_loci: Fewest typed autosomal loci a profile needs to land; a profile with
+            fewer is quarantined (default 12).
+    """
+    store = store_location(store)
+    summary = land_batch(store, export, manifest, lab, kit, fmt, reader_options, min_autosomal_loci)
+    publish_summary(summary, store)
     return {**asdict(summary), "nothing_landed_reason": summary.nothing_landed_reason()}
 
 

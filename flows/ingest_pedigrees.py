@@ -13,6 +13,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.ingest import LabCode
+from flows.observe import pedigree_run_name, timed
 from flows.retries import IO_RETRIES
 from flows.settings import store_location
 from kinship.app.ingest import ingest_pedigrees as ingest_pedigree_table
@@ -23,14 +24,28 @@ from kinship.store import Store
 
 @task(**IO_RETRIES, cache_policy=NO_CACHE)
 def land_pedigrees(store: str, pedigrees: str, lab: str):
-    return ingest_pedigree_table(Store(store), pedigrees, lab=lab)
+    with timed("lab %s: pedigree table stored", lab) as note:
+        summary = ingest_pedigree_table(Store(store), pedigrees, lab=lab)
+        note["text"] = ": " + ", ".join(f"{value} {key}" for key, value in asdict(summary).items()
+                                        if isinstance(value, int) and not isinstance(value, bool))
+    return summary
 
 
-@flow(name="ingest-pedigrees", log_prints=True)
+@flow(name="ingest-pedigrees", log_prints=True, flow_run_name=pedigree_run_name)
 def ingest_pedigrees(pedigrees: str, lab: LabCode, store: str | None = None) -> dict:
-    """Store the families of the PED-style CSV ``pedigrees`` (columns family_id, id, father,
-    mother, sex, sample_id, is_missing) for ``lab``; every typed member must be a stored
-    reference. Returns the summary (families, members, typed, families added)."""
+    """Store the families of a PED-style pedigree table for a lab; profiles first.
+
+    Every typed member must be a stored reference. Returns the summary (families, members,
+    typed, families added).
+
+    Args:
+        pedigrees: Path of the PED-style CSV on the machine that runs the flow (the worker's
+            file system, not your browser's), columns family_id, id, father, mother, sex,
+            sample_id, is_missing.
+        lab: Registered lab code of the families, ASCII (scripts/flow labs list).
+        store: SQLite path or SQLAlchemy URL of the store on the worker; empty: $REUNITE_STORE,
+            else var/reunite.sqlite under the working directory.
+    """
     return asdict(land_pedigrees(store_location(store), pedigrees, lab))
 
 

@@ -18,19 +18,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from collections.abc import Callable
+from pathlib import Path
 
-from prefect import flow, task, unmapped
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.context import FlowRunContext
 from prefect.utilities.annotations import quote
-from prefect.artifacts import (create_markdown_artifact, create_progress_artifact, create_table_artifact,
-                               update_progress_artifact)
+from prefect.artifacts import (create_link_artifact, create_markdown_artifact, create_progress_artifact,
+                               create_table_artifact, update_progress_artifact)
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.console import parsed_with_parameters, refusals_in_one_line
 from flows.retries import IO_RETRIES
-from flows.settings import out_location, store_location
+from flows.observe import artifact_key, match_run_name, rename_run, run_name_part, timed
+from flows.settings import out_location, store_location, store_name, workbench_queue_url
 from kinship import report
 from kinship.app import lineage, match_run
 from kinship.app.parameters import MatchParameters, add_arguments
@@ -44,12 +47,18 @@ IO = dict(cache_policy=NO_CACHE, **IO_RETRIES)  # transient failures only (flows
 
 @task(**IO)
 def load_genotypes(store: str):
-    return Store(store).load_genotypes()
+    with timed("genotypes loaded") as note:
+        genotypes = Store(store).load_genotypes()
+        note["text"] = f": {len(genotypes)} rows"
+    return genotypes
 
 
 @task(**IO)
 def load_family_members(store: str):
-    return Store(store).load_family_members()
+    with timed("family members loaded") as note:
+        members = Store(store).load_family_members()
+        note["text"] = f": {len(members)} rows"
+    return members
 
 
 @task(**IO)
@@ -89,7 +98,15 @@ def load_previous_matches(store: str, previous: dict | None):
 
 @task(**COMPUTE)
 def assemble(genotypes, members, pedigrees, families):
-    return match_run.assemble_inputs(genotypes, members, pedigrees, families=families)
+    with timed("inputs assembled") as note:
+        inputs = match_run.assemble_inputs(genotypes, members, pedigrees, families=families)
+        note["text"] = (f": {len(inputs.candidate_ids)} candidates, {len(inputs.reference_ids)} references, "
+                        f"{len(inputs.families)} families")
+    if not inputs.candidate_ids or not inputs.families:
+        get_run_logger().warning("nothing to match: %d candidates and %d families in the store; ingest the "
+                                 "candidates' and the references' batches first",
+                                 len(inputs.candidate_ids), len(inputs.families))
+    return inputs
 
 
 @task(**IO)
@@ -105,13 +122,20 @@ def effective_frequencies(inputs, table, params: MatchParameters):
 
 @task(**COMPUTE)
 def encode(inputs, table, params: MatchParameters):
-    return match_run.encode_run(inputs, table, params.mutation_model, theta=params.theta, linkage=params.linkage)
+    with timed("profiles encoded") as note:
+        run = match_run.encode_run(inputs, table, params.mutation_model, theta=params.theta, linkage=params.linkage)
+        note["text"] = f": {len(run.loci)} loci used, {len(run.loci_left_out)} left out"
+    return run
 
 
 @task(**COMPUTE)
 def plan(run, params: MatchParameters, previous, previous_inputs, previous_matches, full: bool):
-    return match_run.plan_run(run, params, previous=previous, previous_inputs=previous_inputs,
-                              previous_matches=previous_matches, force_full=full)
+    with timed("run planned") as note:
+        run_plan = match_run.plan_run(run, params, previous=previous, previous_inputs=previous_inputs,
+                                      previous_matches=previous_matches, force_full=full)
+        note["text"] = (f": {run_plan.kind} ({run_plan.reason}), {len(run_plan.shards)} family shards, "
+                        f"{int(run_plan.new_candidates.sum())} new candidates, {int(run_plan.new_families.sum())} new families")
+    return run_plan
 
 
 @task(**COMPUTE)
@@ -136,13 +160,22 @@ def y_evidence(genotypes, samples, run, matches, params: MatchParameters):
 
 @task(**COMPUTE)
 def calibrate(run, matches, y_max, params: MatchParameters):
-    return match_run.calibrate(run, matches, threshold=params.threshold,
-                               max_expected_unrelated=params.max_expected_unrelated, y_max=y_max)
+    with timed("pairs calibrated") as note:
+        calibrated = match_run.calibrate(run, matches, threshold=params.threshold,
+                                         max_expected_unrelated=params.max_expected_unrelated, y_max=y_max)
+        note["text"] = f": {len(calibrated)} kept pairs"
+    return calibrated
 
 
 @task(**COMPUTE)
 def assess(run, matches, y_max, params: MatchParameters):
-    return match_run.assess(run, matches, prior=params.prior, k=params.k, threshold=params.threshold, y_max=y_max)
+    with timed("posteriors and joint assignment") as note:
+        assessed = match_run.assess(run, matches, prior=params.prior, k=params.k, threshold=params.threshold,
+                                    y_max=y_max)
+        counts = assessed["conclusion"].value_counts()
+        note["text"] = (f": {int(counts.get('support', 0))} supported, {int(assessed['flagged'].sum())} flagged, "
+                        f"{int(counts.get('excluded', 0))} excluded of {len(assessed)} kept pairs")
+    return assessed
 
 
 @task(**COMPUTE)
@@ -163,31 +196,55 @@ def describe(run, params: MatchParameters, substitutions, started_at, run_plan, 
 
 @task(**IO)
 def save_matches(store: str, provenance: dict, matches, run) -> int:
-    return Store(store).save_match_run(provenance, matches, run_inputs=match_run.entity_hashes(run.inputs),
-                                       complete=False)
+    with timed("run %s saved in the store", provenance["run_id"]) as note:
+        saved = Store(store).save_match_run(provenance, matches, run_inputs=match_run.entity_hashes(run.inputs),
+                                            complete=False)
+        note["text"] = f": {len(matches)} pairs"
+    return saved
 
 
 @task(**IO)
 def write_outputs(out_dir: str, matches, pairs, provenance: dict, members, call_quality=None):
-    return report.write_all(out_dir, matches, pairs, provenance, samples=members, call_quality=call_quality)
+    with timed("run %s outputs written", provenance["run_id"]) as note:
+        paths = report.write_all(out_dir, matches, pairs, provenance, samples=members, call_quality=call_quality)
+        note["text"] = f": {len(paths)} files"
+    return paths
 
 
 @task(**IO)
 def finish_run(store: str, provenance: dict) -> None:
-    return Store(store).finish_match_run(provenance["run_id"])
+    Store(store).finish_match_run(provenance["run_id"])
+    get_run_logger().info("run %s marked finished", provenance["run_id"])
 
 
 @task(**IO)
 def prune_runs(store: str, keep_full_runs: int) -> dict:
-    return Store(store).prune_match_runs(keep_full=keep_full_runs)
+    with timed("retention applied (keep %d full runs)", keep_full_runs):
+        return Store(store).prune_match_runs(keep_full=keep_full_runs)
 
 
 @task(**COMPUTE)
-def publish(matches, provenance: dict) -> None:
-    create_table_artifact(report.top_candidates_table(matches), key="top-candidates",
-                          description="Best family per candidate, strongest first")
-    create_markdown_artifact(report.summary_markdown(matches, provenance), key="match-summary",
-                             description="Match run summary")
+def publish(matches, provenance: dict, store: str, report_html: str) -> None:
+    rows, n_reported = report.reported_pairs_table(matches)
+    shown = (f"all {n_reported}" if len(rows) == n_reported
+             else f"the strongest {len(rows)} of {n_reported} (capped at {report.REPORTED_PAIRS_CAP}; every pair is "
+                  "in matches.parquet)")
+    run_id = provenance["run_id"]
+    create_table_artifact(rows, key=artifact_key("top-candidates", store),
+                          description=f"Run {run_id}: {shown} supported or flagged pairs, strongest first, with "
+                                      "posteriors after database size and calibration (p_unrelated, expected_unrelated)")
+    create_markdown_artifact(report.summary_markdown(matches, provenance), key=artifact_key("match-summary", store),
+                             description=f"Match run {run_id} summary")
+    create_link_artifact(Path(report_html).resolve().as_uri(), link_text=f"report of run {run_id}",
+                         key=artifact_key("match-report", store),
+                         description="The run's HTML report, on the machine that ran the flow")
+    workbench = workbench_queue_url()
+    if workbench:
+        create_link_artifact(workbench, link_text=f"review run {run_id} in the workbench",
+                             key=artifact_key("match-workbench", store),
+                             description="The workbench's review queue (it shows the store's latest finished run)")
+    get_run_logger().info("run %s published: %d supported or flagged pairs (%d in the table)%s",
+                          run_id, n_reported, len(rows), ", workbench link" if workbench else "")
 
 
 #: The command line's progress bar over the family shards while ``reunite match`` runs (``None``
@@ -196,7 +253,8 @@ def publish(matches, provenance: dict) -> None:
 _cli_progress: Callable[[int, int], None] | None = None
 
 
-@flow(name="match", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2), validate_parameters=False)
+@flow(name="match", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2), validate_parameters=False,
+      flow_run_name=match_run_name)
 def match(
     parameters: MatchParameters = MatchParameters(),
     store: str | None = None,
@@ -246,7 +304,9 @@ def match(
     """
     params = MatchParameters.of(parameters)  # Prefect's own validation is off: this is the one check
     store = store_location(store)
+    logger = get_run_logger()
     started_at = match_run.utc_now()
+    clock = time.perf_counter()
     members = load_family_members(store)
     genotypes = load_genotypes(store)
     inputs = assemble(genotypes, members, load_pedigrees(store), load_families(store))
@@ -264,12 +324,16 @@ def match(
                     load_previous_matches(store, previous), full)
     futures = score_shard.map(unmapped(q_run), run_plan.shards, unmapped(params))
     kept = run_plan.previous
-    progress = create_progress_artifact(0.0, description=f"Family shards scored (of {len(run_plan.shards)})")
+    progress = create_progress_artifact(0.0, key=artifact_key("match-progress", store),
+                                        description=f"Family shards scored (of {len(run_plan.shards)})")
+    every = max(1, len(run_plan.shards) // 20)  # about 20 progress lines in the log, whatever the size
     for done, future in enumerate(futures, 1):  # reduce as shards finish: memory O((candidates + families) * k)
         kept = combine([kept, future.result()], params)
         update_progress_artifact(progress, 100.0 * done / len(run_plan.shards))
         if _cli_progress is not None:  # the command line's progress bar (flows/cli.py); None in Prefect runs
             _cli_progress(done, len(run_plan.shards))
+        if done % every == 0 or done == len(run_plan.shards):
+            logger.info("shard %d of %d scored, %.1f s since start", done, len(run_plan.shards), time.perf_counter() - clock)
     if not run_plan.shards:
         update_progress_artifact(progress, 100.0)
     results = [kept] if kept else []
@@ -278,13 +342,15 @@ def match(
     matches = assess(q_run, calibrate(q_run, with_y, y_max, params), y_max, params)
     pairs = detail(q_run, select_pairs(matches))
     provenance = describe(q_run, params, substitutions, started_at, run_plan, previous, matches, y_str)
+    rename_run(f"match {provenance['kind']} {run_name_part(store_name(store))} {provenance['run_id']}")
     save_matches(store, provenance, matches, q_run)  # recorded, not yet finished
     drops = load_call_quality_drops(store)
     paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members, drops)  # whole or nothing
     finish_run(store, provenance)  # finished only once its outputs exist
     if keep_full_runs is not None:
         prune_runs(store, keep_full_runs)
-    publish(matches, provenance)
+    publish(matches, provenance, store, paths["report_html"])
+    logger.info("run %s finished in %.1f s", provenance["run_id"], time.perf_counter() - clock)
     return {"provenance": provenance, "paths": {k: str(v) for k, v in paths.items()}}
 
 

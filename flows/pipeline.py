@@ -7,6 +7,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.ingest import ingest
 from flows.match import match
+from flows.observe import pipeline_run_name
 from flows.settings import store_location
 from kinship.app.ingest.labels import check_batch_labels
 from kinship.app.parameters import MatchParameters
@@ -20,7 +21,7 @@ def register_labs(store: str, labs: dict[str, str]) -> None:
             opened.register_lab(code, name)
 
 
-@flow(name="pipeline", log_prints=True, validate_parameters=False)
+@flow(name="pipeline", log_prints=True, validate_parameters=False, flow_run_name=pipeline_run_name)
 def pipeline(
     batches: list[dict],
     parameters: MatchParameters = MatchParameters(),

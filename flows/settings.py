@@ -1,12 +1,17 @@
 """Defaults shared by the flows: where the store and the outputs live.
 
 ``REUNITE_STORE`` (a SQLite path or a SQLAlchemy URL) and ``REUNITE_OUT`` (a folder) override
-the embedded defaults ``var/reunite.sqlite`` and ``out/`` under the current directory.
+the embedded defaults ``var/reunite.sqlite`` and ``out/`` under the current directory;
+``REUNITE_WORKBENCH_URL`` (the web workbench's address) makes the match flow publish a link to
+the workbench's review queue. Names derived from a store (run names, artifact keys) are here too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+from pathlib import Path, PurePath
 
 DEFAULT_STORE = "var/reunite.sqlite"
 DEFAULT_OUT = "out"
@@ -39,3 +44,51 @@ def backup_key() -> str | None:
     not recorded in Prefect's database.
     """
     return os.environ.get("REUNITE_BACKUP_KEY") or None
+
+
+#: Prefect artifact keys: lowercase letters, digits and dashes only.
+_KEY_UNSAFE = re.compile(r"[^a-z0-9]+")
+
+
+def store_name(store: str) -> str:
+    """A store's short name for run names and artifact keys: the file's stem for a SQLite path
+    (``var/demo.sqlite`` -> ``demo``), the database name for a URL (never its user or password).
+
+    >>> store_name("var/demo.sqlite"), store_name("postgresql+psycopg://reunite:pw@db.lab/reunite_prod")
+    ('demo', 'reunite_prod')
+    """
+    if "://" in store:
+        path = store.split("://", 1)[1].partition("/")[2]
+        return path.split("?", 1)[0].rsplit("/", 1)[-1] or "store"
+    return PurePath(store).stem or "store"
+
+
+def artifact_namespace(store: str) -> str:
+    """The part of a flow's artifact keys that tells its store apart: the store's short name,
+    sanitised, and 6 hex digits of a hash of where it is (its absolute path, or its URL without
+    the password), so that the demo store's and production's artifacts never share a key.
+
+    >>> import re
+    >>> ns = artifact_namespace("var/demo.sqlite")
+    >>> bool(re.fullmatch(r"demo-[0-9a-f]{6}", ns)), ns == artifact_namespace("var/other.sqlite")
+    (True, False)
+    """
+    where = store_label(store) if "://" in store else str(Path(store).resolve())
+    slug = _KEY_UNSAFE.sub("-", store_name(store).lower()).strip("-")[:40] or "store"
+    return f"{slug}-{hashlib.sha256(where.encode()).hexdigest()[:6]}"
+
+
+def workbench_queue_url() -> str | None:
+    """The workbench's review queue, ``$REUNITE_WORKBENCH_URL/queue`` (it shows the store's latest
+    finished match run, so the run just finished), or ``None`` when ``REUNITE_WORKBENCH_URL`` is
+    not set (no link is published then).
+
+    >>> import os
+    >>> os.environ["REUNITE_WORKBENCH_URL"] = "https://reunite.lab.example/"
+    >>> workbench_queue_url()
+    'https://reunite.lab.example/queue'
+    >>> del os.environ["REUNITE_WORKBENCH_URL"]; workbench_queue_url() is None
+    True
+    """
+    base = os.environ.get("REUNITE_WORKBENCH_URL", "").strip()
+    return f"{base.rstrip('/')}/queue" if base else None

@@ -28,6 +28,8 @@ from kinship.report.markdown import (
     ingestion_summary_text,
     summary_markdown,
     top_candidates_table,
+    reported_pairs_table,
+    REPORTED_PAIRS_CAP,
 )
 from kinship.report.tables import TABLE_SCHEMAS, arrow_schema, check_table, write_tables
 
@@ -44,6 +46,8 @@ __all__ = [
     "write_report",
     "summary_markdown",
     "top_candidates_table",
+    "reported_pairs_table",
+    "REPORTED_PAIRS_CAP",
     "ingestion_summary_markdown",
     "ingestion_summary_text",
     "family_power_markdown",

@@ -20,6 +20,8 @@ from kinship.report.html import report_locale
 __all__ = [
     "summary_markdown",
     "top_candidates_table",
+    "reported_pairs_table",
+    "REPORTED_PAIRS_CAP",
     "ingestion_summary_markdown",
     "ingestion_summary_text",
     "family_power_markdown",
@@ -179,6 +181,92 @@ def top_candidates_table(matches: pd.DataFrame, n: int = 25) -> list[dict]:
             }
         )
     return rows
+
+
+#: At most this many rows in :func:`reported_pairs_table` (a Prefect table artifact stays readable).
+REPORTED_PAIRS_CAP = 500
+
+
+def _number(value, digits: int | None = None):
+    """A JSON-safe float: ``None`` for a missing or infinite value, else rounded to ``digits``."""
+    if value is None or pd.isna(value):
+        return None
+    value = float(value)
+    if not math.isfinite(value):
+        return None
+    return round(value, digits) if digits is not None else value
+
+
+def reported_pairs_table(matches: pd.DataFrame, cap: int = REPORTED_PAIRS_CAP) -> tuple[list[dict], int]:
+    """Every supported or flagged pair of a run, strongest evidence first, with its calibration,
+    as JSON-safe rows (the match flow's ``top-candidates`` Prefect table artifact).
+
+    Parameters
+    ----------
+    matches : DataFrame
+        Schema ``matches.v3``.
+    cap : int
+        At most this many rows (the strongest); the caller says so when the run has more.
+
+    Returns
+    -------
+    rows : list of dict
+        Keys ``candidate_id``, ``family`` (``"lab/family_id"``), ``family_kind``, ``cpi``
+        (text, from the autosomal ``log10_lr``), ``log10_lr`` and ``log10_lr_total`` (floats
+        rounded to 4 decimals, ``None`` for LR 0), ``n_loci_compared``, ``n_inconsistent``,
+        ``rank_for_candidate``, ``rank_for_family`` (``None`` outside the best k),
+        ``posterior``, ``family_posterior``, ``joint_posterior`` (after database size),
+        ``p_unrelated`` and ``expected_unrelated`` (the calibration: chance, and expected number,
+        of unrelated candidates reaching this LR against this family), ``conclusion``,
+        ``flagged``. Sorted by descending ``log10_lr_total``, ties by candidate id, lab, family.
+    n_reported : int
+        The number of supported or flagged pairs in the run (more than ``len(rows)`` when capped).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> df = pd.DataFrame({
+    ...     "candidate_id": ["C2", "C1", "C3"], "lab": ["L"] * 3, "family_id": ["F1", "F1", "F2"],
+    ...     "family_kind": ["couple", "couple", "siblings"], "log10_lr": [-np.inf, 7.51234, 2.0],
+    ...     "log10_lr_total": [-np.inf, 7.51234, 4.5], "n_loci_compared": [18, 18, 18],
+    ...     "n_inconsistent": [4, 0, 1], "rank_for_candidate": [1, 1, 1], "rank_for_family": [2, 1, 1],
+    ...     "posterior": [0.0, 1.0, 0.9], "family_posterior": [0.0, 1.0, 0.8],
+    ...     "joint_posterior": [np.nan, 1.0, 0.85], "p_unrelated": [1.0, 1e-9, 2e-5],
+    ...     "expected_unrelated": [200.0, 2e-7, 0.004], "conclusion": ["excluded", "support", "support"],
+    ...     "flagged": [False, False, False]})
+    >>> rows, n = reported_pairs_table(df)
+    >>> n, [(r["candidate_id"], r["family_kind"], r["expected_unrelated"]) for r in rows]
+    (2, [('C1', 'couple', 2e-07), ('C3', 'siblings', 0.004)])
+    >>> [r["candidate_id"] for r in reported_pairs_table(df, cap=1)[0]], reported_pairs_table(df, cap=1)[1]
+    (['C1'], 2)
+    """
+    reported = matches[(matches["conclusion"] == "support") | matches["flagged"].fillna(False).astype(bool)]
+    ordered = reported.sort_values(["log10_lr_total", "candidate_id", "lab", "family_id"],
+                                   ascending=[False, True, True, True], kind="stable")
+    rows = []
+    for row in ordered.head(cap).itertuples(index=False):
+        rows.append(
+            {
+                "candidate_id": str(row.candidate_id),
+                "family": f"{row.lab}/{row.family_id}",
+                "family_kind": str(row.family_kind),
+                "cpi": format_cpi(float(row.log10_lr)),
+                "log10_lr": _number(row.log10_lr, 4),
+                "log10_lr_total": _number(row.log10_lr_total, 4),
+                "n_loci_compared": int(row.n_loci_compared),
+                "n_inconsistent": int(row.n_inconsistent),
+                "rank_for_candidate": None if pd.isna(row.rank_for_candidate) else int(row.rank_for_candidate),
+                "rank_for_family": None if pd.isna(row.rank_for_family) else int(row.rank_for_family),
+                "posterior": _number(row.posterior),
+                "family_posterior": _number(row.family_posterior),
+                "joint_posterior": _number(row.joint_posterior),
+                "p_unrelated": _number(row.p_unrelated),
+                "expected_unrelated": _number(row.expected_unrelated),
+                "conclusion": str(row.conclusion),
+                "flagged": bool(row.flagged),
+            }
+        )
+    return rows, len(reported)
 
 
 def ingestion_summary_markdown(summary, *, locale: str | None = None) -> str:
