@@ -262,3 +262,19 @@ def test_an_ingested_store_gives_the_old_inputs_and_hashes(tmp_path):
     loci = sorted(set(inputs.profiles.typed_counts()) & set(table.loci))
     np.testing.assert_array_equal(encode_profiles(inputs.profiles, inputs.reference_ids, table, loci),
                                   _old_encode(old, inputs.reference_ids, table, loci))
+
+
+def test_the_y_step_reads_the_stores_categorical_frame_as_it_reads_strings():
+    """Store.load_genotypes gives categorical columns now; the Y-STR step (which reads the same
+    frame) must give the same columns and provenance as on plain strings."""
+    from kinship.app.lineage import y_lineage_columns
+    from tests.unit.test_ystr_lineage import _store
+
+    genotypes, sex, inputs = _store()
+    matches = pd.DataFrame({"candidate_id": ["C1", "C1", "C2", "C3", "C4", "C1"],
+                            "lab": ["L"] * 6, "family_id": ["A", "B", "A", "A", "A", "C"]})
+    plain = y_lineage_columns(genotypes.astype(str), sex, inputs, matches, step_ratio=0.0)
+    coded = y_lineage_columns(genotypes.astype("category"), sex, inputs, matches, step_ratio=0.0)
+    pd.testing.assert_frame_equal(coded[0], plain[0])
+    assert coded[1] == plain[1] and coded[2].tolist() == plain[2].tolist()
+    assert plain[0]["log10_lr_y"].notna().sum() == 3
