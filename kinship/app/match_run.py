@@ -40,7 +40,7 @@ import hashlib
 import json
 import re
 import warnings
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from functools import cached_property
 from typing import Sequence
 from datetime import datetime, timezone
@@ -256,7 +256,9 @@ class EncodedRun:
 def _family_record(f: Family) -> dict:
     """``asdict(f)`` without ``n_missing`` when it is 1: the inputs' hash of a run before families
     declared their missing children is unchanged."""
-    record = asdict(f)
+    # a parentage family holds no nested dataclass (``others`` is empty when ``pedigree`` is
+    # None): its fields as they are serialise as ``asdict`` would, without the deep copy
+    record = asdict(f) if f.pedigree is not None else {k.name: getattr(f, k.name) for k in fields(f)}
     if f.n_missing == 1:
         del record["n_missing"]
     return record

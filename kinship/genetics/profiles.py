@@ -369,27 +369,36 @@ class ProfileTable(Mapping):
     # -- canonical JSON and hashes ------------------------------------------------------------
 
     @cached_property
-    def _tokens(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
-        """The JSON pieces genotypes are written with: a flat uint8 buffer, each token's start
-        and length, and the base token id of each kind."""
+    def _genotype_ids(self) -> tuple[np.ndarray, list[bytes], np.ndarray]:
+        """Each row's genotype ``(locus, allele_1, allele_2)`` numbered among the distinct ones
+        (a few thousand at 20 loci, however many samples), and each one's JSON text in four
+        variants: id ``4 g + 2 first + last`` is ``["L", ["a", "b"]]`` with ``[`` before it when
+        it is a profile's first genotype, and ``]`` after it when it is the last, else ``, ``.
+        The last id, ``4 n_genotypes``, is an empty profile's ``[]``.
+
+        Returns ``(ids int64 per row, texts, text lengths int64)``."""
+        n_l, n_a = max(len(self.loci), 1), max(self.alleles.size, 1)
+        key = (self.locus.astype(np.int64) * n_a + self.allele_1) * n_a + self.allele_2
+        if n_l * n_a * n_a <= 1 << 26:  # dense numbering, no sort
+            used = np.zeros(n_l * n_a * n_a, dtype=bool)
+            used[key] = True
+            distinct = np.flatnonzero(used)
+            number = np.cumsum(used) - 1
+            gid = number[key]
+        else:
+            distinct, gid = np.unique(key, return_inverse=True)
         loci = [_json_token(l) for l in self.loci]
         alleles = [_json_token(a) for a in self.alleles.tolist()]
-        kinds = {
-            "first": ["[[" + l + ", [" for l in loci],    # a profile's first genotype
-            "rest": [", [" + l + ", [" for l in loci],    # any later one
-            "a1": [a + ", " for a in alleles],
-            "a2": [a + "]]" for a in alleles],            # a genotype's end
-            "a2_last": [a + "]]]" for a in alleles],      # a profile's end
-            "empty": ["[]"],                              # an empty profile
-            "none": [""],
-        }
-        base, pieces = {}, []
-        for kind, texts in kinds.items():
-            base[kind] = len(pieces)
-            pieces += [t.encode("ascii") for t in texts]
-        lengths = np.array([len(p) for p in pieces], dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        return np.frombuffer(b"".join(pieces), dtype=np.uint8), starts, lengths, base
+        texts: list[bytes] = []
+        for k in distinct.tolist():
+            l, rest = divmod(k, n_a * n_a)
+            x, y = divmod(rest, n_a)
+            g = f"[{loci[l]}, [{alleles[x]}, {alleles[y]}]]"
+            texts += [(g + ", ").encode("ascii"), (g + "]").encode("ascii"),
+                      ("[" + g + ", ").encode("ascii"), ("[" + g + "]").encode("ascii")]
+        texts.append(b"[]")
+        lengths = np.array([len(t) for t in texts], dtype=np.int64)
+        return np.asarray(gid, dtype=np.int64), texts, lengths
 
     def profile_json(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The canonical JSON of some samples' profiles, byte for byte
@@ -414,7 +423,7 @@ class ProfileTable(Mapping):
         >>> buf.tobytes().decode() == json.dumps(sorted(t["A"].items()))
         True
         """
-        tbytes, tstart, tlen, base = self._tokens
+        gid, texts, lengths = self._genotype_ids
         positions = np.asarray(positions, dtype=np.int64)
         counts = self.offsets[positions + 1] - self.offsets[positions]
         m = np.maximum(counts, 1)  # an empty profile is one pseudo-row, "[]"
@@ -423,23 +432,13 @@ class ProfileTable(Mapping):
         row = np.repeat(self.offsets[positions], m) + within
         empty = np.repeat(counts == 0, m)
         row[empty] = 0
-        pad = np.zeros(1, dtype=np.int64)  # safe indexing when no sample has a row
-        locus = np.concatenate([self.locus, pad])[row]
-        a1 = np.concatenate([self.allele_1, pad])[row]
-        a2 = np.concatenate([self.allele_2, pad])[row]
-        t0 = np.where(within == 0, base["first"] + locus, base["rest"] + locus)
-        t1 = base["a1"] + a1
-        t2 = np.where(within == np.repeat(m - 1, m), base["a2_last"] + a2, base["a2"] + a2)
-        t0[empty], t1[empty], t2[empty] = base["empty"], base["none"], base["none"]
-        tok = np.stack([t0, t1, t2], axis=1).ravel()
-        length = tlen[tok]
-        end = np.cumsum(length)
-        total = int(end[-1]) if end.size else 0
-        src = np.repeat(tstart[tok] - (end - length), length) + np.arange(total, dtype=np.int64)
-        per_row = length.reshape(-1, 3).sum(axis=1)
-        per_sample = np.add.reduceat(per_row, seg) if seg.size else np.zeros(0, np.int64)
+        tok = 4 * np.concatenate([gid, np.zeros(1, np.int64)])[row]
+        tok += 2 * (within == 0) + (within == np.repeat(m - 1, m))
+        tok[empty] = len(texts) - 1
+        per_sample = np.add.reduceat(lengths[tok], seg) if seg.size else np.zeros(0, np.int64)
         offsets = np.concatenate([[0], np.cumsum(per_sample)]).astype(np.int64)
-        return tbytes[src], offsets
+        text = b"".join(map(texts.__getitem__, tok.tolist()))
+        return np.frombuffer(text, dtype=np.uint8), offsets
 
     def iter_json(self, positions: Sequence[int] | np.ndarray, *, chunk: int = JSON_CHUNK) -> Iterator[memoryview | None]:
         """The canonical JSON (:meth:`profile_json`) of each position in turn, as a memoryview
