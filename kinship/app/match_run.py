@@ -325,7 +325,7 @@ def assemble_inputs(
     families_frame = families  # the name ``families`` is the Family tuple below
     catalogue = catalogue or default_catalogue()
     autosomal_loci = [l for l in genotypes["locus"].unique().tolist() if catalogue.is_autosomal(l)]
-    profiles = ProfileTable.from_frame(genotypes[np.asarray(genotypes["locus"].isin(autosomal_loci), dtype=bool)])
+    profiles = ProfileTable.from_frame(genotypes, loci=autosomal_loci)
     roles = genotypes.drop_duplicates("sample_id")
     candidates = np.asarray(roles["sample_id"][np.asarray(roles["role"] == "candidate", dtype=bool)], dtype=object)
     candidate_ids = tuple(sorted(candidates[profiles.positions(candidates) >= 0].tolist()))

@@ -41,19 +41,25 @@ JSON_CHUNK = 1 << 16
 _COLUMNS = ("sample_id", "locus", "allele_1", "allele_2")
 
 
-def _codes(values: pd.Series | np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes int64, categories)`` of one column: the used values only, sorted in Python's
-    string order (the order of ``sorted``), codes into them. Categorical columns keep their
-    codes (remapped); anything else is hashed once (:func:`pandas.factorize`)."""
+def _raw_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes int64, categories object)`` of one column: a categorical column's own codes,
+    anything else hashed once (:func:`pandas.factorize`); ``-1`` for a null."""
     if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
-        codes = np.asarray(values.cat.codes, dtype=np.int64)
-        cats = np.asarray(values.cat.categories, dtype=object)
-    else:
-        codes, cats = pd.factorize(values, sort=False)
-        codes = np.asarray(codes, dtype=np.int64)
-        cats = np.asarray(cats, dtype=object)
+        return np.asarray(values.cat.codes, dtype=np.int64), np.asarray(values.cat.categories, dtype=object)
+    codes, cats = pd.factorize(values, sort=False)
+    return np.asarray(codes, dtype=np.int64), np.asarray(cats, dtype=object)
+
+
+def _codes(values: pd.Series, what: str, rows: np.ndarray | None = None,
+           raw: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes int64, categories)`` of one column at ``rows`` (bool mask; default all): the
+    used values only, sorted in Python's string order (the order of ``sorted``), codes into them."""
+    codes, cats = raw if raw is not None else _raw_codes(values)
+    if rows is not None:
+        codes = codes[rows]
     if codes.size and codes.min() < 0:
-        row = int(np.flatnonzero(codes < 0)[0])
+        k = int(np.flatnonzero(codes < 0)[0])
+        row = int(np.flatnonzero(rows)[k]) if rows is not None else k
         raise ReuniteInputError(
             f"genotypes row {row}: {what} is empty (null); expected a value in every row; "
             "fix: pass the store's genotypes (Store.load_genotypes)")
@@ -141,7 +147,7 @@ class ProfileTable(Mapping):
     # -- building ---------------------------------------------------------------------------
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> "ProfileTable":
+    def from_frame(cls, frame: pd.DataFrame, *, loci: Sequence[str] | None = None) -> "ProfileTable":
         """The profiles of a genotypes frame, vectorised (no per-row Python).
 
         Parameters
@@ -151,6 +157,9 @@ class ProfileTable(Mapping):
             :meth:`kinship.store.Store.load_genotypes` gives them; other columns ignored), one
             row per genotype. When a sample has two rows at one locus the later row is kept
             (as filling a dict in row order would).
+        loci : sequence of str, optional
+            Only the rows at these loci (a match run: the autosomal ones); a sample with no
+            row left is not in the table. Default: every row.
 
         Returns
         -------
@@ -167,10 +176,15 @@ class ProfileTable(Mapping):
             raise ReuniteInputError(
                 f"genotypes: missing column(s) {missing}; expected columns {list(_COLUMNS)}; "
                 "fix: pass the store's genotypes (Store.load_genotypes)")
-        s, sample_ids = _codes(frame["sample_id"], "sample_id")
-        l, loci = _codes(frame["locus"], "locus")
-        a1, cats_1 = _codes(frame["allele_1"], "allele_1")
-        a2, cats_2 = _codes(frame["allele_2"], "allele_2")
+        rows = None
+        raw_locus = _raw_codes(frame["locus"])
+        if loci is not None:
+            wanted = pd.Index(raw_locus[1]).isin(list(loci))
+            rows = np.append(wanted, False)[raw_locus[0]]  # a null locus (-1) is not wanted
+        l, loci = _codes(frame["locus"], "locus", rows, raw_locus)
+        s, sample_ids = _codes(frame["sample_id"], "sample_id", rows)
+        a1, cats_1 = _codes(frame["allele_1"], "allele_1", rows)
+        a2, cats_2 = _codes(frame["allele_2"], "allele_2", rows)
         alleles = np.unique(np.concatenate([cats_1, cats_2])) if cats_1.size + cats_2.size else cats_1
         a1 = np.searchsorted(alleles, cats_1)[a1] if a1.size else a1
         a2 = np.searchsorted(alleles, cats_2)[a2] if a2.size else a2

@@ -234,6 +234,9 @@ def test_a_null_in_the_genotypes_is_named():
                           "allele_2": ["7", "7"]})
     with pytest.raises(ReuniteInputError, match="row 1: sample_id is empty"):
         ProfileTable.from_frame(frame)
+    frame.loc[1, "sample_id"], frame.loc[1, "locus"] = "B", "AMEL"
+    frame.loc[1, "allele_1"] = None  # a null at a locus left out is not read
+    assert ProfileTable.from_frame(frame, loci=["TH01"]) == {"A": {"TH01": ("6", "7")}}
 
 
 def test_an_ingested_store_gives_the_old_inputs_and_hashes(tmp_path):
