@@ -346,24 +346,34 @@ class ProfileTable(Mapping):
         found = pos >= 0
         locus_code = {l: k for k, l in enumerate(self.loci)}
         missing_code = np.iinfo(np.int32).min
+        few = int(found.sum()) * 4 < len(self)  # a few samples (a family): read their rows only
+        if few:
+            people_all = np.flatnonzero(found)
+            start, count = self.offsets[pos[people_all]], np.diff(self.offsets)[pos[people_all]]
+            own = np.repeat(start - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))
+            own_person, own_locus = np.repeat(people_all, count), self.locus[own]
         for li, locus in enumerate(loci):
             lf = table[locus]
             code = locus_code.get(locus)
             if code is None or not found.any():
                 continue
-            rows = np.flatnonzero(self.locus == code)
-            row_of = np.full(len(self) + 1, -1, dtype=np.int64)
-            row_of[self.sample[rows]] = rows
-            r = row_of[np.where(found, pos, len(self))]
-            typed = r >= 0
-            if not typed.any():
+            if few:
+                at = own_locus == code
+                people, r_people = own_person[at], own[at]
+            else:
+                rows = np.flatnonzero(self.locus == code)
+                row_of = np.full(len(self) + 1, -1, dtype=np.int64)
+                row_of[self.sample[rows]] = rows
+                r = row_of[np.where(found, pos, len(self))]
+                people = np.flatnonzero(r >= 0)
+                r_people = r[people]
+            if not people.size:
                 continue
             index = {a: k for k, a in enumerate(lf.alleles) if k != lf.silent}
             index[UNKNOWN_ALLELE] = UNKNOWN
             lut = np.array([index.get(a, missing_code) for a in self.alleles.tolist()], dtype=np.int64)
-            people = np.flatnonzero(typed)
-            a = lut[self.allele_1[r[people]]]
-            b = lut[self.allele_2[r[people]]]
+            a = lut[self.allele_1[r_people]]
+            b = lut[self.allele_2[r_people]]
             bad = (a == missing_code) | (b == missing_code) | (a == UNKNOWN)
             if bad.any():
                 k = int(np.flatnonzero(bad)[0])

@@ -195,6 +195,8 @@ def test_encoded_arrays_alleles_typed_loci_and_hashes_are_unchanged(genotypes, r
     rng.shuffle(ids)
     np.testing.assert_array_equal(new.encode(ids, table, AUTOSOMAL), _old_encode(old, ids, table, AUTOSOMAL))
     np.testing.assert_array_equal(encode_profiles(old, ids, table, AUTOSOMAL), _old_encode(old, ids, table, AUTOSOMAL))
+    few = [ids[0], ids[-1], ids[0]]  # a few samples (one asked twice): their rows only, when n > 12
+    np.testing.assert_array_equal(new.encode(few, table, AUTOSOMAL), _old_encode(old, few, table, AUTOSOMAL))
     sids = sorted(old)
     candidates = tuple(s for s in sids if rng.random() < 0.5)
     inputs = mr.MatchInputs(new, tuple(sids), candidates, _families(sids, rng))
@@ -226,6 +228,10 @@ def test_encode_errors_are_the_old_ones():
                 _old_encode(profiles, ids, table, ["TH01", "vWA"])
             with pytest.raises(FrequencyTableError) as new:
                 ProfileTable.from_mapping(profiles).encode(ids, table, ["TH01", "vWA"])
+            assert str(new.value) == str(old.value)
+            many = {**profiles, **{f"Z{k}": {"vWA": ("17", "17")} for k in range(20)}}  # the few-samples path
+            with pytest.raises(FrequencyTableError) as new:
+                ProfileTable.from_mapping(many).encode(ids, table, ["TH01", "vWA"])
             assert str(new.value) == str(old.value)
 
 
@@ -265,6 +271,8 @@ def test_an_ingested_store_gives_the_old_inputs_and_hashes(tmp_path):
     loci = sorted(set(inputs.profiles.typed_counts()) & set(table.loci))
     np.testing.assert_array_equal(encode_profiles(inputs.profiles, inputs.reference_ids, table, loci),
                                   _old_encode(old, inputs.reference_ids, table, loci))
+    few = list(inputs.reference_ids[5:8]) + ["absent"]  # a family's references: their rows only
+    np.testing.assert_array_equal(inputs.profiles.encode(few, table, loci), _old_encode(old, few, table, loci))
 
 
 def test_the_y_step_reads_the_stores_categorical_frame_as_it_reads_strings():
