@@ -332,7 +332,8 @@ def assemble_inputs(
     parents: dict[tuple[str, str], dict[str, str]] = {}
     others: dict[tuple[str, str], list[tuple[str, str]]] = {}
     placed_by_pedigree: set[tuple[str, str]] = set()
-    for row in members.sort_values(["lab", "family_id", "sample_id"]).itertuples(index=False):
+    # object columns: iterating Arrow-backed str columns costs microseconds a value
+    for row in members.sort_values(["lab", "family_id", "sample_id"]).astype(object).itertuples(index=False):
         if row.relationship == "pedigree":
             placed_by_pedigree.add((row.lab, row.family_id))
             continue
