@@ -99,12 +99,12 @@ def write_store(path: Path, genotypes: pd.DataFrame) -> None:
     from kinship.store.tables import genotypes as g_table, ingested_files, samples
 
     store = Store(str(path))
-    store.register_lab("L", "bench lab")
+    store.register_lab("BENCH", "bench lab")
     now = datetime.now(timezone.utc)
     file_cols = {c.name for c in ingested_files.columns}
     with store.begin() as conn:
         row = {c.name: None for c in ingested_files.columns if c.name != "file_id"}
-        fill = {"sha256": "0" * 64, "path": "bench", "file_name": "bench", "lab": "L", "fmt": "bench",
+        fill = {"sha256": "0" * 64, "path": "bench", "file_name": "bench", "lab": "BENCH", "fmt": "bench",
                 "ingested_at": now, "received_at": now, "n_rows": 0, "kit": "", "status": "landed"}
         row.update({k: v for k, v in fill.items() if k in file_cols})
         for c in ingested_files.columns:
@@ -113,7 +113,7 @@ def write_store(path: Path, genotypes: pd.DataFrame) -> None:
         file_id = conn.execute(ingested_files.insert().values(**row)).inserted_primary_key[0]
         per_sample = genotypes.drop_duplicates("sample_id")
         conn.execute(samples.insert(), [
-            {"sample_id": s, "role": r, "sex": "unknown", "lab": "L", "kit": None, "received_at": now, "file_id": file_id}
+            {"sample_id": s, "role": r, "sex": "unknown", "lab": "BENCH", "kit": None, "received_at": now, "file_id": file_id}
             for s, r in zip(per_sample["sample_id"], per_sample["role"])])
         chunk = 200_000
         for a in range(0, len(genotypes), chunk):

@@ -263,7 +263,7 @@ class StoreBase:
             result = c.execution_options(yield_per=chunk_rows or LOAD_CHUNK_ROWS).execute(query)
             for rows in result.partitions():
                 for k, values in enumerate(zip(*rows)):
-                    parts[k].append(pd.Categorical(pd.Series(values, dtype=object).fillna("").astype(str)))
+                    parts[k].append(_categorical(values))
         data = {}
         for name, chunks in zip(columns, parts):
             if chunks:
@@ -272,6 +272,17 @@ class StoreBase:
                 merged = pd.Categorical(pd.Series([], dtype=str))
             data[name] = pd.Series(merged, name=name)
         return pd.DataFrame(data, columns=columns)
+
+
+def _categorical(values) -> pd.Categorical:
+    """A categorical of ``str`` of a column's values (None read as ``""``), through Arrow's
+    dictionary encoding (several times faster than hashing the Python objects in pandas)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.fill_null(pa.array(values, pa.string()), "").dictionary_encode()
+    categories = pd.Index(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=str)
+    return pd.Categorical.from_codes(encoded.indices.to_numpy(zero_copy_only=False), categories=categories)
 
 
 def alembic_config():
