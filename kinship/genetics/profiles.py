@@ -306,8 +306,11 @@ class ProfileTable(Mapping):
         """``{locus: set of allele labels stored there}``, both alleles of every genotype
         (``"?"`` included where a partial genotype is stored, as the labels are)."""
         n_a = max(self.alleles.size, 1)
-        key = np.unique(np.concatenate([self.locus.astype(np.int64) * n_a + self.allele_1,
-                                        self.locus.astype(np.int64) * n_a + self.allele_2]))
+        base = self.locus.astype(np.int64) * n_a
+        seen = np.zeros(max(len(self.loci), 1) * n_a, dtype=bool)  # (locus, allele) pairs: a few thousand
+        seen[base + self.allele_1] = True
+        seen[base + self.allele_2] = True
+        key = np.flatnonzero(seen)
         out: dict[str, set[str]] = {}
         for l, a in zip((key // n_a).tolist(), (key % n_a).tolist()):
             out.setdefault(self.loci[l], set()).add(self.alleles[a])
