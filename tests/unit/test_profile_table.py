@@ -245,7 +245,7 @@ def test_a_null_in_the_genotypes_is_named():
     assert ProfileTable.from_frame(frame, loci=["TH01"]) == {"A": {"TH01": ("6", "7")}}
 
 
-def test_an_ingested_store_gives_the_old_inputs_and_hashes(tmp_path):
+def test_an_ingested_store_gives_the_old_inputs_and_hashes(tmp_path, monkeypatch):
     """Real data: a small national batch (reunite_demo.national) ingested into a store."""
     from kinship.app.ingest import ingest_batch
     from kinship.store import Store
@@ -258,6 +258,13 @@ def test_an_ingested_store_gives_the_old_inputs_and_hashes(tmp_path):
     for entry in index["batches"]:
         ingest_batch(store, entry["export"], entry["manifest"], lab=entry["lab"], fmt=entry["fmt"])
     genotypes, members = store.load_genotypes(), store.load_family_members()
+    import kinship.store.engine as engine
+
+    monkeypatch.setattr(engine, "LOAD_CHUNK_ROWS", 7)  # many chunks, their categories united
+    chunked = store.load_genotypes()
+    assert chunked["allele_1"].cat.categories.tolist() == genotypes["allele_1"].cat.categories.tolist()
+    pd.testing.assert_frame_equal(chunked, genotypes)
+    assert len(genotypes) == 20 * genotypes["sample_id"].nunique() and genotypes["sample_id"].is_monotonic_increasing
     inputs = mr.assemble_inputs(genotypes, members, store.load_pedigrees(), families=store.load_families())
     plain = genotypes.astype(str)
     old = _old_profiles(plain)
