@@ -40,7 +40,7 @@ import hashlib
 import json
 import re
 import warnings
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from functools import cached_property
 from typing import Sequence
 from datetime import datetime, timezone
@@ -59,6 +59,7 @@ from kinship.genetics.frequencies import (
     table_hash,
 )
 from kinship.genetics.relationships import PARENT_KINDS
+from kinship.genetics.profiles import ProfileTable
 from kinship.genetics.loci import LocusCatalogue, default_catalogue
 from kinship.app.parameters import MatchParameters
 from kinship.matching.reference import FamilyTables
@@ -119,25 +120,38 @@ class MatchInputs:
 
     Attributes
     ----------
-    profiles : dict of sample id to {locus: (allele_1, allele_2)}
-        Autosomal loci only (Amelogenin, Y and quality loci are kept out of the LR).
+    profiles : ProfileTable
+        Sample id to ``{locus: (allele_1, allele_2)}``, autosomal loci only (Amelogenin, Y and
+        quality loci are kept out of the LR), as columns
+        (:class:`kinship.genetics.profiles.ProfileTable`); any mapping given is converted.
     reference_ids, candidate_ids : tuple of str, sorted
     families : tuple of Family, sorted by (lab, family_id)
     """
 
-    profiles: dict
+    profiles: ProfileTable
     reference_ids: tuple[str, ...]
     candidate_ids: tuple[str, ...]
     families: tuple[Family, ...]
 
+    def __post_init__(self):
+        if not isinstance(self.profiles, ProfileTable):
+            object.__setattr__(self, "profiles", ProfileTable.from_mapping(self.profiles))
+
     def sha256(self) -> str:
-        """Hash of the profiles and families: the same stored inputs, the same hash."""
-        payload = {
-            "profiles": {s: sorted(p.items()) for s, p in sorted(self.profiles.items())},
-            "candidates": self.candidate_ids,
-            "families": [_family_record(f) for f in self.families],
-        }
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        """Hash of the profiles and families: the same stored inputs, the same hash.
+
+        The digest of ``json.dumps({"profiles": {sample id: sorted(profile.items())},
+        "candidates": candidate_ids, "families": [...]}, sort_keys=True)``, written a chunk of
+        profiles at a time (:meth:`~kinship.genetics.profiles.ProfileTable.update_hash`) rather
+        than built as one string.
+        """
+        h = hashlib.sha256()
+        h.update(b'{"candidates": ' + json.dumps(list(self.candidate_ids), sort_keys=True).encode()
+                 + b', "families": ' + json.dumps([_family_record(f) for f in self.families], sort_keys=True).encode()
+                 + b', "profiles": ')
+        self.profiles.update_hash(h)
+        h.update(b"}")
+        return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -244,7 +258,9 @@ class EncodedRun:
 def _family_record(f: Family) -> dict:
     """``asdict(f)`` without ``n_missing`` when it is 1: the inputs' hash of a run before families
     declared their missing children is unchanged."""
-    record = asdict(f)
+    # a parentage family holds no nested dataclass (``others`` is empty when ``pedigree`` is
+    # None): its fields as they are serialise as ``asdict`` would, without the deep copy
+    record = asdict(f) if f.pedigree is not None else {k.name: getattr(f, k.name) for k in fields(f)}
     if f.n_missing == 1:
         del record["n_missing"]
     return record
@@ -310,16 +326,16 @@ def assemble_inputs(
     """
     families_frame = families  # the name ``families`` is the Family tuple below
     catalogue = catalogue or default_catalogue()
-    autosomal = genotypes[[catalogue.is_autosomal(l) for l in genotypes["locus"]]]
-    profiles: dict[str, dict[str, tuple[str, str]]] = {}
-    for row in autosomal.itertuples(index=False):
-        profiles.setdefault(row.sample_id, {})[row.locus] = (row.allele_1, row.allele_2)
-    roles = genotypes.drop_duplicates("sample_id").set_index("sample_id")["role"]
-    candidate_ids = tuple(sorted(s for s, r in roles.items() if r == "candidate" and s in profiles))
+    autosomal_loci = [l for l in genotypes["locus"].unique().tolist() if catalogue.is_autosomal(l)]
+    profiles = ProfileTable.from_frame(genotypes, loci=autosomal_loci)
+    roles = genotypes.drop_duplicates("sample_id")
+    candidates = np.asarray(roles["sample_id"][np.asarray(roles["role"] == "candidate", dtype=bool)], dtype=object)
+    candidate_ids = tuple(sorted(candidates[profiles.positions(candidates) >= 0].tolist()))
     parents: dict[tuple[str, str], dict[str, str]] = {}
     others: dict[tuple[str, str], list[tuple[str, str]]] = {}
     placed_by_pedigree: set[tuple[str, str]] = set()
-    for row in members.sort_values(["lab", "family_id", "sample_id"]).itertuples(index=False):
+    # object columns: iterating Arrow-backed str columns costs microseconds a value
+    for row in members.sort_values(["lab", "family_id", "sample_id"]).astype(object).itertuples(index=False):
         if row.relationship == "pedigree":
             placed_by_pedigree.add((row.lab, row.family_id))
             continue
@@ -397,7 +413,7 @@ def _declared_n_missing(frame: pd.DataFrame | None) -> dict[tuple[str, str], int
     return out
 
 
-def _pedigree_families(pedigrees: pd.DataFrame | None, profiles: dict) -> dict[tuple[str, str], Family]:
+def _pedigree_families(pedigrees: pd.DataFrame | None, profiles: ProfileTable) -> dict[tuple[str, str], Family]:
     """``Family(lab, family_id, pedigree=...)`` of every family of a stored pedigree table."""
     out: dict[tuple[str, str], Family] = {}
     if pedigrees is None or pedigrees.empty:
@@ -430,10 +446,7 @@ def effective_frequencies(
     ``"?"`` of a partial genotype is not an allele: :func:`kinship.genetics.frequencies.effective_table`
     never adds it.
     """
-    observed: dict[str, set[str]] = {}
-    for profile in inputs.profiles.values():
-        for locus, pair in profile.items():
-            observed.setdefault(locus, set()).update(pair)
+    observed = inputs.profiles.observed_alleles()
     return effective_table(table, observed, floor=floor, silent_alleles=silent_alleles)
 
 
@@ -453,10 +466,7 @@ def encode_run(inputs: MatchInputs, table: FrequencyTable, model: MutationModel,
         When the table has none of the typed loci: no locus could be compared (the message
         names the table and the loci typed).
     """
-    typed_loci: dict[str, int] = {}
-    for profile in inputs.profiles.values():
-        for locus in profile:
-            typed_loci[locus] = typed_loci.get(locus, 0) + 1
+    typed_loci = inputs.profiles.typed_counts()
     loci = tuple(sorted(l for l in typed_loci if l in table))
     if typed_loci and not loci:
         typed = sorted(typed_loci)
@@ -557,7 +567,19 @@ def entity_hashes(inputs: MatchInputs) -> pd.DataFrame:
     def digest(obj) -> str:
         return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
 
-    rows = [("candidate", "", c, digest(sorted(inputs.profiles[c].items()))) for c in inputs.candidate_ids]
+    def digest_parts(*parts) -> str:
+        h = hashlib.sha256()
+        for part in parts:
+            h.update(part)
+        return h.hexdigest()
+
+    profiles = inputs.profiles
+    rows = [("candidate", "", c, d) for c, d in zip(inputs.candidate_ids, profiles.sha256(inputs.candidate_ids))]
+    # parentage families: '{"father": <profile JSON or null>, "mother": ...}', the profiles'
+    # canonical JSON built a chunk at a time (ProfileTable.iter_json), byte for byte the same
+    parentage = [f for f in inputs.families if f.pedigree is None]
+    fathers = profiles.iter_json(profiles.positions([f.father for f in parentage if f.father]))
+    mothers = profiles.iter_json(profiles.positions([f.mother for f in parentage if f.mother]))
     for f in inputs.families:
         if f.pedigree is not None:  # pedigree structure, typed members and their profiles
             ped = f.pedigree
@@ -569,11 +591,11 @@ def entity_hashes(inputs: MatchInputs) -> pd.DataFrame:
                 **_declared(f),
             })))
             continue
-        refs = {"father": f.father, "mother": f.mother}
-        rows.append(("family", f.lab, f.family_id, digest({
-            **{role: sorted(inputs.profiles[s].items()) if s else None for role, s in refs.items()},
-            **_declared(f),
-        })))
+        father = next(fathers) if f.father else b"null"
+        mother = next(mothers) if f.mother else b"null"
+        declared = "".join(f", {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(_declared(f).items()))
+        rows.append(("family", f.lab, f.family_id, digest_parts(
+            b'{"father": ', father, b', "mother": ', mother, declared.encode() + b"}")))
     return pd.DataFrame(rows, columns=["entity", "lab", "entity_id", "sha256"])
 
 

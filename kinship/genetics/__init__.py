@@ -6,6 +6,8 @@ model and a relative *are*. Nothing here computes a likelihood.
 * :mod:`~kinship.genetics.encoding` - genotypes as int16 allele-index pairs and the kernel's
   genotype index, partial genotypes included (``schemas/genotype_encoding.v2.json``);
 * :mod:`~kinship.genetics.frequencies` - frequency tables and a run's effective table;
+* :mod:`~kinship.genetics.profiles` - every profile of a run as integer columns
+  (:class:`~kinship.genetics.profiles.ProfileTable`, a read-only mapping of sample id to profile);
 * :mod:`~kinship.genetics.mutation` - mutation models and matrices (Familias / pedmut);
 * :mod:`~kinship.genetics.relationships` - relationship kinds and family kinds, defined once.
 

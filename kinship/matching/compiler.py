@@ -19,10 +19,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from kinship.genetics.alleles import UNKNOWN_ALLELE
-from kinship.genetics.encoding import ALLELE_DTYPE, UNKNOWN, UNTYPED, genotype_index, n_table_rows
+from kinship.genetics.encoding import UNTYPED, genotype_index, n_table_rows
 from kinship.errors import FrequencyTableError
 from kinship.genetics.frequencies import FrequencyTable
+from kinship.genetics.profiles import ProfileTable
 from kinship.likelihood.parentage import family_locus_tables
 from kinship.matching.reference import FamilyTables
 from kinship.genetics.mutation import MutationModel
@@ -133,6 +133,8 @@ def encode_profiles(
     Parameters
     ----------
     profiles : mapping of sample id to profile
+        A :class:`kinship.genetics.profiles.ProfileTable` (vectorised: the allele labels are
+        mapped to table indices once per locus, then taken), or any mapping (converted).
     sample_ids : sequence of str, length n_people
     table : FrequencyTable
         Must contain every allele the profiles carry at ``loci`` (use the run's effective
@@ -158,29 +160,9 @@ def encode_profiles(
     >>> encode_profiles({"A": {"TH01": ("9.3", "?")}, "B": {"TH01": ("6", "9.3")}}, ["A", "B", "C"], t, ["TH01"]).tolist()
     [[[1, -2], [0, 1], [-1, -1]]]
     """
-    out = np.full((len(loci), len(sample_ids), 2), UNTYPED, dtype=ALLELE_DTYPE)
-    for li, locus in enumerate(loci):
-        lf = table[locus]
-        index = {a: k for k, a in enumerate(lf.alleles) if k != lf.silent}
-        index[UNKNOWN_ALLELE] = UNKNOWN
-        for pi, sample_id in enumerate(sample_ids):
-            pair = profiles.get(sample_id, {}).get(locus)
-            if pair is None:
-                continue
-            try:
-                a, b = index[pair[0]], index[pair[1]]
-            except KeyError:
-                raise FrequencyTableError(
-                    f"an allele of sample {sample_id} at {locus} is not in table "
-                    f"{table.name!r}; build the run's effective table first"
-                ) from None
-            if a == UNKNOWN:
-                raise FrequencyTableError(
-                    f"sample {sample_id} at {locus}: a partial genotype's unknown allele '?' must be "
-                    "the second allele; correct the profile"
-                )
-            out[li, pi] = (a, b) if b == UNKNOWN else (min(a, b), max(a, b))
-    return out
+    if not isinstance(profiles, ProfileTable):  # a dict: only the samples asked for
+        profiles = ProfileTable.from_mapping({s: profiles[s] for s in dict.fromkeys(sample_ids) if s in profiles})
+    return profiles.encode(sample_ids, table, loci)
 
 
 def candidate_genotype_index(alleles: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from typing import Self
 
 import pandas as pd
 import sqlalchemy as sa
+from pandas.api.types import union_categoricals
 from sqlalchemy.engine import Connection
 
 from kinship.errors import StoreError
@@ -47,6 +48,8 @@ PG_RANDOM_PAGE_COST = 1.1
 #: PostgreSQL: after a batch, a store table whose rows changed since its last ``ANALYZE`` by more
 #: than this fraction of its size is analysed (:meth:`StoreBase.refresh_statistics`).
 PG_ANALYZE_FRACTION = 0.1
+#: Rows of a big read (:meth:`StoreBase._category_frame`) fetched and encoded at a time.
+LOAD_CHUNK_ROWS = 500_000
 
 
 def _is_url(target: str) -> bool:
@@ -248,6 +251,38 @@ class StoreBase:
         for column in text:
             frame[column] = frame[column].fillna("").astype("str")
         return frame
+
+    def _category_frame(self, query, columns: list[str], *, chunk_rows: int | None = None) -> pd.DataFrame:
+        """A query's rows as categorical columns of ``str`` (a null read as ``""``), read
+        ``chunk_rows`` rows at a time (default :data:`LOAD_CHUNK_ROWS`): only one chunk's
+        Python strings are alive at once, the frame holds integer codes and each distinct
+        value once. For the big reads (every stored genotype: 5 x 10^7 rows at national
+        scale); categories sorted, so sorting and comparing behave as on ``str``."""
+        parts: list[list[pd.Categorical]] = [[] for _ in columns]
+        with self.engine.connect() as c:
+            result = c.execution_options(yield_per=chunk_rows or LOAD_CHUNK_ROWS).execute(query)
+            for rows in result.partitions():
+                for k, values in enumerate(zip(*rows)):
+                    parts[k].append(_categorical(values))
+        data = {}
+        for name, chunks in zip(columns, parts):
+            if chunks:
+                merged = union_categoricals(chunks, sort_categories=True)
+            else:
+                merged = pd.Categorical(pd.Series([], dtype=str))
+            data[name] = pd.Series(merged, name=name)
+        return pd.DataFrame(data, columns=columns)
+
+
+def _categorical(values) -> pd.Categorical:
+    """A categorical of ``str`` of a column's values (None read as ``""``), through Arrow's
+    dictionary encoding (several times faster than hashing the Python objects in pandas)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.fill_null(pa.array(values, pa.string()), "").dictionary_encode()
+    categories = pd.Index(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=str)
+    return pd.Categorical.from_codes(encoded.indices.to_numpy(zero_copy_only=False), categories=categories)
 
 
 def alembic_config():

@@ -313,7 +313,9 @@ class ProfileTables(StoreBase):
         Returns
         -------
         pandas.DataFrame
-            Columns ``sample_id, role, locus, allele_1, allele_2`` (all ``str``, canonical
+            Columns ``sample_id, role, locus, allele_1, allele_2`` (categorical of ``str``,
+            categories sorted: integer codes, each distinct value once, read a chunk of rows at
+            a time, so every genotype of a national store fits in a few hundred MB; canonical
             locus names and allele labels, ``allele_1 <= allele_2`` in canonical order, except
             a partial genotype: ``allele_1`` the known allele, ``allele_2`` ``"?"``,
             :data:`kinship.genetics.alleles.UNKNOWN_ALLELE`, as landed), one row per typed locus, sorted by ``sample_id, locus``. Loci of every catalogue kind
@@ -326,7 +328,7 @@ class ProfileTables(StoreBase):
         )
         if role is not None:
             q = q.where(samples.c.role == role)
-        return self._frame(q, ["sample_id", "role", "locus", "allele_1", "allele_2"])
+        return self._category_frame(q, ["sample_id", "role", "locus", "allele_1", "allele_2"])
 
     def load_family_members(self) -> pd.DataFrame:
         """Members of every family.

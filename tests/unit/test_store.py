@@ -57,7 +57,9 @@ def roundtrip(store: Store) -> None:
     geno = store.load_genotypes()
     assert list(geno.columns) == ["sample_id", "role", "locus", "allele_1", "allele_2"]
     assert len(geno) == 51 and geno.equals(geno.sort_values(["sample_id", "locus"]).reset_index(drop=True))
-    assert (geno.dtypes == object).all() or all(pd.api.types.is_string_dtype(t) for t in geno.dtypes)
+    # categorical of str (Store._category_frame): codes, each distinct value once
+    assert all(isinstance(t, pd.CategoricalDtype) and pd.api.types.is_string_dtype(t.categories) for t in geno.dtypes)
+    assert geno.astype(str).values.tolist()[-1] == ["bc", "candidate", "vWA", "14", "19"]
     assert store.observed_alleles()["TH01"] == {"6", "8", "9.3"}
     members = store.load_family_members()
     assert members.values.tolist() == [["OUS", "FAM-1", "A2", "mother", "female"],
