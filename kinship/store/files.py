@@ -88,7 +88,8 @@ def check_sqlite_file(path: Path) -> None:
     try:
         conn = sqlite3.connect(path, timeout=30)
         try:
-            problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+            # one line per problem, each in one line (SQLite's own text may span several)
+            problems = [' '.join(str(row[0]).split()) for row in conn.execute("PRAGMA quick_check(5)")]
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
