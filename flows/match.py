@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.context import FlowRunContext
 from prefect.utilities.annotations import quote
@@ -139,8 +140,12 @@ def plan(run, params: MatchParameters, previous, previous_inputs, previous_match
 
 
 @task(**COMPUTE)
-def score_shard(run, shard, params: MatchParameters):
-    return match_run.score_shard(run, shard[0], shard[1], k=params.k, threshold=params.threshold)
+def score_shard(work, shard, params: MatchParameters):
+    # work: match_run.shard_work of the shard (its families, their references' arrays, the
+    # candidates' arrays): what travels to a Dask worker, never the profiles
+    families, candidates = shard
+    return match_run.score_shard(work, np.arange(len(families)), candidates, k=params.k, threshold=params.threshold,
+                                 family_index=families)
 
 
 @task(**COMPUTE)
@@ -203,10 +208,16 @@ def save_matches(store: str, provenance: dict, matches, run) -> int:
     return saved
 
 
+@task(**COMPUTE)
+def relatives(run, pairs):
+    return match_run.relative_genotypes(run, pairs)
+
+
 @task(**IO)
-def write_outputs(out_dir: str, matches, pairs, provenance: dict, members, call_quality=None):
+def write_outputs(out_dir: str, matches, pairs, provenance: dict, members, call_quality=None, relatives=None):
     with timed("run %s outputs written", provenance["run_id"]) as note:
-        paths = report.write_all(out_dir, matches, pairs, provenance, samples=members, call_quality=call_quality)
+        paths = report.write_all(out_dir, matches, pairs, provenance, samples=members, call_quality=call_quality,
+                                 relatives=relatives)
         note["text"] = f": {len(paths)} files"
     return paths
 
@@ -322,7 +333,10 @@ def match(
     previous = load_previous_run(store)
     run_plan = plan(q_run, params, previous, load_previous_inputs(store, previous),
                     load_previous_matches(store, previous), full)
-    futures = score_shard.map(unmapped(q_run), run_plan.shards, unmapped(params))
+    # each shard gets only what it scores (match_run.shard_work: slices of the run's arrays, no
+    # profiles), so a Dask worker receives arrays, not the national inputs
+    works = [value(match_run.shard_work(run, families)) for families, _ in run_plan.shards]
+    futures = score_shard.map(works, run_plan.shards, unmapped(params))
     kept = run_plan.previous
     progress = create_progress_artifact(0.0, key=artifact_key("match-progress", store),
                                         description=f"Family shards scored (of {len(run_plan.shards)})")
@@ -345,7 +359,8 @@ def match(
     rename_run(f"match {provenance['kind']} {run_name_part(store_name(store))} {provenance['run_id']}")
     save_matches(store, provenance, matches, q_run)  # recorded, not yet finished
     drops = load_call_quality_drops(store)
-    paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members, drops)  # whole or nothing
+    paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members, drops,
+                          relatives(q_run, pairs))  # whole or nothing
     finish_run(store, provenance)  # finished only once its outputs exist
     if keep_full_runs is not None:
         prune_runs(store, keep_full_runs)
