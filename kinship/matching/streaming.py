@@ -196,12 +196,22 @@ def _insert(vals, idxs, count, v, i, k):  # pragma: no cover - compiled by numba
     return count
 
 
+def _record_hit(hit_pairs, hit_scores, hit_cnt, t, c, f, v):  # pragma: no cover - compiled by numba
+    """Record the pair (c, f, v) in thread ``t``'s hit list; past its capacity only count it
+    (the caller raises when any count exceeds the capacity)."""
+    h = hit_cnt[t]
+    if h < hit_scores.shape[1]:
+        hit_pairs[t, h, 0] = c
+        hit_pairs[t, h, 1] = f
+        hit_scores[t, h] = v
+    hit_cnt[t] = h + 1
+
+
 def _kernel(rows, cand_rows, n_families, k, threshold, n_chunks,
             cand_val, cand_idx, cand_cnt, fam_val, fam_idx, fam_cnt, fam_worst,
             hit_pairs, hit_scores, hit_cnt):  # pragma: no cover - compiled by numba
     n_blocks = rows.shape[0]
     n_cand, n_loci = cand_rows.shape
-    max_hits = hit_scores.shape[1]
     per_chunk = (n_blocks + n_chunks - 1) // n_chunks
     neg_inf = -np.inf
     for t in numba.prange(n_chunks):
@@ -241,12 +251,7 @@ def _kernel(rows, cand_rows, n_families, k, threshold, n_chunks,
                         if full:
                             worst_f[w] = fam_val[f, k - 1]
                     if v >= threshold:
-                        h = hit_cnt[t]
-                        if h < max_hits:
-                            hit_pairs[t, h, 0] = c
-                            hit_pairs[t, h, 1] = f
-                            hit_scores[t, h] = v
-                        hit_cnt[t] = h + 1
+                        _record_hit(hit_pairs, hit_scores, hit_cnt, t, c, f, v)
                 cand_cnt[t, c] = count
                 if not full:
                     full = True
@@ -552,7 +557,6 @@ def _screen_kernel(rows16, rows64, cand_rows, cand_floor, n_families, k, thresho
     """
     n_blocks = rows16.shape[0]
     n_cand, n_loci = cand_rows.shape
-    max_hits = hit_scores.shape[1]
     per_chunk = (n_blocks + n_chunks - 1) // n_chunks
     W = SCREEN_WIDTH
     TC = SCREEN_TILE
@@ -653,12 +657,7 @@ def _screen_kernel(rows16, rows64, cand_rows, cand_floor, n_families, k, thresho
                             if fc == k:
                                 fgate[w] = min(_gate16(fam_val[f, k - 1], base, slack, step), hit16)
                             if v >= threshold:
-                                h = hit_cnt[t]
-                                if h < max_hits:
-                                    hit_pairs[t, h, 0] = c
-                                    hit_pairs[t, h, 1] = f
-                                    hit_scores[t, h] = v
-                                hit_cnt[t] = h + 1
+                                _record_hit(hit_pairs, hit_scores, hit_cnt, t, c, f, v)
                     cand_cnt[t, c] = cnt
                     cgate[t, c] = cg
         n_rescored[t] = rescored
@@ -692,6 +691,7 @@ def _merge_threads(vals, idxs, cnt, out_val, out_idx):  # pragma: no cover - com
 if HAVE_NUMBA:
     _merge_threads = numba.njit(cache=True, parallel=True)(_merge_threads)
     _insert = numba.njit(cache=True, inline="always")(_insert)
+    _record_hit = numba.njit(cache=True, inline="always")(_record_hit)
     _kernel = numba.njit(cache=True, parallel=True, fastmath=False)(_kernel)
     _screen_stats = numba.njit(cache=True, parallel=True)(_screen_stats)
     _quantise = numba.njit(cache=True, parallel=True)(_quantise)

@@ -23,21 +23,16 @@ from kinship.io.frequencies import load_bundled_table
 from kinship.likelihood.calibration import tail_bounds
 from kinship.likelihood.phenotypes import unrelated_rows
 from kinship.matching.compiler import Family
+from tests.simulated import child_of, draw_profile
 
 LOCI = ("CSF1PO", "D12S391", "D5S818", "TH01", "vWA")
 
 
 def _profile(rng, table, loci=LOCI):
-    out = {}
-    for locus in loci:
-        lf = table[locus]
-        a, b = sorted(rng.choice(len(lf.alleles), size=2, p=lf.afreq))
-        out[locus] = (lf.alleles[a], lf.alleles[b])
-    return out
+    return draw_profile(rng, table, loci)
 
 
-def _child(rng, father, mother):
-    return {l: tuple(sorted((father[l][rng.integers(2)], mother[l][rng.integers(2)]))) for l in father}
+_child = child_of
 
 
 @pytest.fixture(scope="module")

@@ -19,22 +19,17 @@ from kinship.app.search import SEARCH_COLUMNS, SearchTarget, search
 from kinship.errors import ReuniteInputError
 from kinship.io.frequencies import load_bundled_table
 from kinship.matching.compiler import Family
+from tests.simulated import child_of, draw_profile
 
 LOCI = ("CSF1PO", "D12S391", "D13S317", "D16S539", "D18S51", "D21S11", "D3S1358", "D5S818", "D7S820",
         "D8S1179", "FGA", "TH01", "TPOX", "vWA")
 
 
 def _profile(rng, table):
-    out = {}
-    for locus in LOCI:
-        lf = table[locus]
-        a, b = sorted(rng.choice(len(lf.alleles), size=2, p=lf.afreq))
-        out[locus] = (lf.alleles[a], lf.alleles[b])
-    return out
+    return draw_profile(rng, table, LOCI)
 
 
-def _child(rng, father, mother):
-    return {l: tuple(sorted((father[l][rng.integers(2)], mother[l][rng.integers(2)]))) for l in father}
+_child = child_of
 
 
 @pytest.fixture(scope="module")
