@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -140,12 +141,13 @@ def plan(run, params: MatchParameters, previous, previous_inputs, previous_match
 
 
 @task(**COMPUTE)
-def score_shard(work, shard, params: MatchParameters):
+def score_shard(work, shard, params: MatchParameters, kept=None):
     # work: match_run.shard_work of the shard (its families, their references' arrays, the
-    # candidates' arrays): what travels to a Dask worker, never the profiles
+    # candidates' arrays): what travels to a Dask worker, never the profiles; kept: the
+    # candidates' kept entries so far (a floor for the screen), or None
     families, candidates = shard
     return match_run.score_shard(work, np.arange(len(families)), candidates, k=params.k, threshold=params.threshold,
-                                 family_index=families)
+                                 family_index=families, kept=kept)
 
 
 @task(**COMPUTE)
@@ -261,10 +263,13 @@ def publish(matches, provenance: dict, store: str, report_html: str) -> None:
 #: The command line's progress bar over the family shards while ``reunite match`` runs (``None``
 #: otherwise): called with ``(shards done, shards in all)`` beside the Prefect progress artifact.
 #: Not a flow parameter (a callable is not a value Prefect can record); set by flows/cli.py only.
+#: Threads of the match flow's default task runner, and shards in flight at once on it.
+SHARD_THREADS = 2
+
 _cli_progress: Callable[[int, int], None] | None = None
 
 
-@flow(name="match", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2), validate_parameters=False,
+@flow(name="match", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=SHARD_THREADS), validate_parameters=False,
       flow_run_name=match_run_name)
 def match(
     parameters: MatchParameters = MatchParameters(),
@@ -336,13 +341,26 @@ def match(
     # each shard gets only what it scores (match_run.shard_work: slices of the run's arrays, no
     # profiles), so a Dask worker receives arrays, not the national inputs
     works = [value(match_run.shard_work(run, families)) for families, _ in run_plan.shards]
-    futures = score_shard.map(works, run_plan.shards, unmapped(params))
     kept = run_plan.previous
+    if on_threads:
+        # a few shards in flight, each submitted with the candidates' kept entries so far: the
+        # screen skips what can no longer enter a candidate's list (same result, less rescoring)
+        futures = deque(score_shard.submit(works[i], run_plan.shards[i], params,
+                                           None if kept is None else quote(kept.candidate_best))
+                        for i in range(min(SHARD_THREADS, len(works))))
+        submitted = len(futures)
+    else:  # a cluster: every shard at once (its workers are many; no floor)
+        futures = deque(score_shard.map(works, run_plan.shards, unmapped(params)))
+        submitted = len(works)
     progress = create_progress_artifact(0.0, key=artifact_key("match-progress", store),
                                         description=f"Family shards scored (of {len(run_plan.shards)})")
     every = max(1, len(run_plan.shards) // 20)  # about 20 progress lines in the log, whatever the size
-    for done, future in enumerate(futures, 1):  # reduce as shards finish: memory O((candidates + families) * k)
-        kept = combine([kept, future.result()], params)
+    for done in range(1, len(works) + 1):  # reduce as shards finish: memory O((candidates + families) * k)
+        kept = combine([kept, futures.popleft().result()], params)
+        if submitted < len(works):
+            futures.append(score_shard.submit(works[submitted], run_plan.shards[submitted], params,
+                                              quote(kept.candidate_best)))
+            submitted += 1
         update_progress_artifact(progress, 100.0 * done / len(run_plan.shards))
         if _cli_progress is not None:  # the command line's progress bar (flows/cli.py); None in Prefect runs
             _cli_progress(done, len(run_plan.shards))

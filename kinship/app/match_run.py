@@ -718,13 +718,18 @@ def shard_work(run: EncodedRun, families: np.ndarray) -> EncodedRun:
 
 def score_shard(
     run: EncodedRun, families: np.ndarray, candidates: np.ndarray, *, k: int, threshold: float,
-    family_index: np.ndarray | None = None,
+    family_index: np.ndarray | None = None, kept: Entries | None = None,
 ) -> ShardResult:
     """Compile ``families`` (indices) and score ``candidates`` (indices) against them, keeping
     each one's best ``k`` partners and every pair at or above ``threshold``
     (:func:`kinship.matching.streaming.score_shard`). Memory is bounded by the shard.
     ``family_index``: the families' indices in the result (default ``families``; the global
-    indices when ``run`` is a :func:`shard_work`)."""
+    indices when ``run`` is a :func:`shard_work`). ``kept``: the candidates' kept entries of
+    the shards already merged (``ShardResult.candidate_best`` of
+    :func:`~kinship.matching.streaming.combine_results`): each candidate's ``k``-th best so far
+    is a floor below which the screen neither rescores a pair nor returns it on the
+    candidate's side (:func:`~kinship.matching.streaming.candidate_floor`); the merged result
+    is the same."""
     families = np.asarray(families, dtype=np.int64)
     groups = run.scoring_tables(families)
     if len(groups) != 1:
@@ -734,6 +739,7 @@ def score_shard(
         tables, genotypes[np.asarray(candidates, dtype=np.int64)],
         family_index=families if family_index is None else np.asarray(family_index, dtype=np.int64),
         candidate_index=candidates, k=k, threshold=threshold,
+        candidate_floor=None if kept is None else streaming.candidate_floor(kept, candidates, k),
     )
 
 

@@ -41,3 +41,28 @@ def test_match_on_a_dask_cluster_equals_the_threaded_run(tmp_path):
     assert on_dask["provenance"]["comparison"]["kind"] == "full"
     for result in (threaded, on_dask):
         assert_run_provenance_valid(result)
+
+
+def test_shards_scored_with_the_kept_floor_give_the_bytes_of_one_shard(tmp_path, monkeypatch):
+    """On threads, shards after the first few are submitted with the candidates' kept entries so far
+    (a floor for the screen): one family per shard (3 shards) writes the bytes of one shard."""
+    import kinship.app.match_run as mr
+
+    floors = []
+    real = mr.score_shard
+
+    def spy(*args, kept=None, **kwargs):
+        floors.append(kept is not None and len(kept) > 0)
+        return real(*args, kept=kept, **kwargs)
+
+    monkeypatch.setattr(mr, "score_shard", spy)
+    out = {}
+    for shard_size in (1, 100):
+        store = str(tmp_path / f"s{shard_size}.sqlite")
+        register_test_labs(store)
+        ingest(export=str(DATA / "three_families.txt"), manifest=str(DATA / "three_families_manifest.csv"),
+               lab="DEMO-LAB", store=store)
+        result = run_match(store=store, out_dir=str(tmp_path / f"o{shard_size}"), parameters={"shard_size": shard_size})
+        out[shard_size] = Path(result["paths"]["matches_csv"]).read_bytes()
+    assert floors[:3] == [False, False, True] and floors[3:] == [False]  # the third shard had a floor
+    assert out[1] == out[100]
