@@ -37,7 +37,7 @@ from flows.retries import IO_RETRIES
 from flows.observe import artifact_key, match_run_name, rename_run, run_name_part, timed
 from flows.settings import out_location, store_location, store_name, workbench_queue_url
 from kinship import report
-from kinship.app import lineage, match_run
+from kinship.app import checkpoints, lineage, match_run
 from kinship.app.parameters import MatchParameters, add_arguments
 from kinship.io.frequencies import load_frequency_table
 from kinship.matching import streaming
@@ -141,13 +141,26 @@ def plan(run, params: MatchParameters, previous, previous_inputs, previous_match
 
 
 @task(**COMPUTE)
-def score_shard(work, shard, params: MatchParameters, kept=None):
+def score_shard(work, shard, params: MatchParameters, kept=None, checkpoint=None):
     # work: match_run.shard_work of the shard (its families, their references' arrays, the
     # candidates' arrays): what travels to a Dask worker, never the profiles; kept: the
-    # candidates' kept entries so far (a floor for the screen), or None
+    # candidates' kept entries so far (a floor for the screen), or None; checkpoint: (folder,
+    # run fingerprint, shard number): a shard an earlier attempt of the run finished is read back
     families, candidates = shard
-    return match_run.score_shard(work, np.arange(len(families)), candidates, k=params.k, threshold=params.threshold,
-                                 family_index=families, kept=kept)
+    folder, fingerprint, index = checkpoint or (None, "", 0)
+    return checkpoints.load_or_score(folder, fingerprint, index, lambda: match_run.score_shard(
+        work, np.arange(len(families)), candidates, k=params.k, threshold=params.threshold,
+        family_index=families, kept=kept))
+
+
+@task(**COMPUTE)
+def fingerprint(run, params: MatchParameters, run_plan):
+    return checkpoints.run_fingerprint(run, params, run_plan.shards)
+
+
+@task(**IO)
+def clear_checkpoints(folder: str, key: str) -> None:
+    checkpoints.clear(folder, key)
 
 
 @task(**COMPUTE)
@@ -341,25 +354,32 @@ def match(
     # each shard gets only what it scores (match_run.shard_work: slices of the run's arrays, no
     # profiles), so a Dask worker receives arrays, not the national inputs
     works = [value(match_run.shard_work(run, families)) for families, _ in run_plan.shards]
+    # each finished shard is kept on disk until the run is finished: a run that stopped half-way
+    # resumes from them when it is started again on the same store (kinship.app.checkpoints)
+    shard_folder, key = str(Path(out_location(out_dir)) / ".shards"), fingerprint(q_run, params, run_plan)
+    marks = [(shard_folder, key, i) for i in range(len(works))]
     kept = run_plan.previous
     if on_threads:
         # a few shards in flight, each submitted with the candidates' kept entries so far: the
         # screen skips what can no longer enter a candidate's list (same result, less rescoring)
         futures = deque(score_shard.submit(works[i], run_plan.shards[i], params,
-                                           None if kept is None else quote(kept.candidate_best))
+                                           None if kept is None else quote(kept.candidate_best), marks[i])
                         for i in range(min(SHARD_THREADS, len(works))))
         submitted = len(futures)
     else:  # a cluster: every shard at once (its workers are many; no floor)
-        futures = deque(score_shard.map(works, run_plan.shards, unmapped(params)))
+        futures = deque(score_shard.map(works, run_plan.shards, unmapped(params), unmapped(None), marks))
         submitted = len(works)
+    resumed = 0
     progress = create_progress_artifact(0.0, key=artifact_key("match-progress", store),
                                         description=f"Family shards scored (of {len(run_plan.shards)})")
     every = max(1, len(run_plan.shards) // 20)  # about 20 progress lines in the log, whatever the size
     for done in range(1, len(works) + 1):  # reduce as shards finish: memory O((candidates + families) * k)
-        kept = combine([kept, futures.popleft().result()], params)
+        result, was_kept = futures.popleft().result()
+        resumed += was_kept
+        kept = combine([kept, result], params)
         if submitted < len(works):
             futures.append(score_shard.submit(works[submitted], run_plan.shards[submitted], params,
-                                              quote(kept.candidate_best)))
+                                              quote(kept.candidate_best), marks[submitted]))
             submitted += 1
         update_progress_artifact(progress, 100.0 * done / len(run_plan.shards))
         if _cli_progress is not None:  # the command line's progress bar (flows/cli.py); None in Prefect runs
@@ -380,6 +400,9 @@ def match(
     paths = write_outputs(out_location(out_dir), matches, pairs, provenance, members, drops,
                           relatives(q_run, pairs))  # whole or nothing
     finish_run(store, provenance)  # finished only once its outputs exist
+    clear_checkpoints(shard_folder, key)
+    if resumed:
+        logger.info("%d of %d shards were read back from an earlier attempt of this run", resumed, len(works))
     if keep_full_runs is not None:
         prune_runs(store, keep_full_runs)
     publish(matches, provenance, store, paths["report_html"])
