@@ -115,5 +115,10 @@ def load_or_score(folder: str | Path | None, fingerprint: str, index: int, score
 
 
 def clear(folder: str | Path, fingerprint: str) -> None:
-    """Remove the run's checkpoints (after it is finished); nothing if there are none."""
+    """Remove the run's checkpoints (after it is finished), and ``folder`` when it is left
+    empty; nothing if there are none."""
     shutil.rmtree(Path(folder) / fingerprint, ignore_errors=True)
+    try:
+        Path(folder).rmdir()  # only when empty: another run's checkpoints stay
+    except OSError:
+        pass
