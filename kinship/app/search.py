@@ -35,7 +35,7 @@ from kinship.errors import ReuniteInputError
 from kinship.matching import streaming
 from kinship.matching.streaming import Entries, ShardResult
 
-__all__ = ["SEARCH_COLUMNS", "SearchTarget", "search", "search_pairs"]
+__all__ = ["SEARCH_COLUMNS", "SearchIndex", "SearchTarget", "search", "search_pairs"]
 
 #: Columns of a search's result: the ``matches.v3`` columns a search computes exactly (the
 #: others need the whole run), in that schema's order.
@@ -114,14 +114,65 @@ def _index(run: EncodedRun, target: SearchTarget) -> int:
         "lab code and family id as filed in a manifest or pedigree table; fix: check both, or ingest the family")
 
 
-def search_pairs(run: EncodedRun, target: SearchTarget, *, k: int, threshold: float, shard_size: int) -> ShardResult:
+class SearchIndex:
+    """Every family's tables of a run, compiled once, for repeated child searches in one process.
+
+    A search compiles every family (:func:`search_pairs`); a long-running process (the
+    workbench, a service) that answers many searches on the same store keeps the tables
+    instead, in the shards a full run cuts, and a search is then only the kernel over them.
+    Memory: 8 bytes per table row and family (:attr:`nbytes`; measured 0.25 GB for 10^4 national-style
+    families at the 20 CODIS loci, the linked pairs' joint tables included: ``benchmarks/bench_search.py``). The index is of one :class:`EncodedRun`: a store
+    that changes needs a new one.
+
+    Parameters
+    ----------
+    run : EncodedRun
+    shard_size : int
+        Families per shard (``MatchParameters.shard_size``).
+    """
+
+    def __init__(self, run: EncodedRun, *, shard_size: int):
+        self.run = run
+        self.shards = []
+        for families in _family_shards(run, shard_size):
+            [(_, tables, genotypes)] = run.scoring_tables(families)
+            self.shards.append((families, tables, genotypes))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the compiled tables held."""
+        return sum(T.nbytes for _, tables, _ in self.shards for T in tables.log10_lr)
+
+    def candidate_pairs(self, candidate: int, *, k: int, threshold: float) -> ShardResult:
+        """The candidate's (index in the run) best ``k`` families and every family at or above
+        ``threshold``: :func:`search_pairs` without compiling."""
+        c = np.array([candidate], dtype=np.int64)
+        results = [streaming.score_shard(tables, genotypes[c], family_index=families, candidate_index=c, k=k,
+                                         threshold=threshold)
+                   for families, tables, genotypes in self.shards]
+        kept = streaming.combine_results(results, k=k)
+        return ShardResult(kept.candidate_best, Entries.empty(), kept.hits)
+
+
+def _family_shards(run: EncodedRun, shard_size: int) -> list[np.ndarray]:
+    """The family shards a full run cuts: independent-loci families, then linked ones."""
+    all_f = np.arange(len(run.inputs.families), dtype=np.int64)
+    shards = []
+    for linked in (False, True):
+        chosen = all_f[run.linked_families == linked]
+        shards += [chosen[a:b] for a, b in family_shards(chosen.size, shard_size)]
+    return shards
+
+
+def search_pairs(run: EncodedRun, target: SearchTarget, *, k: int, threshold: float, shard_size: int,
+                 index: SearchIndex | None = None) -> ShardResult:
     """Score the target against every partner, shard by shard, keeping the target's best ``k``
     partners and every pair at or above ``threshold`` (log10).
 
     A child is scored against the families in the shards a full run cuts (independent-loci
     families, then the linked ones, ``shard_size`` each: :func:`kinship.app.match_run.plan_run`),
-    so a shard's tables are the ones the full run compiles; a family is compiled once and every
-    candidate scored against it.
+    so a shard's tables are the ones the full run compiles (or taken from ``index``, compiled
+    before); a family is compiled once and every candidate scored against it.
 
     Returns
     -------
@@ -136,15 +187,8 @@ def search_pairs(run: EncodedRun, target: SearchTarget, *, k: int, threshold: fl
     """
     at = _index(run, target)
     if target.is_candidate:
-        candidates = np.array([at], dtype=np.int64)
-        all_f = np.arange(len(run.inputs.families), dtype=np.int64)
-        shards = []
-        for linked in (False, True):
-            chosen = all_f[run.linked_families == linked]
-            shards += [chosen[a:b] for a, b in family_shards(chosen.size, shard_size)]
-        results = [match_run.score_shard(run, fam, candidates, k=k, threshold=threshold) for fam in shards]
-        kept = streaming.combine_results(results, k=k)
-        return ShardResult(kept.candidate_best, Entries.empty(), kept.hits)
+        index = index if index is not None else SearchIndex(run, shard_size=shard_size)
+        return index.candidate_pairs(at, k=k, threshold=threshold)
     candidates = np.arange(len(run.inputs.candidate_ids), dtype=np.int64)
     if not candidates.size:
         return ShardResult(Entries.empty(), Entries.empty(), Entries.empty())
@@ -153,7 +197,7 @@ def search_pairs(run: EncodedRun, target: SearchTarget, *, k: int, threshold: fl
 
 
 def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
-           genotypes: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
+           genotypes: pd.DataFrame, samples: pd.DataFrame, index: SearchIndex | None = None) -> pd.DataFrame:
     """The reported pairs of one child (or one family) against the whole store.
 
     Parameters
@@ -168,6 +212,9 @@ def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
     genotypes, samples : DataFrame
         The stored genotypes (all loci) and samples, for the Y-STR step
         (:func:`kinship.app.lineage.y_evidence`).
+    index : SearchIndex, optional
+        The run's tables compiled before (a warm process); a child search then compiles only
+        the reported pairs' families (their counts and calibration), not every family.
 
     Returns
     -------
@@ -184,7 +231,8 @@ def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
     >>> SearchTarget(lab="L", family_id="F1").is_candidate
     False
     """
-    kept = search_pairs(run, target, k=params.k, threshold=params.threshold, shard_size=params.shard_size)
+    kept = search_pairs(run, target, k=params.k, threshold=params.threshold, shard_size=params.shard_size,
+                        index=index)
     matches = match_run.collect_matches(run, [kept], k=params.k)
     with_y, _, y_max = lineage.y_evidence(genotypes, samples, run.inputs, matches, params.y_str)
     out = match_run.calibrate(run, with_y, threshold=params.threshold,

@@ -152,3 +152,26 @@ def test_an_unknown_target_is_refused_with_its_fix(store_like):
     with pytest.raises(ReuniteInputError, match="expected LAB/FAMILY"):
         SearchTarget.of(family="F-00")
     assert SearchTarget.of(family="LAB-A/F-00") == SearchTarget(lab="LAB-A", family_id="F-00")
+
+
+def test_a_search_index_gives_the_same_bits_without_compiling(store_like, monkeypatch):
+    from kinship.app.search import SearchIndex
+
+    run, params, genotypes, samples, _ = store_like
+    index = SearchIndex(run, shard_size=params.shard_size)
+    assert index.nbytes > 0 and len(index.shards) >= 3
+    plain = {cid: search(run, SearchTarget(candidate_id=cid), params, genotypes=genotypes, samples=samples)
+             for cid in ("C-00", "C-02", "U-03")}
+    real, compiled = type(run).scoring_tables, []
+
+    def counted(self, families):
+        compiled.append(len(families))
+        return real(self, families)
+
+    monkeypatch.setattr(type(run), "scoring_tables", counted)
+    for cid, want in plain.items():
+        compiled.clear()
+        got = search(run, SearchTarget(candidate_id=cid), params, genotypes=genotypes, samples=samples, index=index)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        # only the reported pairs' families, for their counts and calibration: not every family
+        assert sum(compiled) <= 2 * len(got) < len(run.inputs.families) * 2
