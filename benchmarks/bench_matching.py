@@ -65,13 +65,17 @@ def main() -> None:
     loci = [l for l in CODIS20 if l in table]
     per_locus = []
     candidates = np.empty((args.candidates, len(loci)), dtype=np.int32)
+    # a family is a couple or a single parent as a whole (not locus by locus): 25 % single
+    # parents, half of them fathers
+    single = rng.random(args.families) < 0.25
+    father_only = single & (rng.random(args.families) < 0.5)
+    mother_only = single & ~father_only
     for li, locus in enumerate(loci):
         lf = table[locus]
         fathers = draw_genotypes(rng, lf.afreq, args.families)
         mothers = draw_genotypes(rng, lf.afreq, args.families)
-        single = rng.random(args.families) < 0.25
-        fathers[single & (rng.random(args.families) < 0.5)] = -1
-        mothers[single & (fathers[:, 0] >= 0)] = -1
+        fathers[mother_only] = -1
+        mothers[father_only] = -1
         M_f = model.matrix(lf.alleles, lf.afreq, "male")
         M_m = model.matrix(lf.alleles, lf.afreq, "female")
         per_locus.append((fathers, mothers, lf.afreq, M_f, M_m))
