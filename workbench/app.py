@@ -364,7 +364,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return response
         view = load_run_view(store)
         m = view.matches
-        rows = m[(m["lab"] == lab) & (m["family_id"] == family_id)].sort_values("log10_lr", ascending=False) if len(m) else m
+        rows = m[(m["lab"] == lab) & (m["family_id"] == family_id)].sort_values("strength", ascending=False) if len(m) else m
         return render(request, "partners.html", user, session, view=view, rows=rows.to_dict("records"),
                       title_kind="family", lab=lab, entity=family_id)
 
@@ -375,7 +375,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return response
         view = load_run_view(store)
         m = view.matches
-        rows = m[m["candidate_id"] == candidate_id].sort_values("log10_lr", ascending=False) if len(m) else m
+        rows = m[m["candidate_id"] == candidate_id].sort_values("strength", ascending=False) if len(m) else m
         return render(request, "partners.html", user, session, view=view, rows=rows.to_dict("records"),
                       title_kind="candidate", lab="", entity=candidate_id)
 
