@@ -589,16 +589,21 @@ def search_text(found: dict, top: int) -> str:
 def search(
     candidate: Annotated[Optional[str], typer.Option("--candidate", help="a child's sample id (role candidate)")] = None,
     family: Annotated[Optional[str], typer.Option("--family", help="a family as LAB/FAMILY, e.g. BJ-PSB/F-0001")] = None,
-    top: Annotated[int, typer.Option("--top", min=1, help="pairs shown (--json gives all)")] = 20,
+    top: Annotated[int, typer.Option("--top", min=1, help="reported pairs shown (--json gives every reported "
+                                                              "pair)")] = 20,
     store: StoreOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False,
 ) -> None:
     """One child against every family of the store, or one family against every child, now:
-    the match run's own scores (with the last finished run's parameters, else the defaults)."""
-    with _errors(debug):
-        location = existing_store(store)
-        from flows.search import search as search_flow
+    the match run's own scores (with the last finished run's parameters, else the defaults).
+    Reported, as in a match run: the searched child's (family's) best k partners and every pair
+    at or above the reporting threshold."""
+    import flows.search  # before the refusals are quieted: Prefect sets its console handlers up on import
+    from kinship.app.search import SearchTarget
 
-        found = search_flow(candidate_id=candidate, family=family, store=location)
+    with _errors(debug):
+        SearchTarget.of(candidate, family)  # neither or both: refused before Prefect starts
+        location = existing_store(store)
+        found = flows.search.search(candidate_id=candidate, family=family, store=location)
     _emit(found, search_text(found, top), json_out)
 
 

@@ -158,7 +158,7 @@ ZH = {
     "relative chance of the relationship (posterior at prior 0.5)": "亲缘关系相对机会（先验概率0.5时的后验概率）", "relatives": "其他亲属",
     "reopen": "重新开启", "reopened": "已重新开启", "retest": "要求补充检测", "retracted": "已撤回", "running": "进行中",
     "sample manifest": "样本清单", "siblings": "同胞", "strong support": "强支持", "supervisor": "审核人", "support": "支持",
-    "supports parentage: send for lab confirmation": "支持亲子关系：送实验室复核确认",
+    "supports parentage: send for lab confirmation": "支持亲权关系：送实验室复核确认",
     "supports the relationship: send for lab confirmation": "支持亲缘关系：送实验室复核确认",
     "supports unrelated": "支持无亲缘关系",
     "the candidate over every family on file and none on file": "该儿童相对库中所有家庭及“不在库”的后验概率",

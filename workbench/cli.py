@@ -3,8 +3,9 @@
     scripts/serve [--store PATH_OR_URL] [--host 127.0.0.1] [--port 8000]
     scripts/serve create-supervisor LOGIN [--store PATH_OR_URL] [--locale zh_CN]   # asks for the password
 
-The password is read without echo (or from ``REUNITE_WORKBENCH_PASSWORD``, for scripted set-ups);
-it is never printed or logged.
+The password is read twice without echo (or once from ``REUNITE_WORKBENCH_PASSWORD``, for scripted
+set-ups); it is never printed or logged. Both commands refuse a store that does not exist (``reunite
+init`` creates one), so a mistyped ``--store`` never serves or fills a new, empty store.
 """
 
 from __future__ import annotations
@@ -24,14 +25,22 @@ def _create_supervisor(args) -> int:
     from kinship.store import Store
     from workbench import auth
 
+    from flows.cli import existing_store
+    from kinship.errors import ReuniteInputError
+
     try:
+        location = existing_store(args.store)  # a mistyped --store is refused: reunite init makes a store
         auth.validate_login(args.login)
-        password = os.environ.get("REUNITE_WORKBENCH_PASSWORD") or getpass.getpass("password (12 or more characters): ")
+        password = os.environ.get("REUNITE_WORKBENCH_PASSWORD")
+        if not password:
+            password = getpass.getpass("password (12 or more characters): ")
+            if getpass.getpass("the same password again: ") != password:
+                raise ValueError("the two passwords differ; nothing was created; fix: run the command again")
         auth.validate_password(password)
-        with Store(args.store or os.environ.get("REUNITE_STORE") or "var/reunite.sqlite") as store:
+        with Store(location) as store:
             store.create_user(args.login, role="supervisor", password_hash=auth.hash_password(password),
                               created_by="cli", locale=args.locale)
-    except (ValueError, StoreError) as exc:
+    except (ValueError, StoreError, ReuniteInputError) as exc:
         print(f"scripts/serve create-supervisor: {exc}", file=sys.stderr)
         return 2
     print(f"supervisor {args.login} created; sign in at the workbench and add the other users on its Users page")
@@ -56,8 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     from workbench.app import create_app
     from workbench.settings import Settings
 
+    from flows.cli import existing_store
+    from kinship.errors import ReuniteInputError
+
+    try:  # the store must exist: a mistyped --store would otherwise serve a new, empty store
+        store = existing_store(args.store)
+    except ReuniteInputError as exc:
+        print(f"scripts/serve: {exc}", file=sys.stderr)
+        return 2
     settings = Settings()
-    overrides = {k: v for k, v in (("store", args.store), ("host", args.host), ("port", args.port)) if v}
+    overrides = {k: v for k, v in (("store", store), ("host", args.host), ("port", args.port)) if v}
     settings = Settings(**{**settings.__dict__, **overrides})
     # proxy_headers: behind the TLS reverse proxy on this machine, the client's address and scheme
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, proxy_headers=True,

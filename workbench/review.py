@@ -271,6 +271,7 @@ def filter_queue(view: RunView, f: QueueFilter) -> pd.DataFrame:
               | m["family_id"].str.casefold().str.contains(needle, regex=False)]
     if f.flagged == "1":
         m = m[m["conflicts"].map(bool)]
-    posterior = m["posterior"].fillna(-1.0).round(6)  # beyond 6 digits the posterior saturates: the LR decides
+    # beyond 6 digits the posterior saturates (shown as ">= 0.999999"): there the combined LR decides
+    posterior = m["posterior"].fillna(-1.0).round(6).clip(upper=0.999999)
     order = pd.DataFrame({"p": -posterior, "s": -m["strength"], "f": m["family_id"], "c": m["candidate_id"]}, index=m.index)
     return m.loc[order.sort_values(["p", "s", "f", "c"]).index]

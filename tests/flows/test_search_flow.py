@@ -78,3 +78,18 @@ def test_reunite_search_prints_the_ranked_families_and_json_for_scripts(matched,
         main(["search", "--store", store])
     out, err = capsys.readouterr()
     assert info.value.code == 2 and out == "" and err.startswith("error: ") and "expected either one candidate" in err
+
+
+def test_reunite_search_of_an_unknown_child_is_one_line_without_a_traceback(matched, capfd):
+    """Also what Prefect's own console handlers write (captured at the file descriptor)."""
+    from flows.cli import main
+
+    store, _, _ = matched
+    capfd.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main(["search", "--candidate", "C-9999", "--store", store])
+    out, err = capfd.readouterr()
+    assert info.value.code == 2 and out == ""
+    assert "Traceback" not in err and "ERROR" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: candidate C-9999: no candidate of that sample id"), err

@@ -242,6 +242,10 @@ def test_the_cli_creates_the_first_supervisor(tmp_path, monkeypatch, capsys):
 
     store = str(tmp_path / "cli.sqlite")
     monkeypatch.setenv("REUNITE_WORKBENCH_PASSWORD", PASSWORD)
+    assert main(["create-supervisor", "sup1", "--store", store]) == 2  # no such store: made by reunite init only
+    assert main(["--store", store]) == 2  # nor served
+    assert not Path(store).exists()
+    Store(store).close()  # what reunite init does
     assert main(["create-supervisor", "sup1", "--store", store]) == 0
     assert PASSWORD not in capsys.readouterr().out
     with Store(store) as s:
@@ -252,3 +256,9 @@ def test_the_cli_creates_the_first_supervisor(tmp_path, monkeypatch, capsys):
     assert main(["create-supervisor", "张伟", "--store", store]) == 2  # not a pseudonymous ASCII login
     monkeypatch.setenv("REUNITE_WORKBENCH_PASSWORD", "short")
     assert main(["create-supervisor", "sup2", "--store", store]) == 2
+    monkeypatch.delenv("REUNITE_WORKBENCH_PASSWORD")  # asked twice at the terminal: they must agree
+    answers = iter([PASSWORD, PASSWORD + "x"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["create-supervisor", "sup3", "--store", store]) == 2
+    with Store(store) as s:
+        assert s.user("sup3") is None
