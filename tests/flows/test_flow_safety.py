@@ -198,7 +198,10 @@ def test_a_write_failure_mid_output_leaves_no_run_folder_and_no_finished_run(tmp
     monkeypatch.setattr(kinship.report, "write_report", disk_full)
     with pytest.raises(OSError, match="No space"):
         match(store=store, out_dir=str(out))
-    assert list(out.iterdir()) == []  # neither the run folder nor a temporary one
+    # neither the run folder nor a temporary one; only the finished shards, kept so that the
+    # next attempt resumes (kinship.app.checkpoints), owner-only
+    assert [p.name for p in out.iterdir()] == [".shards"]
+    assert stat.S_IMODE((out / ".shards").stat().st_mode) == 0o700
     with Store(store) as s:
         assert s.latest_match_run() is None  # recorded, never finished: the next run ignores it
         assert s.list_match_runs()["finished_at"].isna().all()
@@ -206,7 +209,7 @@ def test_a_write_failure_mid_output_leaves_no_run_folder_and_no_finished_run(tmp
 
     result = match(store=store, out_dir=str(out))
     run_dir = Path(result["paths"]["matches_csv"]).parent
-    assert [p.name for p in out.iterdir()] == [run_dir.name]
+    assert [p.name for p in out.iterdir()] == [run_dir.name]  # the finished run removed its checkpoints
     assert stat.S_IMODE(out.stat().st_mode) == 0o700 and stat.S_IMODE(run_dir.stat().st_mode) == 0o700
     assert {stat.S_IMODE(p.stat().st_mode) for p in run_dir.iterdir()} == {0o600}
     with Store(store) as s:
