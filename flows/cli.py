@@ -302,6 +302,16 @@ def _parameter_options() -> list[inspect.Parameter]:
     return out
 
 
+def _with_parameter_options(command: Callable[..., None], own: list[inspect.Parameter], doc: str):
+    """``command`` with the signature Typer reads: its ``own`` options, then one option per
+    MatchParameters field (:func:`_parameter_options`), and ``doc`` as its help."""
+    parameters = own + _parameter_options()
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    command.__doc__ = doc
+    return command
+
+
 def match_parameters(given: dict[str, Any]):
     """The :class:`MatchParameters` of the generated options given (``None``: not given).
 
@@ -368,12 +378,9 @@ def _match_command() -> Callable[..., None]:
         inspect.Parameter("json_out", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=JsonOpt),
         inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=DebugOpt),
     ]
-    parameters = own + _parameter_options()
-    match.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    match.__annotations__ = {p.name: p.annotation for p in parameters}
-    match.__doc__ = ("Match every family against every candidate (incrementally when possible), rank, calibrate "
-                     "and write the report; every match parameter is an option (unit, range, default in its help).")
-    return match
+    return _with_parameter_options(match, own, (
+        "Match every family against every candidate (incrementally when possible), rank, calibrate "
+        "and write the report; every match parameter is an option (unit, range, default in its help)."))
 
 
 app.command("match")(_match_command())
@@ -548,12 +555,9 @@ def _power_command() -> Callable[..., None]:
         inspect.Parameter("json_out", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=JsonOpt),
         inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=DebugOpt),
     ]
-    parameters = own + _parameter_options()
-    power.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    power.__annotations__ = {p.name: p.annotation for p in parameters}
-    power.__doc__ = ("How likely a family is to find its child (P(support | true child), false hits at the store's "
-                     "size) and which relative to type next; exact, at theta = 0, cached in the store.")
-    return power
+    return _with_parameter_options(power, own, (
+        "How likely a family is to find its child (P(support | true child), false hits at the store's "
+        "size) and which relative to type next; exact, at theta = 0, cached in the store."))
 
 
 app.command("power")(_power_command())
