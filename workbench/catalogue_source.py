@@ -155,6 +155,9 @@ ZH = {
     "propose_confirm": "提出确认", "proposed": "已提出确认", "queued": "排队中", "reason": "拦截原因",
     "reference sample": "参照样本", "reject": "否定", "rejected": "已否定",
     "relative chance of paternity (RCP; posterior at prior 0.5)": "父权相对机会（RCP）",
+    "One pair alone, at a prior of 0.5, as the standard reports it: not the chance that this is the child's "
+    "family. Read the posterior after database size below.":
+        "仅就这一对、按先验概率0.5计算，为标准规定的报告方式；并非该儿童属于此家庭的概率。请参阅下方考虑库容后的后验概率。",
     "relative chance of the relationship (posterior at prior 0.5)": "亲缘关系相对机会（先验概率0.5时的后验概率）", "relatives": "其他亲属",
     "reopen": "重新开启", "reopened": "已重新开启", "retest": "要求补充检测", "retracted": "已撤回", "running": "进行中",
     "sample manifest": "样本清单", "siblings": "同胞", "strong support": "强支持", "supervisor": "审核人", "support": "支持",
