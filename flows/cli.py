@@ -572,15 +572,17 @@ def search_text(found: dict, top: int) -> str:
              f"(parameters: {found['parameters_from']})"]
     if not rows:
         return lines[0]
-    head = f"{'rank':>4}  {'family' if child else 'candidate':<24}  {'kind':<20}  {'log10 LR':>8}  {'CPI':>10}  " \
+    from kinship.report.formatting import format_cpi
+
+    head = f"{'rank':>4}  {'family' if child else 'candidate':<24}  {'kind':<20}  {'log10 LR':>8}  {'CPI':>14}  " \
            f"{'conclusion':<12}  {'unrelated hits expected':>23}"
     lines += ["", head]
     for i, row in enumerate(rows[:top], 1):
         partner = f"{row['lab']}/{row['family_id']}" if child else row["candidate_id"]
         total = row["log10_lr_total"]
-        cpi = "0" if total == float("-inf") else f"{10.0 ** total:.3g}"
+        cpi = format_cpi(total)
         expected = row["expected_unrelated"]
-        lines.append(f"{i:>4}  {partner:<24}  {row['family_kind']:<20}  {total:>8.2f}  {cpi:>10}  "
+        lines.append(f"{i:>4}  {partner:<24}  {row['family_kind']:<20}  {total:>8.2f}  {cpi:>14}  "
                      f"{row['conclusion']:<12}  {'' if expected is None else f'{expected:.3g}':>23}")
     if len(rows) > top:
         lines.append(f"({len(rows) - top} more; --top N or --json for all)")

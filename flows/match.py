@@ -23,7 +23,6 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.context import FlowRunContext
 from prefect.utilities.annotations import quote
@@ -148,9 +147,8 @@ def score_shard(work, shard, params: MatchParameters, kept=None, checkpoint=None
     # run fingerprint, shard number): a shard an earlier attempt of the run finished is read back
     families, candidates = shard
     folder, fingerprint, index = checkpoint or (None, "", 0)
-    return checkpoints.load_or_score(folder, fingerprint, index, lambda: match_run.score_shard(
-        work, np.arange(len(families)), candidates, k=params.k, threshold=params.threshold,
-        family_index=families, kept=kept))
+    return checkpoints.load_or_score(folder, fingerprint, index, lambda: match_run.score_shard_work(
+        work, families, candidates, k=params.k, threshold=params.threshold, kept=kept))
 
 
 @task(**COMPUTE)

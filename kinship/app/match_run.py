@@ -99,6 +99,7 @@ __all__ = [
     "plan_run",
     "score_shard",
     "shard_work",
+    "score_shard_work",
     "collect_matches",
     "calibrate",
     "reported_pairs",
@@ -143,8 +144,13 @@ class MatchInputs:
         The digest of ``json.dumps({"profiles": {sample id: sorted(profile.items())},
         "candidates": candidate_ids, "families": [...]}, sort_keys=True)``, written a chunk of
         profiles at a time (:meth:`~kinship.genetics.profiles.ProfileTable.update_hash`) rather
-        than built as one string.
+        than built as one string. Computed once per inputs (a run asks for it for its id, its
+        provenance and its shard checkpoints; the inputs are immutable).
         """
+        return self._sha256
+
+    @cached_property
+    def _sha256(self) -> str:
         h = hashlib.sha256()
         h.update(b'{"candidates": ' + json.dumps(list(self.candidate_ids), sort_keys=True).encode()
                  + b', "families": ' + json.dumps([_family_record(f) for f in self.families], sort_keys=True).encode()
@@ -741,6 +747,15 @@ def score_shard(
         candidate_index=candidates, k=k, threshold=threshold,
         candidate_floor=None if kept is None else streaming.candidate_floor(kept, candidates, k),
     )
+
+
+def score_shard_work(work: EncodedRun, families: np.ndarray, candidates: np.ndarray, *, k: int, threshold: float,
+                     kept: Entries | None = None) -> ShardResult:
+    """:func:`score_shard` of a :func:`shard_work` (whose families are the shard's, in order), with
+    the result indexed by the run's global ``families`` and ``candidates``."""
+    families = np.asarray(families, dtype=np.int64)
+    return score_shard(work, np.arange(families.size), candidates, k=k, threshold=threshold, family_index=families,
+                       kept=kept)
 
 
 def collect_matches(

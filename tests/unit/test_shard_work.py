@@ -18,8 +18,7 @@ def test_a_shards_work_gives_the_same_bits_and_travels_light(store_like):  # noq
         whole = mr.score_shard(run, families, candidates, k=params.k, threshold=params.threshold)
         work = mr.shard_work(run, families)
         assert work.inputs.profiles == {} and len(work.inputs.families) == len(families)
-        part = mr.score_shard(work, np.arange(len(families)), candidates, k=params.k, threshold=params.threshold,
-                              family_index=families)
+        part = mr.score_shard_work(work, families, candidates, k=params.k, threshold=params.threshold)
         for side in ("candidate_best", "family_best", "hits"):
             a, b = getattr(whole, side), getattr(part, side)
             for field in ("candidate", "family", "score"):
