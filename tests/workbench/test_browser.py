@@ -169,6 +169,10 @@ def test_a_case_manager_works_the_queue_in_chinese(browser, server, demo_store, 
     page.select_option("select[name=locale]", "en")
     page.click("#set-language")
     assert page.locator("h1").inner_text() == "Review queue"
+    page.goto(sibling_pair)  # the evidence page in English: the prior-0.5 figure says what it is not
+    assert page.locator("h1").inner_text().startswith("Evidence")
+    assert page.get_by_text("not the chance that this is the child's family").is_visible()
+    page.screenshot(path=str(shots / "evidence_en.png"))
     with Store(demo_store) as s:
         assert s.user("cm1")["locale"] == "en"
         assert set(s.list_reads()["page"]) >= {"evidence", "case_report"}
