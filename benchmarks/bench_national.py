@@ -85,6 +85,20 @@ class Timers:
         self.local = threading.local()
         self.partial = partial
         self.origin = time.perf_counter()
+        self.active: dict[str, int] = {}  # outer steps running now (on any thread)
+        self.rss_max: dict[str, float] = {}  # per step, the largest RSS (GB) the sampler saw while it ran
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        """Every 0.2 s, charge the process's current RSS to every step running now."""
+        page = os.sysconf("SC_PAGE_SIZE")
+        while True:
+            with open("/proc/self/statm") as fh:
+                rss = int(fh.read().split()[1]) * page / 2**30
+            with self.lock:
+                for name in [n for n, c in self.active.items() if c > 0] or ["-"]:
+                    self.rss_max[name] = max(self.rss_max.get(name, 0.0), rss)
+            time.sleep(0.2)
 
     def add(self, name: str, start: float, end: float) -> None:
         with self.lock:
@@ -98,7 +112,8 @@ class Timers:
 
     def summary(self) -> dict:
         return {k: {"calls": v[0], "sum_s": v[1], "span_s": v[3] - v[2], "first_start_s": v[2] - self.origin,
-                    "last_end_s": v[3] - self.origin} for k, v in sorted(self.rows.items())}
+                    "last_end_s": v[3] - self.origin, "rss_max_gb": self.rss_max.get(k)}
+                for k, v in sorted(self.rows.items())}
 
     def wrap(self, owner, attr: str, name: str | None = None, *, inner: bool = False):
         """Replace ``owner.attr`` by a timed call. An outer step sets the thread's current step;
@@ -112,6 +127,8 @@ class Timers:
             label = f"{stack[-1] if stack else '-'}/{name}" if inner else name
             if not inner:
                 stack.append(name)
+                with timers.lock:
+                    timers.active[name] = timers.active.get(name, 0) + 1
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
@@ -119,6 +136,8 @@ class Timers:
                 timers.add(label, start, time.perf_counter())
                 if not inner:
                     stack.pop()
+                    with timers.lock:
+                        timers.active[name] -= 1
 
         timed.__wrapped__ = fn
         setattr(owner, attr, timed)
@@ -384,21 +403,23 @@ def format_report(summary: dict) -> str:
         lines.append(f"| {name} | {r['wall_s']:.1f} | {r['peak_rss_gb']:.2f} | {load} | {what} |")
     runs = [n for n in ("match_full", "match_incremental") if n in st]
     if runs:
-        lines += ["", "| step (inside the flow) | " + " | ".join(f"{n} s (calls)" for n in runs) + " |",
-                  "|---|" + "---|" * len(runs)]
+        lines += ["", "| step (inside the flow) | " + " | ".join(f"{n} s (calls) | RSS GB" for n in runs) + " |",
+                  "|---|" + "---|---|" * len(runs)]
         for step in _STEP_ORDER + ("store",):
             cells = []
             for n in runs:
                 steps = st[n]["steps"]
                 if step == "store":
                     v = sum(x["sum_s"] for k, x in steps.items() if k.startswith("store."))
-                    cells.append(f"{v:.1f}")
+                    rss = max((x.get("rss_max_gb") or 0.0 for k, x in steps.items() if k.startswith("store.")), default=0.0)
+                    cells.append(f"{v:.1f} | {rss:.2f}" if rss else f"{v:.1f} | -")
                 elif step in steps:
                     x = steps[step]
                     span = f", span {x['span_s']:.1f}" if x["calls"] > 1 and abs(x["span_s"] - x["sum_s"]) > 0.05 else ""
-                    cells.append(f"{x['sum_s']:.1f} ({x['calls']}{span})")
+                    rss = x.get("rss_max_gb")
+                    cells.append(f"{x['sum_s']:.1f} ({x['calls']}{span}) | " + (f"{rss:.2f}" if rss else "-"))
                 else:
-                    cells.append("-")
+                    cells.append("- | -")
             lines.append(f"| {step} | " + " | ".join(cells) + " |")
         for n in runs:
             q = st[n]["quality"]

@@ -11,14 +11,18 @@ PostgreSQL, NaN is refused when writing.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
+
+import numpy as np
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kinship.errors import StoreError
-from kinship.store.engine import StoreBase, chunks
+from kinship.store.engine import StoreBase
 from kinship.store.tables import match_run_inputs, match_runs, matches
 
 __all__ = ["MATCH_COLUMNS", "MATCH_V3_COLUMNS", "MATCH_RUN_COLUMNS", "RUN_INPUT_COLUMNS", "MatchRunTables"]
@@ -26,6 +30,9 @@ __all__ = ["MATCH_COLUMNS", "MATCH_V3_COLUMNS", "MATCH_RUN_COLUMNS", "RUN_INPUT_
 #: Columns of :meth:`Store.record_run_inputs` / :meth:`Store.load_run_inputs`.
 RUN_INPUT_COLUMNS = ["entity", "lab", "entity_id", "sha256"]
 _RUN_INPUT_ENTITIES = ("candidate", "family")
+_SHA256 = re.compile("[0-9a-f]{64}")
+#: Rows of a run's pairs or inputs built and inserted at a time (one ``executemany``).
+_ROW_CHUNK = 5000
 
 #: Columns :meth:`Store.write_matches` requires, in the order :meth:`Store.load_matches` returns.
 MATCH_COLUMNS = [
@@ -79,6 +86,20 @@ _MATCH_DTYPES = {
 #: Columns of :meth:`Store.list_match_runs`; ``record_match_run`` accepts these keys.
 MATCH_RUN_COLUMNS = [c.name for c in match_runs.columns]
 _RUN_REQUIRED = ["run_id", "started_at", "kind", "parameters", "freq_table_name", "freq_table_hash", "code_version"]
+#: How each stored column of :data:`MATCH_COLUMNS` is written (after ``flagged`` is read as ``flag``).
+_MATCH_CASTS = {"lab": str, "family_id": str, "candidate_id": str, "log10_lr": float, "n_loci_compared": int,
+                "n_inconsistent": int, "rank_for_candidate": int, "rank_for_family": int, "posterior": float,
+                "conclusion": str, "flag": bool}
+
+
+def _stored_values(column: pd.Series, cast) -> list:
+    """A column's values as the database driver takes them: ``cast(v)``, None for null or NaN
+    (``-inf`` is a value)."""
+    missing = column.isna().to_numpy()
+    values = column.astype(object).tolist()
+    if not missing.any():
+        return [cast(v) for v in values]
+    return [None if m else cast(v) for v, m in zip(values, missing.tolist())]
 
 
 class MatchRunTables(StoreBase):
@@ -190,10 +211,10 @@ class MatchRunTables(StoreBase):
             If the run is not recorded, a column is missing, a value is null or NaN where
             not allowed, or a pair is already stored for the run.
         """
-        rows = self._match_rows(run_id, matches_frame)
+        n, rows = self._match_rows(run_id, matches_frame)
         with self.write_transaction() as c:
             self._insert_matches(c, run_id, rows)
-        return len(rows)
+        return n
 
     def save_match_run(
         self, provenance: dict, matches_frame: pd.DataFrame, run_inputs: pd.DataFrame | None = None,
@@ -256,8 +277,8 @@ class MatchRunTables(StoreBase):
                 "kinship.app.match_run.provenance"
             ) from None
         row = self._run_row(run, required=_RUN_REQUIRED)
-        rows = self._match_rows(row["run_id"], matches_frame)
-        input_rows = None if run_inputs is None else self._run_input_rows(row["run_id"], run_inputs)
+        n, rows = self._match_rows(row["run_id"], matches_frame)
+        input_rows = None if run_inputs is None else self._run_input_rows(row["run_id"], run_inputs)[1]
         with self.write_transaction() as c:
             try:
                 with c.begin_nested():
@@ -267,9 +288,12 @@ class MatchRunTables(StoreBase):
             self._insert_matches(c, row["run_id"], rows)
             if input_rows is not None:
                 self._insert_run_inputs(c, row["run_id"], input_rows)
-        return len(rows)
+        return n
 
-    def _match_rows(self, run_id: str, matches_frame: pd.DataFrame) -> list[dict]:
+    def _match_rows(self, run_id: str, matches_frame: pd.DataFrame) -> tuple[int, Iterator[list[dict]]]:
+        """``(number of rows, their chunks)``: the whole frame validated now, its rows built
+        :data:`_ROW_CHUNK` at a time as they are inserted (10^7 pairs of a national run never
+        exist as dicts at once)."""
         frame = matches_frame
         if "flag" not in frame.columns and "flagged" in frame.columns:
             frame = frame.rename(columns={"flagged": "flag"})
@@ -291,54 +315,34 @@ class MatchRunTables(StoreBase):
                     f"{first['candidate_id']}); expected a value in every row (log10_lr may be "
                     "-inf); fix: flag 0/0 likelihoods upstream instead of writing NaN"
                 )
-        kinds = frame["family_kind"] if "family_kind" in frame.columns else pd.Series(None, index=frame.index)
-        extra = self._v3_values(run_id, frame)
-        return [
-            {
-                "run_id": run_id,
-                "lab": str(r.lab),
-                "family_id": str(r.family_id),
-                "candidate_id": str(r.candidate_id),
-                "family_kind": None if pd.isna(kind) else str(kind),
-                "log10_lr": float(r.log10_lr),
-                "n_loci_compared": int(r.n_loci_compared),
-                "n_inconsistent": int(r.n_inconsistent),
-                "rank_for_candidate": None if pd.isna(r.rank_for_candidate) else int(r.rank_for_candidate),
-                "rank_for_family": None if pd.isna(r.rank_for_family) else int(r.rank_for_family),
-                "posterior": None if pd.isna(r.posterior) else float(r.posterior),
-                "conclusion": str(r.conclusion),
-                "flag": bool(r.flag),
-                **v3,
-            }
-            for r, kind, v3 in zip(frame[MATCH_COLUMNS].itertuples(index=False), kinds, extra)
-        ]
+        for column, dtype in MATCH_V3_COLUMNS.items():  # whole numbers where the schema says so
+            if column not in frame.columns or dtype not in ("Int16", "Int32"):
+                continue
+            values = pd.to_numeric(frame[column].astype(object), errors="coerce").to_numpy(dtype=np.float64,
+                                                                                         na_value=np.nan)
+            bad = ~np.isnan(values) & (values != np.floor(values))
+            if bad.any():
+                raise StoreError(
+                    f"matches of run {run_id!r}: column {column!r} has value {float(values[bad][0])!r}; expected a whole "
+                    f"number or null ({dtype}, schemas/matches.v3.json); fix: write the counts as integers")
+        n = len(frame)
+        return n, (self._match_chunk(run_id, frame.iloc[start:start + _ROW_CHUNK])
+                   for start in range(0, n, _ROW_CHUNK))
 
     @staticmethod
-    def _v3_values(run_id: str, frame: pd.DataFrame) -> list[dict]:
-        """The :data:`MATCH_V3_COLUMNS` values of each row, as stored: None for null or an absent column."""
+    def _match_chunk(run_id: str, frame: pd.DataFrame) -> list[dict]:
+        """The rows of a slice of a validated matches frame, as stored (None for null or an absent column)."""
         n = len(frame)
-        columns: dict[str, list] = {}
+        columns = {name: _stored_values(frame[name], cast) for name, cast in _MATCH_CASTS.items()}
+        columns["family_kind"] = _stored_values(frame["family_kind"], str) if "family_kind" in frame.columns \
+            else [None] * n
         for column, dtype in MATCH_V3_COLUMNS.items():
-            if column not in frame.columns:
-                columns[column] = [None] * n
-                continue
-            values = frame[column].astype(object).tolist()
             cast = float if dtype == "float64" else (bool if dtype == "boolean" else int)
-            out = []
-            for v in values:
-                if v is None or (not isinstance(v, str) and pd.isna(v)):
-                    out.append(None)
-                    continue
-                if cast is int and float(v) != int(v):
-                    raise StoreError(
-                        f"matches of run {run_id!r}: column {column!r} has value {v!r}; expected a whole number "
-                        f"or null ({dtype}, schemas/matches.v3.json); fix: write the counts as integers")
-                out.append(cast(v))
-            columns[column] = out
-        names = list(columns)
-        return [dict(zip(names, row)) for row in zip(*columns.values())] if n else []
+            columns[column] = _stored_values(frame[column], cast) if column in frame.columns else [None] * n
+        names = ["run_id", *columns]
+        return [dict(zip(names, row)) for row in zip([run_id] * n, *columns.values())]
 
-    def _insert_matches(self, conn: Connection, run_id: str, rows: list[dict]) -> None:
+    def _insert_matches(self, conn: Connection, run_id: str, rows: Iterable[list[dict]]) -> None:
         self._insert_run_rows(
             conn, run_id, matches, rows,
             repeated=lambda orig: (
@@ -346,17 +350,18 @@ class MatchRunTables(StoreBase):
                 f"or already stored ({orig}); expected each pair once per run; fix: write "
                 "a run's matches once, de-duplicated"))
 
-    def _insert_run_rows(self, conn: Connection, run_id: str, table: sa.Table, rows: list[dict],
+    def _insert_run_rows(self, conn: Connection, run_id: str, table: sa.Table, rows: Iterable[list[dict]],
                          *, repeated) -> None:
-        """Insert rows of a stored run into ``table`` in chunks, as one savepoint; ``repeated(orig)``
-        is the message when a key is repeated or already stored."""
+        """Insert rows of a stored run into ``table``, given in chunks, as one savepoint;
+        ``repeated(orig)`` is the message when a key is repeated or already stored."""
         known = conn.execute(sa.select(match_runs.c.run_id).where(match_runs.c.run_id == run_id)).first()
         if known is None:
             raise StoreError(self._unknown_run(run_id))
         try:
             with conn.begin_nested():
-                for chunk in chunks(rows, 5000):
-                    conn.execute(table.insert(), chunk)
+                for chunk in rows:
+                    if chunk:
+                        conn.execute(table.insert(), chunk)
         except sa.exc.IntegrityError as exc:
             raise StoreError(repeated(exc.orig)) from None
 
@@ -440,45 +445,53 @@ class MatchRunTables(StoreBase):
             If the run is not recorded, a column is missing, a value is null or invalid, or an
             ``(entity, lab, entity_id)`` key is repeated or already stored for the run.
         """
-        rows = self._run_input_rows(run_id, frame)
+        n, rows = self._run_input_rows(run_id, frame)
         if conn is not None:
             self._insert_run_inputs(conn, run_id, rows)
         else:
             with self.write_transaction() as c:
                 self._insert_run_inputs(c, run_id, rows)
-        return len(rows)
+        return n
 
-    def _run_input_rows(self, run_id: str, frame: pd.DataFrame) -> list[dict]:
+    def _run_input_rows(self, run_id: str, frame: pd.DataFrame) -> tuple[int, Iterator[list[dict]]]:
+        """``(number of rows, their chunks)``, validated whole first (as :meth:`_match_rows`)."""
         missing = [c for c in RUN_INPUT_COLUMNS if c not in frame.columns]
         if missing:
             raise StoreError(
                 f"inputs of run {run_id!r}: missing column(s) {missing}; expected columns "
                 f"{RUN_INPUT_COLUMNS}; fix: one row per candidate and per family scored"
             )
-        rows = []
-        for i, r in enumerate(frame[RUN_INPUT_COLUMNS].itertuples(index=False)):
-            entity, lab, entity_id, sha = r
-            lab = "" if lab is None or (not isinstance(lab, str) and pd.isna(lab)) else str(lab)
-            problem = None
-            if entity not in _RUN_INPUT_ENTITIES:
-                problem = f"entity {entity!r} (expected one of {list(_RUN_INPUT_ENTITIES)})"
-            elif entity == "candidate" and lab != "":
-                problem = f"lab {lab!r} for a candidate (expected '': candidates are global)"
-            elif entity == "family" and lab == "":
-                problem = "empty lab for a family (family ids are scoped by lab)"
-            elif not isinstance(entity_id, str) or not entity_id:
-                problem = f"entity_id {entity_id!r} (expected a non-empty id)"
-            elif not isinstance(sha, str) or len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
-                problem = f"sha256 {sha!r} (expected 64 lower-case hex characters)"
-            if problem:
-                raise StoreError(
-                    f"inputs of run {run_id!r}, row {i}: invalid {problem}; fix: write one row per "
-                    "scored candidate (lab '') and family (its lab) with the hash of its profile(s)"
-                )
-            rows.append({"run_id": run_id, "entity": entity, "lab": lab, "entity_id": entity_id, "sha256": sha})
-        return rows
+        entity = frame["entity"].astype(object).to_numpy()
+        lab = np.array(["" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+                        for v in frame["lab"].astype(object).tolist()], dtype=object)
+        entity_id = frame["entity_id"].astype(object).to_numpy()
+        sha = frame["sha256"].astype(object).to_numpy()
+        is_str = np.frompyfunc(lambda v: isinstance(v, str), 1, 1)
+        sha_ok = np.array([isinstance(v, str) and _SHA256.fullmatch(v) is not None for v in sha.tolist()], dtype=bool)
+        problems = (
+            (~np.isin(entity, _RUN_INPUT_ENTITIES),
+             lambda i: f"entity {entity[i]!r} (expected one of {list(_RUN_INPUT_ENTITIES)})"),
+            ((entity == "candidate") & (lab != ""),
+             lambda i: f"lab {lab[i]!r} for a candidate (expected '': candidates are global)"),
+            ((entity == "family") & (lab == ""), lambda i: "empty lab for a family (family ids are scoped by lab)"),
+            (~is_str(entity_id).astype(bool) | (entity_id == ""),
+             lambda i: f"entity_id {entity_id[i]!r} (expected a non-empty id)"),
+            (~sha_ok, lambda i: f"sha256 {sha[i]!r} (expected 64 lower-case hex characters)"),
+        )
+        bad = [(int(np.flatnonzero(mask)[0]), text) for mask, text in problems if mask.any()]
+        if bad:
+            i, text = min(bad, key=lambda t: t[0])  # the first bad row, its first problem in the order above
+            raise StoreError(
+                f"inputs of run {run_id!r}, row {i}: invalid {text(i)}; fix: write one row per "
+                "scored candidate (lab '') and family (its lab) with the hash of its profile(s)"
+            )
+        n = len(frame)
+        return n, ([{"run_id": run_id, "entity": e, "lab": lb, "entity_id": x, "sha256": h}
+                    for e, lb, x, h in zip(entity[a:a + _ROW_CHUNK].tolist(), lab[a:a + _ROW_CHUNK].tolist(),
+                                           entity_id[a:a + _ROW_CHUNK].tolist(), sha[a:a + _ROW_CHUNK].tolist())]
+                   for a in range(0, n, _ROW_CHUNK))
 
-    def _insert_run_inputs(self, conn: Connection, run_id: str, rows: list[dict]) -> None:
+    def _insert_run_inputs(self, conn: Connection, run_id: str, rows: Iterable[list[dict]]) -> None:
         self._insert_run_rows(
             conn, run_id, match_run_inputs, rows,
             repeated=lambda orig: (
