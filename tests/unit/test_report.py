@@ -513,3 +513,41 @@ def test_a_family_without_a_parent_is_not_asked_for_the_other_parent(run):
     m = matches.copy()
     m.loc[top, ["family_kind", "conclusion"]] = ["siblings", "support"]
     assert "supports the relationship: send for lab confirmation" in render_html(m, loci, prov)
+
+
+def _csv_cells_one_by_one(df: pd.DataFrame, name: str) -> dict[str, list[str]]:
+    """The CSV cells as the per-cell rule states them (the reference of the column-at-a-time writer)."""
+    from kinship.report.spreadsheet import spreadsheet_safe
+    out = {}
+    for f in load_schema(name)["fields"]:
+        column = df[f["name"]]
+        if f["type"] == "float64":
+            out[f["name"]] = ["" if pd.isna(x) else repr(float(x)) for x in column]
+        elif f["type"] == "bool":
+            out[f["name"]] = ["" if pd.isna(x) else ("True" if bool(x) else "False") for x in column]
+        else:
+            out[f["name"]] = [spreadsheet_safe("" if pd.isna(x) else str(x)) for x in column]
+    return out
+
+
+def test_csv_cells_match_the_per_cell_rule_on_awkward_values(run):
+    from kinship.report.tables import _csv_frame
+    matches, loci, _, _ = run
+    rng = np.random.default_rng(7)
+    n = len(matches)
+    odd = matches.copy()
+    specials = np.array([-np.inf, -0.0, 0.0, 5e-324, 1e16, 1e-5, 123456789.125, np.nan, 1 / 3])
+    odd["log10_lr_total"] = np.where(rng.random(n) < 0.5, specials[rng.integers(0, specials.size, n)],
+                                     rng.standard_normal(n) * 10.0 ** rng.integers(-20, 20, n))
+    odd["log10_lr_total"] = odd["log10_lr_total"].fillna(-np.inf)  # non-nullable: -inf, never NaN
+    odd["posterior"] = np.where(rng.random(n) < 0.3, np.nan, rng.random(n))
+    odd["joint_exact"] = pd.array([None if i % 3 == 0 else bool(i % 2) for i in range(n)], dtype="boolean")
+    odd["rank_for_family"] = pd.array([None if i % 4 == 0 else i for i in range(n)], dtype="Int32")
+    odd["candidate_id"] = [("=" if i % 5 == 0 else "") + c for i, c in enumerate(odd["candidate_id"])]
+    for frame, name in ((odd, TABLE_SCHEMAS["matches"]), (loci, TABLE_SCHEMAS["pair_loci"])):
+        got = _csv_frame(frame, name)
+        want = _csv_cells_one_by_one(frame, name)
+        assert list(got.columns) == list(want)
+        for column, cells in want.items():
+            assert got[column].tolist() == cells, column
+    assert any(c.startswith("'=") for c in _csv_frame(odd, TABLE_SCHEMAS["matches"])["candidate_id"])
