@@ -391,8 +391,10 @@ def render_html(
     flagged = _sorted_by_lr(matches[matches["flagged"]])
     best_family = _sorted_by_lr(matches[matches["rank_for_candidate"].eq(1).fillna(False).astype(bool)])
     top = matches[matches["rank_for_family"].le(3).fillna(False).astype(bool)]
-    family_best = top[top["rank_for_family"].eq(1).fillna(False).astype(bool)].set_index(["lab", "family_id"])["log10_lr"]
-    top = top.assign(_best=[family_best.get((l, f), -math.inf) for l, f in zip(top["lab"], top["family_id"])])
+    # each family's best LR (its rank-1 pair's), on every one of its rows: one grouped pass, not a look-up per row
+    first = top["log10_lr"].where(top["rank_for_family"].eq(1).fillna(False).astype(bool).to_numpy())
+    best = first.groupby([top["lab"], top["family_id"]], sort=False).transform("max")
+    top = top.assign(_best=best.fillna(-math.inf).to_numpy())
     top = top.sort_values(
         ["_best", "lab", "family_id", "rank_for_family"], ascending=[False, True, True, True], kind="stable"
     )
