@@ -127,16 +127,22 @@ def child_rows(t_father: np.ndarray, t_mother: np.ndarray, silent: int | None = 
     t_mother = np.asarray(t_mother, dtype=np.float64)
     n = t_father.shape[1]
     i, j = genotype_alleles(n)
-    complete = t_mother[:, i] * t_father[:, j] + t_mother[:, j] * t_father[:, i]
-    complete[:, i == j] *= 0.5
+    # computed in the output's layout (rows of alleles, families along the row): whole-row
+    # gathers instead of strided column ones, and no transposing copy at the end
+    f_rows, m_rows = np.ascontiguousarray(t_father.T), np.ascontiguousarray(t_mother.T)
+    s_f = t_father.sum(axis=1)
+    s_m = t_mother.sum(axis=1)
+    out = np.empty((i.size + n, t_father.shape[0]))
+    complete = out[: i.size]
+    np.multiply(m_rows[i], f_rows[j], out=complete)
+    complete += m_rows[j] * f_rows[i]
+    complete[i == j] *= 0.5
     if silent is not None:
         hom = np.arange(n)
         hom = hom[hom != silent]
-        complete[:, hom * (hom + 1) // 2 + hom] += t_mother[:, hom] * t_father[:, [silent]] + t_mother[:, [silent]] * t_father[:, hom]
-    s_f = t_father.sum(axis=1, keepdims=True)
-    s_m = t_mother.sum(axis=1, keepdims=True)
-    partial = t_mother * s_f + s_m * t_father - t_mother * t_father
-    return np.ascontiguousarray(np.concatenate([complete, partial], axis=1).T)
+        complete[hom * (hom + 1) // 2 + hom] += m_rows[hom] * f_rows[[silent]] + m_rows[[silent]] * f_rows[hom]
+    out[i.size:] = m_rows * s_f + s_m * f_rows - m_rows * f_rows
+    return out
 
 
 def joint_rows(J: np.ndarray, silent: int | None = None) -> np.ndarray:
