@@ -515,9 +515,9 @@ def family_shards(n_families: int, shard_size: int) -> list[tuple[int, int]]:
 
 
 #: Families compiled together by the steps after the merge (:func:`calibrate`, :func:`pair_loci`,
-#: and :func:`collect_matches`'s counts of entries that carry none): their tables are compiled again in chunks of this many
-#: families, so the memory of a step is bounded (~70 MB of tables at 20 loci) whatever the
-#: number of reported families.
+#: and :func:`collect_matches`'s counts of entries that carry none): their tables are compiled
+#: again in chunks of this many families, so the memory of a step is bounded (~70 MB of tables
+#: at 20 loci) whatever the number of reported families.
 POST_SHARD_FAMILIES = 4096
 
 
@@ -888,12 +888,12 @@ def collect_matches(
     every = Entries.concat((hits, cand, fam))
     # one row per (candidate, family) pair, sorted by (candidate, family); its score and counts
     # from its first entry in the order hits, candidates' lists, families' lists
-    keys, first = np.unique(every.candidate * n_f + every.family, return_index=True)
+    keys, first = np.unique(every.candidate.astype(np.int64) * n_f + every.family, return_index=True)
     c_idx, f_idx = np.divmod(keys, max(n_f, 1))
     log10_lr = every.score[first]
     ranks = []
     for side, rank in ((cand, cand_rank), (fam, fam_rank)):
-        at = np.searchsorted(keys, side.candidate * n_f + side.family)
+        at = np.searchsorted(keys, side.candidate.astype(np.int64) * n_f + side.family)
         values = np.zeros(keys.size, dtype=np.int32)
         values[at] = rank
         missing = np.ones(keys.size, dtype=bool)
@@ -937,7 +937,7 @@ def collect_matches(
     )
     # sorted by candidate id, descending log10 LR, lab, family id: ids are unique, so the
     # positions of the ids in sorted order stand for them (the inputs hold them sorted)
-    order = np.lexsort((_sorted_position(list(zip(labs, family_ids)) if n_f else [])[f_idx], -log10_lr,
+    order = np.lexsort((_sorted_position(list(zip(labs, family_ids)))[f_idx], -log10_lr,
                         _sorted_position(list(run.inputs.candidate_ids))[c_idx]))
     return df.iloc[order].reset_index(drop=True)
 
