@@ -888,12 +888,12 @@ def collect_matches(
     every = Entries.concat((hits, cand, fam))
     # one row per (candidate, family) pair, sorted by (candidate, family); its score and counts
     # from its first entry in the order hits, candidates' lists, families' lists
-    keys, first = np.unique(every.candidate.astype(np.int64) * n_f + every.family, return_index=True)
+    keys, first, row = np.unique(every.candidate.astype(np.int64) * n_f + every.family, return_index=True,
+                                 return_inverse=True)
     c_idx, f_idx = np.divmod(keys, max(n_f, 1))
     log10_lr = every.score[first]
     ranks = []
-    for side, rank in ((cand, cand_rank), (fam, fam_rank)):
-        at = np.searchsorted(keys, side.candidate.astype(np.int64) * n_f + side.family)
+    for at, rank in ((row[len(hits):len(hits) + len(cand)], cand_rank), (row[len(hits) + len(cand):], fam_rank)):
         values = np.zeros(keys.size, dtype=np.int32)
         values[at] = rank
         missing = np.ones(keys.size, dtype=bool)

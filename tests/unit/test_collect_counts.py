@@ -268,3 +268,11 @@ def test_merging_keeps_each_entry_with_its_counts():
     assert hits.n_compared.tolist() == [10, 11, 12, 13, -1]
     assert not Entries.concat([Entries.empty(), Entries(np.array([1]), np.array([2]), np.array([0.5]))]).has_counts
     assert dataclasses.fields(Entries)[3].default is None
+
+
+def test_no_pairs_give_the_same_empty_frame(scored):
+    run, params, _, _ = scored
+    empty = ShardResult(Entries.empty(), Entries.empty(), Entries.empty())
+    got = mr.collect_matches(run, [empty], k=params.k)
+    assert len(got) == 0
+    pd.testing.assert_frame_equal(got, _collect_reference(run, [empty], k=params.k), check_exact=True)
