@@ -2,7 +2,8 @@
 
 A national re-match scores hundreds of family shards; a crash, a killed worker or a reboot
 after most of them should not cost the whole run again. Each shard's result
-(:class:`~kinship.matching.streaming.ShardResult`: global indices and float64 scores) is written
+(:class:`~kinship.matching.streaming.ShardResult`: global indices and float64 scores, and the
+entries' counts when they carry them) is written
 as it finishes to ``<folder>/<fingerprint>/shard-<i>.npz`` and read back by the next attempt
 of the *same* run: same stored inputs, effective table, parameters, code version and shards
 (:func:`run_fingerprint`). Anything else has another fingerprint, so a stale checkpoint is
@@ -37,6 +38,8 @@ __all__ = ["run_fingerprint", "load", "save", "load_or_score", "clear"]
 
 _SIDES = ("candidate_best", "family_best", "hits")
 _FIELDS = ("candidate", "family", "score")
+#: The entries' counts (:class:`~kinship.matching.streaming.Entries`), written when a side has them.
+_COUNTS = ("n_compared", "n_inconsistent", "unlinked")
 
 
 def run_fingerprint(run, params, shards) -> str:
@@ -75,7 +78,9 @@ def load(folder: str | Path, fingerprint: str, index: int) -> ShardResult | None
     if not path.is_file():
         return None
     with np.load(path) as z:
-        return ShardResult(*(Entries(*(z[f"{side}.{field}"] for field in _FIELDS)) for side in _SIDES))
+        return ShardResult(*(Entries(*(z[f"{side}.{field}"] for field in _FIELDS),
+                                     *(z[f"{side}.{field}"] for field in _COUNTS if f"{side}.{field}" in z.files))
+                             for side in _SIDES))
 
 
 def save(folder: str | Path, fingerprint: str, index: int, result: ShardResult) -> Path:
@@ -83,6 +88,8 @@ def save(folder: str | Path, fingerprint: str, index: int, result: ShardResult) 
     path = _path(folder, fingerprint, index)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     arrays = {f"{side}.{field}": getattr(getattr(result, side), field) for side in _SIDES for field in _FIELDS}
+    arrays.update({f"{side}.{field}": getattr(getattr(result, side), field) for side in _SIDES for field in _COUNTS
+                   if getattr(result, side).has_counts})
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".partial")
     try:
         with os.fdopen(fd, "wb") as f:

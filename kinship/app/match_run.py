@@ -14,10 +14,12 @@ before step 1) giving every value:
    into family shards;
 5. :func:`score_shard` - compile a shard's families and score candidates against them, keeping
    each one's best ``k`` partners and every pair at or above the threshold
-   (:func:`kinship.matching.streaming.score_shard`);
+   (:func:`kinship.matching.streaming.score_shard`), each with its loci compared, inconsistent
+   loci and independent-loci LR counted from the shard's tables (:func:`with_counts`);
 6. :func:`kinship.matching.streaming.combine_results` - fold the shards (and the previous run's
    kept pairs) as they finish, in memory O((candidates + families) * k);
-7. :func:`collect_matches` - the reported pairs, ranked and concluded on their autosomal LR;
+7. :func:`collect_matches` - the reported pairs, ranked and concluded on their autosomal LR
+   (from the counts the shards carried: no family is compiled again);
 8. :func:`calibrate` - ``p_unrelated`` and ``expected_unrelated`` of every hit, and the
    conclusions on the combined LR, calibrated for families without a parent or with one;
    then :func:`assess` - the posteriors after database size (each candidate over every family
@@ -100,6 +102,7 @@ __all__ = [
     "score_shard",
     "shard_work",
     "score_shard_work",
+    "with_counts",
     "collect_matches",
     "calibrate",
     "reported_pairs",
@@ -236,27 +239,31 @@ class EncodedRun:
             out[:, u] = np.where((g[:, l1] == UNTYPED) & (g[:, l2] == UNTYPED), UNTYPED, joint)
         return out
 
-    def family_tables(self, families: Sequence[int] | slice = slice(None), *, linked: bool = False) -> FamilyTables:
+    def family_tables(self, families: Sequence[int] | slice = slice(None), *, linked: bool = False,
+                      per_locus: bool = False) -> FamilyTables:
         """Compile the tables of some families (by position in ``inputs.families``): over the
         run's loci, each independent, or with ``linked`` over :attr:`units` (the linked pairs
-        as joint super-loci)."""
+        as joint super-loci; with ``per_locus`` the per-locus tables too, as the result's
+        ``per_locus``: :func:`kinship.matching.compiler.compile_families`)."""
         if isinstance(families, slice):
             chosen = self.inputs.families[families]
         else:
             chosen = tuple(self.inputs.families[i] for i in families)
         return compile_families(chosen, self.references, self.inputs.reference_ids, self.table, self.loci, self.model,
-                                theta=self.theta, linked=self.linked if linked else ())
+                                theta=self.theta, linked=self.linked if linked else (), per_locus=per_locus)
 
-    def scoring_tables(self, families: Sequence[int]) -> list[tuple[np.ndarray, FamilyTables, np.ndarray]]:
+    def scoring_tables(self, families: Sequence[int], *, per_locus: bool = False,
+                       ) -> list[tuple[np.ndarray, FamilyTables, np.ndarray]]:
         """The tables the kernel scores ``families`` with, grouped by layout: a list of
         ``(positions in families, tables, candidates' kernel input)``, the independent-loci
-        families first, then the linked ones."""
+        families first, then the linked ones (with ``per_locus``, their tables hold the
+        per-locus ones too)."""
         families = np.asarray(families, dtype=np.int64)
         out = []
         for linked in (False, True):
             pos = np.flatnonzero(self.linked_families[families] == linked)
             if pos.size:
-                out.append((pos, self.family_tables(families[pos].tolist(), linked=linked),
+                out.append((pos, self.family_tables(families[pos].tolist(), linked=linked, per_locus=per_locus),
                             self.linked_genotypes if linked else self.candidate_genotypes))
         return out
 
@@ -507,10 +514,10 @@ def family_shards(n_families: int, shard_size: int) -> list[tuple[int, int]]:
     return [(a, min(a + shard_size, n_families)) for a in range(0, n_families, shard_size)]
 
 
-#: Families compiled together by the steps after the merge (:func:`collect_matches`'s counts,
-#: :func:`calibrate`, :func:`pair_loci`): their tables are compiled again in chunks of this many
-#: families, so the memory of a step is bounded (~70 MB of tables at 20 loci) whatever the
-#: number of reported families.
+#: Families compiled together by the steps after the merge (:func:`calibrate`, :func:`pair_loci`,
+#: and :func:`collect_matches`'s counts of entries that carry none): their tables are compiled
+#: again in chunks of this many families, so the memory of a step is bounded (~70 MB of tables
+#: at 20 loci) whatever the number of reported families.
 POST_SHARD_FAMILIES = 4096
 
 
@@ -683,16 +690,27 @@ def _json_roundtrip(obj):
 
 
 def _previous_entries(run: EncodedRun, matches: pd.DataFrame, *, threshold: float) -> ShardResult:
-    """A previous run's kept pairs as entries indexed like this run (ids are stable)."""
+    """A previous run's kept pairs as entries indexed like this run (ids are stable), with
+    their counts (``n_loci_compared``, ``n_inconsistent``, ``log10_lr_unlinked``: an
+    incremental run compares unchanged entities with the same table and parameters, so they
+    are this run's too); a pair whose ``log10_lr_unlinked`` is null (a run stored before it
+    was recorded) carries none, and :func:`collect_matches` counts it again."""
     cand_col = {c: k for k, c in enumerate(run.inputs.candidate_ids)}
     fam_col = {(f.lab, f.family_id): k for k, f in enumerate(run.inputs.families)}
     c = np.array([cand_col[x] for x in matches["candidate_id"]], dtype=np.int64)
     f = np.array([fam_col[(a, b)] for a, b in zip(matches["lab"], matches["family_id"])], dtype=np.int64)
     v = matches["log10_lr"].to_numpy(dtype=np.float64)
+    counts = None
+    if {"n_loci_compared", "n_inconsistent", "log10_lr_unlinked"} <= set(matches.columns):
+        unlinked = matches["log10_lr_unlinked"].to_numpy(dtype=np.float64, na_value=np.nan)
+        known = ~np.isnan(unlinked)
+        counts = (np.where(known, matches["n_loci_compared"].to_numpy(dtype=np.int16), -1).astype(np.int16),
+                  np.where(known, matches["n_inconsistent"].to_numpy(dtype=np.int16), -1).astype(np.int16),
+                  unlinked)
+    every = Entries(c, f, v) if counts is None else Entries(c, f, v, *counts)
 
     def pick(mask):
-        mask = np.asarray(mask, dtype=bool)
-        return Entries(c[mask], f[mask], v[mask])
+        return every.take(np.asarray(mask, dtype=bool))
 
     return ShardResult(
         pick(matches["rank_for_candidate"].notna()),
@@ -735,18 +753,97 @@ def score_shard(
     :func:`~kinship.matching.streaming.combine_results`): each candidate's ``k``-th best so far
     is a floor below which the screen neither rescores a pair nor returns it on the
     candidate's side (:func:`~kinship.matching.streaming.candidate_floor`); the merged result
-    is the same."""
+    is the same.
+
+    Every entry returned carries its counts (:class:`~kinship.matching.streaming.Entries`'s
+    ``n_compared``, ``n_inconsistent``, ``unlinked``: :func:`with_counts`), so that
+    :func:`collect_matches` need not compile the families again: from the shard's per-locus
+    tables, which for a shard of linked families (:attr:`EncodedRun.linked_families`, scored
+    over :attr:`EncodedRun.units`) are the ones their joint tables are built from (kept by the
+    compile, ``per_locus``), not compiled again. The same numbers, bit for bit, as
+    :func:`_pair_counts` (tested)."""
     families = np.asarray(families, dtype=np.int64)
-    groups = run.scoring_tables(families)
+    groups = run.scoring_tables(families, per_locus=True)
     if len(groups) != 1:
         raise ValueError("a shard mixes families with and without linked loci; cut shards with plan_run")
     _, tables, genotypes = groups[0]
-    return streaming.score_shard(
+    index = families if family_index is None else np.asarray(family_index, dtype=np.int64)
+    result = streaming.score_shard(
         tables, genotypes[np.asarray(candidates, dtype=np.int64)],
-        family_index=families if family_index is None else np.asarray(family_index, dtype=np.int64),
-        candidate_index=candidates, k=k, threshold=threshold,
+        family_index=index, candidate_index=candidates, k=k, threshold=threshold,
         candidate_floor=None if kept is None else streaming.candidate_floor(kept, candidates, k),
     )
+    linked = tables.per_locus is not None
+    return with_counts(run, result, index, tables.per_locus if linked else tables, linked=linked)
+
+
+def with_counts(run: EncodedRun, result: ShardResult, family_index: np.ndarray, tables: FamilyTables, *,
+                linked: bool) -> ShardResult:
+    """``result`` with every entry's counts (:class:`~kinship.matching.streaming.Entries`'s
+    ``n_compared``, ``n_inconsistent``, ``unlinked``; :func:`_table_counts`).
+
+    Parameters
+    ----------
+    run : EncodedRun
+        The run (or :func:`shard_work`) the shard was scored in.
+    result : ShardResult
+        A shard's result, its families reported under ``family_index``.
+    family_index : ndarray of int64, shape (n_families,)
+        The index in ``result`` of each family (column) of ``tables``.
+    tables : FamilyTables
+        The shard's families' per-locus tables, over ``run.loci``.
+    linked : bool
+        Whether the shard was scored over linked units: ``unlinked`` is then the sum of the
+        per-locus log10 LRs; otherwise the score itself (the kernel's sum of the same tables).
+    """
+    sides = (result.candidate_best, result.family_best, result.hits)
+    every = Entries.concat(sides)
+    if not len(every):
+        return result
+    order = np.argsort(family_index, kind="stable")
+    local = order[np.searchsorted(family_index, every.family, sorter=order)]
+    n_compared, n_inconsistent, unlinked = _table_counts(tables, run.candidate_genotypes[every.candidate], local,
+                                                         unlinked=linked)
+    if not linked:
+        unlinked = every.score.copy()
+    cuts = np.cumsum([len(e) for e in sides])[:-1]
+    parts = [np.split(a, cuts) for a in (n_compared, n_inconsistent, unlinked)]
+    return ShardResult(*(replace(e, n_compared=parts[0][i], n_inconsistent=parts[1][i], unlinked=parts[2][i])
+                         for i, e in enumerate(sides)))
+
+
+def _table_counts(tables: FamilyTables, genotypes: np.ndarray, local: np.ndarray, *, unlinked: bool = True,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Loci compared, Mendelian-inconsistent loci and (``unlinked``) the log10 LR with every
+    locus independent of pairs, from per-locus tables: :func:`_pair_counts`'s sums, in its
+    order (locus by locus from 0), for pairs whose families are already compiled.
+
+    Parameters
+    ----------
+    tables : FamilyTables
+        Per-locus tables over the run's loci (not linked units).
+    genotypes : ndarray of int32, shape (n_pairs, n_loci)
+        Each pair's candidate genotype indices (:attr:`EncodedRun.candidate_genotypes` rows).
+    local : ndarray of int64, shape (n_pairs,)
+        Each pair's family column in ``tables``.
+
+    Returns
+    -------
+    n_compared, n_inconsistent : ndarray of int16, shape (n_pairs,)
+    unlinked : ndarray of float64, shape (n_pairs,), or None without ``unlinked``
+    """
+    n = local.size
+    n_compared = np.zeros(n, dtype=np.int16)
+    n_inconsistent = np.zeros(n, dtype=np.int16)
+    total = np.zeros(n, dtype=np.float64) if unlinked else None
+    for li in range(len(tables.loci)):
+        gi = genotypes[:, li]
+        row = table_row(gi, tables.inconsistent[li].shape[0])
+        n_compared += ((gi != UNTYPED) & tables.typed[li, local]).astype(np.int16)
+        n_inconsistent += tables.inconsistent[li][row, local]
+        if unlinked:
+            total += tables.log10_lr[li][row, local]
+    return n_compared, n_inconsistent, total
 
 
 def score_shard_work(work: EncodedRun, families: np.ndarray, candidates: np.ndarray, *, k: int, threshold: float,
@@ -773,47 +870,92 @@ def collect_matches(
     Reported: each candidate's best ``k`` families, each family's best ``k`` candidates, and
     every pair at or above the threshold. ``rank_for_candidate`` (``rank_for_family``) is the
     exact rank when the pair is among the candidate's (family's) best ``k``, else null.
-    ``n_loci_compared`` and ``n_inconsistent`` are computed exactly for these pairs. Rows are
-    sorted by candidate id, then descending log10 LR, then lab and family id.
+    ``n_loci_compared``, ``n_inconsistent`` and ``log10_lr_unlinked`` are the ones the entries
+    carry (:func:`score_shard` counts them from the tables it scored with; a previous run's
+    matches hold them: :func:`_previous_entries`); only entries without them (a checkpoint
+    written before they were carried, a search's linked shards) have their families compiled
+    again (:func:`_pair_counts`), in chunks of :data:`POST_SHARD_FAMILIES`. Rows are sorted by
+    candidate id, then descending log10 LR, then lab and family id.
+
+    A pair's log10 LR and counts come from its first entry in the order: hits, candidates'
+    lists, families' lists (they are the same numbers wherever it was kept). The pairs are
+    merged with numpy (``candidate * n_families + family`` keys) and the text columns indexed
+    from arrays of the run's ids: O(n_pairs log n_pairs), no Python object per pair.
     """
     cand, cand_rank, fam, fam_rank, hits = merge_results(results, k=k)
-    table: dict[tuple[int, int], list] = {}
-    for c, f, v in zip(hits.candidate.tolist(), hits.family.tolist(), hits.score.tolist()):
-        table[(c, f)] = [v, None, None]
-    for c, f, v, r in zip(cand.candidate.tolist(), cand.family.tolist(), cand.score.tolist(), cand_rank.tolist()):
-        table.setdefault((c, f), [v, None, None])[1] = r
-    for c, f, v, r in zip(fam.candidate.tolist(), fam.family.tolist(), fam.score.tolist(), fam_rank.tolist()):
-        table.setdefault((c, f), [v, None, None])[2] = r
-    keys = sorted(table)
-    c_idx = np.array([c for c, _ in keys], dtype=np.int64)
-    f_idx = np.array([f for _, f in keys], dtype=np.int64)
-    log10_lr = np.array([table[key][0] for key in keys], dtype=np.float64)
-    n_compared, n_inconsistent, unlinked = _pair_counts(run, c_idx, f_idx)
-    # the independent-loci LR: the kernel's own value where no pair of loci was scored jointly
-    unlinked = np.where(run.linked_families[f_idx], unlinked, log10_lr) if len(keys) else unlinked
-    conclusion, flagged = conclude(log10_lr, n_inconsistent)
     families = run.inputs.families
+    n_f = len(families)
+    every = Entries.concat((hits, cand, fam))
+    # one row per (candidate, family) pair, sorted by (candidate, family); its score and counts
+    # from its first entry in the order hits, candidates' lists, families' lists
+    keys, first, row = np.unique(every.candidate.astype(np.int64) * n_f + every.family, return_index=True,
+                                 return_inverse=True)
+    c_idx, f_idx = np.divmod(keys, max(n_f, 1))
+    log10_lr = every.score[first]
+    ranks = []
+    for at, rank in ((row[len(hits):len(hits) + len(cand)], cand_rank), (row[len(hits) + len(cand):], fam_rank)):
+        values = np.zeros(keys.size, dtype=np.int32)
+        values[at] = rank
+        missing = np.ones(keys.size, dtype=bool)
+        missing[at] = False
+        ranks.append(pd.arrays.IntegerArray(values, missing))
+    n_compared = np.zeros(keys.size, dtype=np.int16)
+    n_inconsistent = np.zeros(keys.size, dtype=np.int16)
+    unlinked = np.zeros(keys.size, dtype=np.float64)
+    counted = every.counted[first]
+    if counted.any():
+        n_compared[counted] = every.n_compared[first[counted]]
+        n_inconsistent[counted] = every.n_inconsistent[first[counted]]
+        unlinked[counted] = every.unlinked[first[counted]]
+    if not counted.all():  # entries scored without counts (e.g. a search's held tables): compile
+        n_compared[~counted], n_inconsistent[~counted], unlinked[~counted] = _pair_counts(
+            run, c_idx[~counted], f_idx[~counted])
+    # the independent-loci LR: the kernel's own value where no pair of loci was scored jointly
+    unlinked = np.where(run.linked_families[f_idx], unlinked, log10_lr)
+    conclusion, flagged = conclude(log10_lr, n_inconsistent)
     new_c = np.ones(len(run.inputs.candidate_ids), bool) if new_candidates is None else new_candidates
-    new_f = np.ones(len(families), bool) if new_families is None else new_families
+    new_f = np.ones(n_f, bool) if new_families is None else new_families
+    labs, family_ids, kinds = (np.array([getattr(f, a) for f in families], dtype=object)
+                               for a in ("lab", "family_id", "kind"))
+    candidate_ids = np.array(run.inputs.candidate_ids, dtype=object)
     df = pd.DataFrame(
         {
-            "candidate_id": pd.array([run.inputs.candidate_ids[c] for c in c_idx], dtype=str),
-            "lab": pd.array([families[f].lab for f in f_idx], dtype=str),
-            "family_id": pd.array([families[f].family_id for f in f_idx], dtype=str),
-            "family_kind": pd.array([families[f].kind for f in f_idx], dtype=str),
+            "candidate_id": pd.array(candidate_ids[c_idx], dtype=str),
+            "lab": pd.array(labs[f_idx], dtype=str),
+            "family_id": pd.array(family_ids[f_idx], dtype=str),
+            "family_kind": pd.array(kinds[f_idx], dtype=str),
             "log10_lr": log10_lr,
             "log10_lr_unlinked": unlinked,
-            "n_loci_compared": n_compared.astype(np.int16),
-            "n_inconsistent": n_inconsistent.astype(np.int16),
-            "rank_for_candidate": pd.array([table[key][1] for key in keys], dtype="Int32"),
-            "rank_for_family": pd.array([table[key][2] for key in keys], dtype="Int32"),
+            "n_loci_compared": n_compared,
+            "n_inconsistent": n_inconsistent,
+            "rank_for_candidate": ranks[0],
+            "rank_for_family": ranks[1],
             "conclusion": pd.array(conclusion, dtype=str),
             "flagged": flagged,
-            "is_new": new_c[c_idx] | new_f[f_idx] if len(keys) else np.zeros(0, bool),
+            "is_new": new_c[c_idx] | new_f[f_idx],
         }
     )
-    order = np.lexsort((df["family_id"].to_numpy(), df["lab"].to_numpy(), -df["log10_lr"].to_numpy(), df["candidate_id"].to_numpy()))
+    # sorted by candidate id, descending log10 LR, lab, family id: ids are unique, so the
+    # positions of the ids in sorted order stand for them (the inputs hold them sorted)
+    order = np.lexsort((_sorted_position(list(zip(labs, family_ids)))[f_idx], -log10_lr,
+                        _sorted_position(list(run.inputs.candidate_ids))[c_idx]))
     return df.iloc[order].reset_index(drop=True)
+
+
+def _sorted_position(ids: list) -> np.ndarray:
+    """Position of each of ``ids`` (distinct, comparable) in their sorted order, int64; the
+    identity, without sorting, when they are sorted already (the run's inputs hold them so).
+
+    Examples
+    --------
+    >>> _sorted_position(["a", "b", "c"]).tolist(), _sorted_position(["b", "c", "a"]).tolist()
+    ([0, 1, 2], [1, 2, 0])
+    """
+    if all(a < b for a, b in zip(ids, ids[1:])):
+        return np.arange(len(ids), dtype=np.int64)
+    position = np.empty(len(ids), dtype=np.int64)
+    position[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+    return position
 
 
 def calibrate(

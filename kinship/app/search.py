@@ -147,9 +147,14 @@ class SearchIndex:
         """The candidate's (index in the run) best ``k`` families and every family at or above
         ``threshold``: :func:`search_pairs` without compiling."""
         c = np.array([candidate], dtype=np.int64)
+        # the counts from the held tables where they are per locus; a linked shard's pairs are
+        # counted by collect_matches (compiling only the reported families)
         results = [streaming.score_shard(tables, genotypes[c], family_index=families, candidate_index=c, k=k,
                                          threshold=threshold)
                    for families, tables, genotypes in self.shards]
+        results = [r if self.run.linked_families[families[0]]
+                   else match_run.with_counts(self.run, r, families, tables, linked=False)
+                   for r, (families, tables, _) in zip(results, self.shards)]
         kept = streaming.combine_results(results, k=k)
         return ShardResult(kept.candidate_best, Entries.empty(), kept.hits)
 
@@ -214,7 +219,8 @@ def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
         (:func:`kinship.app.lineage.y_evidence`).
     index : SearchIndex, optional
         The run's tables compiled before (a warm process); a child search then compiles only
-        the reported pairs' families (their counts and calibration), not every family.
+        the reported pairs' families (their calibration, and the counts of pairs of linked
+        families: the index holds their joint tables only), not every family.
 
     Returns
     -------

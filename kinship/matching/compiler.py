@@ -188,6 +188,7 @@ def compile_families(
     *,
     theta: float = 0.0,
     linked: Sequence = (),
+    per_locus: bool = False,
 ) -> FamilyTables:
     """Compile families into per-locus genotype tables of their missing child.
 
@@ -224,6 +225,11 @@ def compile_families(
         (:func:`kinship.likelihood.linkage.linked_locus_tables`); a parentage family's is the
         sum of its two single-locus tables, which is exact (a parent-child LR does not depend
         on linkage). Default: none, every locus its own table.
+    per_locus : bool
+        With ``linked``: also keep the per-locus tables the joint ones are built from, as the
+        result's ``per_locus`` (the arrays a compile without ``linked`` returns, bit for bit:
+        a match run counts loci compared and inconsistent, and sums the independent-loci LR,
+        from them without compiling again). Ignored without ``linked``.
 
     Returns
     -------
@@ -337,7 +343,10 @@ def compile_families(
         T_u.append(T)
         I_u.append(I)
         typed_u.append(typed[l1] | typed[l2])
-    return FamilyTables(tuple(units), tuple(T_u), tuple(I_u), np.array(typed_u, dtype=bool).reshape(len(units), n_f))
+    loci_tables = FamilyTables(tuple(loci), tuple(log10_lr), tuple(inconsistent),
+                               np.array(typed, dtype=bool).reshape(len(loci), n_f)) if per_locus else None
+    return FamilyTables(tuple(units), tuple(T_u), tuple(I_u), np.array(typed_u, dtype=bool).reshape(len(units), n_f),
+                        loci_tables)
 
 
 def linked_units(loci: Sequence[str], linked: Sequence = ()) -> list[tuple[str, tuple[int, ...]]]:

@@ -36,12 +36,18 @@ class FamilyTables:
     inconsistent : tuple of ndarray of int8, each (n_table_rows_l, n_families)
     typed : ndarray of bool, shape (n_loci, n_families)
         Whether the family has at least one typed parent at the locus.
+    per_locus : FamilyTables or None
+        For tables over linked units (``kinship.matching.compiler.compile_families`` with
+        ``linked`` and ``per_locus``): the same families' tables over the loci one by one, the
+        arrays a compile without ``linked`` returns (a unit of one locus shares its arrays).
+        None otherwise.
     """
 
     loci: tuple[str, ...]
     log10_lr: tuple[np.ndarray, ...]
     inconsistent: tuple[np.ndarray, ...]
     typed: np.ndarray
+    per_locus: FamilyTables | None = None
 
     @property
     def n_families(self) -> int:

@@ -138,25 +138,78 @@ class TopK:
 
 @dataclass(frozen=True)
 class Entries:
-    """(candidate, family, log10 LR) triples with global candidate and family indices."""
+    """(candidate, family, log10 LR) triples with global candidate and family indices, and
+    optionally each pair's counts.
+
+    Attributes
+    ----------
+    candidate, family : ndarray of int64, shape (n,)
+    score : ndarray of float64, shape (n,)
+        The pair's log10 LR (the kernel's float64 sum).
+    n_compared, n_inconsistent : ndarray of int16, shape (n,), optional
+        Loci compared and Mendelian-inconsistent loci of the pair
+        (:func:`kinship.app.match_run.score_shard` fills them from the tables it scored with);
+        ``-1`` for an entry whose counts are not known (entries without counts concatenated
+        with entries that have them). None: no entry has them.
+    unlinked : ndarray of float64, shape (n,), optional
+        The pair's log10 LR with every locus independent (``nan`` where not known), with the
+        counts.
+    """
 
     candidate: np.ndarray  # int64
     family: np.ndarray  # int64
     score: np.ndarray  # float64
+    n_compared: np.ndarray | None = None  # int16, -1 = not counted
+    n_inconsistent: np.ndarray | None = None  # int16, -1 = not counted
+    unlinked: np.ndarray | None = None  # float64, nan = not counted
 
     @staticmethod
     def empty() -> "Entries":
         return Entries(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+
+    @property
+    def has_counts(self) -> bool:
+        """Whether the entries carry counts (some may still be ``-1``: :attr:`counted`)."""
+        return self.n_compared is not None
+
+    @property
+    def counted(self) -> np.ndarray:
+        """Which entries carry their counts, bool (n,).
+
+        Examples
+        --------
+        >>> e = Entries.concat([Entries(np.array([0]), np.array([1]), np.array([2.0])),
+        ...                     Entries(np.array([3]), np.array([4]), np.array([5.0]),
+        ...                             np.array([13], np.int16), np.array([0], np.int16), np.array([5.0]))])
+        >>> e.counted.tolist(), e.n_compared.tolist(), e.unlinked.tolist()
+        ([False, True], [-1, 13], [nan, 5.0])
+        """
+        if self.n_compared is None:
+            return np.zeros(len(self), dtype=bool)
+        return self.n_compared >= 0
+
+    def take(self, index: np.ndarray) -> "Entries":
+        """The entries at ``index`` (positions or a bool mask), their counts with them."""
+        return Entries(*(None if a is None else a[index] for a in (getattr(self, f) for f in _ENTRY_FIELDS)))
 
     @staticmethod
     def concat(parts) -> "Entries":
         parts = list(parts)
         if not parts:
             return Entries.empty()
-        return Entries(*(np.concatenate([getattr(p, a) for p in parts]) for a in ("candidate", "family", "score")))
+        columns = [np.concatenate([getattr(p, a) for p in parts]) for a in ("candidate", "family", "score")]
+        if any(p.has_counts and len(p) for p in parts):  # entries without counts get -1 / nan
+            for a, fill, dtype in (("n_compared", -1, np.int16), ("n_inconsistent", -1, np.int16),
+                                   ("unlinked", np.nan, np.float64)):
+                columns.append(np.concatenate([getattr(p, a) if p.has_counts else np.full(len(p), fill, dtype)
+                                               for p in parts]).astype(dtype, copy=False))
+        return Entries(*columns)
 
     def __len__(self) -> int:
         return self.candidate.size
+
+
+_ENTRY_FIELDS = ("candidate", "family", "score", "n_compared", "n_inconsistent", "unlinked")
 
 
 @dataclass(frozen=True)
@@ -965,6 +1018,7 @@ def best_k(entries: Entries, *, by: str, k: int) -> tuple[Entries, np.ndarray]:
 
     Order within an owner: descending score, then ascending partner index (the lower id wins a
     tie), so the result does not depend on how the entries were split into shards.
+    Each kept entry keeps its counts (:class:`Entries`), when they carry them.
 
     Returns
     -------
@@ -982,7 +1036,7 @@ def best_k(entries: Entries, *, by: str, k: int) -> tuple[Entries, np.ndarray]:
     rank = np.arange(owner_sorted.size) - np.repeat(start, counts) + 1
     keep = rank <= k
     kept = order[keep]
-    return Entries(entries.candidate[kept], entries.family[kept], entries.score[kept]), rank[keep].astype(np.int32)
+    return entries.take(kept), rank[keep].astype(np.int32)
 
 
 def combine_results(results, *, k: int) -> ShardResult:
@@ -1006,12 +1060,13 @@ def merge_results(results, *, k: int) -> tuple[Entries, np.ndarray, Entries, np.
     Returns
     -------
     candidate_best, candidate_rank, family_best, family_rank, hits
-        Hits are deduplicated and sorted by (candidate, family).
+        Hits are deduplicated and sorted by (candidate, family). Entries keep their counts
+        (:class:`Entries`).
     """
     results = list(results)
     cand, cand_rank = best_k(Entries.concat(r.candidate_best for r in results), by="candidate", k=k)
     fam, fam_rank = best_k(Entries.concat(r.family_best for r in results), by="family", k=k)
     hits = Entries.concat(r.hits for r in results)
     _, first = np.unique(np.stack([hits.candidate, hits.family], axis=1), axis=0, return_index=True) if len(hits) else (None, np.zeros(0, np.int64))
-    hits = Entries(hits.candidate[first], hits.family[first], hits.score[first])
+    hits = hits.take(first)
     return cand, cand_rank, fam, fam_rank, hits

@@ -21,7 +21,8 @@ def test_a_shards_work_gives_the_same_bits_and_travels_light(store_like):  # noq
         part = mr.score_shard_work(work, families, candidates, k=params.k, threshold=params.threshold)
         for side in ("candidate_best", "family_best", "hits"):
             a, b = getattr(whole, side), getattr(part, side)
-            for field in ("candidate", "family", "score"):
+            assert a.has_counts and b.has_counts and a.counted.all()
+            for field in ("candidate", "family", "score", "n_compared", "n_inconsistent", "unlinked"):
                 assert np.array_equal(getattr(a, field), getattr(b, field)), (side, field)
         # what travels: no profile, only the shard's families and their references' columns
         saved = len(pickle.dumps(run)) - len(pickle.dumps(work))
