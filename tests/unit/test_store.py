@@ -420,3 +420,22 @@ def test_ranks_outside_the_best_k_are_stored_as_null_and_sorted_last(store):
     got = store.load_matches("run-1")
     assert got[["family_id", "candidate_id"]].values.tolist() == [["FAM-2", "C1"], ["FAM-1", "C1"], ["FAM-1", "C2"]]
     assert got["rank_for_candidate"].tolist()[:2] == [1, pd.NA] and str(got["rank_for_family"].dtype) == "Int32"
+
+
+@pytest.mark.parametrize("role", [None, "reference", "candidate"])
+def test_sqlite_genotypes_read_through_arrow_equal_the_sqlalchemy_rows(tmp_path, monkeypatch, role):
+    from kinship.store import engine
+    path = tmp_path / "reunite.db"
+    with Store(path) as store:
+        empty = store.load_genotypes(role)
+        register_test_labs(store)
+        ingest_batch(store, DATA / "ref3.txt", DATA / "ref3_manifest.csv", lab="OUS", kit="ESX17")
+        fast = store.load_genotypes(role)
+        monkeypatch.setattr(engine, "ARROW_SQLITE_READS", False)
+        plain = store.load_genotypes(role)
+        plain_empty = Store(tmp_path / "other.db").load_genotypes(role)
+    assert len(fast) == {None: 51, "reference": 34, "candidate": 17}[role]
+    pd.testing.assert_frame_equal(fast, plain, check_exact=True)
+    for column in fast.columns:  # sorted categories, each distinct value once
+        assert list(fast[column].cat.categories) == sorted(set(plain[column].astype(str)))
+    assert list(empty.columns) == list(plain_empty.columns) and len(empty) == len(plain_empty) == 0
