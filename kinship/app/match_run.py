@@ -40,6 +40,7 @@ import hashlib
 import json
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields, replace
 from functools import cached_property
 from typing import Sequence
@@ -886,8 +887,9 @@ def calibrate(
         sizes = [n_table_rows(run.table[locus].afreq.shape[0]) for locus in run.loci]
         g = run.candidate_genotypes
         plain_units = tuple((l, (i,)) for i, l in enumerate(run.loci))
-        for wanted, pos, local in _family_chunks(fams):  # the hit families, compiled a chunk at a time
-            if kernel == "numpy":  # the reference: one hit at a time
+        chunks = list(_family_chunks(fams))  # the hit families, compiled a chunk at a time
+        if kernel == "numpy":  # the reference: one hit at a time
+            for wanted, pos, local in chunks:
                 layout = {}
                 for where, tables, _ in run.scoring_tables(wanted):
                     units = run.units if tables.loci != run.loci else plain_units
@@ -895,15 +897,24 @@ def calibrate(
                         layout[int(q)] = (tables, units, j)
                 for row, lf, c in zip(hit[pos], local, cands[pos]):
                     _calibrate_pair(row, layout[int(lf)], g[c], h2, sizes, y, total, y_max, c, p)
-                continue
-            for where, tables, _ in run.scoring_tables(wanted):
-                units = run.units if tables.loci != run.loci else plain_units
-                column = np.full(len(wanted), -1, dtype=np.int64)
-                column[where] = np.arange(len(where))
-                j = column[local]
-                mine = j >= 0
-                _calibrate_hits(hit[pos][mine], j[mine], cands[pos][mine], tables, units, g, h2, sizes, y, total,
-                                y_max, p, kernel)
+        else:
+            run.units, run.linked_families  # computed here, not by both threads
+            # the next chunk is compiled (numpy, which releases the GIL) while the kernel runs on
+            # this one (numba, nogil); the numbers do not depend on it
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                ahead = pool.submit(run.scoring_tables, chunks[0][0]) if chunks else None
+                for k, (wanted, pos, local) in enumerate(chunks):
+                    scoring = ahead.result()
+                    ahead = pool.submit(run.scoring_tables, chunks[k + 1][0]) if k + 1 < len(chunks) else None
+                    for where, tables, _ in scoring:
+                        units = run.units if tables.loci != run.loci else plain_units
+                        column = np.full(len(wanted), -1, dtype=np.int64)
+                        column[where] = np.arange(len(where))
+                        j = column[local]
+                        mine = j >= 0
+                        _calibrate_hits(hit[pos][mine], j[mine], cands[pos][mine], tables, units, g, h2, sizes, y,
+                                        total, y_max, p, kernel)
+                    del scoring
     out["p_unrelated"] = p
     out["expected_unrelated"] = p * len(run.inputs.candidate_ids)
     conclusion, flagged = conclude(total, out["n_inconsistent"].to_numpy())

@@ -331,7 +331,7 @@ if HAVE_NUMBA:
     _convolve_nb = numba.njit(cache=True)(_convolve_nb)
     _distribution_nb = numba.njit(cache=True)(_distribution_nb)
     _read_tail = numba.njit(cache=True)(_read_tail)
-    _group_tails = numba.njit(cache=True, parallel=True)(_group_tails)
+    _group_tails = numba.njit(cache=True, parallel=True, nogil=True)(_group_tails)
 
 
 def _flat(values_by_locus, probs_by_locus):
