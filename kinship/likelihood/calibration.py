@@ -324,7 +324,23 @@ def _group_tails(values, probs, starts, targets, group_ptr, order, h, out):  # p
             out[order[k]] = _read_tail(dist, lo, l_lo, span, max_after, targets[order[k]]) if ok else 0.0
 
 
+def _two_point_max(t1, t2, g1, g2):  # pragma: no cover - compiled by numba
+    """``nanmax`` over ``(i, j)`` of ``lam g1[i] + (1 - lam) g2[j]``, ``lam = (t2[j] - 1) / (t2[j] - t1[i])``
+    where ``t2[j] > t1[i]``, else 1: :func:`tail_probability_with_factor`'s two-point objective,
+    each value the same float64 operations (a maximum does not depend on the order)."""
+    best = -np.inf
+    seen = False
+    for i in range(t1.size):
+        for j in range(t2.size):
+            lam = (t2[j] - 1.0) / (t2[j] - t1[i]) if t2[j] > t1[i] else 1.0
+            v = lam * g1[i] + (1.0 - lam) * g2[j]
+            if v == v and (not seen or v > best):
+                best, seen = v, True
+    return best if seen else np.nan
+
+
 if HAVE_NUMBA:
+    _two_point_max = numba.njit(cache=True)(_two_point_max)
     _pairwise_sum = numba.njit(cache=True)(_pairwise_sum)
     _sum_all = numba.njit(cache=True, inline="always")(_sum_all)
     _bins_nb = numba.njit(cache=True)(_bins_nb)
@@ -637,6 +653,8 @@ def tail_probability_with_factor(
     # y_1 = -inf (t_1 = 0): mass 1/t_2 at y_2
     best = max(best, float(np.max(g2 / t2)))
     # two finite points
+    if _check_kernel(kernel) == "numba":  # the same numbers without the (y_1, y_2) matrix
+        return float(min(1.0, max(best, float(_two_point_max(t1, t2, g1, g2)))))
     T1, T2 = t1[:, None], t2[None, :]
     with np.errstate(invalid="ignore", divide="ignore"):
         lam = np.where(T2 > T1, (T2 - 1.0) / (T2 - T1), 1.0)
