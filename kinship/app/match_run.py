@@ -955,9 +955,12 @@ def _calibrate_pair(row, layout, gc, h2, sizes, y, total, y_max, c, p) -> None:
         p[row] = tail_probability_with_factor(values, probs, float(total[row]), float(y_max[c]), kernel="numpy")
 
 
-#: Distinct (family, typing pattern) distributions per call of the compiled kernel (bounds the
-#: values array: 1,024 x ~2,000 genotypes x 8 B at 20 loci).
+#: Distinct (family, typing pattern) distributions per call of the compiled kernel, at most
+#: (1,024 x ~2,000 observations x 8 B = 16 MB at 20 independent loci) ...
 _CALIBRATION_BATCH = 1024
+#: ... and fewer where the observations are many (a linked pair's joint rows, e.g. 300 x 78 at
+#: D12S391~vWA): the values array of one call stays within this many bytes.
+_CALIBRATION_BATCH_BYTES = 1 << 25
 
 
 def _unit_layout(units, state, h2, sizes):
@@ -991,8 +994,9 @@ def _calibrate_hits(rows, j, c, tables, units, g, h2, sizes, y, total, y_max, p,
         mine = np.flatnonzero(pattern == k)
         columns, group = np.unique(j[mine], return_inverse=True)
         group = group.ravel()
-        for b in range(0, columns.size, _CALIBRATION_BATCH):
-            cols = columns[b:b + _CALIBRATION_BATCH]
+        batch = max(1, min(_CALIBRATION_BATCH, _CALIBRATION_BATCH_BYTES // (8 * max(1, probs.size))))
+        for b in range(0, columns.size, batch):
+            cols = columns[b:b + batch]
             values = np.empty((cols.size, probs.size))
             for (u, r), a, e in zip(gather, starts[:-1], starts[1:]):
                 values[:, a:e] = tables.log10_lr[u][np.ix_(r, cols)].T

@@ -243,6 +243,7 @@ def test_calibrate_in_chunks_of_two_families_is_the_same(run_and_hits, monkeypat
     whole = mr.calibrate(run, hits, threshold=0.0, max_expected_unrelated=None, y_max=y_max)
     monkeypatch.setattr(mr, "POST_SHARD_FAMILIES", 2)
     monkeypatch.setattr(mr, "_CALIBRATION_BATCH", 3)
+    monkeypatch.setattr(mr, "_CALIBRATION_BATCH_BYTES", 8 * 2000)  # fewer still for the linked families
     pd.testing.assert_frame_equal(mr.calibrate(run, hits, threshold=0.0, max_expected_unrelated=None, y_max=y_max), whole,
                                   check_exact=True)
 
