@@ -17,9 +17,10 @@ which is exact and keeps the arrays short.
 
 Two implementations give the same float64 numbers (``kernel``): the numpy reference (one
 array operation per locus bin) and a numba kernel (the same additions in the same order,
-computing only the bins that survive the pruning, a cache-sized tile at a time; numpy's pairwise
-order for the final sum), about ten times faster per hit; :func:`tail_probabilities` runs many
-hits on numba's threads, one distribution per family and candidate typing pattern.
+computing only the bins that survive the pruning, a cache-sized tile at a time; numpy's
+pairwise order for the final sum), 7-11 times faster per hit (``benchmarks/README.md``).
+:func:`tail_probabilities` runs many hits on numba's threads, one distribution per family and
+candidate typing pattern.
 
 The expected number of unrelated candidates at or above ``x`` in a database of ``N``
 candidates is ``N * P(log10 LR >= x | H2)``; a hit is well calibrated when that number is small
@@ -104,7 +105,8 @@ def _pruned_distribution(values_by_locus, probs_by_locus, x: float | None, h: fl
 #   loop ``new[off:off + n] += l_dense[off] * dist`` does exactly that per element); only the
 #   output bins that survive the pruning are computed, a tile of them at a time (in L1);
 # * the tail is summed in numpy's pairwise order (``np.add.reduce`` of a contiguous float64
-#   array: :func:`_pairwise_sum`).
+#   array: :func:`_pairwise_sum`; a numpy release that changed that order would fail
+#   ``test_pairwise_sum_is_numpys_sum_to_the_bit``).
 
 #: Output bins of a convolution computed at a time (4 KiB of float64: stays in L1).
 _TILE = 512
