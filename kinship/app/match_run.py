@@ -898,7 +898,7 @@ def calibrate(
                 for row, lf, c in zip(hit[pos], local, cands[pos]):
                     _calibrate_pair(row, layout[int(lf)], g[c], h2, sizes, y, total, y_max, c, p)
         else:
-            run.units, run.linked_families  # computed here, not by both threads
+            _ = (run.units, run.linked_families)  # computed here, not by both threads
             # the next chunk is compiled (numpy, which releases the GIL) while the kernel runs on
             # this one (numba, nogil); the numbers do not depend on it
             with ThreadPoolExecutor(max_workers=1) as pool:
