@@ -42,6 +42,7 @@ import hashlib
 import json
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields, replace
 from functools import cached_property
 from typing import Sequence
@@ -65,7 +66,7 @@ from kinship.genetics.profiles import ProfileTable
 from kinship.genetics.loci import LocusCatalogue, default_catalogue
 from kinship.app.parameters import MatchParameters
 from kinship.matching.reference import FamilyTables
-from kinship.likelihood.calibration import tail_probability, tail_probability_with_factor
+from kinship.likelihood.calibration import KERNELS, tail_probabilities, tail_probability, tail_probability_with_factor
 from kinship.likelihood.phenotypes import unrelated_rows
 from kinship.matching import streaming
 from kinship.matching.streaming import Entries, ShardResult, merge_results
@@ -965,6 +966,7 @@ def calibrate(
     threshold: float,
     max_expected_unrelated: float | None,
     y_max: np.ndarray | None = None,
+    kernel: str | None = None,
 ) -> pd.DataFrame:
     """Fill ``p_unrelated`` and ``expected_unrelated`` for every pair at or above ``threshold``
     (autosomal or combined), and conclude every pair on its combined evidence ``log10_lr_total`` (autosomal plus Y-STR
@@ -990,11 +992,20 @@ def calibrate(
     population of Y haplotypes could give, no Y frequency model needed). ``expected_unrelated``
     multiplies it by the number of candidates in the run.
 
+    The hits of one family whose candidates are typed alike (the same loci, partially at the
+    same loci) share one distribution (:func:`kinship.likelihood.calibration.tail_probabilities`,
+    on numba's threads); ``kernel="numpy"`` computes each hit alone with the numpy reference
+    (the same numbers, ``tests/unit/test_calibration_fast.py``).
+
     Raises
     ------
     ValueError
         A pair has a Y-STR LR but ``y_max`` was not given.
+    KeyError
+        A hit's candidate or family is not one of the run's.
     """
+    if kernel not in (None, *KERNELS):
+        raise ValueError(f"kernel {kernel!r}; expected one of {KERNELS}")
     out = matches.copy()
     y, total = combined_log10_lr(out)
     if (~np.isnan(y)).any() and y_max is None:
@@ -1002,23 +1013,50 @@ def calibrate(
     p = np.full(len(out), np.nan)
     hit = np.flatnonzero((out["log10_lr"].to_numpy() >= threshold) | (total >= threshold))
     if hit.size:
-        fam_col = {(f.lab, f.family_id): k for k, f in enumerate(run.inputs.families)}
-        cand_col = {c: k for k, c in enumerate(run.inputs.candidate_ids)}
-        fams = np.array([fam_col[(out["lab"].iat[i], out["family_id"].iat[i])] for i in hit])
+        families = run.inputs.families
+        fam_index = pd.MultiIndex.from_arrays([np.array([f.lab for f in families], dtype=object),
+                                               np.array([f.family_id for f in families], dtype=object)])
+        fams = fam_index.get_indexer(pd.MultiIndex.from_arrays([out["lab"].to_numpy(dtype=object)[hit],
+                                                                out["family_id"].to_numpy(dtype=object)[hit]]))
+        cands = pd.Index(np.asarray(run.inputs.candidate_ids, dtype=object)).get_indexer(
+            out["candidate_id"].to_numpy(dtype=object)[hit])
+        if (fams < 0).any() or (cands < 0).any():
+            i = int(np.flatnonzero((fams < 0) | (cands < 0))[0])
+            raise KeyError(f"hit {out['candidate_id'].iat[hit[i]]!r} x ({out['lab'].iat[hit[i]]!r}, "
+                           f"{out['family_id'].iat[hit[i]]!r}) is not a candidate and a family of the run")
         h2 = {(li, partial): unrelated_rows(run.table[locus].afreq, run.table[locus].silent, partial=partial)
               for li, locus in enumerate(run.loci) for partial in (False, True)}
         sizes = [n_table_rows(run.table[locus].afreq.shape[0]) for locus in run.loci]
         g = run.candidate_genotypes
         plain_units = tuple((l, (i,)) for i, l in enumerate(run.loci))
-        for wanted, pos, local in _family_chunks(fams):  # the hit families, compiled a chunk at a time
-            layout = {}
-            for where, tables, _ in run.scoring_tables(wanted):
-                units = run.units if tables.loci != run.loci else plain_units
-                for j, q in enumerate(where):
-                    layout[int(q)] = (tables, units, j)
-            for row, lf in zip(hit[pos], local):
-                _calibrate_pair(row, layout[int(lf)], g[cand_col[out["candidate_id"].iat[row]]], h2, sizes,
-                                y, total, y_max, cand_col[out["candidate_id"].iat[row]], p)
+        chunks = list(_family_chunks(fams))  # the hit families, compiled a chunk at a time
+        if kernel == "numpy":  # the reference: one hit at a time
+            for wanted, pos, local in chunks:
+                layout = {}
+                for where, tables, _ in run.scoring_tables(wanted):
+                    units = run.units if tables.loci != run.loci else plain_units
+                    for j, q in enumerate(where):
+                        layout[int(q)] = (tables, units, j)
+                for row, lf, c in zip(hit[pos], local, cands[pos]):
+                    _calibrate_pair(row, layout[int(lf)], g[c], h2, sizes, y, total, y_max, c, p)
+        else:
+            _ = (run.units, run.linked_families)  # computed here, not by both threads
+            # the next chunk is compiled (numpy, which releases the GIL) while the kernel runs on
+            # this one (numba, nogil); the numbers do not depend on it
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                ahead = pool.submit(run.scoring_tables, chunks[0][0]) if chunks else None
+                for k, (wanted, pos, local) in enumerate(chunks):
+                    scoring = ahead.result()
+                    ahead = pool.submit(run.scoring_tables, chunks[k + 1][0]) if k + 1 < len(chunks) else None
+                    for where, tables, _ in scoring:
+                        units = run.units if tables.loci != run.loci else plain_units
+                        column = np.full(len(wanted), -1, dtype=np.int64)
+                        column[where] = np.arange(len(where))
+                        j = column[local]
+                        mine = j >= 0
+                        _calibrate_hits(hit[pos][mine], j[mine], cands[pos][mine], tables, units, g, h2, sizes, y,
+                                        total, y_max, p, kernel)
+                    del scoring
     out["p_unrelated"] = p
     out["expected_unrelated"] = p * len(run.inputs.candidate_ids)
     conclusion, flagged = conclude(total, out["n_inconsistent"].to_numpy())
@@ -1041,7 +1079,8 @@ def calibrate(
 
 
 def _calibrate_pair(row, layout, gc, h2, sizes, y, total, y_max, c, p) -> None:
-    """``p[row]``: the calibration tail of one hit (:func:`calibrate`) from its family's tables."""
+    """``p[row]``: the calibration tail of one hit (:func:`calibrate`) from its family's tables,
+    with the numpy reference (``kernel="numpy"``)."""
     tables, units, j = layout
     values, probs = [], []
     for u, (_, members) in enumerate(units):
@@ -1053,9 +1092,67 @@ def _calibrate_pair(row, layout, gc, h2, sizes, y, total, y_max, c, p) -> None:
         values.append(tables.log10_lr[u][rows, j])
         probs.append(pr)
     if np.isnan(y[row]):
-        p[row] = tail_probability(values, probs, float(total[row]))
+        p[row] = tail_probability(values, probs, float(total[row]), kernel="numpy")
     else:
-        p[row] = tail_probability_with_factor(values, probs, float(total[row]), float(y_max[c]))
+        p[row] = tail_probability_with_factor(values, probs, float(total[row]), float(y_max[c]), kernel="numpy")
+
+
+#: Distinct (family, typing pattern) distributions per call of the compiled kernel, at most
+#: (1,024 x ~2,000 observations x 8 B = 16 MB at 20 independent loci) ...
+_CALIBRATION_BATCH = 1024
+#: ... and fewer where the observations are many (a linked pair's joint rows, e.g. 300 x 78 at
+#: D12S391~vWA): the values array of one call stays within this many bytes.
+_CALIBRATION_BATCH_BYTES = 1 << 25
+
+
+def _unit_layout(units, state, h2, sizes):
+    """``(gather, probs, starts)`` of one candidate typing pattern (``state[li]``: 0 typed, 1
+    partially typed, 2 untyped): per unit with a typed locus, its table rows and their
+    probabilities under H2, as :func:`_calibrate_pair` builds them."""
+    gather, probs, starts = [], [], [0]
+    for u, (_, members) in enumerate(units):
+        if all(state[li] == 2 for li in members):
+            continue
+        rows, pr = unit_observations(
+            [h2[(li, bool(state[li] == 1))] if state[li] != 2 else (np.array([sizes[li] - 1]), np.ones(1))
+             for li in members], [sizes[li] for li in members])
+        gather.append((u, rows))
+        probs.append(pr)
+        starts.append(starts[-1] + rows.size)
+    return gather, (np.concatenate(probs) if probs else np.zeros(0)), np.array(starts, dtype=np.int64)
+
+
+def _calibrate_hits(rows, j, c, tables, units, g, h2, sizes, y, total, y_max, p, kernel) -> None:
+    """``p[rows]``: the calibration tails of hits (:func:`calibrate`) of one chunk's tables,
+    family column ``j`` and candidate ``c`` each; one distribution per (family, candidate typing
+    pattern), the compiled kernel over them all."""
+    if rows.size == 0:
+        return
+    state = np.where(g[c] == UNTYPED, 2, np.where(g[c] <= -2, 1, 0)).astype(np.int8)
+    patterns, pattern = np.unique(state, axis=0, return_inverse=True)
+    pattern = pattern.ravel()
+    for k in range(patterns.shape[0]):
+        gather, probs, starts = _unit_layout(units, patterns[k], h2, sizes)
+        mine = np.flatnonzero(pattern == k)
+        columns, group = np.unique(j[mine], return_inverse=True)
+        group = group.ravel()
+        batch = max(1, min(_CALIBRATION_BATCH, _CALIBRATION_BATCH_BYTES // (8 * max(1, probs.size))))
+        for b in range(0, columns.size, batch):
+            cols = columns[b:b + batch]
+            values = np.empty((cols.size, probs.size))
+            for (u, r), a, e in zip(gather, starts[:-1], starts[1:]):
+                values[:, a:e] = tables.log10_lr[u][np.ix_(r, cols)].T
+            sel = mine[(group >= b) & (group < b + cols.size)]
+            grp = group[(group >= b) & (group < b + cols.size)] - b
+            plain = np.isnan(y[rows[sel]])
+            if plain.any():
+                p[rows[sel[plain]]] = tail_probabilities(values, probs, starts, total[rows[sel[plain]]], grp[plain],
+                                                         kernel=kernel)
+            for i, gi in zip(sel[~plain].tolist(), grp[~plain].tolist()):
+                split = [values[gi, a:e] for a, e in zip(starts[:-1], starts[1:])]
+                split_p = [probs[a:e] for a, e in zip(starts[:-1], starts[1:])]
+                p[rows[i]] = tail_probability_with_factor(split, split_p, float(total[rows[i]]), float(y_max[c[i]]),
+                                                          kernel=kernel)
 
 
 def combined_log10_lr(matches: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
