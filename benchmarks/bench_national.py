@@ -162,7 +162,7 @@ def _instrument(timers: Timers, captured: dict) -> None:
 
     encode_and_keep.__wrapped__ = encode
     match_run.encode_run = encode_and_keep
-    timers.wrap(streaming, "combine_results", "combine")
+    timers.wrap(streaming, "fold_candidate_best", "combine")
     timers.wrap(streaming, "score_shard", "kernel", inner=True)
     timers.wrap(match_run.EncodedRun, "family_tables", "compile", inner=True)
     timers.wrap(lineage, "y_evidence")

@@ -162,8 +162,10 @@ def clear_checkpoints(folder: str, key: str) -> None:
 
 
 @task(**COMPUTE)
-def combine(results, params: MatchParameters):
-    return streaming.combine_results(results, k=params.k)
+def combine(kept, new, params: MatchParameters):
+    """The candidates' kept entries with a finished shard's folded in (the families' lists and
+    the hits are only gathered: each family's list comes whole from one shard)."""
+    return streaming.fold_candidate_best(kept, new, k=params.k)
 
 
 @task(**COMPUTE)
@@ -356,12 +358,17 @@ def match(
     # resumes from them when it is started again on the same store (kinship.app.checkpoints)
     shard_folder, key = str(Path(out_location(out_dir)) / ".shards"), fingerprint(q_run, params, run_plan)
     marks = [(shard_folder, key, i) for i in range(len(works))]
-    kept = run_plan.previous
+    carried = run_plan.previous  # the previous run's kept entries (an incremental run), or None
+    # candidates' side folded as shards finish (memory O(candidates * k)); the families' lists and
+    # the hits gathered and joined once at the end (joining them at every shard was quadratic)
+    kept = None if carried is None else combine(None, carried.candidate_best, params)
+    family_parts = [] if carried is None else [carried.family_best]
+    hit_parts = [] if carried is None else [carried.hits]
     if on_threads:
         # a few shards in flight, each submitted with the candidates' kept entries so far: the
         # screen skips what can no longer enter a candidate's list (same result, less rescoring)
         futures = deque(score_shard.submit(works[i], run_plan.shards[i], params,
-                                           None if kept is None else quote(kept.candidate_best), marks[i])
+                                           None if kept is None else quote(kept), marks[i])
                         for i in range(min(SHARD_THREADS, len(works))))
         submitted = len(futures)
     else:  # a cluster: every shard at once (its workers are many; no floor)
@@ -374,10 +381,12 @@ def match(
     for done in range(1, len(works) + 1):  # reduce as shards finish: memory O((candidates + families) * k)
         result, was_kept = futures.popleft().result()
         resumed += was_kept
-        kept = combine([kept, result], params)
+        kept = combine(kept, result.candidate_best, params)
+        family_parts.append(result.family_best)
+        hit_parts.append(result.hits)
         if submitted < len(works):
             futures.append(score_shard.submit(works[submitted], run_plan.shards[submitted], params,
-                                              quote(kept.candidate_best), marks[submitted]))
+                                              quote(kept), marks[submitted]))
             submitted += 1
         update_progress_artifact(progress, 100.0 * done / len(run_plan.shards))
         if _cli_progress is not None:  # the command line's progress bar (flows/cli.py); None in Prefect runs
@@ -386,7 +395,8 @@ def match(
             logger.info("shard %d of %d scored, %.1f s since start", done, len(run_plan.shards), time.perf_counter() - clock)
     if not run_plan.shards:
         update_progress_artifact(progress, 100.0)
-    results = [kept] if kept else []
+    results = [] if kept is None else [streaming.ShardResult(kept, streaming.Entries.concat(family_parts),
+                                                             streaming.Entries.concat(hit_parts))]
     with_y, y_str, y_max = y_evidence(genotypes, load_samples(store), q_run, collect(q_run, results, run_plan, params),
                                       params)
     matches = assess(q_run, calibrate(q_run, with_y, y_max, params), y_max, params)

@@ -52,6 +52,7 @@ __all__ = [
     "SCREEN_TILE",
     "SCREEN_WIDTH",
     "best_k",
+    "fold_candidate_best",
     "candidate_floor",
     "quantise_screen",
     "ScreenTables",
@@ -1037,6 +1038,72 @@ def best_k(entries: Entries, *, by: str, k: int) -> tuple[Entries, np.ndarray]:
     keep = rank <= k
     kept = order[keep]
     return entries.take(kept), rank[keep].astype(np.int32)
+
+
+def _merge_best(owner_a, score_a, partner_a, owner_b, score_b, partner_b, k):  # pragma: no cover - compiled by numba
+    """Positions (into ``a`` then ``b``) of each owner's best ``k`` of two lists, each sorted
+    by owner, descending score, ascending partner: :func:`best_k`'s order, and on a tie of all
+    three the entry of ``a`` first (``np.lexsort`` is stable)."""
+    na, nb = owner_a.size, owner_b.size
+    out = np.empty(na + nb, dtype=np.int64)
+    n = 0
+    i = 0
+    j = 0
+    while i < na or j < nb:
+        if j >= nb or (i < na and owner_a[i] <= owner_b[j]):
+            o = owner_a[i]
+        else:
+            o = owner_b[j]
+        taken = 0
+        while True:
+            in_a = i < na and owner_a[i] == o
+            in_b = j < nb and owner_b[j] == o
+            if not in_a and not in_b:
+                break
+            if in_a and (not in_b or score_a[i] > score_b[j]
+                         or (score_a[i] == score_b[j] and partner_a[i] <= partner_b[j])):
+                if taken < k:
+                    out[n] = i
+                    n += 1
+                    taken += 1
+                i += 1
+            else:
+                if taken < k:
+                    out[n] = na + j
+                    n += 1
+                    taken += 1
+                j += 1
+    return out[:n]
+
+
+if numba is not None:
+    _merge_best = numba.njit(cache=True)(_merge_best)
+
+
+def fold_candidate_best(kept: Entries | None, new: Entries, *, k: int) -> Entries:
+    """Each candidate's best ``k`` of the entries kept so far and a finished shard's: what
+    :func:`combine_results` keeps on the candidates' side, in its order.
+
+    ``kept`` must be :func:`best_k` output (sorted by candidate, then rank), as every result of
+    this function is; ``new`` is sorted here, then the two are merged in one linear pass
+    (numba; :func:`best_k` of both otherwise). A national run folds ~250 shards into 10^6
+    entries: one sort of the whole kept list per shard was ~0.5 s each.
+
+    Examples
+    --------
+    >>> a = Entries(np.array([0, 0, 1]), np.array([5, 7, 5]), np.array([3.0, 1.0, 2.0]))
+    >>> b = Entries(np.array([0, 1]), np.array([9, 8]), np.array([2.0, 2.0]))
+    >>> f = fold_candidate_best(a, b, k=2)
+    >>> f.candidate.tolist(), f.family.tolist(), f.score.tolist()
+    ([0, 0, 1, 1], [5, 9, 5, 8], [3.0, 2.0, 2.0, 2.0])
+    """
+    new, _ = best_k(new, by="candidate", k=k)
+    if kept is None or len(kept) == 0:
+        return new
+    if numba is None:
+        return best_k(Entries.concat([kept, new]), by="candidate", k=k)[0]
+    index = _merge_best(kept.candidate, kept.score, kept.family, new.candidate, new.score, new.family, k)
+    return Entries.concat([kept, new]).take(index)
 
 
 def combine_results(results, *, k: int) -> ShardResult:
