@@ -31,6 +31,7 @@ import pandas as pd
 from kinship.app import lineage, match_run
 from kinship.app.match_run import EncodedRun, family_shards
 from kinship.app.parameters import MatchParameters
+from kinship.app.table_cache import TableCache, family_digests
 from kinship.errors import ReuniteInputError
 from kinship.matching import streaming
 from kinship.matching.streaming import Entries, ShardResult
@@ -124,18 +125,33 @@ class SearchIndex:
     families at the 20 CODIS loci, the linked pairs' joint tables included: ``benchmarks/bench_search.py``). The index is of one :class:`EncodedRun`: a store
     that changes needs a new one.
 
+    With a :class:`~kinship.app.table_cache.TableCache` the shards' tables are read from it
+    (memory-mapped) where a run on the same store (same tables to compile, same shard size)
+    wrote them, and compiled and written otherwise: a search in a new process then reads the
+    shards instead of compiling every family.
+
     Parameters
     ----------
     run : EncodedRun
     shard_size : int
         Families per shard (``MatchParameters.shard_size``).
+    cache : TableCache, optional
+    digests : ndarray of uint8, shape (n_families, 32), optional
+        Every family's digest (:func:`~kinship.app.table_cache.family_digests`; computed when
+        not given).
     """
 
-    def __init__(self, run: EncodedRun, *, shard_size: int):
+    def __init__(self, run: EncodedRun, *, shard_size: int, cache: TableCache | None = None,
+                 digests: np.ndarray | None = None):
         self.run = run
         self.shards = []
+        if cache is not None and digests is None:
+            digests = family_digests(run.inputs)
         for families in _family_shards(run, shard_size):
-            [(_, tables, genotypes)] = run.scoring_tables(families)
+            if cache is None:
+                [(_, tables, genotypes)] = run.scoring_tables(families)
+            else:
+                [(_, tables, genotypes)] = cache.scoring_tables(run, families, digests=digests[families])
             self.shards.append((families, tables, genotypes))
 
     @property
@@ -165,14 +181,15 @@ def _family_shards(run: EncodedRun, shard_size: int) -> list[np.ndarray]:
 
 
 def search_pairs(run: EncodedRun, target: SearchTarget, *, k: int, threshold: float, shard_size: int,
-                 index: SearchIndex | None = None) -> ShardResult:
+                 index: SearchIndex | None = None, cache: TableCache | None = None) -> ShardResult:
     """Score the target against every partner, shard by shard, keeping the target's best ``k``
     partners and every pair at or above ``threshold`` (log10).
 
     A child is scored against the families in the shards a full run cuts (independent-loci
     families, then the linked ones, ``shard_size`` each: :func:`kinship.app.match_run.plan_run`),
     so a shard's tables are the ones the full run compiles (or taken from ``index``, compiled
-    before); a family is compiled once and every candidate scored against it.
+    before, or read from ``cache``: :class:`SearchIndex`); a family is compiled once and every
+    candidate scored against it.
 
     Returns
     -------
@@ -187,7 +204,7 @@ def search_pairs(run: EncodedRun, target: SearchTarget, *, k: int, threshold: fl
     """
     at = _index(run, target)
     if target.is_candidate:
-        index = index if index is not None else SearchIndex(run, shard_size=shard_size)
+        index = index if index is not None else SearchIndex(run, shard_size=shard_size, cache=cache)
         return index.candidate_pairs(at, k=k, threshold=threshold)
     candidates = np.arange(len(run.inputs.candidate_ids), dtype=np.int64)
     if not candidates.size:
@@ -197,7 +214,8 @@ def search_pairs(run: EncodedRun, target: SearchTarget, *, k: int, threshold: fl
 
 
 def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
-           genotypes: pd.DataFrame, samples: pd.DataFrame, index: SearchIndex | None = None) -> pd.DataFrame:
+           genotypes: pd.DataFrame, samples: pd.DataFrame, index: SearchIndex | None = None,
+           cache: TableCache | None = None) -> pd.DataFrame:
     """The reported pairs of one child (or one family) against the whole store.
 
     Parameters
@@ -215,6 +233,9 @@ def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
     index : SearchIndex, optional
         The run's tables compiled before (a warm process); a child search then compiles only
         the reported pairs' families (their counts and calibration), not every family.
+    cache : TableCache, optional
+        Without ``index``: a child search reads the shards' tables from it where a run wrote
+        them (:class:`SearchIndex`), compiling (and writing) only the shards it lacks.
 
     Returns
     -------
@@ -232,7 +253,7 @@ def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
     False
     """
     kept = search_pairs(run, target, k=params.k, threshold=params.threshold, shard_size=params.shard_size,
-                        index=index)
+                        index=index, cache=cache)
     matches = match_run.collect_matches(run, [kept], k=params.k)
     with_y, _, y_max = lineage.y_evidence(genotypes, samples, run.inputs, matches, params.y_str)
     out = match_run.calibrate(run, with_y, threshold=params.threshold,
