@@ -52,9 +52,10 @@ Size
 
 Retention
     After a run has finished, :meth:`TableCache.retain` removes every entry that run did not use
-    (:meth:`TableCache.entry_names` of its shards), so the folder holds the latest run's tables
-    (what the next incremental run and every search on the store read); then, if ``max_bytes``
-    is set, the least recently used entries until the folder is within it.
+    (:meth:`TableCache.entry_names` of its shards) unless it holds a family of the run that no
+    entry kept holds, so the folder holds the latest run's tables about once (what the next
+    incremental run and every search on the store read); then, if ``max_bytes`` is set, the
+    least recently used entries until the folder is within it.
 """
 
 from __future__ import annotations
@@ -455,10 +456,23 @@ class TableCache:
         """Bytes of the entries on disk."""
         return sum(self._bytes(e) for e in self._entries())
 
-    def retain(self, keep: Iterable[str]) -> dict:
+    def retain_run(self, run, shards: Iterable, digests: np.ndarray) -> dict:
+        """:meth:`retain` after ``run`` (its ``RunPlan.shards``, every family's ``digests``):
+        its entries kept, and those of its fingerprints holding its other families."""
+        return self.retain(self.entry_names(run, shards, digests), current=digests,
+                           fingerprints={tables_fingerprint(run, linked=linked) for linked in (False, True)})
+
+    def retain(self, keep: Iterable[str], *, current: np.ndarray | None = None,
+               fingerprints: Iterable[str] = ()) -> dict:
         """Remove every entry not in ``keep`` (names ``<fingerprint>/<entry>``,
         :meth:`entry_names` of the run just finished) and left-over partial writes, then the
         least recently used entries until within ``max_bytes``; empty fingerprint folders go too.
+
+        ``current`` (the run's :func:`family_digests`): an entry not in ``keep`` but of a kept
+        fingerprint (or one of ``fingerprints``) stays when it holds a current family that no
+        entry kept holds, the entries holding most such families first (e.g. a run
+        that scored only new families keeps the shards of the run before, which a search and the
+        next run read, or assemble their shards from).
 
         Returns
         -------
@@ -467,14 +481,35 @@ class TableCache:
         """
         keep = set(keep)
         removed = 0
-        left = []
+        left, others = [], []
         for entry in self._entries():
             name = f"{entry.parent.name}/{entry.name}"
-            if entry.name.startswith(".") or name not in keep:
+            if entry.name.startswith("."):
                 shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
             else:
-                left.append(entry)
+                (left if name in keep else others).append(entry)
+        if current is not None:
+            wanted = {d.tobytes() for d in np.asarray(current, dtype=np.uint8)}
+            fingerprints = {e.parent.name for e in left} | set(fingerprints)
+
+            def families_of(entry: Path) -> set[bytes]:
+                try:
+                    return {d.tobytes() for d in np.load(entry / "families.npy", allow_pickle=False)}
+                except (OSError, ValueError):
+                    return set()
+            covered = set().union(*(families_of(e) for e in left))
+            held = {e: families_of(e) & wanted if e.parent.name in fingerprints else set() for e in others}
+            while held:  # greedy cover: the entry holding most current families not held yet first
+                best = max(held, key=lambda e: (len(held[e] - covered), e.name))
+                if not held[best] - covered:
+                    break
+                covered |= held.pop(best)
+                left.append(best)
+            others = list(held)
+        for entry in others:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
         sizes = {e: self._bytes(e) for e in left}
         total = sum(sizes.values())
         if self.max_bytes is not None and total > self.max_bytes:

@@ -241,3 +241,26 @@ def test_an_unwritable_folder_only_loses_the_cache(store_like, tmp_path):  # noq
     got = cache.shard_tables(run, families, digests=digests[families])
     assert _bits(got) == _bits(run.family_tables(families.tolist()))
     assert cache.stats["written"] == 0 and cache.stats["misses"] == 1
+
+
+def test_retention_keeps_entries_holding_families_no_kept_entry_holds(store_like, tmp_path):  # noqa: F811
+    run, params, *_ = store_like
+    digests = family_digests(run.inputs)
+    plan = mr.plan_run(run, params)
+    cache = TableCache(tmp_path / "t")
+    for families, _ in plan.shards:  # the full run's shards
+        cache.shard_tables(run, families, digests=digests[families])
+    plain = np.flatnonzero(~run.linked_families)
+    new = plain[-2:]  # a run that scored only two (new) families
+    stale = plain[:3]  # an older cut: every family of it is in a full-run shard too
+    cache.shard_tables(run, new, digests=digests[new])
+    cache.shard_tables(run, stale, digests=digests[stale])
+    keep = cache.entry_names(run, [(new, None)], digests)
+    full = cache.entry_names(run, plan.shards, digests)
+    assert {e.parent.name for e in _entries(tmp_path / "t")} == {tables_fingerprint(run, linked=x) for x in (0, 1)}
+    left = TableCache(tmp_path / "t").retain_run(run, [(new, None)], digests)
+    names = {f"{e.parent.name}/{e.name}" for e in _entries(tmp_path / "t")}
+    assert names == keep | full  # the stale cut went: its families are all held by the full run's shards
+    assert left["removed"] == 1 and left["kept"] == len(names)
+    # families no longer in the run are no reason to keep an entry
+    assert TableCache(tmp_path / "t").retain(keep, current=digests[new])["kept"] == 1
