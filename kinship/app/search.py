@@ -144,15 +144,7 @@ class SearchIndex:
     def __init__(self, run: EncodedRun, *, shard_size: int, cache: TableCache | None = None,
                  digests: np.ndarray | None = None):
         self.run = run
-        self.shards = []
-        if cache is not None and digests is None:
-            digests = family_digests(run.inputs)
-        for families in _family_shards(run, shard_size):
-            if cache is None:
-                [(_, tables, genotypes)] = run.scoring_tables(families)
-            else:
-                [(_, tables, genotypes)] = cache.scoring_tables(run, families, digests=digests[families])
-            self.shards.append((families, tables, genotypes))
+        self.shards = list(_shard_tables(run, shard_size, cache, digests))
 
     @property
     def nbytes(self) -> int:
@@ -162,12 +154,32 @@ class SearchIndex:
     def candidate_pairs(self, candidate: int, *, k: int, threshold: float) -> ShardResult:
         """The candidate's (index in the run) best ``k`` families and every family at or above
         ``threshold``: :func:`search_pairs` without compiling."""
-        c = np.array([candidate], dtype=np.int64)
-        results = [streaming.score_shard(tables, genotypes[c], family_index=families, candidate_index=c, k=k,
-                                         threshold=threshold)
-                   for families, tables, genotypes in self.shards]
-        kept = streaming.combine_results(results, k=k)
-        return ShardResult(kept.candidate_best, Entries.empty(), kept.hits)
+        return _candidate_pairs(self.shards, candidate, k=k, threshold=threshold)
+
+
+def _shard_tables(run: EncodedRun, shard_size: int, cache: TableCache | None = None,
+                  digests: np.ndarray | None = None):
+    """``(families, tables, candidates' kernel input)`` of each shard a full run cuts, one at a
+    time: compiled, or from ``cache`` (``digests``: every family's, computed when not given)."""
+    if cache is not None and digests is None:
+        digests = family_digests(run.inputs)
+    for families in _family_shards(run, shard_size):
+        if cache is None:
+            [(_, tables, genotypes)] = run.scoring_tables(families)
+        else:
+            [(_, tables, genotypes)] = cache.scoring_tables(run, families, digests=digests[families])
+        yield families, tables, genotypes
+
+
+def _candidate_pairs(shards, candidate: int, *, k: int, threshold: float) -> ShardResult:
+    """One candidate scored against ``shards`` (an iterable of :func:`_shard_tables`'s triples;
+    a generator is consumed a shard at a time, so one shard's tables are held at once)."""
+    c = np.array([candidate], dtype=np.int64)
+    results = [streaming.score_shard(tables, genotypes[c], family_index=families, candidate_index=c, k=k,
+                                     threshold=threshold)
+               for families, tables, genotypes in shards]
+    kept = streaming.combine_results(results, k=k)
+    return ShardResult(kept.candidate_best, Entries.empty(), kept.hits)
 
 
 def _family_shards(run: EncodedRun, shard_size: int) -> list[np.ndarray]:
@@ -204,8 +216,10 @@ def search_pairs(run: EncodedRun, target: SearchTarget, *, k: int, threshold: fl
     """
     at = _index(run, target)
     if target.is_candidate:
-        index = index if index is not None else SearchIndex(run, shard_size=shard_size, cache=cache)
-        return index.candidate_pairs(at, k=k, threshold=threshold)
+        if index is not None:
+            return index.candidate_pairs(at, k=k, threshold=threshold)
+        # shard by shard: one shard's tables in memory (or mapped) at a time
+        return _candidate_pairs(_shard_tables(run, shard_size, cache), at, k=k, threshold=threshold)
     candidates = np.arange(len(run.inputs.candidate_ids), dtype=np.int64)
     if not candidates.size:
         return ShardResult(Entries.empty(), Entries.empty(), Entries.empty())
@@ -235,7 +249,7 @@ def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
         the reported pairs' families (their counts and calibration), not every family.
     cache : TableCache, optional
         Without ``index``: a child search reads the shards' tables from it where a run wrote
-        them (:class:`SearchIndex`), compiling (and writing) only the shards it lacks.
+        them, one shard at a time, compiling (and writing) only the shards it lacks.
 
     Returns
     -------

@@ -38,8 +38,10 @@ Files
     sha256). An entry is written in a temporary folder renamed into place, owner-only (0600
     files in 0700 folders, as :mod:`kinship.app.checkpoints`): a crash leaves no partial entry.
     It is read with ``np.load(mmap_mode="r")`` after its manifest is checked: shapes, dtypes
-    and the sha256 of every array's bytes; an entry that fails (truncated, altered, unreadable)
-    is removed and the shard compiled again, never used.
+    and the sha256 of every array's bytes (hashed once a process per version of a file: a file
+    whose inode, size, mtime and ctime are those it had when this process verified it is not
+    hashed again; any write changes its ctime); an entry that fails (truncated, altered,
+    unreadable) is removed and the shard compiled again, never used.
 
 Size
     ``9 * R + n_units`` bytes per family (``R`` the family's table rows over the run's units:
@@ -153,6 +155,26 @@ def _sha256(array: np.ndarray) -> str:
     return hashlib.sha256(memoryview(np.ascontiguousarray(array)).cast("B")).hexdigest()
 
 
+#: Files whose checksum this process verified: path -> (inode, size, mtime_ns, ctime_ns, sha256).
+#: A file written to since (any write changes its ctime, which no utime call can set back) is
+#: hashed again; an unchanged one is not, so a warm process reads an entry at the cost of a stat.
+_VERIFIED: dict[str, tuple] = {}
+
+
+def _verified(path: Path, sha256: str, array: np.ndarray) -> bool:
+    """Whether ``array`` (read from ``path``) has the manifest's ``sha256``: hashed once a
+    process per version of the file (:data:`_VERIFIED`)."""
+    st = os.stat(path)
+    key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, sha256)
+    if _VERIFIED.get(str(path)) == key:
+        return True
+    if _sha256(array) != sha256:
+        _VERIFIED.pop(str(path), None)
+        return False
+    _VERIFIED[str(path)] = key
+    return True
+
+
 class CorruptEntry(Exception):
     """An entry on disk that does not match its manifest."""
 
@@ -232,7 +254,7 @@ class TableCache:
                 a = np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
                 if a.dtype != _DTYPES[name] or list(a.shape) != meta["shape"]:
                     raise CorruptEntry(f"{path}/{name}.npy: {a.dtype} {a.shape}, manifest {meta['shape']}")
-                if _sha256(a) != meta["sha256"]:
+                if not _verified(path / f"{name}.npy", meta["sha256"], a):
                     raise CorruptEntry(f"{path}/{name}.npy: checksum differs from the manifest")
                 arrays[name] = a
         except CorruptEntry:
