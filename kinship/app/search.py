@@ -33,6 +33,7 @@ from kinship.app.match_run import EncodedRun, family_shards
 from kinship.app.parameters import MatchParameters
 from kinship.app.table_cache import TableCache, family_digests
 from kinship.errors import ReuniteInputError
+from kinship.genetics.encoding import table_row
 from kinship.matching import streaming
 from kinship.matching.streaming import Entries, ShardResult
 
@@ -120,7 +121,8 @@ class SearchIndex:
 
     A search compiles every family (:func:`search_pairs`); a long-running process (the
     workbench, a service) that answers many searches on the same store keeps the tables
-    instead, in the shards a full run cuts, and a search is then only the kernel over them.
+    instead, in the shards a full run cuts, and a search is then one row per locus of each
+    family's tables, summed (:func:`_candidate_pairs`).
     Memory: 8 bytes per table row and family (:attr:`nbytes`; measured 0.25 GB for 10^4 national-style
     families at the 20 CODIS loci, the linked pairs' joint tables included: ``benchmarks/bench_search.py``). The index is of one :class:`EncodedRun`: a store
     that changes needs a new one.
@@ -173,13 +175,32 @@ def _shard_tables(run: EncodedRun, shard_size: int, cache: TableCache | None = N
 
 def _candidate_pairs(shards, candidate: int, *, k: int, threshold: float) -> ShardResult:
     """One candidate scored against ``shards`` (an iterable of :func:`_shard_tables`'s triples;
-    a generator is consumed a shard at a time, so one shard's tables are held at once)."""
-    c = np.array([candidate], dtype=np.int64)
-    results = [streaming.score_shard(tables, genotypes[c], family_index=families, candidate_index=c, k=k,
-                                     threshold=threshold)
-               for families, tables, genotypes in shards]
-    kept = streaming.combine_results(results, k=k)
-    return ShardResult(kept.candidate_best, Entries.empty(), kept.hits)
+    a generator is consumed a shard at a time, so one shard's tables are held at once).
+
+    One candidate selects one row of each unit's table (``schemas/genotype_encoding.v2.json``),
+    so its scores are that row's entries summed over the units, in unit order from 0.0: the sum
+    :func:`~kinship.matching.reference.score_all_pairs` and the kernel's exact rescoring make,
+    bit for bit (:func:`kinship.matching.streaming.score_shard`), without blocking or
+    quantising a shard for one candidate; from memory-mapped tables only those rows are read.
+    Kept: the best ``k`` (descending score, then ascending family index, as
+    :func:`~kinship.matching.streaming.best_k`) and every family at or above ``threshold``.
+    """
+    scores, families_all = [], []
+    for families, tables, genotypes in shards:
+        g = genotypes[candidate]
+        s = np.zeros(tables.n_families, dtype=np.float64)
+        for u, T in enumerate(tables.log10_lr):
+            s += T[int(table_row(g[u], T.shape[0]))]
+        scores.append(s)
+        families_all.append(np.asarray(families, dtype=np.int64))
+    if not scores:
+        return ShardResult(Entries.empty(), Entries.empty(), Entries.empty())
+    score, family = np.concatenate(scores), np.concatenate(families_all)
+    owner = np.full(family.size, candidate, dtype=np.int64)
+    best, _ = streaming.best_k(Entries(owner, family, score), by="candidate", k=k)
+    hit = np.flatnonzero(score >= threshold)
+    hit = hit[np.argsort(family[hit], kind="stable")]  # by (candidate, family), as a shard's hits
+    return ShardResult(best, Entries.empty(), Entries(owner[hit], family[hit], score[hit]))
 
 
 def _family_shards(run: EncodedRun, shard_size: int) -> list[np.ndarray]:

@@ -267,3 +267,31 @@ def test_retention_keeps_entries_holding_families_no_kept_entry_holds(store_like
     assert left["removed"] == 1 and left["kept"] == len(names)
     # families no longer in the run are no reason to keep an entry
     assert TableCache(tmp_path / "t").retain(keep, current=digests[new])["kept"] == 1
+
+
+@pytest.mark.parametrize("model", ["stepwise", "none"])
+@pytest.mark.parametrize("k, threshold", [(3, 4.0), (50, -30.0)])
+def test_a_child_search_gathers_the_kernels_bits_for_every_candidate(store_like, tmp_path, model, k, threshold):  # noqa: F811
+    """One candidate's row gather (search) against the run's shards through the kernel: the same
+    best k (ties among equal and excluded scores by family index) and hits, bit for bit."""
+    from kinship.app.search import search_pairs
+    from kinship.matching.streaming import merge_results
+
+    run, params, *_ = store_like
+    if model == "none":  # exclusions (-inf) everywhere: ties at -inf, the float64 kernel
+        run = replace(run, model=MutationModel(model="none"))
+    plan = mr.plan_run(run, params)
+    results = [mr.score_shard(run, f, c, k=k, threshold=threshold) for f, c in plan.shards]
+    cand, _, _, _, hits = merge_results(results, k=k)
+    if model == "none" and k > len(run.inputs.families):
+        assert np.isneginf(cand.score).sum() > len(run.inputs.candidate_ids)  # ties at -inf are in play
+    index = SearchIndex(run, shard_size=params.shard_size, cache=TableCache(tmp_path / "t"))
+    for c, cid in enumerate(run.inputs.candidate_ids):
+        got = search_pairs(run, SearchTarget(candidate_id=cid), k=k, threshold=threshold,
+                           shard_size=params.shard_size, index=index)
+        mine = cand.candidate == c
+        assert got.candidate_best.family.tolist() == cand.family[mine].tolist()
+        assert got.candidate_best.score.tobytes() == cand.score[mine].tobytes()
+        mine = hits.candidate == c
+        assert got.hits.family.tolist() == hits.family[mine].tolist()
+        assert got.hits.score.tobytes() == hits.score[mine].tobytes()
