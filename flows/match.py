@@ -174,7 +174,12 @@ def family_digests(run):
 @task(**IO)
 def retain_tables(cache, run, run_plan, digests) -> dict:
     with timed("table cache retention") as note:
-        left = cache.retain_run(run, run_plan.shards, digests)
+        try:
+            left = cache.retain_run(run, run_plan.shards, digests)
+        except OSError as e:  # housekeeping: the run is finished and stays so
+            get_run_logger().warning("table cache %s: retention not applied (%s); the next run applies it",
+                                     cache.folder, e)
+            return {"removed": 0, "kept": 0, "bytes": 0}
         s = cache.stats  # this process's shards (a Dask cluster's are counted on its workers)
         note["text"] = (f": {s['hits']} shards read, {s['misses']} compiled ({s['reused']} families reused, "
                         f"{s['compiled']} compiled, {s['corrupt']} damaged entries replaced); {left['kept']} entries, "

@@ -741,7 +741,8 @@ def score_shard(
     compiled and written to it (:meth:`kinship.app.table_cache.TableCache.scoring_tables`; the
     same tables, bit for bit), ``digests`` the families' digests
     (:func:`~kinship.app.table_cache.family_digests`, uint8 ``(len(families), 32)``; needed
-    when ``run`` is a :func:`shard_work`, which holds no profiles)."""
+    when ``run`` is a :func:`shard_work`, which holds no profiles; otherwise computed from every
+    family of the run at each call: give them when scoring many shards)."""
     families = np.asarray(families, dtype=np.int64)
     if cache is None:
         groups = run.scoring_tables(families)

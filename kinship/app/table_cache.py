@@ -466,13 +466,30 @@ class TableCache:
     # ------------------------------------------------------------------ retention
 
     def _entries(self) -> list[Path]:
-        if not self.folder.is_dir():
+        out = []
+        try:
+            fingerprints = [fp for fp in self.folder.iterdir() if fp.is_dir()] if self.folder.is_dir() else []
+        except OSError:
             return []
-        return [e for fp in self.folder.iterdir() if fp.is_dir() for e in fp.iterdir() if e.is_dir()]
+        for fp in fingerprints:
+            try:
+                out += [e for e in fp.iterdir() if e.is_dir()]
+            except OSError:  # removed meanwhile (another process's retention)
+                continue
+        return out
 
     @staticmethod
     def _bytes(entry: Path) -> int:
-        return sum(f.stat().st_size for f in entry.iterdir() if f.is_file())
+        total = 0
+        try:
+            for f in entry.iterdir():
+                try:
+                    total += f.stat().st_size if f.is_file() else 0
+                except OSError:
+                    continue
+        except OSError:
+            return 0
+        return total
 
     def size_bytes(self) -> int:
         """Bytes of the entries on disk."""
