@@ -39,8 +39,8 @@ Files
     files in 0700 folders, as :mod:`kinship.app.checkpoints`): a crash leaves no partial entry.
     It is read with ``np.load(mmap_mode="r")`` after its manifest is checked: shapes, dtypes
     and the sha256 of every array's bytes (hashed once a process per version of a file: a file
-    whose inode, size, mtime and ctime are those it had when this process verified it is not
-    hashed again; any write changes its ctime); an entry that fails (truncated, altered,
+    whose inode, size, mtime and ctime are those it had when this process verified or wrote it
+    is not hashed again; any write changes its ctime); an entry that fails (truncated, altered,
     unreadable) is removed and the shard compiled again, never used.
 
 Size
@@ -340,6 +340,13 @@ class TableCache:
         finally:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
+        for k, meta in manifest["arrays"].items():  # written by this process: verified as such
+            try:
+                st = os.stat(final / f"{k}.npy")
+                _VERIFIED[str(final / f"{k}.npy")] = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                                                      meta["sha256"])
+            except OSError:
+                pass
         with self._lock:
             self.stats["written"] += 1
             if fingerprint in self._index:
