@@ -165,6 +165,11 @@ def _instrument(timers: Timers, captured: dict) -> None:
     timers.wrap(streaming, "fold_candidate_best", "combine")
     timers.wrap(streaming, "score_shard", "kernel", inner=True)
     timers.wrap(match_run.EncodedRun, "family_tables", "compile", inner=True)
+    from kinship.app import table_cache  # the compiled-table cache (issue 12): reads, writes, digests
+
+    timers.wrap(table_cache.TableCache, "get", "cache_get", inner=True)
+    timers.wrap(table_cache.TableCache, "put", "cache_put", inner=True)
+    timers.wrap(table_cache, "family_digests")
     timers.wrap(lineage, "y_evidence")
     timers.wrap(report, "write_all")
     for name in ("load_genotypes", "load_family_members", "load_samples", "load_pedigrees", "load_families",

@@ -6,6 +6,12 @@ compiling every family each time, then with a ``SearchIndex`` (every family's ta
 and held in memory)::
 
     .venv/bin/python benchmarks/bench_search.py --store /tmp/nat-1e4/store.sqlite --children 3
+
+With ``--cache FOLDER`` (a compiled-table cache a match run on the store wrote:
+``kinship.app.table_cache``, by default ``<store stem>.tables`` beside a SQLite store), the
+searches are also timed reading the shards from it, each with a new ``TableCache`` (what a new
+process pays: nothing compiled in memory before), and with a ``SearchIndex`` built from it;
+``--skip-compile`` leaves out the searches that compile every family.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ def main() -> None:
     parser.add_argument("--store", required=True)
     parser.add_argument("--children", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cache", help="a compiled-table cache folder a match run on the store wrote")
+    parser.add_argument("--skip-compile", action="store_true", help="no search compiling every family, no index")
     args = parser.parse_args()
     params = MatchParameters()
     t = time.perf_counter()
@@ -42,6 +50,30 @@ def main() -> None:
           f"{len(inputs.candidate_ids):,} children")
     rng = np.random.default_rng(args.seed)
     chosen = rng.choice(np.array(inputs.candidate_ids), size=args.children, replace=False)
+    if args.cache:
+        from kinship.app.table_cache import TableCache, family_digests
+
+        for cid in chosen:  # what the search flow does once the store is encoded
+            cache = TableCache(args.cache)
+            t = time.perf_counter()
+            found = search(run, SearchTarget(candidate_id=str(cid)), params, genotypes=genotypes, samples=samples,
+                           cache=cache)
+            print(f"search of one child reading the cache (family digests included): {time.perf_counter() - t:.2f} s, "
+                  f"{len(found)} pairs; cache {cache.stats}")
+        t = time.perf_counter()
+        digests = family_digests(inputs)
+        print(f"family digests: {time.perf_counter() - t:.2f} s (once a process)")
+        t = time.perf_counter()
+        cached = SearchIndex(run, shard_size=params.shard_size, cache=TableCache(args.cache), digests=digests)
+        print(f"index from the cache: {time.perf_counter() - t:.2f} s, {cached.nbytes / 1e9:.2f} GB mapped")
+        for cid in chosen:
+            t = time.perf_counter()
+            found = search(run, SearchTarget(candidate_id=str(cid)), params, genotypes=genotypes, samples=samples,
+                           index=cached)
+            print(f"search of one child with the index from the cache: {time.perf_counter() - t:.2f} s, "
+                  f"{len(found)} pairs")
+    if args.skip_compile:
+        return
     for cid in chosen:
         t = time.perf_counter()
         found = search(run, SearchTarget(candidate_id=str(cid)), params, genotypes=genotypes, samples=samples)

@@ -34,9 +34,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.console import parsed_with_parameters, refusals_in_one_line
 from flows.retries import IO_RETRIES
 from flows.observe import artifact_key, match_run_name, rename_run, run_name_part, timed
-from flows.settings import out_location, store_location, store_name, workbench_queue_url
+from flows.settings import (out_location, store_location, store_name, table_cache_location, table_cache_max_bytes,
+                            workbench_queue_url)
 from kinship import report
-from kinship.app import checkpoints, lineage, match_run
+from kinship.app import checkpoints, lineage, match_run, table_cache
 from kinship.app.parameters import MatchParameters, add_arguments
 from kinship.io.frequencies import load_frequency_table
 from kinship.matching import streaming
@@ -140,15 +141,50 @@ def plan(run, params: MatchParameters, previous, previous_inputs, previous_match
 
 
 @task(**COMPUTE)
-def score_shard(work, shard, params: MatchParameters, kept=None, checkpoint=None):
+def score_shard(work, shard, params: MatchParameters, kept=None, checkpoint=None, tables=None):
     # work: match_run.shard_work of the shard (its families, their references' arrays, the
     # candidates' arrays): what travels to a Dask worker, never the profiles; kept: the
     # candidates' kept entries so far (a floor for the screen), or None; checkpoint: (folder,
-    # run fingerprint, shard number): a shard an earlier attempt of the run finished is read back
+    # run fingerprint, shard number): a shard an earlier attempt of the run finished is read back;
+    # tables: (TableCache, the shard's families' digests): the compiled tables read from the
+    # cache when a run or a search wrote them, else compiled and written (or None: compiled)
     families, candidates = shard
     folder, fingerprint, index = checkpoint or (None, "", 0)
+    cache, digests = tables or (None, None)
     return checkpoints.load_or_score(folder, fingerprint, index, lambda: match_run.score_shard_work(
-        work, families, candidates, k=params.k, threshold=params.threshold, kept=kept))
+        work, families, candidates, k=params.k, threshold=params.threshold, kept=kept, cache=cache,
+        digests=digests))
+
+
+def open_table_cache(store: str) -> table_cache.TableCache | None:
+    """The store's compiled-table cache (flows/settings.py: ``REUNITE_TABLE_CACHE``, default a
+    folder beside a SQLite store, none for a URL), or None."""
+    folder = table_cache_location(store)
+    return None if folder is None else table_cache.TableCache(folder, max_bytes=table_cache_max_bytes())
+
+
+@task(**COMPUTE)
+def family_digests(run):
+    with timed("family digests for the table cache") as note:
+        digests = table_cache.family_digests(run.inputs)
+        note["text"] = f": {len(digests)} families"
+    return digests
+
+
+@task(**IO)
+def retain_tables(cache, run, run_plan, digests) -> dict:
+    with timed("table cache retention") as note:
+        try:
+            left = cache.retain_run(run, run_plan.shards, digests)
+        except OSError as e:  # housekeeping: the run is finished and stays so
+            get_run_logger().warning("table cache %s: retention not applied (%s); the next run applies it",
+                                     cache.folder, e)
+            return {"removed": 0, "kept": 0, "bytes": 0}
+        s = cache.stats  # this process's shards (a Dask cluster's are counted on its workers)
+        note["text"] = (f": {s['hits']} shards read, {s['misses']} compiled ({s['reused']} families reused, "
+                        f"{s['compiled']} compiled, {s['corrupt']} damaged entries replaced); {left['kept']} entries, "
+                        f"{left['bytes'] / 1e9:.2f} GB kept, {left['removed']} removed")
+    return left
 
 
 @task(**COMPUTE)
@@ -303,6 +339,12 @@ def match(
     only then is the run marked finished. A run that failed in between stays unfinished: the next
     run ignores it.
 
+    Each shard's compiled family tables are read from the store's table cache when a run or a
+    search wrote them, else compiled and written (kinship.app.table_cache; same numbers, bit
+    for bit). Where: $REUNITE_TABLE_CACHE (a folder, or "off"), else a folder beside a SQLite
+    store (var/reunite.tables), none for a URL; after a finished run the cache keeps that run's
+    tables (and at most $REUNITE_TABLE_CACHE_MAX_GB).
+
     Args:
         parameters: Everything the run's numbers depend on (frequency table, mutation model,
             prior, frequency floor, k, reporting threshold, theta, max_expected_unrelated,
@@ -358,6 +400,11 @@ def match(
     # resumes from them when it is started again on the same store (kinship.app.checkpoints)
     shard_folder, key = str(Path(out_location(out_dir)) / ".shards"), fingerprint(q_run, params, run_plan)
     marks = [(shard_folder, key, i) for i in range(len(works))]
+    # the compiled tables of each shard from the store's table cache (kinship.app.table_cache),
+    # keyed by what the tables depend on and the shard's families' digests
+    cache = open_table_cache(store)
+    digests = family_digests(q_run) if cache is not None and run_plan.shards else None
+    tables = [None if digests is None else (cache, digests[families]) for families, _ in run_plan.shards]
     carried = run_plan.previous  # the previous run's kept entries (an incremental run), or None
     # candidates' side folded as shards finish (memory O(candidates * k)); the families' lists and
     # the hits gathered and joined once at the end (joining them at every shard was quadratic)
@@ -368,11 +415,11 @@ def match(
         # a few shards in flight, each submitted with the candidates' kept entries so far: the
         # screen skips what can no longer enter a candidate's list (same result, less rescoring)
         futures = deque(score_shard.submit(works[i], run_plan.shards[i], params,
-                                           None if kept is None else quote(kept), marks[i])
+                                           None if kept is None else quote(kept), marks[i], tables[i])
                         for i in range(min(SHARD_THREADS, len(works))))
         submitted = len(futures)
     else:  # a cluster: every shard at once (its workers are many; no floor)
-        futures = deque(score_shard.map(works, run_plan.shards, unmapped(params), unmapped(None), marks))
+        futures = deque(score_shard.map(works, run_plan.shards, unmapped(params), unmapped(None), marks, tables))
         submitted = len(works)
     resumed = 0
     progress = create_progress_artifact(0.0, key=artifact_key("match-progress", store),
@@ -386,7 +433,7 @@ def match(
         hit_parts.append(result.hits)
         if submitted < len(works):
             futures.append(score_shard.submit(works[submitted], run_plan.shards[submitted], params,
-                                              quote(kept), marks[submitted]))
+                                              quote(kept), marks[submitted], tables[submitted]))
             submitted += 1
         update_progress_artifact(progress, 100.0 * done / len(run_plan.shards))
         if _cli_progress is not None:  # the command line's progress bar (flows/cli.py); None in Prefect runs
@@ -409,6 +456,8 @@ def match(
                           relatives(q_run, pairs))  # whole or nothing
     finish_run(store, provenance)  # finished only once its outputs exist
     clear_checkpoints(shard_folder, key)
+    if digests is not None:  # the cache keeps what the next run and the searches read
+        retain_tables(cache, q_run, run_plan, digests)
     if resumed:
         logger.info("%d of %d shards were read back from an earlier attempt of this run", resumed, len(works))
     if keep_full_runs is not None:

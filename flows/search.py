@@ -12,7 +12,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from flows.match import (assemble, effective_frequencies, encode, load_families, load_family_members,
-                         load_genotypes, load_pedigrees, load_previous_run, load_samples, load_table)
+                         load_genotypes, load_pedigrees, load_previous_run, load_samples, load_table,
+                         open_table_cache)
 from flows.settings import store_location
 from kinship.app import search as searching
 from kinship.app.parameters import MatchParameters
@@ -21,8 +22,8 @@ __all__ = ["search"]
 
 
 @task(cache_policy=NO_CACHE)
-def run_search(run, target: searching.SearchTarget, params: MatchParameters, genotypes, samples):
-    return searching.search(run, target, params, genotypes=genotypes, samples=samples)
+def run_search(run, target: searching.SearchTarget, params: MatchParameters, genotypes, samples, cache=None):
+    return searching.search(run, target, params, genotypes=genotypes, samples=samples, cache=cache)
 
 
 def search_parameters(parameters, previous: dict | None) -> tuple[MatchParameters, str]:
@@ -52,6 +53,10 @@ def search(
         parameters: The match parameters; empty: those of the last finished match run, so the
             scores are that run's (on the same store), else the defaults.
 
+    A child search reads the shards' compiled tables from the store's table cache (written by
+    the match runs: $REUNITE_TABLE_CACHE, else beside a SQLite store) instead of compiling
+    every family; shards it lacks are compiled and written.
+
     Returns:
         {"target": what was searched, "parameters_from": where the parameters came from,
         "matches": the reported pairs (kinship.app.search.SEARCH_COLUMNS) as records,
@@ -69,7 +74,8 @@ def search(
     inputs = assemble(genotypes, load_family_members(store), load_pedigrees(store), load_families(store))
     table, _ = effective_frequencies(quote(inputs), load_table(params.table_id), params)
     run = encode(quote(inputs), table, params)
-    found = run_search(quote(run), target, params, genotypes, samples)
+    # a child search reads the shards' tables the last match run wrote (the store's table cache)
+    found = run_search(quote(run), target, params, genotypes, samples, open_table_cache(store))
     shown = found.head(50)
     create_table_artifact(
         [{c: (None if v != v else v) for c, v in row.items()} for row in shown[

@@ -2,6 +2,8 @@
 
 ``REUNITE_STORE`` (a SQLite path or a SQLAlchemy URL) and ``REUNITE_OUT`` (a folder) override
 the embedded defaults ``var/reunite.sqlite`` and ``out/`` under the current directory;
+``REUNITE_TABLE_CACHE`` (a folder, or ``off``) and ``REUNITE_TABLE_CACHE_MAX_GB`` place and cap
+the compiled-table cache of the match and search flows (:func:`table_cache_location`);
 ``REUNITE_WORKBENCH_URL`` (the web workbench's address) makes the match flow publish a link to
 the workbench's review queue. Names derived from a store (run names, artifact keys) are here too.
 """
@@ -23,6 +25,40 @@ def store_location(store: str | None) -> str:
 
 def out_location(out_dir: str | None) -> str:
     return out_dir or os.environ.get("REUNITE_OUT") or DEFAULT_OUT
+
+
+#: Values of ``REUNITE_TABLE_CACHE`` that turn the compiled-table cache off.
+TABLE_CACHE_OFF = ("off", "none", "no", "false", "0")
+
+
+def table_cache_location(store: str) -> str | None:
+    """Folder of the compiled-table cache (:class:`kinship.app.table_cache.TableCache`) of a
+    store, or ``None`` (no cache): ``$REUNITE_TABLE_CACHE`` when set (``off``: none), else,
+    for a SQLite path, a folder beside the store named after it (``var/reunite.sqlite`` ->
+    ``var/reunite.tables``), and none for a URL (a PostgreSQL store's runs may run on hosts
+    without a shared disk: set the variable to a folder they share).
+
+    >>> import os
+    >>> os.environ.pop("REUNITE_TABLE_CACHE", None)
+    >>> table_cache_location("var/demo.sqlite"), table_cache_location("postgresql+psycopg://db.lab/reunite") is None
+    ('var/demo.tables', True)
+    >>> os.environ["REUNITE_TABLE_CACHE"] = "off"; table_cache_location("var/demo.sqlite") is None
+    True
+    >>> del os.environ["REUNITE_TABLE_CACHE"]
+    """
+    chosen = os.environ.get("REUNITE_TABLE_CACHE", "").strip()
+    if chosen:
+        return None if chosen.lower() in TABLE_CACHE_OFF else chosen
+    if "://" in store:
+        return None
+    return str(PurePath(store).with_suffix(".tables"))
+
+
+def table_cache_max_bytes() -> int | None:
+    """The cache's size cap, ``$REUNITE_TABLE_CACHE_MAX_GB`` (GB, 10^9 bytes), or ``None``: no cap
+    (the cache holds the latest run's tables)."""
+    chosen = os.environ.get("REUNITE_TABLE_CACHE_MAX_GB", "").strip()
+    return int(float(chosen) * 1e9) if chosen else None
 
 
 def store_label(store: str) -> str:

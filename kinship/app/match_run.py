@@ -77,6 +77,7 @@ from kinship.matching.compiler import (Family, candidate_genotype_index, compile
 from kinship.genetics.linkage import linked_pairs
 from kinship.likelihood.linkage import MAX_MEIOSES, linkable
 from kinship.app.lineage import Y_COLUMNS
+from kinship.app.table_cache import TableCache, family_digests
 from kinship.matching.assignment import MAX_ASSIGNMENTS, joint_assignment
 from kinship.matching.posterior import database_posteriors, log10_none_weight
 from kinship.app.parameters import LinkageParameters, PriorParameters
@@ -744,6 +745,7 @@ def shard_work(run: EncodedRun, families: np.ndarray) -> EncodedRun:
 def score_shard(
     run: EncodedRun, families: np.ndarray, candidates: np.ndarray, *, k: int, threshold: float,
     family_index: np.ndarray | None = None, kept: Entries | None = None,
+    cache: TableCache | None = None, digests: np.ndarray | None = None,
 ) -> ShardResult:
     """Compile ``families`` (indices) and score ``candidates`` (indices) against them, keeping
     each one's best ``k`` partners and every pair at or above ``threshold``
@@ -762,9 +764,21 @@ def score_shard(
     tables, which for a shard of linked families (:attr:`EncodedRun.linked_families`, scored
     over :attr:`EncodedRun.units`) are the ones their joint tables are built from (kept by the
     compile, ``per_locus``), not compiled again. The same numbers, bit for bit, as
-    :func:`_pair_counts` (tested)."""
+    :func:`_pair_counts` (tested). A linked shard read from ``cache`` (which holds the joint
+    tables only) returns its entries without counts: :func:`collect_matches` counts those.
+
+    ``cache``: the shard's tables are read from it when it holds them, else
+    compiled and written to it (:meth:`kinship.app.table_cache.TableCache.scoring_tables`; the
+    same tables, bit for bit), ``digests`` the families' digests
+    (:func:`~kinship.app.table_cache.family_digests`, uint8 ``(len(families), 32)``; needed
+    when ``run`` is a :func:`shard_work`, which holds no profiles; otherwise computed from every
+    family of the run at each call: give them when scoring many shards)."""
     families = np.asarray(families, dtype=np.int64)
-    groups = run.scoring_tables(families, per_locus=True)
+    if cache is None:
+        groups = run.scoring_tables(families, per_locus=True)
+    else:
+        digests = family_digests(run.inputs)[families] if digests is None else digests
+        groups = cache.scoring_tables(run, families, digests=digests)
     if len(groups) != 1:
         raise ValueError("a shard mixes families with and without linked loci; cut shards with plan_run")
     _, tables, genotypes = groups[0]
@@ -774,8 +788,11 @@ def score_shard(
         family_index=index, candidate_index=candidates, k=k, threshold=threshold,
         candidate_floor=None if kept is None else streaming.candidate_floor(kept, candidates, k),
     )
-    linked = tables.per_locus is not None
-    return with_counts(run, result, index, tables.per_locus if linked else tables, linked=linked)
+    if families.size and bool(run.linked_families[families[0]]):  # scored over the linked units
+        if tables.per_locus is None:  # joint tables from the cache: counted by collect_matches
+            return result
+        return with_counts(run, result, index, tables.per_locus, linked=True)
+    return with_counts(run, result, index, tables, linked=False)
 
 
 def with_counts(run: EncodedRun, result: ShardResult, family_index: np.ndarray, tables: FamilyTables, *,
@@ -848,12 +865,18 @@ def _table_counts(tables: FamilyTables, genotypes: np.ndarray, local: np.ndarray
 
 
 def score_shard_work(work: EncodedRun, families: np.ndarray, candidates: np.ndarray, *, k: int, threshold: float,
-                     kept: Entries | None = None) -> ShardResult:
+                     kept: Entries | None = None, cache: TableCache | None = None,
+                     digests: np.ndarray | None = None) -> ShardResult:
     """:func:`score_shard` of a :func:`shard_work` (whose families are the shard's, in order), with
-    the result indexed by the run's global ``families`` and ``candidates``."""
+    the result indexed by the run's global ``families`` and ``candidates``; with ``cache``,
+    ``digests`` are the shard's families' (:func:`~kinship.app.table_cache.family_digests` of the
+    whole run's inputs at ``families``)."""
     families = np.asarray(families, dtype=np.int64)
+    if cache is not None and digests is None:
+        raise ValueError("a shard's work holds no profiles: give the families' digests with the cache "
+                         "(table_cache.family_digests(run.inputs)[families])")
     return score_shard(work, np.arange(families.size), candidates, k=k, threshold=threshold, family_index=families,
-                       kept=kept)
+                       kept=kept, cache=cache, digests=digests)
 
 
 def collect_matches(

@@ -31,7 +31,9 @@ import pandas as pd
 from kinship.app import lineage, match_run
 from kinship.app.match_run import EncodedRun, family_shards
 from kinship.app.parameters import MatchParameters
+from kinship.app.table_cache import TableCache, family_digests
 from kinship.errors import ReuniteInputError
+from kinship.genetics.encoding import table_row
 from kinship.matching import streaming
 from kinship.matching.streaming import Entries, ShardResult
 
@@ -119,24 +121,32 @@ class SearchIndex:
 
     A search compiles every family (:func:`search_pairs`); a long-running process (the
     workbench, a service) that answers many searches on the same store keeps the tables
-    instead, in the shards a full run cuts, and a search is then only the kernel over them.
+    instead, in the shards a full run cuts, and a search is then one row per locus of each
+    family's tables, summed (:func:`_candidate_pairs`).
     Memory: 8 bytes per table row and family (:attr:`nbytes`; measured 0.25 GB for 10^4 national-style
     families at the 20 CODIS loci, the linked pairs' joint tables included: ``benchmarks/bench_search.py``). The index is of one :class:`EncodedRun`: a store
     that changes needs a new one.
+
+    With a :class:`~kinship.app.table_cache.TableCache` the shards' tables are read from it
+    (memory-mapped) where a run on the same store (same tables to compile, same shard size)
+    wrote them, and compiled and written otherwise: a search in a new process then reads the
+    shards instead of compiling every family.
 
     Parameters
     ----------
     run : EncodedRun
     shard_size : int
         Families per shard (``MatchParameters.shard_size``).
+    cache : TableCache, optional
+    digests : ndarray of uint8, shape (n_families, 32), optional
+        Every family's digest (:func:`~kinship.app.table_cache.family_digests`; computed when
+        not given).
     """
 
-    def __init__(self, run: EncodedRun, *, shard_size: int):
+    def __init__(self, run: EncodedRun, *, shard_size: int, cache: TableCache | None = None,
+                 digests: np.ndarray | None = None):
         self.run = run
-        self.shards = []
-        for families in _family_shards(run, shard_size):
-            [(_, tables, genotypes)] = run.scoring_tables(families)
-            self.shards.append((families, tables, genotypes))
+        self.shards = list(_shard_tables(run, shard_size, cache, digests))
 
     @property
     def nbytes(self) -> int:
@@ -146,17 +156,51 @@ class SearchIndex:
     def candidate_pairs(self, candidate: int, *, k: int, threshold: float) -> ShardResult:
         """The candidate's (index in the run) best ``k`` families and every family at or above
         ``threshold``: :func:`search_pairs` without compiling."""
-        c = np.array([candidate], dtype=np.int64)
-        # the counts from the held tables where they are per locus; a linked shard's pairs are
-        # counted by collect_matches (compiling only the reported families)
-        results = [streaming.score_shard(tables, genotypes[c], family_index=families, candidate_index=c, k=k,
-                                         threshold=threshold)
-                   for families, tables, genotypes in self.shards]
-        results = [r if self.run.linked_families[families[0]]
-                   else match_run.with_counts(self.run, r, families, tables, linked=False)
-                   for r, (families, tables, _) in zip(results, self.shards)]
-        kept = streaming.combine_results(results, k=k)
-        return ShardResult(kept.candidate_best, Entries.empty(), kept.hits)
+        return _candidate_pairs(self.shards, candidate, k=k, threshold=threshold)
+
+
+def _shard_tables(run: EncodedRun, shard_size: int, cache: TableCache | None = None,
+                  digests: np.ndarray | None = None):
+    """``(families, tables, candidates' kernel input)`` of each shard a full run cuts, one at a
+    time: compiled, or from ``cache`` (``digests``: every family's, computed when not given)."""
+    if cache is not None and digests is None:
+        digests = family_digests(run.inputs)
+    for families in _family_shards(run, shard_size):
+        if cache is None:
+            [(_, tables, genotypes)] = run.scoring_tables(families)
+        else:
+            [(_, tables, genotypes)] = cache.scoring_tables(run, families, digests=digests[families])
+        yield families, tables, genotypes
+
+
+def _candidate_pairs(shards, candidate: int, *, k: int, threshold: float) -> ShardResult:
+    """One candidate scored against ``shards`` (an iterable of :func:`_shard_tables`'s triples;
+    a generator is consumed a shard at a time, so one shard's tables are held at once).
+
+    One candidate selects one row of each unit's table (``schemas/genotype_encoding.v2.json``),
+    so its scores are that row's entries summed over the units, in unit order from 0.0: the sum
+    :func:`~kinship.matching.reference.score_all_pairs` and the kernel's exact rescoring make,
+    bit for bit (:func:`kinship.matching.streaming.score_shard`), without blocking or
+    quantising a shard for one candidate; from memory-mapped tables only those rows are read.
+    Kept: the best ``k`` (descending score, then ascending family index, as
+    :func:`~kinship.matching.streaming.best_k`) and every family at or above ``threshold``.
+    """
+    scores, families_all = [], []
+    for families, tables, genotypes in shards:
+        g = genotypes[candidate]
+        s = np.zeros(tables.n_families, dtype=np.float64)
+        for u, T in enumerate(tables.log10_lr):
+            s += T[int(table_row(g[u], T.shape[0]))]
+        scores.append(s)
+        families_all.append(np.asarray(families, dtype=np.int64))
+    if not scores:
+        return ShardResult(Entries.empty(), Entries.empty(), Entries.empty())
+    score, family = np.concatenate(scores), np.concatenate(families_all)
+    owner = np.full(family.size, candidate, dtype=np.int64)
+    best, _ = streaming.best_k(Entries(owner, family, score), by="candidate", k=k)
+    hit = np.flatnonzero(score >= threshold)
+    hit = hit[np.argsort(family[hit], kind="stable")]  # by (candidate, family), as a shard's hits
+    return ShardResult(best, Entries.empty(), Entries(owner[hit], family[hit], score[hit]))
 
 
 def _family_shards(run: EncodedRun, shard_size: int) -> list[np.ndarray]:
@@ -170,14 +214,15 @@ def _family_shards(run: EncodedRun, shard_size: int) -> list[np.ndarray]:
 
 
 def search_pairs(run: EncodedRun, target: SearchTarget, *, k: int, threshold: float, shard_size: int,
-                 index: SearchIndex | None = None) -> ShardResult:
+                 index: SearchIndex | None = None, cache: TableCache | None = None) -> ShardResult:
     """Score the target against every partner, shard by shard, keeping the target's best ``k``
     partners and every pair at or above ``threshold`` (log10).
 
     A child is scored against the families in the shards a full run cuts (independent-loci
     families, then the linked ones, ``shard_size`` each: :func:`kinship.app.match_run.plan_run`),
     so a shard's tables are the ones the full run compiles (or taken from ``index``, compiled
-    before); a family is compiled once and every candidate scored against it.
+    before, or read from ``cache``: :class:`SearchIndex`); a family is compiled once and every
+    candidate scored against it.
 
     Returns
     -------
@@ -192,8 +237,10 @@ def search_pairs(run: EncodedRun, target: SearchTarget, *, k: int, threshold: fl
     """
     at = _index(run, target)
     if target.is_candidate:
-        index = index if index is not None else SearchIndex(run, shard_size=shard_size)
-        return index.candidate_pairs(at, k=k, threshold=threshold)
+        if index is not None:
+            return index.candidate_pairs(at, k=k, threshold=threshold)
+        # shard by shard: one shard's tables in memory (or mapped) at a time
+        return _candidate_pairs(_shard_tables(run, shard_size, cache), at, k=k, threshold=threshold)
     candidates = np.arange(len(run.inputs.candidate_ids), dtype=np.int64)
     if not candidates.size:
         return ShardResult(Entries.empty(), Entries.empty(), Entries.empty())
@@ -202,7 +249,8 @@ def search_pairs(run: EncodedRun, target: SearchTarget, *, k: int, threshold: fl
 
 
 def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
-           genotypes: pd.DataFrame, samples: pd.DataFrame, index: SearchIndex | None = None) -> pd.DataFrame:
+           genotypes: pd.DataFrame, samples: pd.DataFrame, index: SearchIndex | None = None,
+           cache: TableCache | None = None) -> pd.DataFrame:
     """The reported pairs of one child (or one family) against the whole store.
 
     Parameters
@@ -219,8 +267,10 @@ def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
         (:func:`kinship.app.lineage.y_evidence`).
     index : SearchIndex, optional
         The run's tables compiled before (a warm process); a child search then compiles only
-        the reported pairs' families (their calibration, and the counts of pairs of linked
-        families: the index holds their joint tables only), not every family.
+        the reported pairs' families (their counts and calibration), not every family.
+    cache : TableCache, optional
+        Without ``index``: a child search reads the shards' tables from it where a run wrote
+        them, one shard at a time, compiling (and writing) only the shards it lacks.
 
     Returns
     -------
@@ -238,7 +288,7 @@ def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
     False
     """
     kept = search_pairs(run, target, k=params.k, threshold=params.threshold, shard_size=params.shard_size,
-                        index=index)
+                        index=index, cache=cache)
     matches = match_run.collect_matches(run, [kept], k=params.k)
     with_y, _, y_max = lineage.y_evidence(genotypes, samples, run.inputs, matches, params.y_str)
     out = match_run.calibrate(run, with_y, threshold=params.threshold,
