@@ -435,8 +435,8 @@ class TableCache:
         for _, pairs in sources:
             taken[[q for q, _ in pairs]] = True
         todo = np.flatnonzero(~taken)
-        if not sources:
-            return run.family_tables(families.tolist(), linked=linked), 0
+        if not sources:  # compiled whole: a linked shard keeps its per-locus tables for the counts (not cached)
+            return run.family_tables(families.tolist(), linked=linked, per_locus=linked), 0
         compiled = run.family_tables(families[todo].tolist(), linked=linked) if todo.size else None
         rows = sources[0][0][0]["rows"]
         n = families.size

@@ -263,7 +263,7 @@ class StoreBase:
         Python strings are alive at once, the frame holds integer codes and each distinct
         value once. For the big reads (every stored genotype: 5 x 10^7 rows at national
         scale); categories sorted, so sorting and comparing behave as on ``str``."""
-        if ARROW_SQLITE_READS and self.engine.dialect.name == "sqlite" and self.url.database not in (None, "", ":memory:"):
+        if self._arrow_reads():
             return self._sqlite_arrow_category_frame(query, columns)
         parts: list[list[pd.Categorical]] = [[] for _ in columns]
         with self.engine.connect() as c:
@@ -320,6 +320,63 @@ class StoreBase:
             categories = pd.Index(dictionary[order], dtype=str)
             data[name] = pd.Series(pd.Categorical.from_codes(codes, categories=categories), name=name)
         return pd.DataFrame(data, columns=columns)
+
+
+    def _arrow_reads(self) -> bool:
+        """Whether big reads go through ADBC (:data:`ARROW_SQLITE_READS` and a SQLite file)."""
+        return ARROW_SQLITE_READS and self.engine.dialect.name == "sqlite" and self.url.database not in (
+            None, "", ":memory:")
+
+    def _sqlite_arrow_typed_frame(self, query, dtypes: Mapping[str, str]) -> pd.DataFrame:
+        """A query's rows through ADBC (:meth:`_sqlite_arrow_category_frame`), each column in its
+        final dtype: ``str`` (null read as ``""``), ``float64`` (null as NaN), ``int16`` or
+        ``bool`` (never null), or the nullable ``Int16``, ``Int32`` and ``boolean``. The columns
+        are cast in SQL (text, REAL or INTEGER), so no value's type is guessed from the first rows."""
+        import adbc_driver_sqlite.dbapi as adbc
+        import pyarrow as pa
+
+        names = list(dtypes)
+        cast = {"str": sa.Text, "float64": sa.Float}
+        selected = []
+        for c, name in zip(query.selected_columns, names):
+            kind = dtypes[name]
+            if kind == "str":
+                selected.append(sa.func.coalesce(sa.cast(c, sa.Text), "").label(name))
+            else:
+                selected.append(sa.cast(c, cast.get(kind, sa.Integer)).label(name))
+        text = query.with_only_columns(*selected, maintain_column_froms=True)
+        sql = str(text.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
+        types = {"str": pa.string(), "float64": pa.float64()}
+        uri = Path(self.url.database).resolve().as_uri() + "?mode=ro"
+        with adbc.connect(uri) as conn:
+            cursor = conn.cursor()
+            try:
+                cursor.execute(sql)
+                batches = list(cursor.fetch_record_batch())
+            finally:
+                cursor.close()
+        data = {}
+        for k, name in enumerate(names):
+            kind = dtypes[name]
+            column = pa.chunked_array([b.column(k).cast(types.get(kind, pa.int64())) for b in batches],
+                                      type=types.get(kind, pa.int64())).combine_chunks()
+            if kind == "str":
+                data[name] = pd.Series(column.to_numpy(zero_copy_only=False), dtype="str")
+                continue
+            missing = column.is_null().to_numpy(zero_copy_only=False)
+            values = column.fill_null(0).to_numpy(zero_copy_only=False)
+            if kind == "float64":
+                data[name] = pd.Series(np.where(missing, np.nan, values), dtype="float64")
+            elif kind in ("int16", "bool"):
+                if missing.any():
+                    raise StoreError(f"column {name!r} holds a null where the schema allows none; "
+                                     "fix: restore the store from a backup")
+                data[name] = pd.Series(values.astype(kind))
+            elif kind == "boolean":
+                data[name] = pd.Series(pd.arrays.BooleanArray(values.astype(bool), missing))
+            else:  # Int16, Int32
+                data[name] = pd.Series(pd.arrays.IntegerArray(values.astype(kind.lower()), missing))
+        return pd.DataFrame(data, columns=names)
 
 
 def _categorical(values) -> pd.Categorical:

@@ -391,6 +391,9 @@ class MatchRunTables(StoreBase):
             .order_by(matches.c.candidate_id, matches.c.rank_for_candidate.asc().nulls_last(), matches.c.lab,
                       matches.c.family_id)
         )
+        if self._arrow_reads():  # 10^7 pairs of a national run: no Python object per value
+            dtypes = {**_MATCH_DTYPES, "family_kind": "str", **MATCH_V3_COLUMNS}
+            return self._sqlite_arrow_typed_frame(q, {c: dtypes[c] for c in _LOADED_MATCH_COLUMNS})
         frame = self._frame(q, _LOADED_MATCH_COLUMNS,
                             text=["lab", "family_id", "candidate_id", "conclusion", "family_kind"])
         frame["posterior"] = frame["posterior"].astype("float64")  # NULL -> NaN

@@ -343,3 +343,19 @@ def test_retention_keeps_the_recent_full_runs_their_increments_and_the_latest_an
         assert len(store.load_matches(run_id)) == len(frame), run_id
     assert store.prune_match_runs(keep_full=1)["runs_pruned"] == ["full-2", "inc-2"]  # inc-3, the latest, stays
     assert len(store.load_matches("inc-3")) == len(frame) and len(store.load_matches("open")) == len(frame)
+
+
+def test_matches_read_through_arrow_equal_the_sqlalchemy_rows(tmp_path, monkeypatch):
+    from kinship.store import engine
+    with Store(tmp_path / "s.db") as store:
+        _record(store)
+        _record(store, "r0")
+        frame = _v3_frame()
+        frame.loc[1, "family_kind"] = None  # an older run's pair without a kind: read as ""
+        store.write_matches("r1", frame)
+        fast, empty = store.load_matches("r1"), store.load_matches("r0")
+        monkeypatch.setattr(engine, "ARROW_SQLITE_READS", False)
+        plain, plain_empty = store.load_matches("r1"), store.load_matches("r0")
+    pd.testing.assert_frame_equal(fast, plain, check_exact=True)
+    pd.testing.assert_frame_equal(empty, plain_empty, check_exact=True)
+    assert fast["log10_lr"].tolist()[1] == -math.inf and "" in set(fast["family_kind"])
