@@ -156,11 +156,13 @@ def score_shard(work, shard, params: MatchParameters, kept=None, checkpoint=None
         digests=digests))
 
 
-def open_table_cache(store: str) -> table_cache.TableCache | None:
+def open_table_cache(store: str, *, read_only: bool = False) -> table_cache.TableCache | None:
     """The store's compiled-table cache (flows/settings.py: ``REUNITE_TABLE_CACHE``, default a
-    folder beside a SQLite store, none for a URL), or None."""
+    folder beside a SQLite store, none for a URL), or None; ``read_only`` for a search (match
+    runs write it and apply its retention)."""
     folder = table_cache_location(store)
-    return None if folder is None else table_cache.TableCache(folder, max_bytes=table_cache_max_bytes())
+    return None if folder is None else table_cache.TableCache(folder, max_bytes=table_cache_max_bytes(),
+                                                             read_only=read_only)
 
 
 @task(**COMPUTE)
@@ -200,7 +202,7 @@ def clear_checkpoints(folder: str, key: str) -> None:
 @task(**COMPUTE)
 def combine(kept, new, params: MatchParameters):
     """The candidates' kept entries with a finished shard's folded in (the families' lists and
-    the hits are only gathered: each family's list comes whole from one shard)."""
+    the hits are only gathered, then reduced once by ``merge_results``)."""
     return streaming.fold_candidate_best(kept, new, k=params.k)
 
 

@@ -75,7 +75,7 @@ def search(
     table, _ = effective_frequencies(quote(inputs), load_table(params.table_id), params)
     run = encode(quote(inputs), table, params)
     # a child search reads the shards' tables the last match run wrote (the store's table cache)
-    found = run_search(quote(run), target, params, genotypes, samples, open_table_cache(store))
+    found = run_search(quote(run), target, params, genotypes, samples, open_table_cache(store, read_only=True))
     shown = found.head(50)
     create_table_artifact(
         [{c: (None if v != v else v) for c, v in row.items()} for row in shown[

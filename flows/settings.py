@@ -15,6 +15,8 @@ import os
 import re
 from pathlib import Path, PurePath
 
+from kinship.errors import ReuniteInputError
+
 DEFAULT_STORE = "var/reunite.sqlite"
 DEFAULT_OUT = "out"
 
@@ -58,7 +60,17 @@ def table_cache_max_bytes() -> int | None:
     """The cache's size cap, ``$REUNITE_TABLE_CACHE_MAX_GB`` (GB, 10^9 bytes), or ``None``: no cap
     (the cache holds the latest run's tables)."""
     chosen = os.environ.get("REUNITE_TABLE_CACHE_MAX_GB", "").strip()
-    return int(float(chosen) * 1e9) if chosen else None
+    if not chosen:
+        return None
+    try:
+        gb = float(chosen)
+    except ValueError:
+        gb = float("nan")
+    if not gb > 0 or gb == float("inf"):
+        raise ReuniteInputError(
+            f"REUNITE_TABLE_CACHE_MAX_GB={chosen!r}; expected a size in GB above 0 (e.g. 50); fix: set it "
+            "to the disk the cache may use, or unset it for no cap")
+    return int(gb * 1e9)
 
 
 def store_label(store: str) -> str:

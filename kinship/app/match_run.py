@@ -16,10 +16,11 @@ before step 1) giving every value:
    each one's best ``k`` partners and every pair at or above the threshold
    (:func:`kinship.matching.streaming.score_shard`), each with its loci compared, inconsistent
    loci and independent-loci LR counted from the shard's tables (:func:`with_counts`);
-6. :func:`kinship.matching.streaming.combine_results` - fold the shards (and the previous run's
-   kept pairs) as they finish, in memory O((candidates + families) * k);
+6. :func:`kinship.matching.streaming.fold_candidate_best` - fold the shards' candidate lists
+   (and the previous run's kept pairs) as they finish, in memory O((candidates + families) * k);
 7. :func:`collect_matches` - the reported pairs, ranked and concluded on their autosomal LR
-   (from the counts the shards carried: no family is compiled again);
+   (from the counts the shards carried; only entries without counts have their families
+   compiled again: a linked shard read whole from the table cache, or a search's pairs);
 8. :func:`calibrate` - ``p_unrelated`` and ``expected_unrelated`` of every hit, and the
    conclusions on the combined LR, calibrated for families without a parent or with one;
    then :func:`assess` - the posteriors after database size (each candidate over every family
@@ -783,7 +784,9 @@ def score_shard(
     over :attr:`EncodedRun.units`) are the ones their joint tables are built from (kept by the
     compile, ``per_locus``), not compiled again. The same numbers, bit for bit, as
     :func:`_pair_counts` (tested). A linked shard read from ``cache`` (which holds the joint
-    tables only) returns its entries without counts: :func:`collect_matches` counts those.
+    tables only), whole or assembled from its entries, returns its entries without counts:
+    :func:`collect_matches` counts those; one the cache compiles whole keeps its per-locus
+    tables and is counted here.
 
     ``cache``: the shard's tables are read from it when it holds them, else
     compiled and written to it (:meth:`kinship.app.table_cache.TableCache.scoring_tables`; the
@@ -915,8 +918,8 @@ def collect_matches(
     ``n_loci_compared``, ``n_inconsistent`` and ``log10_lr_unlinked`` are the ones the entries
     carry (:func:`score_shard` counts them from the tables it scored with; a previous run's
     matches hold them: :func:`_previous_entries`); only entries without them (a checkpoint
-    written before they were carried, a search's linked shards) have their families compiled
-    again (:func:`_pair_counts`), in chunks of :data:`POST_SHARD_FAMILIES`. Rows are sorted by
+    written before they were carried, a linked shard read from the table cache or assembled
+    from its entries, every pair of a search) have their families compiled again (:func:`_pair_counts`), in chunks of :data:`POST_SHARD_FAMILIES`. Rows are sorted by
     candidate id, then descending log10 LR, then lab and family id.
 
     A pair's log10 LR and counts come from its first entry in the order: hits, candidates'

@@ -25,10 +25,11 @@ Key
 Reuse across shards
     A shard that is not on disk as a whole (a new family shifts the shards after it) takes the
     families it shares with any entry of the same fingerprint from that entry (a column copy)
-    and compiles only the others (:meth:`TableCache.shard_tables`). A family's tables do not
-    depend on the other families compiled with it (tested bit for bit,
+    and compiles only the others (:meth:`TableCache.shard_tables`). At θ = 0 a family's tables
+    do not depend on the other families compiled with it (tested bit for bit,
     ``tests/unit/test_table_cache.py``), so the assembled tables are the ones compiling the
-    shard gives.
+    shard gives. At θ > 0 the peeling's sums depend on the batch in their last bits, so a shard
+    is then only ever read whole or compiled whole.
 
 Files
     Each entry holds ``log10_lr.npy`` (float64, ``(sum of the units' table rows, n_families)``:
@@ -66,6 +67,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -86,8 +88,12 @@ CACHE_FORMAT = 1
 
 #: Packages of ``kinship`` whose source makes the compiled tables (hashed into the fingerprint).
 COMPILER_PACKAGES = ("genetics", "likelihood", "matching")
+#: Application-layer modules that decide what is compiled and how (encoding, the families'
+#: layouts, the shards' references, this cache's own assembly): hashed with the packages.
+COMPILER_MODULES = ("app/match_run.py", "app/table_cache.py")
 
 _ARRAYS = ("log10_lr", "inconsistent", "typed", "families")
+_HEX64 = re.compile("[0-9a-f]{64}")
 _DTYPES = {"log10_lr": np.dtype("<f8"), "inconsistent": np.dtype("i1"), "typed": np.dtype("?"),
            "families": np.dtype("u1")}
 
@@ -95,7 +101,8 @@ _DTYPES = {"log10_lr": np.dtype("<f8"), "inconsistent": np.dtype("i1"), "typed":
 @functools.lru_cache(maxsize=1)
 def compiler_version() -> str:
     """sha256 of the compiler's code: ``kinship.__version__``, numpy's and numba's versions, and
-    every source file of :data:`COMPILER_PACKAGES` (path and bytes, in path order)."""
+    every source file of :data:`COMPILER_PACKAGES` and :data:`COMPILER_MODULES` (path and bytes,
+    in path order)."""
     try:
         import numba
         numba_version = numba.__version__
@@ -103,9 +110,9 @@ def compiler_version() -> str:
         numba_version = "none"
     h = hashlib.sha256(f"kinship {kinship.__version__}\nnumpy {np.__version__}\nnumba {numba_version}\n".encode())
     root = Path(kinship.__file__).resolve().parent
-    for package in COMPILER_PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
-            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    paths = [p for package in COMPILER_PACKAGES for p in (root / package).rglob("*.py")]
+    for path in sorted(paths + [root / m for m in COMPILER_MODULES]):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -189,6 +196,13 @@ class TableCache:
     max_bytes : int, optional
         Size cap applied by :meth:`retain` (least recently used entries removed first); None:
         no cap (the folder holds one run's tables).
+    read_only : bool, default False
+        Read entries, never write one (a search: a miss is compiled in memory only, so searches
+        with other parameters do not fill the disk; match runs write and retain).
+
+    The folder is made absolute (a Dask worker in another working directory writes the same
+    one). Retention only ever removes what looks like the cache's own: fingerprint and entry
+    folders named by 64 hex digits, and its own ``.partial-*`` writes.
 
     Attributes
     ----------
@@ -204,18 +218,19 @@ class TableCache:
     (0, ['compiled', 'corrupt', 'hits', 'misses', 'reused', 'written'])
     """
 
-    def __init__(self, folder: str | Path, *, max_bytes: int | None = None):
-        self.folder = Path(folder)
+    def __init__(self, folder: str | Path, *, max_bytes: int | None = None, read_only: bool = False):
+        self.folder = Path(folder).absolute()
         self.max_bytes = max_bytes
+        self.read_only = read_only
         self._lock = threading.Lock()
         self._index: dict[str, dict[bytes, tuple[str, int]]] = {}
         self.stats = dict.fromkeys(("hits", "misses", "reused", "compiled", "corrupt", "written"), 0)
 
     def __getstate__(self):  # travels to a Dask worker: the folder and the cap, not the memo
-        return {"folder": self.folder, "max_bytes": self.max_bytes}
+        return {"folder": self.folder, "max_bytes": self.max_bytes, "read_only": self.read_only}
 
     def __setstate__(self, state):
-        self.__init__(state["folder"], max_bytes=state["max_bytes"])
+        self.__init__(state["folder"], max_bytes=state["max_bytes"], read_only=state.get("read_only", False))
 
     def __repr__(self) -> str:
         return f"TableCache({str(self.folder)!r}, max_bytes={self.max_bytes})"
@@ -305,6 +320,8 @@ class TableCache:
     def put(self, fingerprint: str, digests: np.ndarray, tables: FamilyTables) -> Path | None:
         """Write a shard's tables as an entry (whole, owner-only); its path, or None when the
         folder can not be written (the run goes on without caching)."""
+        if self.read_only:
+            return None
         name = _entry_name(fingerprint, digests)
         parent = self.folder / fingerprint
         final = parent / name
@@ -324,8 +341,9 @@ class TableCache:
         tmp = None
         try:
             for folder in (self.folder, parent):
-                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-                os.chmod(folder, 0o700)
+                if not folder.is_dir():  # created here owner-only; an existing folder is left as it is
+                    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    os.chmod(folder, 0o700)
             tmp = Path(tempfile.mkdtemp(dir=parent, prefix=".partial-"))  # 0700
             for k, a in arrays.items():
                 with open(tmp / f"{k}.npy", "wb") as f:
@@ -418,8 +436,10 @@ class TableCache:
 
     def _assemble(self, run, families: np.ndarray, digests: np.ndarray, fingerprint: str, linked: bool
                   ) -> tuple[FamilyTables, int]:
-        """A missed shard's tables: columns of other entries where they hold its families, the rest compiled."""
-        index = self._family_index(fingerprint) if families.size else {}
+        """A missed shard's tables: columns of other entries where they hold its families, the rest
+        compiled. Not with θ > 0: the peeling's sums then depend on which families share a batch
+        (last bits), so such a shard is compiled whole, as a run without the cache compiles it."""
+        index = self._family_index(fingerprint) if families.size and run.theta == 0.0 else {}
         where: dict[str, list[tuple[int, int]]] = {}
         for q, d in enumerate(digests):
             hit = index.get(d.tobytes())
@@ -479,8 +499,10 @@ class TableCache:
         except OSError:
             return []
         for fp in fingerprints:
+            if not _HEX64.fullmatch(fp.name):  # not the cache's: never touched
+                continue
             try:
-                out += [e for e in fp.iterdir() if e.is_dir()]
+                out += [e for e in fp.iterdir() if e.is_dir() and (_HEX64.fullmatch(e.name) or e.name.startswith(".partial-"))]
             except OSError:  # removed meanwhile (another process's retention)
                 continue
         return out
@@ -530,7 +552,7 @@ class TableCache:
         left, others = [], []
         for entry in self._entries():
             name = f"{entry.parent.name}/{entry.name}"
-            if entry.name.startswith("."):
+            if entry.name.startswith(".partial-"):
                 shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
             else:
@@ -571,7 +593,7 @@ class TableCache:
                 total -= sizes.pop(entry)
                 removed += 1
         for fp in list(self.folder.iterdir()) if self.folder.is_dir() else ():
-            if fp.is_dir():
+            if fp.is_dir() and _HEX64.fullmatch(fp.name):
                 try:
                     fp.rmdir()  # only when empty
                 except OSError:

@@ -288,7 +288,6 @@ class StoreBase:
         genotype rows of a 10^5-family store (``benchmarks/README.md``, issue 12). Every column
         is read as text (``CAST(... AS TEXT)``, a null as ``""``), as the SQLAlchemy path reads it;
         the connection is read-only (``mode=ro``) and sees the last committed state."""
-        import adbc_driver_sqlite.dbapi as adbc
         import pyarrow as pa
 
         text = query.with_only_columns(
@@ -296,16 +295,9 @@ class StoreBase:
             maintain_column_froms=True)
         sql = str(text.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
         parts: list[list[pa.Array]] = [[] for _ in columns]
-        uri = Path(self.url.database).resolve().as_uri() + "?mode=ro"
-        with adbc.connect(uri) as conn:
-            cursor = conn.cursor()
-            try:
-                cursor.execute(sql)
-                for batch in cursor.fetch_record_batch():
-                    for k in range(len(columns)):
-                        parts[k].append(batch.column(k).cast(pa.string()).dictionary_encode())
-            finally:
-                cursor.close()
+        for batch in self._adbc_batches(sql):
+            for k in range(len(columns)):
+                parts[k].append(batch.column(k).cast(pa.string()).dictionary_encode())
         data = {}
         for name, chunks in zip(columns, parts):
             if not chunks:
@@ -327,12 +319,27 @@ class StoreBase:
         return ARROW_SQLITE_READS and self.engine.dialect.name == "sqlite" and self.url.database not in (
             None, "", ":memory:")
 
+    def _adbc_batches(self, sql: str):
+        """The record batches of ``sql`` on a read-only ADBC connection to the store's file, which
+        waits for a writer's lock as the SQLAlchemy connections do (``busy_timeout``)."""
+        import adbc_driver_sqlite.dbapi as adbc
+
+        uri = Path(self.url.database).resolve().as_uri() + "?mode=ro"
+        with adbc.connect(uri) as conn:
+            cursor = conn.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_MS)}")
+                cursor.fetchall()
+                cursor.execute(sql)
+                yield from cursor.fetch_record_batch()
+            finally:
+                cursor.close()
+
     def _sqlite_arrow_typed_frame(self, query, dtypes: Mapping[str, str]) -> pd.DataFrame:
         """A query's rows through ADBC (:meth:`_sqlite_arrow_category_frame`), each column in its
         final dtype: ``str`` (null read as ``""``), ``float64`` (null as NaN), ``int16`` or
         ``bool`` (never null), or the nullable ``Int16``, ``Int32`` and ``boolean``. The columns
         are cast in SQL (text, REAL or INTEGER), so no value's type is guessed from the first rows."""
-        import adbc_driver_sqlite.dbapi as adbc
         import pyarrow as pa
 
         names = list(dtypes)
@@ -347,14 +354,7 @@ class StoreBase:
         text = query.with_only_columns(*selected, maintain_column_froms=True)
         sql = str(text.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
         types = {"str": pa.string(), "float64": pa.float64()}
-        uri = Path(self.url.database).resolve().as_uri() + "?mode=ro"
-        with adbc.connect(uri) as conn:
-            cursor = conn.cursor()
-            try:
-                cursor.execute(sql)
-                batches = list(cursor.fetch_record_batch())
-            finally:
-                cursor.close()
+        batches = list(self._adbc_batches(sql))
         data = {}
         for k, name in enumerate(names):
             kind = dtypes[name]

@@ -320,7 +320,7 @@ class MatchRunTables(StoreBase):
                 continue
             values = pd.to_numeric(frame[column].astype(object), errors="coerce").to_numpy(dtype=np.float64,
                                                                                          na_value=np.nan)
-            bad = ~np.isnan(values) & (values != np.floor(values))
+            bad = ~np.isnan(values) & (~np.isfinite(values) | (values != np.floor(values)))
             if bad.any():
                 raise StoreError(
                     f"matches of run {run_id!r}: column {column!r} has value {float(values[bad][0])!r}; expected a whole "

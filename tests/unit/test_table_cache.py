@@ -21,6 +21,7 @@ import pytest
 from kinship.app import match_run as mr
 from kinship.app.search import SearchIndex, SearchTarget, search
 from kinship.app.table_cache import TableCache, family_digests, tables_fingerprint
+from kinship.matching.reference import FamilyTables
 from kinship.genetics.mutation import MutationModel
 from tests.unit.test_search import store_like  # noqa: F401 - the fixture: couples, single parents, siblings, grandparents
 
@@ -295,3 +296,66 @@ def test_a_child_search_gathers_the_kernels_bits_for_every_candidate(store_like,
         mine = hits.candidate == c
         assert got.hits.family.tolist() == hits.family[mine].tolist()
         assert got.hits.score.tobytes() == hits.score[mine].tobytes()
+
+
+# -- review findings (2026-12-03): θ > 0, a folder shared with other files, searches ----------------
+@pytest.mark.parametrize("theta", [0.0, 0.01])
+def test_a_shard_with_one_new_family_gives_the_compiled_bits_at_any_theta(store_like, tmp_path, theta):  # noqa: F811
+    """The usual incremental case: the last run's shard plus one new family. At θ > 0 the
+    peeling's sums depend on the batch (last bits), so the shard is compiled whole, not assembled."""
+    from dataclasses import replace
+    run = replace(store_like[0], theta=theta)
+    digests = family_digests(run.inputs)
+    chosen = np.flatnonzero(run.linked_families)
+    for new in range(chosen.size):
+        old = np.delete(chosen, new)
+        cache = TableCache(tmp_path / f"t{new}")
+        cache.shard_tables(run, old, digests=digests[old])
+        again = TableCache(tmp_path / f"t{new}")
+        got = again.shard_tables(run, chosen, digests=digests[chosen])
+        assert _bits(got) == _bits(run.family_tables(chosen.tolist(), linked=True)), run.inputs.families[chosen[new]]
+        assert again.stats["reused"] == (chosen.size - 1 if theta == 0.0 else 0)
+
+
+def test_retention_touches_only_the_caches_own_folders(tmp_path):
+    # REUNITE_TABLE_CACHE pointed at an existing folder that holds other things
+    (tmp_path / "backups" / "2026-12-01").mkdir(parents=True)
+    (tmp_path / "backups" / "2026-12-01" / "reunite.sqlite").write_bytes(b"precious")
+    (tmp_path / "notes" / ".git").mkdir(parents=True)
+    (tmp_path / ("a" * 64) / "b").mkdir(parents=True)  # a 64-hex folder holding a non-entry name
+    t = FamilyTables(("L",), (np.zeros((2, 1)),), (np.zeros((2, 1), np.int8),), np.ones((1, 1), bool))
+    cache = TableCache(tmp_path)
+    written = cache.put("f" * 64, np.zeros((1, 32), np.uint8), t)
+    assert written is not None and written.is_dir()
+    cache.retain(set())
+    assert (tmp_path / "backups" / "2026-12-01" / "reunite.sqlite").read_bytes() == b"precious"
+    assert (tmp_path / "notes" / ".git").is_dir() and (tmp_path / ("a" * 64) / "b").is_dir()
+    assert not written.exists()  # the cache's own entry did go
+
+
+def test_an_existing_folder_keeps_its_mode_and_a_read_only_cache_writes_nothing(tmp_path):
+    import os
+    import stat
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o775)
+    os.chmod(shared, 0o775)
+    t = FamilyTables(("L",), (np.zeros((2, 1)),), (np.zeros((2, 1), np.int8),), np.ones((1, 1), bool))
+    assert TableCache(shared, read_only=True).put("f" * 64, np.zeros((1, 32), np.uint8), t) is None
+    assert list(shared.iterdir()) == []
+    TableCache(shared).put("f" * 64, np.zeros((1, 32), np.uint8), t)
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o775
+    assert stat.S_IMODE(os.stat(shared / ("f" * 64)).st_mode) == 0o700  # what the cache creates is owner-only
+    assert TableCache("relative/folder").folder.is_absolute()
+
+
+@pytest.mark.parametrize("value, expected", [("", None), ("50", 50_000_000_000), ("0.5", 500_000_000),
+                                             ("0", "error"), ("-1", "error"), ("lots", "error"), ("inf", "error")])
+def test_the_cache_size_cap_must_be_a_positive_size(monkeypatch, value, expected):
+    from flows.settings import table_cache_max_bytes
+    from kinship.errors import ReuniteInputError
+    monkeypatch.setenv("REUNITE_TABLE_CACHE_MAX_GB", value)
+    if expected == "error":  # a cap of 0 would delete the run's own entries after every run
+        with pytest.raises(ReuniteInputError, match=r"REUNITE_TABLE_CACHE_MAX_GB=.*expected a size in GB above 0"):
+            table_cache_max_bytes()
+    else:
+        assert table_cache_max_bytes() == expected
