@@ -343,28 +343,36 @@ class StoreBase:
         import pyarrow as pa
 
         names = list(dtypes)
-        cast = {"str": sa.Text, "float64": sa.Float}
         selected = []
+        # No column is ever null in what ADBC reads: the driver takes a column's type from its
+        # first batch, and a column null there would be read as INT64 and then refuse a REAL.
+        # A nullable column comes as its value with null replaced (0) and a 0/1 null flag.
         for c, name in zip(query.selected_columns, names):
             kind = dtypes[name]
             if kind == "str":
                 selected.append(sa.func.coalesce(sa.cast(c, sa.Text), "").label(name))
-            else:
-                selected.append(sa.cast(c, cast.get(kind, sa.Integer)).label(name))
+                continue
+            zero = sa.literal_column("0.0") if kind == "float64" else sa.literal_column("0")
+            selected.append(sa.func.coalesce(sa.cast(c, sa.Float if kind == "float64" else sa.Integer), zero).label(name))
+            selected.append(sa.cast(c.is_(None), sa.Integer).label(f"{name}__null"))
         text = query.with_only_columns(*selected, maintain_column_froms=True)
         sql = str(text.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
         types = {"str": pa.string(), "float64": pa.float64()}
         batches = list(self._adbc_batches(sql))
         data = {}
-        for k, name in enumerate(names):
+        k = 0
+        for name in names:
             kind = dtypes[name]
             column = pa.chunked_array([b.column(k).cast(types.get(kind, pa.int64())) for b in batches],
                                       type=types.get(kind, pa.int64())).combine_chunks()
+            k += 1
             if kind == "str":
                 data[name] = pd.Series(column.to_numpy(zero_copy_only=False), dtype="str")
                 continue
-            missing = column.is_null().to_numpy(zero_copy_only=False)
-            values = column.fill_null(0).to_numpy(zero_copy_only=False)
+            missing = pa.chunked_array([b.column(k).cast(pa.int64()) for b in batches], type=pa.int64()) \
+                .combine_chunks().to_numpy(zero_copy_only=False).astype(bool)
+            k += 1
+            values = column.to_numpy(zero_copy_only=False)
             if kind == "float64":
                 data[name] = pd.Series(np.where(missing, np.nan, values), dtype="float64")
             elif kind in ("int16", "bool"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 
@@ -290,7 +291,7 @@ class MatchRunTables(StoreBase):
                 self._insert_run_inputs(c, row["run_id"], input_rows)
         return n
 
-    def _match_rows(self, run_id: str, matches_frame: pd.DataFrame) -> tuple[int, Iterator[list[dict]]]:
+    def _match_rows(self, run_id: str, matches_frame: pd.DataFrame) -> tuple[int, Iterator[tuple[list[str], list[tuple]]]]:
         """``(number of rows, their chunks)``: the whole frame validated now, its rows built
         :data:`_ROW_CHUNK` at a time as they are inserted (10^7 pairs of a national run never
         exist as dicts at once)."""
@@ -330,8 +331,9 @@ class MatchRunTables(StoreBase):
                    for start in range(0, n, _ROW_CHUNK))
 
     @staticmethod
-    def _match_chunk(run_id: str, frame: pd.DataFrame) -> list[dict]:
-        """The rows of a slice of a validated matches frame, as stored (None for null or an absent column)."""
+    def _match_chunk(run_id: str, frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
+        """``(columns, rows)`` of a slice of a validated matches frame, as stored (None for null or
+        an absent column)."""
         n = len(frame)
         columns = {name: _stored_values(frame[name], cast) for name, cast in _MATCH_CASTS.items()}
         columns["family_kind"] = _stored_values(frame["family_kind"], str) if "family_kind" in frame.columns \
@@ -339,10 +341,9 @@ class MatchRunTables(StoreBase):
         for column, dtype in MATCH_V3_COLUMNS.items():
             cast = float if dtype == "float64" else (bool if dtype == "boolean" else int)
             columns[column] = _stored_values(frame[column], cast) if column in frame.columns else [None] * n
-        names = ["run_id", *columns]
-        return [dict(zip(names, row)) for row in zip([run_id] * n, *columns.values())]
+        return ["run_id", *columns], list(zip([run_id] * n, *columns.values()))
 
-    def _insert_matches(self, conn: Connection, run_id: str, rows: Iterable[list[dict]]) -> None:
+    def _insert_matches(self, conn: Connection, run_id: str, rows: Iterable[tuple[list[str], list[tuple]]]) -> None:
         self._insert_run_rows(
             conn, run_id, matches, rows,
             repeated=lambda orig: (
@@ -350,20 +351,31 @@ class MatchRunTables(StoreBase):
                 f"or already stored ({orig}); expected each pair once per run; fix: write "
                 "a run's matches once, de-duplicated"))
 
-    def _insert_run_rows(self, conn: Connection, run_id: str, table: sa.Table, rows: Iterable[list[dict]],
-                         *, repeated) -> None:
-        """Insert rows of a stored run into ``table``, given in chunks, as one savepoint;
-        ``repeated(orig)`` is the message when a key is repeated or already stored."""
+    def _insert_run_rows(self, conn: Connection, run_id: str, table: sa.Table,
+                         rows: Iterable[tuple[list[str], list[tuple]]], *, repeated) -> None:
+        """Insert rows of a stored run into ``table``, given in chunks ``(columns, tuples)``, as one
+        savepoint; ``repeated(orig)`` is the message when a key is repeated or already stored."""
         known = conn.execute(sa.select(match_runs.c.run_id).where(match_runs.c.run_id == run_id)).first()
         if known is None:
             raise StoreError(self._unknown_run(run_id))
+        sqlite = conn.dialect.name == "sqlite"
+        quote = conn.dialect.identifier_preparer.quote
         try:
             with conn.begin_nested():
-                for chunk in rows:
-                    if chunk:
-                        conn.execute(table.insert(), chunk)
+                for names, chunk in rows:
+                    if not chunk:
+                        continue
+                    if sqlite:  # the driver's executemany of plain tuples, on this transaction: the
+                        # values are already what SQLAlchemy would bind (str, float, int, bool, None)
+                        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in names)}) "
+                               f"VALUES ({', '.join('?' * len(names))})")
+                        conn.connection.dbapi_connection.cursor().executemany(sql, chunk)
+                    else:
+                        conn.execute(table.insert(), [dict(zip(names, row)) for row in chunk])
         except sa.exc.IntegrityError as exc:
             raise StoreError(repeated(exc.orig)) from None
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(repeated(exc)) from None
 
     def load_matches(self, run_id: str) -> pd.DataFrame:
         """The stored pairs of one run.
@@ -456,7 +468,7 @@ class MatchRunTables(StoreBase):
                 self._insert_run_inputs(c, run_id, rows)
         return n
 
-    def _run_input_rows(self, run_id: str, frame: pd.DataFrame) -> tuple[int, Iterator[list[dict]]]:
+    def _run_input_rows(self, run_id: str, frame: pd.DataFrame) -> tuple[int, Iterator[tuple[list[str], list[tuple]]]]:
         """``(number of rows, their chunks)``, validated whole first (as :meth:`_match_rows`)."""
         missing = [c for c in RUN_INPUT_COLUMNS if c not in frame.columns]
         if missing:
@@ -489,12 +501,13 @@ class MatchRunTables(StoreBase):
                 "scored candidate (lab '') and family (its lab) with the hash of its profile(s)"
             )
         n = len(frame)
-        return n, ([{"run_id": run_id, "entity": e, "lab": lb, "entity_id": x, "sha256": h}
-                    for e, lb, x, h in zip(entity[a:a + _ROW_CHUNK].tolist(), lab[a:a + _ROW_CHUNK].tolist(),
-                                           entity_id[a:a + _ROW_CHUNK].tolist(), sha[a:a + _ROW_CHUNK].tolist())]
+        names = ["run_id", "entity", "lab", "entity_id", "sha256"]
+        return n, ((names, list(zip([run_id] * min(_ROW_CHUNK, n - a), entity[a:a + _ROW_CHUNK].tolist(),
+                                    lab[a:a + _ROW_CHUNK].tolist(), entity_id[a:a + _ROW_CHUNK].tolist(),
+                                    sha[a:a + _ROW_CHUNK].tolist())))
                    for a in range(0, n, _ROW_CHUNK))
 
-    def _insert_run_inputs(self, conn: Connection, run_id: str, rows: Iterable[list[dict]]) -> None:
+    def _insert_run_inputs(self, conn: Connection, run_id: str, rows: Iterable[tuple[list[str], list[tuple]]]) -> None:
         self._insert_run_rows(
             conn, run_id, match_run_inputs, rows,
             repeated=lambda orig: (
