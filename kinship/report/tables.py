@@ -165,6 +165,10 @@ def _arrow_table(df: pd.DataFrame, name: str, provenance: dict) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema.with_metadata(metadata))
 
 
+#: Rows of a CSV file built and written at a time (:func:`write_tables`).
+CSV_CHUNK_ROWS = 200_000
+
+
 def _provenance_json(provenance: dict) -> str:
     return json.dumps(provenance, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
@@ -261,7 +265,11 @@ def write_tables(out_dir, matches: pd.DataFrame, pair_loci: pd.DataFrame, proven
         pq.write_table(arrow[key], path, compression="zstd")
         paths[path.name] = path
         path = out_dir / f"{key}.csv"
-        _csv_frame(df, TABLE_SCHEMAS[key]).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+        with open(path, "w", encoding="utf-8", newline="") as fh:  # a slice of rows at a time: the
+            # text cells of 10^7 pairs at once were ~10 GB (the same bytes as one to_csv call)
+            for start in range(0, max(len(df), 1), CSV_CHUNK_ROWS):
+                _csv_frame(df.iloc[start:start + CSV_CHUNK_ROWS], TABLE_SCHEMAS[key]).to_csv(
+                    fh, index=False, header=start == 0, lineterminator="\n")
         paths[path.name] = path
     path = out_dir / "provenance.json"
     path.write_text(text, encoding="utf-8")

@@ -551,3 +551,16 @@ def test_csv_cells_match_the_per_cell_rule_on_awkward_values(run):
         for column, cells in want.items():
             assert got[column].tolist() == cells, column
     assert any(c.startswith("'=") for c in _csv_frame(odd, TABLE_SCHEMAS["matches"])["candidate_id"])
+
+
+def test_a_csv_written_a_slice_at_a_time_is_the_one_written_whole(run, tmp_path, monkeypatch):
+    from kinship.report import tables as report_tables
+    matches, loci, prov, _ = run
+    whole = write_tables(tmp_path / "whole", matches, loci, prov)
+    monkeypatch.setattr(report_tables, "CSV_CHUNK_ROWS", 3)  # many slices, the last one short
+    sliced = write_tables(tmp_path / "sliced", matches, loci, prov)
+    empty = write_tables(tmp_path / "empty", matches.iloc[:0], loci.iloc[:0], prov)
+    for name in ("matches.csv", "pair_loci.csv"):
+        assert sliced[name].read_bytes() == whole[name].read_bytes(), name
+        assert empty[name].read_text(encoding="utf-8").count("\n") == 1  # the header alone
+    assert len(matches) > 3 and whole["matches.csv"].read_text(encoding="utf-8").count("\n") == len(matches) + 1
