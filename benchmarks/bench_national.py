@@ -379,10 +379,11 @@ def _compile_by_kind(run, args) -> dict:
 # ---------------------------------------------------------------- report
 
 #: Steps of a match stage in the flow's order (``store.*`` loads and saves folded into "store").
-_STEP_ORDER = ("assemble_inputs", "effective_frequencies", "encode_run", "plan_run", "score_shard",
-               "score_shard/compile", "score_shard/kernel", "combine", "collect_matches", "collect_matches/compile",
-               "y_evidence", "calibrate", "calibrate/compile", "assess", "reported_pairs", "pair_loci",
-               "pair_loci/compile", "provenance", "write_all")
+_STEP_ORDER = ("assemble_inputs", "effective_frequencies", "encode_run", "plan_run", "family_digests", "score_shard",
+               "score_shard/compile", "score_shard/kernel", "score_shard/cache_get", "score_shard/cache_put",
+               "combine", "collect_matches", "collect_matches/compile", "y_evidence", "calibrate",
+               "calibrate/compile", "-/compile", "assess", "reported_pairs", "pair_loci", "pair_loci/compile",
+               "provenance", "write_all")
 
 
 def format_report(summary: dict) -> str:
