@@ -147,7 +147,7 @@ def score_shard(work, shard, params: MatchParameters, kept=None, checkpoint=None
     # candidates' kept entries so far (a floor for the screen), or None; checkpoint: (folder,
     # run fingerprint, shard number): a shard an earlier attempt of the run finished is read back;
     # tables: (TableCache, the shard's families' digests): the compiled tables read from the
-    # cache when a run or a search wrote them, else compiled and written (or None: compiled)
+    # cache when an earlier run wrote them, else compiled and written (or None: compiled)
     families, candidates = shard
     folder, fingerprint, index = checkpoint or (None, "", 0)
     cache, digests = tables or (None, None)
@@ -341,8 +341,8 @@ def match(
     only then is the run marked finished. A run that failed in between stays unfinished: the next
     run ignores it.
 
-    Each shard's compiled family tables are read from the store's table cache when a run or a
-    search wrote them, else compiled and written (kinship.app.table_cache; same numbers, bit
+    Each shard's compiled family tables are read from the store's table cache when an earlier
+    run wrote them (searches only read it), else compiled and written (kinship.app.table_cache; same numbers, bit
     for bit). Where: $REUNITE_TABLE_CACHE (a folder, or "off"), else a folder beside a SQLite
     store (var/reunite.tables), none for a URL; after a finished run the cache keeps that run's
     tables (and at most $REUNITE_TABLE_CACHE_MAX_GB).

@@ -58,7 +58,10 @@ Retention
     (:meth:`TableCache.entry_names` of its shards) unless it holds a family of the run that no
     entry kept holds, so the folder holds the latest run's tables about once (what the next
     incremental run and every search on the store read); then, if ``max_bytes`` is set, the
-    least recently used entries until the folder is within it.
+    least recently used entries until the folder is within it. Only the cache's own names are
+    ever removed (64-hex fingerprint and entry folders, its ``.partial-*`` writes), so a folder
+    shared with other files loses none of them. A search opens the cache read-only
+    (``read_only=True``): it reads entries and never writes one.
 """
 
 from __future__ import annotations
