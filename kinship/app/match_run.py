@@ -1126,15 +1126,10 @@ def _calibrate_pair(row, layout, gc, h2, sizes, y, total, y_max, c, p) -> None:
     """``p[row]``: the calibration tail of one hit (:func:`calibrate`) from its family's tables,
     with the numpy reference (``kernel="numpy"``)."""
     tables, units, j = layout
-    values, probs = [], []
-    for u, (_, members) in enumerate(units):
-        if all(gc[li] == UNTYPED for li in members):
-            continue
-        rows, pr = unit_observations(
-            [h2[(li, bool(gc[li] <= -2))] if gc[li] != UNTYPED else (np.array([sizes[li] - 1]), np.ones(1))
-             for li in members], [sizes[li] for li in members])
-        values.append(tables.log10_lr[u][rows, j])
-        probs.append(pr)
+    state = np.where(gc == UNTYPED, 2, np.where(gc <= -2, 1, 0))
+    gather, flat, starts = _unit_layout(units, state, h2, sizes)
+    values = [tables.log10_lr[u][rows, j] for u, rows in gather]
+    probs = [flat[a:e] for a, e in zip(starts[:-1], starts[1:])]
     if np.isnan(y[row]):
         p[row] = tail_probability(values, probs, float(total[row]), kernel="numpy")
     else:
@@ -1302,15 +1297,9 @@ def _pair_counts(run: EncodedRun, cand: np.ndarray, fam: np.ndarray) -> tuple[np
     n_compared = np.zeros(cand.size, dtype=np.int16)
     n_inconsistent = np.zeros(cand.size, dtype=np.int16)
     unlinked = np.zeros(cand.size, dtype=np.float64)
-    for wanted, pos, local in _family_chunks(fam):
-        tables = run.family_tables(wanted.tolist())
-        g = run.candidate_genotypes[cand[pos]]  # (n_pairs of the chunk, n_loci)
-        for li in range(len(run.loci)):
-            gi = g[:, li]
-            row = table_row(gi, tables.inconsistent[li].shape[0])
-            n_compared[pos] += ((gi != UNTYPED) & tables.typed[li, local]).astype(np.int16)
-            n_inconsistent[pos] += tables.inconsistent[li][row, local]
-            unlinked[pos] += tables.log10_lr[li][row, local]
+    for wanted, pos, local in _family_chunks(fam):  # the chunks' pairs are disjoint
+        n_compared[pos], n_inconsistent[pos], unlinked[pos] = _table_counts(
+            run.family_tables(wanted.tolist()), run.candidate_genotypes[cand[pos]], local)
     return n_compared, n_inconsistent, unlinked
 
 
