@@ -55,7 +55,7 @@ def search(
 
     A child search reads the shards' compiled tables from the store's table cache (written by
     the match runs: $REUNITE_TABLE_CACHE, else beside a SQLite store) instead of compiling
-    every family; shards it lacks are compiled and written.
+    every family; shards it lacks are compiled in memory (a search never writes the cache).
 
     Returns:
         {"target": what was searched, "parameters_from": where the parameters came from,
