@@ -270,7 +270,8 @@ def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
         the reported pairs' families (their counts and calibration), not every family.
     cache : TableCache, optional
         Without ``index``: a child search reads the shards' tables from it where a run wrote
-        them, one shard at a time, compiling only the shards it lacks (and writing them unless the cache is read-only).
+        them, one shard at a time, compiling only the shards it lacks (and writing them unless
+        the cache is read-only).
 
     Returns
     -------
