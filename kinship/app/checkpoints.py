@@ -3,7 +3,7 @@
 A national re-match scores hundreds of family shards; a crash, a killed worker or a reboot
 after most of them should not cost the whole run again. Each shard's result
 (:class:`~kinship.matching.streaming.ShardResult`: global indices and float64 scores, and the
-entries' counts when they carry them) is written
+entries' counts and calibration tails when they carry them) is written
 as it finishes to ``<folder>/<fingerprint>/shard-<i>.npz`` and read back by the next attempt
 of the *same* run: same stored inputs, effective table, parameters, code version and shards
 (:func:`run_fingerprint`). Anything else has another fingerprint, so a stale checkpoint is
@@ -40,6 +40,8 @@ _SIDES = ("candidate_best", "family_best", "hits")
 _FIELDS = ("candidate", "family", "score")
 #: The entries' counts (:class:`~kinship.matching.streaming.Entries`), written when a side has them.
 _COUNTS = ("n_compared", "n_inconsistent", "unlinked")
+#: The hits' calibration tails, written when a side has them.
+_TAIL = "tail"
 
 
 def run_fingerprint(run, params, shards) -> str:
@@ -79,7 +81,8 @@ def load(folder: str | Path, fingerprint: str, index: int) -> ShardResult | None
         return None
     with np.load(path) as z:
         return ShardResult(*(Entries(*(z[f"{side}.{field}"] for field in _FIELDS),
-                                     *(z[f"{side}.{field}"] for field in _COUNTS if f"{side}.{field}" in z.files))
+                                     *(z[f"{side}.{field}"] for field in _COUNTS if f"{side}.{field}" in z.files),
+                                     tail=z[f"{side}.{_TAIL}"] if f"{side}.{_TAIL}" in z.files else None)
                              for side in _SIDES))
 
 
@@ -90,6 +93,8 @@ def save(folder: str | Path, fingerprint: str, index: int, result: ShardResult) 
     arrays = {f"{side}.{field}": getattr(getattr(result, side), field) for side in _SIDES for field in _FIELDS}
     arrays.update({f"{side}.{field}": getattr(getattr(result, side), field) for side in _SIDES for field in _COUNTS
                    if getattr(result, side).has_counts})
+    arrays.update({f"{side}.{_TAIL}": getattr(result, side).tail for side in _SIDES
+                   if getattr(result, side).tail is not None})
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".partial")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -235,6 +235,16 @@ class EncodedRun:
         return tuple(linked_units(self.loci, self.linked))
 
     @cached_property
+    def unrelated_observations(self) -> tuple[dict, list[int]]:
+        """``(h2, sizes)`` of the calibration (:func:`calibrate`): ``h2[(locus position,
+        partial)]`` the table rows an unrelated candidate shows at that locus with their
+        probabilities (:func:`kinship.likelihood.phenotypes.unrelated_rows`), ``sizes`` each
+        locus's table rows (:func:`kinship.genetics.encoding.n_table_rows`)."""
+        h2 = {(li, partial): unrelated_rows(self.table[locus].afreq, self.table[locus].silent, partial=partial)
+              for li, locus in enumerate(self.loci) for partial in (False, True)}
+        return h2, [n_table_rows(self.table[locus].afreq.shape[0]) for locus in self.loci]
+
+    @cached_property
     def linked_genotypes(self) -> np.ndarray:
         """Kernel input of the linked families' shards, shape (n_candidates, n_units), int32: a
         single locus's genotype index, or a linked pair's joint row ``row1 * R2 + row2``
@@ -674,12 +684,17 @@ def plan_run(
     elif previous.get("parameters") != _json_roundtrip(params.as_dict()):
         reason = "match parameters changed"
     else:
-        before = previous_inputs.set_index(["entity", "lab", "entity_id"])["sha256"]
-        now = hashes.set_index(["entity", "lab", "entity_id"])["sha256"]
-        missing = before.index.difference(now.index)
-        changed = [key for key in before.index.intersection(now.index) if before[key] != now[key]]
-        if len(missing) or changed:
-            reason = f"{len(missing)} compared profiles removed and {len(changed)} changed since the last run"
+        # one join of the previous run's entities with this run's (1.7 x 10^6 at national scale),
+        # not a lookup per entity
+        keys = ["entity", "lab", "entity_id"]
+        both = previous_inputs[[*keys, "sha256"]].merge(hashes[[*keys, "sha256"]], on=keys, how="left",
+                                                        suffixes=("_before", "_now"))
+        gone = both["sha256_now"].isna().to_numpy()
+        n_missing = int(gone.sum())
+        n_changed = int((~gone & (both["sha256_before"].to_numpy(dtype=object)
+                                  != both["sha256_now"].to_numpy(dtype=object))).sum())
+        if n_missing or n_changed:
+            reason = f"{n_missing} compared profiles removed and {n_changed} changed since the last run"
     if previous_inputs is None:
         new_c = np.ones(n_c, bool)
         new_f = np.ones(n_f, bool)
@@ -715,11 +730,21 @@ def _previous_entries(run: EncodedRun, matches: pd.DataFrame, *, threshold: floa
     their counts (``n_loci_compared``, ``n_inconsistent``, ``log10_lr_unlinked``: an
     incremental run compares unchanged entities with the same table and parameters, so they
     are this run's too); a pair whose ``log10_lr_unlinked`` is null (a run stored before it
-    was recorded) carries none, and :func:`collect_matches` counts it again."""
-    cand_col = {c: k for k, c in enumerate(run.inputs.candidate_ids)}
-    fam_col = {(f.lab, f.family_id): k for k, f in enumerate(run.inputs.families)}
-    c = np.array([cand_col[x] for x in matches["candidate_id"]], dtype=np.int64)
-    f = np.array([fam_col[(a, b)] for a, b in zip(matches["lab"], matches["family_id"])], dtype=np.int64)
+    was recorded) carries none, and :func:`collect_matches` counts it again. Each hit without a
+    Y-STR LR carries its ``p_unrelated`` as its tail (:func:`with_tails`), which
+    :func:`calibrate` keeps."""
+    # the pairs' indices by one hash join each (10^7 kept pairs at national scale)
+    c = pd.Index(np.asarray(run.inputs.candidate_ids, dtype=object)).get_indexer(
+        matches["candidate_id"].to_numpy(dtype=object)).astype(np.int64)
+    families = run.inputs.families
+    f = pd.MultiIndex.from_arrays([np.array([x.lab for x in families], dtype=object),
+                                   np.array([x.family_id for x in families], dtype=object)]).get_indexer(
+        pd.MultiIndex.from_arrays([matches["lab"].to_numpy(dtype=object), matches["family_id"].to_numpy(dtype=object)])
+    ).astype(np.int64)
+    if (c < 0).any() or (f < 0).any():  # plan_run makes a run incremental only when every entity is still here
+        i = int(np.flatnonzero((c < 0) | (f < 0))[0])
+        raise KeyError(f"kept pair {matches['candidate_id'].iat[i]!r} x ({matches['lab'].iat[i]!r}, "
+                       f"{matches['family_id'].iat[i]!r}) is not a candidate and a family of the run")
     v = matches["log10_lr"].to_numpy(dtype=np.float64)
     counts = None
     if {"n_loci_compared", "n_inconsistent", "log10_lr_unlinked"} <= set(matches.columns):
@@ -729,6 +754,11 @@ def _previous_entries(run: EncodedRun, matches: pd.DataFrame, *, threshold: floa
                   np.where(known, matches["n_inconsistent"].to_numpy(dtype=np.int16), -1).astype(np.int16),
                   unlinked)
     every = Entries(c, f, v) if counts is None else Entries(c, f, v, *counts)
+    if "p_unrelated" in matches.columns:  # the hits' tails on the autosomal LR, where no Y-STR LR entered them
+        tail = matches["p_unrelated"].to_numpy(dtype=np.float64, na_value=np.nan)
+        if "log10_lr_y" in matches.columns:
+            tail = np.where(matches["log10_lr_y"].isna().to_numpy(), tail, np.nan)
+        every = replace(every, tail=tail)
 
     def pick(mask):
         return every.take(np.asarray(mask, dtype=bool))
@@ -758,7 +788,15 @@ def shard_work(run: EncodedRun, families: np.ndarray) -> EncodedRun:
     col = run.reference_column
     refs = run.references[:, [col[s] for s in wanted], :] if wanted else run.references[:, :0, :]
     inputs = MatchInputs({}, tuple(wanted), run.inputs.candidate_ids, chosen)
-    return replace(run, inputs=inputs, references=np.ascontiguousarray(refs))
+    work = replace(run, inputs=inputs, references=np.ascontiguousarray(refs))
+    # the candidates' arrays are built once on the run and shared by its works, not built again
+    # by each of ~250 works (10^5 candidates: 8 MB each, held while the work is)
+    names = ["candidate_genotypes", "units", "unrelated_observations"]
+    if run.linked_families[families].any():
+        names.append("linked_genotypes")
+    for name in names:
+        work.__dict__[name] = getattr(run, name)
+    return work
 
 
 def score_shard(
@@ -809,11 +847,48 @@ def score_shard(
         family_index=index, candidate_index=candidates, k=k, threshold=threshold,
         candidate_floor=None if kept is None else streaming.candidate_floor(kept, candidates, k),
     )
+    result = with_tails(run, result, index, tables)
     if families.size and bool(run.linked_families[families[0]]):  # scored over the linked units
         if tables.per_locus is None:  # joint tables from the cache: counted by collect_matches
             return result
         return with_counts(run, result, index, tables.per_locus, linked=True)
     return with_counts(run, result, index, tables, linked=False)
+
+
+def with_tails(run: EncodedRun, result: ShardResult, family_index: np.ndarray, tables: FamilyTables, *,
+               kernel: str | None = None) -> ShardResult:
+    """``result`` with each hit's calibration tail on its autosomal LR
+    (:class:`~kinship.matching.streaming.Entries`'s ``tail``), from the tables the shard scored
+    with: what :func:`calibrate` computes for a pair without a Y-STR LR, the same numbers bit for
+    bit at θ = 0 (the same tables and kernel, tested; at θ > 0 the tables whose sums gave the
+    pair's LR), so that it need not compile the hit families again after the merge (at 10^6
+    families that compile took 97 s of a 120 s calibration).
+
+    Parameters
+    ----------
+    run : EncodedRun
+        The run (or :func:`shard_work`) the shard was scored in.
+    result : ShardResult
+        A shard's result, its families reported under ``family_index``.
+    family_index : ndarray of int64, shape (n_families,)
+        The index in ``result`` of each family (column) of ``tables``.
+    tables : FamilyTables
+        The shard's scoring tables: over ``run.loci``, or over :attr:`EncodedRun.units` for a
+        shard of linked families.
+    kernel : {None, "numba", "numpy"}, optional
+        As in :func:`calibrate`.
+    """
+    hits = result.hits
+    if not len(hits):
+        return result
+    order = np.argsort(family_index, kind="stable")
+    local = order[np.searchsorted(family_index, hits.family, sorter=order)]
+    h2, sizes = run.unrelated_observations
+    units = run.units if tables.loci != run.loci else tuple((l, (i,)) for i, l in enumerate(run.loci))
+    tail = np.full(len(hits), np.nan)
+    _calibrate_hits(np.arange(len(hits)), local, hits.candidate, tables, units, run.candidate_genotypes, h2, sizes,
+                    np.full(len(hits), np.nan), hits.score, None, tail, kernel)
+    return replace(result, hits=replace(hits, tail=tail))
 
 
 def with_counts(run: EncodedRun, result: ShardResult, family_index: np.ndarray, tables: FamilyTables, *,
@@ -910,7 +985,10 @@ def collect_matches(
 ) -> pd.DataFrame:
     """The reported pairs of a run, ranked and concluded on their autosomal LR (the columns of
     schema ``matches.v3`` up to ``is_new`` but the Y-STR, calibration and posterior columns:
-    :func:`kinship.app.lineage.y_evidence`, :func:`calibrate` and :func:`assess` add them).
+    :func:`kinship.app.lineage.y_evidence`, :func:`calibrate` and :func:`assess` add them), and
+    ``p_unrelated``: the calibration tail on the autosomal LR where the entry carries it (the
+    shards compute it for their hits: :func:`with_tails`), else NaN; :func:`calibrate`
+    completes it and puts it in its place.
 
     Reported: each candidate's best ``k`` families, each family's best ``k`` candidates, and
     every pair at or above the threshold. ``rank_for_candidate`` (``rank_for_family``) is the
@@ -957,6 +1035,7 @@ def collect_matches(
             run, c_idx[~counted], f_idx[~counted])
     # the independent-loci LR: the kernel's own value where no pair of loci was scored jointly
     unlinked = np.where(run.linked_families[f_idx], unlinked, log10_lr)
+    tail = every.tail[first] if every.tail is not None else np.full(keys.size, np.nan)
     conclusion, flagged = conclude(log10_lr, n_inconsistent)
     new_c = np.ones(len(run.inputs.candidate_ids), bool) if new_candidates is None else new_candidates
     new_f = np.ones(n_f, bool) if new_families is None else new_families
@@ -978,6 +1057,7 @@ def collect_matches(
             "conclusion": pd.array(conclusion, dtype=str),
             "flagged": flagged,
             "is_new": new_c[c_idx] | new_f[f_idx],
+            "p_unrelated": tail,
         }
     )
     # sorted by candidate id, descending log10 LR, lab, family id: ids are unique, so the
@@ -1041,6 +1121,12 @@ def calibrate(
     on numba's threads); ``kernel="numpy"`` computes each hit alone with the numpy reference
     (the same numbers, ``tests/unit/test_calibration_fast.py``).
 
+    A hit without a Y-STR LR whose ``p_unrelated`` is already in ``matches`` (the tail its shard
+    computed from the tables it scored with, :func:`with_tails`, which :func:`collect_matches`
+    carries) keeps it: the same number, and the hit families are not compiled again. The others
+    (Y-STR LRs, a search's pairs, entries without tails) are computed here; ``kernel="numpy"``
+    computes every hit.
+
     Raises
     ------
     ValueError
@@ -1051,11 +1137,16 @@ def calibrate(
     if kernel not in (None, *KERNELS):
         raise ValueError(f"kernel {kernel!r}; expected one of {KERNELS}")
     out = matches.copy()
+    carried = out.pop("p_unrelated").to_numpy(dtype=np.float64, na_value=np.nan) if "p_unrelated" in out else None
     y, total = combined_log10_lr(out)
     if (~np.isnan(y)).any() and y_max is None:
         raise ValueError("matches carry Y-STR LRs but y_max (each candidate's largest possible Y-STR LR) was not given")
     p = np.full(len(out), np.nan)
     hit = np.flatnonzero((out["log10_lr"].to_numpy() >= threshold) | (total >= threshold))
+    if carried is not None and kernel != "numpy":  # the shards' tails: the pair's own where it has no Y-STR LR
+        done = np.isnan(y[hit]) & ~np.isnan(carried[hit])
+        p[hit[done]] = carried[hit[done]]
+        hit = hit[~done]
     if hit.size:
         families = run.inputs.families
         fam_index = pd.MultiIndex.from_arrays([np.array([f.lab for f in families], dtype=object),
@@ -1068,9 +1159,7 @@ def calibrate(
             i = int(np.flatnonzero((fams < 0) | (cands < 0))[0])
             raise KeyError(f"hit {out['candidate_id'].iat[hit[i]]!r} x ({out['lab'].iat[hit[i]]!r}, "
                            f"{out['family_id'].iat[hit[i]]!r}) is not a candidate and a family of the run")
-        h2 = {(li, partial): unrelated_rows(run.table[locus].afreq, run.table[locus].silent, partial=partial)
-              for li, locus in enumerate(run.loci) for partial in (False, True)}
-        sizes = [n_table_rows(run.table[locus].afreq.shape[0]) for locus in run.loci]
+        h2, sizes = run.unrelated_observations
         g = run.candidate_genotypes
         plain_units = tuple((l, (i,)) for i, l in enumerate(run.loci))
         chunks = list(_family_chunks(fams))  # the hit families, compiled a chunk at a time

@@ -155,6 +155,11 @@ class Entries:
     unlinked : ndarray of float64, shape (n,), optional
         The pair's log10 LR with every locus independent (``nan`` where not known), with the
         counts.
+    tail : ndarray of float64, shape (n,), optional
+        The pair's calibration tail on its autosomal LR alone (``p_unrelated`` of
+        :func:`kinship.app.match_run.calibrate` for a pair without a Y-STR LR), which
+        :func:`kinship.app.match_run.score_shard` computes for its hits from the tables it
+        scored with; ``nan`` where not computed. None: no entry has one.
     """
 
     candidate: np.ndarray  # int64
@@ -163,6 +168,7 @@ class Entries:
     n_compared: np.ndarray | None = None  # int16, -1 = not counted
     n_inconsistent: np.ndarray | None = None  # int16, -1 = not counted
     unlinked: np.ndarray | None = None  # float64, nan = not counted
+    tail: np.ndarray | None = None  # float64, nan = not computed
 
     @staticmethod
     def empty() -> "Entries":
@@ -195,22 +201,35 @@ class Entries:
 
     @staticmethod
     def concat(parts) -> "Entries":
+        """The entries of ``parts`` one after the other; where some parts carry counts (tails)
+        and others not, the others get ``-1`` / ``nan`` (``nan``).
+
+        Examples
+        --------
+        >>> a = Entries(np.array([0]), np.array([1]), np.array([4.5]), tail=np.array([1e-6]))
+        >>> b = Entries(np.array([2]), np.array([3]), np.array([5.0]))
+        >>> Entries.concat([a, b]).tail.tolist(), Entries.concat([b, b]).tail is None
+        ([1e-06, nan], True)
+        """
         parts = list(parts)
         if not parts:
             return Entries.empty()
-        columns = [np.concatenate([getattr(p, a) for p in parts]) for a in ("candidate", "family", "score")]
+        columns = {a: np.concatenate([getattr(p, a) for p in parts]) for a in ("candidate", "family", "score")}
         if any(p.has_counts and len(p) for p in parts):  # entries without counts get -1 / nan
             for a, fill, dtype in (("n_compared", -1, np.int16), ("n_inconsistent", -1, np.int16),
                                    ("unlinked", np.nan, np.float64)):
-                columns.append(np.concatenate([getattr(p, a) if p.has_counts else np.full(len(p), fill, dtype)
-                                               for p in parts]).astype(dtype, copy=False))
-        return Entries(*columns)
+                columns[a] = np.concatenate([getattr(p, a) if p.has_counts else np.full(len(p), fill, dtype)
+                                             for p in parts]).astype(dtype, copy=False)
+        if any(p.tail is not None and len(p) for p in parts):
+            columns["tail"] = np.concatenate([p.tail if p.tail is not None else np.full(len(p), np.nan)
+                                              for p in parts]).astype(np.float64, copy=False)
+        return Entries(**columns)
 
     def __len__(self) -> int:
         return self.candidate.size
 
 
-_ENTRY_FIELDS = ("candidate", "family", "score", "n_compared", "n_inconsistent", "unlinked")
+_ENTRY_FIELDS = ("candidate", "family", "score", "n_compared", "n_inconsistent", "unlinked", "tail")
 
 
 @dataclass(frozen=True)

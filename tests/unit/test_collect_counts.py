@@ -74,6 +74,13 @@ def _collect_reference(run, results, *, k, new_candidates=None, new_families=Non
     return df.iloc[order].reset_index(drop=True)
 
 
+def _collect(run, results, **kwargs) -> pd.DataFrame:
+    """``collect_matches`` without the hits' carried tails (``p_unrelated``, tested on their own)."""
+    got = mr.collect_matches(run, results, **kwargs)
+    assert got.columns[-1] == "p_unrelated"
+    return got.drop(columns="p_unrelated")
+
+
 def _strip(result: ShardResult) -> ShardResult:
     """The result without its counts (as a checkpoint or a search's held tables may give it)."""
     return ShardResult(*(Entries(e.candidate, e.family, e.score) for e in
@@ -184,12 +191,12 @@ def test_collect_matches_equals_the_path_that_compiled_again(scored):
     ref = _collect_reference(run, results, k=params.k, new_candidates=plan.new_candidates, new_families=plan.new_families)
     for given in (results, [_strip(r) for r in results], [r if i % 2 else _strip(r) for i, r in enumerate(results)],
                   [streaming.combine_results(results, k=params.k)]):
-        got = mr.collect_matches(run, given, k=params.k, new_candidates=plan.new_candidates,
+        got = _collect(run, given, k=params.k, new_candidates=plan.new_candidates,
                                  new_families=plan.new_families)
         pd.testing.assert_frame_equal(got, ref, check_exact=True)
     # not every child and family new (an incremental run's flags)
     new_c, new_f = np.arange(len(run.inputs.candidate_ids)) % 3 == 0, np.arange(len(run.inputs.families)) % 2 == 0
-    pd.testing.assert_frame_equal(mr.collect_matches(run, results, k=params.k, new_candidates=new_c, new_families=new_f),
+    pd.testing.assert_frame_equal(_collect(run, results, k=params.k, new_candidates=new_c, new_families=new_f),
                                   _collect_reference(run, results, k=params.k, new_candidates=new_c, new_families=new_f),
                                   check_exact=True)
 
@@ -202,9 +209,9 @@ def test_collect_matches_compiles_nothing_when_the_counts_are_carried(scored, mo
         raise AssertionError("collect_matches compiled families")
 
     monkeypatch.setattr(mr.EncodedRun, "family_tables", refuse)
-    pd.testing.assert_frame_equal(mr.collect_matches(run, results, k=params.k), ref, check_exact=True)
+    pd.testing.assert_frame_equal(_collect(run, results, k=params.k), ref, check_exact=True)
     with pytest.raises(AssertionError, match="compiled families"):  # and would, without them
-        mr.collect_matches(run, [_strip(results[0]), *results[1:]], k=params.k)
+        _collect(run, [_strip(results[0]), *results[1:]], k=params.k)
 
 
 def test_a_linked_shard_compiles_its_families_once(scored, monkeypatch):
@@ -228,14 +235,14 @@ def test_a_linked_shard_compiles_its_families_once(scored, monkeypatch):
 
 def test_the_previous_runs_matches_give_back_the_counts(scored):
     run, params, _, results = scored
-    matches = mr.collect_matches(run, results, k=params.k)
+    matches = _collect(run, results, k=params.k)
     kept = mr._previous_entries(run, matches, threshold=params.threshold)
     assert kept.hits.counted.all() and kept.candidate_best.counted.all()
-    pd.testing.assert_frame_equal(mr.collect_matches(run, [kept], k=params.k), matches, check_exact=True)
+    pd.testing.assert_frame_equal(_collect(run, [kept], k=params.k), matches, check_exact=True)
     older = matches.assign(log10_lr_unlinked=np.where(np.arange(len(matches)) % 2, np.nan, matches["log10_lr_unlinked"]))
     kept = mr._previous_entries(run, older, threshold=params.threshold)  # a run stored before the column
     assert kept.hits.counted.any() and not kept.hits.counted.all()
-    pd.testing.assert_frame_equal(mr.collect_matches(run, [kept], k=params.k), matches, check_exact=True)
+    pd.testing.assert_frame_equal(_collect(run, [kept], k=params.k), matches, check_exact=True)
 
 
 def test_a_checkpoint_keeps_the_counts_and_an_older_one_reads_without(scored, tmp_path):
@@ -244,14 +251,17 @@ def test_a_checkpoint_keeps_the_counts_and_an_older_one_reads_without(scored, tm
     checkpoints.save(tmp_path, "abc", 0, result)
     back = checkpoints.load(tmp_path, "abc", 0)
     for side in ("candidate_best", "family_best", "hits"):
-        for field in ("candidate", "family", "score", "n_compared", "n_inconsistent", "unlinked"):
+        for field in ("candidate", "family", "score", "n_compared", "n_inconsistent", "unlinked", "tail"):
             a, b = getattr(getattr(back, side), field), getattr(getattr(result, side), field)
+            if side != "hits" and field == "tail":  # only the hits carry tails
+                assert a is None and b is None
+                continue
             assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), (side, field)
     checkpoints.save(tmp_path, "abc", 1, _strip(result))
     old = checkpoints.load(tmp_path, "abc", 1)
-    assert not old.hits.has_counts and not old.candidate_best.has_counts
-    pd.testing.assert_frame_equal(mr.collect_matches(run, [*results[:-1], old], k=params.k),
-                                  mr.collect_matches(run, results, k=params.k), check_exact=True)
+    assert not old.hits.has_counts and not old.candidate_best.has_counts and old.hits.tail is None
+    pd.testing.assert_frame_equal(_collect(run, [*results[:-1], old], k=params.k),
+                                  _collect(run, results, k=params.k), check_exact=True)
 
 
 def test_merging_keeps_each_entry_with_its_counts():
@@ -273,6 +283,39 @@ def test_merging_keeps_each_entry_with_its_counts():
 def test_no_pairs_give_the_same_empty_frame(scored):
     run, params, _, _ = scored
     empty = ShardResult(Entries.empty(), Entries.empty(), Entries.empty())
-    got = mr.collect_matches(run, [empty], k=params.k)
+    got = _collect(run, [empty], k=params.k)
     assert len(got) == 0
     pd.testing.assert_frame_equal(got, _collect_reference(run, [empty], k=params.k), check_exact=True)
+
+
+def test_the_shards_tails_are_what_calibrate_computes_bit_for_bit(scored, monkeypatch):
+    """Every hit of a shard carries the calibration tail on its autosomal LR (match_run.with_tails,
+    from the tables the shard scored with); calibrate keeps them and compiles nothing, and its
+    frame equals the numpy reference's, which computes every hit from freshly compiled tables."""
+    run, params, _, results = scored
+    for result in results:
+        assert result.hits.tail is not None and result.hits.tail.size == len(result.hits)
+        assert result.candidate_best.tail is None and result.family_best.tail is None
+    matches = mr.collect_matches(run, results, k=params.k)
+    hit = matches["log10_lr"].to_numpy() >= params.threshold
+    tail = matches["p_unrelated"].to_numpy()
+    linked = run.linked_families[[{(f.lab, f.family_id): i for i, f in enumerate(run.inputs.families)}[key]
+                                  for key in zip(matches["lab"], matches["family_id"])]]
+    assert (hit & linked).any() and (hit & ~linked).any() and (~hit).any()
+    assert np.isfinite(tail[hit]).all() and np.isnan(tail[~hit]).all() and (tail[hit] > 0).all()
+    ref = mr.calibrate(run, matches, threshold=params.threshold, max_expected_unrelated=1.0, kernel="numpy")
+    monkeypatch.setattr(mr.EncodedRun, "family_tables", lambda *a, **k: pytest.fail("calibrate compiled families"))
+    got = mr.calibrate(run, matches, threshold=params.threshold, max_expected_unrelated=1.0)
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    assert list(got.columns[-2:]) == ["p_unrelated", "expected_unrelated"]
+    np.testing.assert_array_equal(got["p_unrelated"].to_numpy(), tail)
+    # the tails of a previous run's stored hits come back with its entries (an incremental run)
+    kept = mr._previous_entries(run, got, threshold=params.threshold)
+    assert kept.hits.tail.tobytes() == mr.collect_matches(run, results, k=params.k)["p_unrelated"].to_numpy()[
+        hit].tobytes()
+    # without tails (a checkpoint written before them), calibrate computes them: the same frame
+    monkeypatch.undo()
+    bare = mr.collect_matches(run, [_strip(r) for r in results], k=params.k)
+    assert bare["p_unrelated"].isna().all()
+    pd.testing.assert_frame_equal(mr.calibrate(run, bare, threshold=params.threshold, max_expected_unrelated=1.0),
+                                  ref, check_exact=True)

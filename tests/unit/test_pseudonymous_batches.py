@@ -406,3 +406,17 @@ def test_a_manifest_kit_cell_shaped_like_a_kit_name_is_shown_a_free_text_one_has
     kit_errors = [e for e in s.manifest_errors if e.sample_id == "C-0078"]
     assert kit_errors and kit_errors[0].value == "Goldeneye 20A" and "'Goldeneye 20A'" in kit_errors[0].reason
     assert "Goldeneye 20A" in set(store.quarantine_records()["value"])
+
+
+def test_a_changed_and_a_removed_entity_are_counted_in_the_full_runs_reason(store, tmp_path):
+    (export, manifest), _ = _split_batches(tmp_path)
+    ingest_batch(store, export, manifest, lab="DEMO-LAB")
+    inputs, _ = _plan(store, None)
+    hashes = match_run.entity_hashes(inputs)
+    before = hashes.copy()
+    before.loc[[0, 2], "sha256"] = "0" * 64  # two entities whose profiles changed since
+    before = pd.concat([before, before.iloc[[1]].assign(entity_id="GONE-1")], ignore_index=True)  # one removed
+    _, plan = _plan(store, before)
+    assert plan.kind == "full" and plan.reason == "1 compared profiles removed and 2 changed since the last run"
+    _, plan = _plan(store, hashes)
+    assert plan.kind == "incremental"
