@@ -212,6 +212,11 @@ def collect(run, results, run_plan, params: MatchParameters):
 
 
 @task(**COMPUTE)
+def y_rows(genotypes, params: MatchParameters):
+    return lineage.y_genotypes(genotypes, params.y_str)
+
+
+@task(**COMPUTE)
 def y_evidence(genotypes, samples, run, matches, params: MatchParameters):
     return lineage.y_evidence(genotypes, samples, run.inputs, matches, params.y_str)
 
@@ -383,6 +388,7 @@ def match(
     members = load_family_members(store)
     genotypes = load_genotypes(store)
     inputs = assemble(genotypes, members, load_pedigrees(store), load_families(store))
+    genotypes = y_rows(genotypes, params)  # the Y-STR step reads these alone: the rest is not held through the run
     # quote(): Prefect would walk every profile of the inputs (millions of tuples at national
     # scale) looking for futures at each task call; these are values, not futures. On threads
     # only: a Dask runner ships the arguments to other processes, where a quote does not survive
@@ -429,6 +435,7 @@ def match(
     every = max(1, len(run_plan.shards) // 20)  # about 20 progress lines in the log, whatever the size
     for done in range(1, len(works) + 1):  # reduce as shards finish: memory O((candidates + families) * k)
         result, was_kept = futures.popleft().result()
+        works[done - 1] = None  # scored (shards finish in the order they were submitted)
         resumed += was_kept
         kept = combine(kept, result.candidate_best, params)
         family_parts.append(result.family_best)
@@ -446,9 +453,16 @@ def match(
         update_progress_artifact(progress, 100.0)
     results = [] if kept is None else [streaming.ShardResult(kept, streaming.Entries.concat(family_parts),
                                                              streaming.Entries.concat(hit_parts))]
-    with_y, y_str, y_max = y_evidence(genotypes, load_samples(store), q_run, collect(q_run, results, run_plan, params),
-                                      params)
-    matches = assess(q_run, calibrate(q_run, with_y, y_max, params), y_max, params)
+    # each intermediate is let go once the next is built (at 10^7 kept pairs, ~1 GB each)
+    del family_parts, hit_parts, kept, futures, works
+    collected = collect(q_run, results, run_plan, params)
+    del results
+    with_y, y_str, y_max = y_evidence(genotypes, load_samples(store), q_run, collected, params)
+    del collected, genotypes
+    calibrated = calibrate(q_run, with_y, y_max, params)
+    del with_y
+    matches = assess(q_run, calibrated, y_max, params)
+    del calibrated
     pairs = detail(q_run, select_pairs(matches))
     provenance = describe(q_run, params, substitutions, started_at, run_plan, previous, matches, y_str)
     rename_run(f"match {provenance['kind']} {run_name_part(store_name(store))} {provenance['run_id']}")
@@ -461,7 +475,7 @@ def match(
     if digests is not None:  # the cache keeps what the next run and the searches read
         retain_tables(cache, q_run, run_plan, digests)
     if resumed:
-        logger.info("%d of %d shards were read back from an earlier attempt of this run", resumed, len(works))
+        logger.info("%d of %d shards were read back from an earlier attempt of this run", resumed, len(run_plan.shards))
     if keep_full_runs is not None:
         prune_runs(store, keep_full_runs)
     publish(matches, provenance, store, paths["report_html"])

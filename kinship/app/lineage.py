@@ -49,7 +49,7 @@ from kinship.likelihood.lineage import (
     paternal_line_meioses,
 )
 
-__all__ = ["Y_COLUMNS", "y_evidence", "y_lineage_columns", "male_samples", "paternal_line_reference"]
+__all__ = ["Y_COLUMNS", "y_evidence", "y_genotypes", "y_lineage_columns", "male_samples", "paternal_line_reference"]
 
 #: The Y columns of ``schemas/matches.v3.json`` and their pandas dtypes.
 Y_COLUMNS = {"log10_lr_y": "Float64", "n_y_loci_compared": "Int16", "n_y_mismatches": "Int16", "y_steps": "Int16"}
@@ -212,12 +212,20 @@ def y_lineage_columns(
     database = codes[db_rows]
 
     by_key = {(f.lab, f.family_id): f for f in inputs.families}
-    ref_of = {key: paternal_line_reference(f, male, n_y_typed) for key, f in by_key.items()}
+    ref_of: dict = {}  # each family's paternal-line reference, found when a pair needs it
+    # only pairs of a declared male candidate with a Y haplotype can be compared: those rows are
+    # found at once (10^7 kept pairs at national scale), and only they are looked at one by one
+    comparable = sorted(declared_male.intersection(row_of))
+    rows = np.flatnonzero(matches["candidate_id"].isin(comparable).to_numpy()) if comparable else np.zeros(0, np.int64)
     pair_rows, ref_rows, cand_rows, meioses, excl_q, excl_r = [], [], [], [], [], []
-    for i, (c, lab, fam) in enumerate(zip(matches["candidate_id"].tolist(), matches["lab"].tolist(),
-                                          matches["family_id"].tolist())):
-        ref = ref_of.get((lab, fam))
-        if ref is None or c not in declared_male or c not in row_of:
+    for i, c, lab, fam in zip(rows.tolist(), matches["candidate_id"].to_numpy(dtype=object)[rows].tolist(),
+                              matches["lab"].to_numpy(dtype=object)[rows].tolist(),
+                              matches["family_id"].to_numpy(dtype=object)[rows].tolist()):
+        if (lab, fam) not in ref_of:
+            family = by_key.get((lab, fam))
+            ref_of[(lab, fam)] = None if family is None else paternal_line_reference(family, male, n_y_typed)
+        ref = ref_of[(lab, fam)]
+        if ref is None:
             continue
         q = len(pair_rows)
         pair_rows.append(i)
@@ -229,8 +237,7 @@ def y_lineage_columns(
                 excl_q.append(q)
                 excl_r.append(db_index[row_of[s]])
 
-    out = pd.DataFrame({k: pd.array([None] * len(matches), dtype=t) for k, t in Y_COLUMNS.items()},
-                       index=matches.index)
+    out = pd.DataFrame({k: _null_column(len(matches), t) for k, t in Y_COLUMNS.items()}, index=matches.index)
     n_compared_pairs = 0
     if pair_rows:
         ref_codes, cand_codes = codes[ref_rows], codes[cand_rows]
@@ -263,6 +270,47 @@ def y_lineage_columns(
     return out, provenance, y_max
 
 
+def _null_column(n: int, dtype: str) -> pd.api.extensions.ExtensionArray:
+    """``n`` nulls of the nullable ``dtype`` (``"Float64"``, ``"Int16"``), built at once.
+
+    Examples
+    --------
+    >>> _null_column(2, "Int16")
+    <IntegerArray>
+    [<NA>, <NA>]
+    Length: 2, dtype: Int16
+    """
+    out = pd.array(np.zeros(n, dtype=pd.api.types.pandas_dtype(dtype).numpy_dtype), dtype=dtype)
+    out[:] = pd.NA
+    return out
+
+
+def y_genotypes(genotypes: pd.DataFrame, params) -> pd.DataFrame:
+    """The rows of ``genotypes`` that :func:`y_evidence` reads: those at a locus of the run's
+    Y-STR rate table (none when ``params.use`` is false). A match run keeps these alone
+    between loading the profiles and the Y-STR step, not the national genotypes (4 x 10^7 rows
+    at 10^6 families); :func:`y_evidence` of them gives what it gives of all the rows.
+
+    Parameters
+    ----------
+    genotypes : DataFrame
+        Stored genotypes, all loci (:meth:`kinship.store.Store.load_genotypes`).
+    params : kinship.app.parameters.YstrParameters
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"sample_id": ["a", "a"], "locus": ["DYS391", "TH01"], "allele_1": ["10", "6"],
+    ...                   "allele_2": ["10", "9.3"]})
+    >>> from kinship.app.parameters import YstrParameters
+    >>> y_genotypes(g, YstrParameters())["locus"].tolist(), len(y_genotypes(g, YstrParameters(use=False)))
+    (['DYS391'], 0)
+    """
+    if not params.use:
+        return genotypes.iloc[:0].copy()
+    rates = read_ystr_rates(params.rates_file) if params.rates_file else default_ystr_rates()
+    return genotypes[genotypes["locus"].isin(rates.names)].reset_index(drop=True)
+
+
 def y_evidence(genotypes: pd.DataFrame, samples: pd.DataFrame, inputs, matches: pd.DataFrame, params) -> tuple[pd.DataFrame, dict, np.ndarray]:
     """The match run's Y-STR step: ``matches`` with the Y columns filled, the provenance entry
     ``y_str``, and each candidate's largest possible log10 Y-STR LR (``y_max``).
@@ -270,7 +318,8 @@ def y_evidence(genotypes: pd.DataFrame, samples: pd.DataFrame, inputs, matches: 
     Parameters
     ----------
     genotypes : DataFrame
-        Stored genotypes, all loci (:meth:`kinship.store.Store.load_genotypes`).
+        Stored genotypes, all loci (:meth:`kinship.store.Store.load_genotypes`), or only their
+        Y-STR rows (:func:`y_genotypes`).
     samples : DataFrame
         Columns ``sample_id, sex`` at least (:meth:`kinship.store.Store.load_samples`).
     inputs : MatchInputs
@@ -290,7 +339,7 @@ def y_evidence(genotypes: pd.DataFrame, samples: pd.DataFrame, inputs, matches: 
     out = matches.copy()
     if not params.use:
         for column, dtype in Y_COLUMNS.items():
-            out[column] = pd.array([pd.NA] * len(out), dtype=dtype)
+            out[column] = _null_column(len(out), dtype)
         return out, {"used": False}, np.zeros(len(inputs.candidate_ids))
     rates = read_ystr_rates(params.rates_file) if params.rates_file else None
     columns, provenance, y_max = y_lineage_columns(

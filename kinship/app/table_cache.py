@@ -165,6 +165,25 @@ def _sha256(array: np.ndarray) -> str:
     return hashlib.sha256(memoryview(np.ascontiguousarray(array)).cast("B")).hexdigest()
 
 
+def _save_stacked(path: Path, parts: Sequence[np.ndarray], dtype) -> dict:
+    """Write ``parts`` (C-ordered arrays of one trailing shape) stacked along their first axis as
+    one ``.npy`` file, the bytes ``np.save(np.concatenate(parts))`` writes, without building
+    the stacked array; its manifest entry ``{"dtype", "shape", "sha256"}`` (the sha256 of the
+    stacked array's bytes, as :func:`_sha256` of it)."""
+    dtype = np.dtype(dtype)
+    parts = [np.ascontiguousarray(p, dtype=dtype) for p in parts]
+    shape = (sum(p.shape[0] for p in parts), *parts[0].shape[1:])
+    h = hashlib.sha256()
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+                                                 "shape": shape})
+        for p in parts:
+            data = memoryview(p.reshape(-1)).cast("B")
+            h.update(data)
+            f.write(data)
+    return {"dtype": dtype.str, "shape": list(shape), "sha256": h.hexdigest()}
+
+
 #: Files whose checksum this process verified: path -> (inode, size, mtime_ns, ctime_ns, sha256).
 #: A file written to since (any write changes its ctime, which no utime call can set back) is
 #: hashed again; an unchanged one is not, so a warm process reads an entry at the cost of a stat.
@@ -330,16 +349,17 @@ class TableCache:
         final = parent / name
         if (final / "manifest.json").is_file():
             return final
-        arrays = {
-            "log10_lr": np.ascontiguousarray(np.concatenate(tables.log10_lr, axis=0), dtype=np.float64),
-            "inconsistent": np.ascontiguousarray(np.concatenate(tables.inconsistent, axis=0), dtype=np.int8),
-            "typed": np.ascontiguousarray(tables.typed, dtype=bool),
-            "families": np.ascontiguousarray(digests, dtype=np.uint8),
+        # each array is the units' parts one after the other (rows stacked), written part by part:
+        # the shard's tables are not copied into one array first (80-430 MB a shard)
+        parts = {
+            "log10_lr": (tables.log10_lr, np.float64),
+            "inconsistent": (tables.inconsistent, np.int8),
+            "typed": ((tables.typed,), np.bool_),
+            "families": ((digests,), np.uint8),
         }
         manifest = {
             "format": CACHE_FORMAT, "fingerprint": fingerprint, "name": name, "n_families": int(tables.n_families),
-            "loci": list(tables.loci), "rows": [int(T.shape[0]) for T in tables.log10_lr],
-            "arrays": {k: {"dtype": a.dtype.str, "shape": list(a.shape), "sha256": _sha256(a)} for k, a in arrays.items()},
+            "loci": list(tables.loci), "rows": [int(T.shape[0]) for T in tables.log10_lr], "arrays": {},
         }
         tmp = None
         try:
@@ -348,9 +368,8 @@ class TableCache:
                     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
                     os.chmod(folder, 0o700)
             tmp = Path(tempfile.mkdtemp(dir=parent, prefix=".partial-"))  # 0700
-            for k, a in arrays.items():
-                with open(tmp / f"{k}.npy", "wb") as f:
-                    np.save(f, a, allow_pickle=False)
+            for k, (arrays, dtype) in parts.items():
+                manifest["arrays"][k] = _save_stacked(tmp / f"{k}.npy", arrays, dtype)
                 os.chmod(tmp / f"{k}.npy", 0o600)
             (tmp / "manifest.json").write_text(json.dumps(manifest))
             os.chmod(tmp / "manifest.json", 0o600)
@@ -371,7 +390,7 @@ class TableCache:
         with self._lock:
             self.stats["written"] += 1
             if fingerprint in self._index:
-                for j, d in enumerate(arrays["families"]):
+                for j, d in enumerate(np.asarray(digests, dtype=np.uint8)):
                     self._index[fingerprint].setdefault(d.tobytes(), (name, j))
         return final
 
