@@ -49,7 +49,7 @@ from kinship.likelihood.lineage import (
     paternal_line_meioses,
 )
 
-__all__ = ["Y_COLUMNS", "y_evidence", "y_genotypes", "y_lineage_columns", "male_samples", "paternal_line_reference"]
+__all__ = ["Y_COLUMNS", "null_column", "y_evidence", "y_genotypes", "y_lineage_columns", "male_samples", "paternal_line_reference"]
 
 #: The Y columns of ``schemas/matches.v3.json`` and their pandas dtypes.
 Y_COLUMNS = {"log10_lr_y": "Float64", "n_y_loci_compared": "Int16", "n_y_mismatches": "Int16", "y_steps": "Int16"}
@@ -237,7 +237,7 @@ def y_lineage_columns(
                 excl_q.append(q)
                 excl_r.append(db_index[row_of[s]])
 
-    out = pd.DataFrame({k: _null_column(len(matches), t) for k, t in Y_COLUMNS.items()}, index=matches.index)
+    out = pd.DataFrame({k: null_column(len(matches), t) for k, t in Y_COLUMNS.items()}, index=matches.index)
     n_compared_pairs = 0
     if pair_rows:
         ref_codes, cand_codes = codes[ref_rows], codes[cand_rows]
@@ -270,12 +270,12 @@ def y_lineage_columns(
     return out, provenance, y_max
 
 
-def _null_column(n: int, dtype: str) -> pd.api.extensions.ExtensionArray:
+def null_column(n: int, dtype: str) -> pd.api.extensions.ExtensionArray:
     """``n`` nulls of the nullable ``dtype`` (``"Float64"``, ``"Int16"``), built at once.
 
     Examples
     --------
-    >>> _null_column(2, "Int16")
+    >>> null_column(2, "Int16")
     <IntegerArray>
     [<NA>, <NA>]
     Length: 2, dtype: Int16
@@ -336,10 +336,10 @@ def y_evidence(genotypes: pd.DataFrame, samples: pd.DataFrame, inputs, matches: 
         ``{"used": bool, ...}`` plus, when used, the keys of :func:`y_lineage_columns`'s entry.
     y_max : ndarray of float64, shape (n_candidates,)
     """
-    out = matches.copy()
+    out = matches.copy(deep=False)  # copy-on-write (pandas >= 3): only the Y columns are new
     if not params.use:
         for column, dtype in Y_COLUMNS.items():
-            out[column] = _null_column(len(out), dtype)
+            out[column] = null_column(len(out), dtype)
         return out, {"used": False}, np.zeros(len(inputs.candidate_ids))
     rates = read_ystr_rates(params.rates_file) if params.rates_file else None
     columns, provenance, y_max = y_lineage_columns(

@@ -77,7 +77,7 @@ from kinship.matching.compiler import (Family, candidate_genotype_index, compile
                                       unit_observations)
 from kinship.genetics.linkage import linked_pairs
 from kinship.likelihood.linkage import MAX_MEIOSES, linkable
-from kinship.app.lineage import Y_COLUMNS
+from kinship.app.lineage import Y_COLUMNS, null_column
 from kinship.app.table_cache import TableCache, family_digests
 from kinship.matching.assignment import MAX_ASSIGNMENTS, joint_assignment
 from kinship.matching.posterior import database_posteriors, log10_none_weight
@@ -725,6 +725,29 @@ def _json_roundtrip(obj):
     return json.loads(json.dumps(obj))
 
 
+def _pair_indices(run: EncodedRun, matches: pd.DataFrame, *, check: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair's candidate and family index in ``run.inputs`` (int64), by one hash join each
+    (10^7 kept pairs at national scale), ``-1`` for an id not in the run.
+
+    Raises
+    ------
+    KeyError
+        With ``check``, a pair whose candidate or family is not the run's.
+    """
+    c = pd.Index(np.asarray(run.inputs.candidate_ids, dtype=object)).get_indexer(
+        matches["candidate_id"].to_numpy(dtype=object)).astype(np.int64)
+    families = run.inputs.families
+    f = pd.MultiIndex.from_arrays([np.array([x.lab for x in families], dtype=object),
+                                   np.array([x.family_id for x in families], dtype=object)]).get_indexer(
+        pd.MultiIndex.from_arrays([matches["lab"].to_numpy(dtype=object), matches["family_id"].to_numpy(dtype=object)])
+    ).astype(np.int64)
+    if check and ((c < 0).any() or (f < 0).any()):
+        i = int(np.flatnonzero((c < 0) | (f < 0))[0])
+        raise KeyError(f"pair {matches['candidate_id'].iat[i]!r} x ({matches['lab'].iat[i]!r}, "
+                       f"{matches['family_id'].iat[i]!r}) is not a candidate and a family of the run")
+    return c, f
+
+
 def _previous_entries(run: EncodedRun, matches: pd.DataFrame, *, threshold: float) -> ShardResult:
     """A previous run's kept pairs as entries indexed like this run (ids are stable), with
     their counts (``n_loci_compared``, ``n_inconsistent``, ``log10_lr_unlinked``: an
@@ -733,18 +756,7 @@ def _previous_entries(run: EncodedRun, matches: pd.DataFrame, *, threshold: floa
     was recorded) carries none, and :func:`collect_matches` counts it again. Each hit without a
     Y-STR LR carries its ``p_unrelated`` as its tail (:func:`with_tails`), which
     :func:`calibrate` keeps."""
-    # the pairs' indices by one hash join each (10^7 kept pairs at national scale)
-    c = pd.Index(np.asarray(run.inputs.candidate_ids, dtype=object)).get_indexer(
-        matches["candidate_id"].to_numpy(dtype=object)).astype(np.int64)
-    families = run.inputs.families
-    f = pd.MultiIndex.from_arrays([np.array([x.lab for x in families], dtype=object),
-                                   np.array([x.family_id for x in families], dtype=object)]).get_indexer(
-        pd.MultiIndex.from_arrays([matches["lab"].to_numpy(dtype=object), matches["family_id"].to_numpy(dtype=object)])
-    ).astype(np.int64)
-    if (c < 0).any() or (f < 0).any():  # plan_run makes a run incremental only when every entity is still here
-        i = int(np.flatnonzero((c < 0) | (f < 0))[0])
-        raise KeyError(f"kept pair {matches['candidate_id'].iat[i]!r} x ({matches['lab'].iat[i]!r}, "
-                       f"{matches['family_id'].iat[i]!r}) is not a candidate and a family of the run")
+    c, f = _pair_indices(run, matches)
     v = matches["log10_lr"].to_numpy(dtype=np.float64)
     counts = None
     if {"n_loci_compared", "n_inconsistent", "log10_lr_unlinked"} <= set(matches.columns):
@@ -1136,7 +1148,7 @@ def calibrate(
     """
     if kernel not in (None, *KERNELS):
         raise ValueError(f"kernel {kernel!r}; expected one of {KERNELS}")
-    out = matches.copy()
+    out = matches.copy(deep=False)  # copy-on-write (pandas >= 3): only the columns set here are new
     carried = out.pop("p_unrelated").to_numpy(dtype=np.float64, na_value=np.nan) if "p_unrelated" in out else None
     y, total = combined_log10_lr(out)
     if (~np.isnan(y)).any() and y_max is None:
@@ -1148,13 +1160,7 @@ def calibrate(
         p[hit[done]] = carried[hit[done]]
         hit = hit[~done]
     if hit.size:
-        families = run.inputs.families
-        fam_index = pd.MultiIndex.from_arrays([np.array([f.lab for f in families], dtype=object),
-                                               np.array([f.family_id for f in families], dtype=object)])
-        fams = fam_index.get_indexer(pd.MultiIndex.from_arrays([out["lab"].to_numpy(dtype=object)[hit],
-                                                                out["family_id"].to_numpy(dtype=object)[hit]]))
-        cands = pd.Index(np.asarray(run.inputs.candidate_ids, dtype=object)).get_indexer(
-            out["candidate_id"].to_numpy(dtype=object)[hit])
+        cands, fams = _pair_indices(run, out.iloc[hit], check=False)
         if (fams < 0).any() or (cands < 0).any():
             i = int(np.flatnonzero((fams < 0) | (cands < 0))[0])
             raise KeyError(f"hit {out['candidate_id'].iat[hit[i]]!r} x ({out['lab'].iat[hit[i]]!r}, "
@@ -1317,16 +1323,13 @@ def assess(run: EncodedRun, matches: pd.DataFrame, *, prior: PriorParameters, k:
     Sums are taken in a fixed order, so the same kept pairs give the same bytes in a full and an
     incremental run.
     """
-    out = matches.copy()
+    out = matches.copy(deep=False)  # copy-on-write (pandas >= 3): only the columns set here are new
     for column, dtype in Y_COLUMNS.items():
         if column not in out:
-            out[column] = pd.array([pd.NA] * len(out), dtype=dtype)
+            out[column] = null_column(len(out), dtype)
     y, total = combined_log10_lr(out)
     out["log10_lr_total"] = total
-    fam_col = {(f.lab, f.family_id): i for i, f in enumerate(run.inputs.families)}
-    cand_col = {c: i for i, c in enumerate(run.inputs.candidate_ids)}
-    c_idx = np.array([cand_col[c] for c in out["candidate_id"]], dtype=np.int64)
-    f_idx = np.array([fam_col[(a, b)] for a, b in zip(out["lab"], out["family_id"])], dtype=np.int64)
+    c_idx, f_idx = _pair_indices(run, out)
     n_c, n_f = len(run.inputs.candidate_ids), len(run.inputs.families)
     log10_lr = out["log10_lr"].to_numpy(dtype=np.float64)
     if (~np.isnan(y)).any() and y_max is None:
@@ -1344,9 +1347,7 @@ def assess(run: EncodedRun, matches: pd.DataFrame, *, prior: PriorParameters, k:
     out["family_posterior"] = side_f.posterior
     out["family_posterior_lower"] = side_f.lower
     in_group = ((out["conclusion"] == "support") | out["flagged"].astype(bool)).to_numpy()
-    group = pd.array([pd.NA] * len(out), dtype="Int32")
-    joint = pd.array([pd.NA] * len(out), dtype="Float64")
-    exact = pd.array([pd.NA] * len(out), dtype="boolean")
+    group, joint, exact = (null_column(len(out), t) for t in ("Int32", "Float64", "boolean"))
     conflict = np.zeros(len(out), dtype=bool)
     rows = np.flatnonzero(in_group)
     if rows.size:
