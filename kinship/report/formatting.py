@@ -13,7 +13,7 @@ from markupsafe import Markup
 from kinship.genetics.relationships import PARENT_KINDS
 from kinship.matching.ranking import EXCLUSION_LOG10_CPI, EXCLUSION_N_INCONSISTENT, SUPPORT_LOG10_CPI, N_
 
-__all__ = ["format_power_of_ten", "format_cpi", "format_pi", "format_posterior", "format_probability", "reported_pairs",
+__all__ = ["format_power_of_ten", "format_cpi", "format_pi", "format_posterior", "format_probability", "is_reported", "reported_pairs",
            "detail_pairs", "by_need", "DETAIL_CARDS", "VERBAL_SCALE", "verbal_equivalent", "conclusion_sentence", "N_",
            "CONCLUSION_LABELS", "FAMILY_KIND_LABELS", "RELATIONSHIP_LABELS", "WORDS"]
 
@@ -257,17 +257,23 @@ def _rules(provenance: dict) -> dict:
 DETAIL_CARDS = 200
 
 
-def reported_pairs(matches: pd.DataFrame) -> pd.DataFrame:
-    """The pairs a report lists for detail: each candidate's best family, each family's best
-    candidate, and every pair that supports parentage or is flagged; by descending log10 LR,
-    then candidate, lab, family."""
-    keep = (
+def is_reported(matches: pd.DataFrame) -> pd.Series:
+    """Per row of ``matches``, whether :func:`reported_pairs` lists it: the candidate's best
+    family, the family's best candidate, or a pair that supports parentage or is flagged."""
+    return (
         matches["rank_for_candidate"].eq(1).fillna(False).astype(bool)
         | matches["rank_for_family"].eq(1).fillna(False).astype(bool)
         | (matches["conclusion"] == "support")
         | matches["flagged"].astype(bool)
     )
-    return matches[keep].sort_values(["log10_lr", "candidate_id", "lab", "family_id"], ascending=[False, True, True, True], kind="stable")
+
+
+def reported_pairs(matches: pd.DataFrame) -> pd.DataFrame:
+    """The pairs a report lists for detail: each candidate's best family, each family's best
+    candidate, and every pair that supports parentage or is flagged (:func:`is_reported`); by
+    descending log10 LR, then candidate, lab, family."""
+    return matches[is_reported(matches)].sort_values(["log10_lr", "candidate_id", "lab", "family_id"],
+                                                     ascending=[False, True, True, True], kind="stable")
 
 
 def by_need(matches: pd.DataFrame) -> pd.DataFrame:
@@ -337,15 +343,17 @@ def format_probability(p: float) -> str:
 
 def _summary(matches: pd.DataFrame, provenance: dict) -> dict:
     inputs = provenance.get("inputs", {})
-    families = matches.drop_duplicates(["lab", "family_id"])
+    families = None  # the matches' families, only where the provenance lacks their count or kinds (10^7 rows)
+    if "n_families" not in inputs or not inputs.get("family_kinds"):
+        families = matches.drop_duplicates(["lab", "family_id"])
     kinds = inputs.get("family_kinds") or {k: int((families["family_kind"] == k).sum()) for k in PARENT_KINDS}
     counts = matches["conclusion"].value_counts()
     support = matches[matches["conclusion"] == "support"]
     return {
-        "n_families": int(inputs.get("n_families", len(families))),
+        "n_families": int(inputs["n_families"]) if "n_families" in inputs else len(families),
         "family_kinds": {k: int(kinds.get(k, 0)) for k in (*PARENT_KINDS, *sorted(set(kinds) - set(PARENT_KINDS)))},
         "n_references": inputs.get("n_references"),
-        "n_candidates": int(inputs.get("n_candidates", matches["candidate_id"].nunique())),
+        "n_candidates": int(inputs["n_candidates"] if "n_candidates" in inputs else matches["candidate_id"].nunique()),
         "n_pairs": int(provenance.get("comparison", {}).get("n_pairs", len(matches))),
         "n_reported": len(matches),
         "n_support": int(counts.get("support", 0)),

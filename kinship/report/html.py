@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
@@ -51,8 +52,8 @@ from kinship.report.formatting import (
     format_pi,
     format_posterior,
     format_probability,
+    is_reported,
     power_rows,
-    reported_pairs,
     verbal_equivalent,
     N_,
 )
@@ -242,7 +243,9 @@ def _relatives(relatives: pd.DataFrame | None, t: _Text) -> tuple[dict, dict]:
 def _cards(matches: pd.DataFrame, pair_loci: pd.DataFrame, parents: dict, conclusions: dict, max_pairs: int,
            t: _Text, relatives: tuple[dict, dict] = ({}, {})):
     keys = pair_loci[_PAIR_KEY].drop_duplicates()
-    pairs = matches.merge(keys, on=_PAIR_KEY, how="inner")
+    # the rows of the cards' candidates first (a join of all 10^7 pairs took seconds); an inner
+    # merge keeps the left order, so the pairs are the same rows in the same order
+    pairs = matches[matches["candidate_id"].isin(keys["candidate_id"])].merge(keys, on=_PAIR_KEY, how="inner")
     if len(pairs) != len(keys):
         unknown = keys.merge(matches[_PAIR_KEY], on=_PAIR_KEY, how="left", indicator=True)
         unknown = unknown[unknown["_merge"] == "left_only"]
@@ -257,7 +260,7 @@ def _cards(matches: pd.DataFrame, pair_loci: pd.DataFrame, parents: dict, conclu
     pairs = _sorted_by_lr(pairs)
     pairs = pairs.assign(_need=[order.get(tuple(k), len(order)) for k in pairs[_PAIR_KEY].itertuples(index=False)])
     pairs = pairs.sort_values("_need", kind="stable").drop(columns="_need")
-    n_reported = max(len(reported_pairs(matches)), len(pairs))
+    n_reported = max(int(is_reported(matches).sum()), len(pairs))
     by_pair = {key: df for key, df in pair_loci.groupby(_PAIR_KEY, sort=False)}
     anchors: dict = {}
     rows = list(pairs.head(max_pairs).itertuples(index=False))
@@ -402,10 +405,23 @@ def render_html(
     best_family = best_family.head(max_rows)
     cards, n_reported, anchors = _cards(matches, pair_loci, _parents(samples, t), conclusions, max_pairs, t,
                                         _relatives(relatives, t))
-    reported_keys = set(reported_pairs(matches)[_PAIR_KEY].astype(str).itertuples(index=False, name=None))
     capped = t("no card: beyond the first %(n)s detail cards (per-locus detail on demand: "
                "kinship.app.match_run.pair_loci)") % {"n": len(cards)}
     not_reported = t("no card: not a reported pair (per-locus detail on demand: kinship.app.match_run.pair_loci)")
+
+    # the first max_rows families in the order of top, each with its rows in their order there:
+    # their rows made in one pass (a pass per family was most of the report's time)
+    group = top.groupby(["lab", "family_id"], sort=False).ngroup().to_numpy()
+    order = np.flatnonzero(group < max_rows)
+    order = order[np.argsort(group[order], kind="stable")]
+    shown = top.iloc[order]
+    # the reported pairs' keys, of the candidates listed only (every reported pair of a listed
+    # candidate: a key listed is among them exactly when it is among all 10^7 pairs' keys)
+    listed = pd.concat([f["candidate_id"] for f in (supported, flagged, best_family, shown)]).astype(str).unique()
+    candidates = matches["candidate_id"]
+    candidates = candidates if isinstance(candidates.dtype, pd.StringDtype) else candidates.astype(str)
+    reported = matches[is_reported(matches) & candidates.isin(listed)]
+    reported_keys = set(reported[_PAIR_KEY].astype(str).itertuples(index=False, name=None))
 
     def rows_of(frame: pd.DataFrame) -> list[dict]:
         out = []
@@ -415,11 +431,10 @@ def render_html(
         return out
 
     family_groups = []
-    for (lab, family_id), group in top.groupby(["lab", "family_id"], sort=False):
-        if len(family_groups) == max_rows:
-            break
-        rows = rows_of(group)
-        family_groups.append({"family": f"{lab}/{family_id}", "family_kind": rows[0]["family_kind"], "rows": rows})
+    for g, lab, family_id, row in zip(group[order], shown["lab"], shown["family_id"], rows_of(shown)):
+        if len(family_groups) == g:
+            family_groups.append({"family": f"{lab}/{family_id}", "family_kind": row["family_kind"], "rows": []})
+        family_groups[-1]["rows"].append(row)
 
     started = str(provenance.get("started_at", ""))
     context = {

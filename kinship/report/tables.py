@@ -10,12 +10,21 @@ numpy and Python's ``float``) and booleans as ``True`` / ``False``. A text cell 
 kit, genotype) that a spreadsheet would read as a formula (it starts with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return) is written with a ``'`` in front (OWASP's rule,
 :mod:`kinship.report.spreadsheet`); numeric columns and the Parquet files keep the values as
-they are.
+they are. Cells are quoted as Python's csv module quotes them (``DataFrame.to_csv``'s dialect).
+
+At 10^7 pairs (a national run) the CSV text is built without a Python object per cell: with
+numba the floats' ``repr`` and the lines are compiled (:mod:`kinship.report.csv_text`), each text
+column's distinct values are made safe once; without it the csv module writes the same bytes.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kinship.errors import ReuniteInputError
+from kinship.report import csv_text
 from kinship.report.folders import make_private_dirs
 from kinship.report.spreadsheet import spreadsheet_safe_column
 from schemas import load_schema
@@ -144,15 +154,32 @@ def check_table(df: pd.DataFrame, name: str) -> None:
                 )
 
 
+def _arrow_array(values: pd.Series, field: pa.Field) -> pa.Array:
+    """One column as one Arrow array of ``field.type``, NA, None and NaN as nulls.
+
+    A pandas string column (``str``) for a text field is taken from its own storage, and a
+    nullable ``boolean`` column for a bool field from its values and mask: no Python object per
+    cell (10^7 of them per column at national scale). Any other column goes through NumPy
+    (``object`` for a text field), as before. The values are the same either way, and the array
+    is one contiguous chunk, as the NumPy path gives (the Parquet file depends on the chunks)."""
+    if field.type == pa.string() and isinstance(values.dtype, pd.StringDtype):
+        array = pa.array(values.array, type=field.type)
+    elif field.type == pa.bool_() and isinstance(values.dtype, pd.BooleanDtype):
+        array = pa.array(values.array, type=field.type)
+    else:
+        if field.type == pa.string():
+            values = values.astype(object)
+        array = pa.array(values.to_numpy(), type=field.type, from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
 def _arrow_table(df: pd.DataFrame, name: str, provenance: dict) -> pa.Table:
     schema = arrow_schema(name)
     arrays = []
     for field in schema:
         values = df[field.name]
-        if field.type == pa.string():
-            values = values.astype(object)
         try:
-            arrays.append(pa.array(values.to_numpy(), type=field.type, from_pandas=True))
+            arrays.append(_arrow_array(values, field))
         except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError) as exc:
             raise ReuniteInputError(
                 f"table {name!r}: column {field.name!r} (dtype {values.dtype}) can not be "
@@ -165,12 +192,70 @@ def _arrow_table(df: pd.DataFrame, name: str, provenance: dict) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema.with_metadata(metadata))
 
 
-#: Rows of a CSV file built and written at a time (:func:`write_tables`).
+#: Rows of a CSV file built and written at a time (:func:`_write_csv`).
 CSV_CHUNK_ROWS = 200_000
 
 
 def _provenance_json(provenance: dict) -> str:
     return json.dumps(provenance, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+#: A character that may make Python's csv writer quote a cell (``,``, ``"``, the line ends; Python
+#: 3.11 quotes for the first three, later versions also for ``\r``): a cell holding none of them
+#: is written as it is, one holding any is written by the csv module itself (:func:`_csv_fields`).
+_MAY_NEED_QUOTES = re.compile(r'[,"\r\n]').search
+
+
+def _csv_fields(cells: list[str]) -> list[str]:
+    """Each text exactly as :func:`csv.writer` (``QUOTE_MINIMAL``, delimiter ``,``, quote ``"``
+    doubled, line terminator ``\\n``; the dialect of ``DataFrame.to_csv``) writes it as a field of
+    a row of more than one field.
+
+    Examples
+    --------
+    >>> _csv_fields(["C-1", 'x"y', "a,b", ""])
+    ['C-1', '"x""y"', '"a,b"', '']
+    """
+    out = list(cells)
+    buffer, writer = None, None
+    for i, text in enumerate(out):
+        if _MAY_NEED_QUOTES(text):
+            if writer is None:
+                buffer = io.StringIO()
+                writer = csv.writer(buffer, lineterminator="\n")
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow([text, ""])  # "<field>,\n"
+            out[i] = buffer.getvalue()[:-2]
+    return out
+
+
+def _coded_cells(column: pd.Series, kind: str) -> tuple[np.ndarray, list[str]]:
+    """A text, integer or boolean column as codes (one per row; int8, int16 or int32, the
+    smallest that holds them: 10^7 rows per column) into its distinct CSV
+    fields, the cells of :func:`_csv_frame` as the csv module writes them (:func:`_csv_fields`):
+    for a boolean column ``False``, ``True`` and the empty cell of a null; for any other column
+    ``str`` of each distinct value, spreadsheet-safe
+    (:func:`kinship.report.spreadsheet.spreadsheet_safe`), then the empty cell of a null, last.
+    Each distinct value is made safe once, for the whole column.
+
+    Examples
+    --------
+    >>> codes, cells = _coded_cells(pd.Series(["F-1", "=1+1", None, "F-1", "a,b"]), "string")
+    >>> codes.tolist(), cells
+    ([0, 1, 3, 0, 2], ['F-1', "'=1+1", '"a,b"', ''])
+    """
+    if kind == "bool":
+        missing = column.isna().to_numpy()
+        truth = column.fillna(False).to_numpy(dtype=bool) if missing.any() else column.to_numpy(dtype=bool)
+        codes = truth.astype(np.int8)
+        codes[missing] = 2
+        return codes, ["False", "True", ""]
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    cells = _csv_fields(spreadsheet_safe_column(str(u) for u in uniques)) + [""]
+    codes = codes.astype(np.int8 if len(cells) < 2**7 else np.int16 if len(cells) < 2**15 else np.int32)
+    codes[codes < 0] = len(cells) - 1  # null: the last cell, empty
+    return codes, cells
 
 
 def _csv_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -200,6 +285,56 @@ def _csv_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
             safe = np.array(spreadsheet_safe_column(str(u) for u in uniques) + [""], dtype=object)
             out[f["name"]] = safe[codes]  # code -1 (null): the last cell, empty
     return pd.DataFrame(out, columns=list(out))
+
+
+
+def _write_csv(path: Path, df: pd.DataFrame, name: str) -> None:
+    """Write a table as CSV: the header, then :data:`CSV_CHUNK_ROWS` rows at a time.
+
+    The bytes are those of ``DataFrame.to_csv(index=False, lineterminator="\\n")`` of the
+    cells of :func:`_csv_frame`, whichever way they are written. With numba
+    (:data:`kinship.report.csv_text.HAVE_NUMBA`) a float column's cells are written by
+    :func:`kinship.report.csv_text.csv_rows` (Python's ``repr``, compiled) and every other
+    column's are taken from its distinct cells (:func:`_coded_cells`), each slice's lines built
+    in one compiled pass and written to the file by a second thread while the next is built.
+    Without numba each slice is a :func:`_csv_frame` written by ``to_csv``.
+    """
+    fields = load_schema(name)["fields"]
+    if not csv_text.HAVE_NUMBA:  # pragma: no cover - exercised only without numba (tests force it)
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            for start in range(0, max(len(df), 1), CSV_CHUNK_ROWS):
+                _csv_frame(df.iloc[start:start + CSV_CHUNK_ROWS], name).to_csv(
+                    fh, index=False, header=start == 0, lineterminator="\n")
+        return
+    columns, widths, first, cells = [], [], [], []
+    for f in fields:
+        column = df[f["name"]]
+        if f["type"] == "float64":
+            columns.append(column.to_numpy(dtype=np.float64, na_value=np.nan))
+            widths.append(0)
+            first.append(0)
+        else:
+            codes, distinct = _coded_cells(column, f["type"])
+            columns.append(codes)
+            widths.append(max(len(c.encode("utf-8")) for c in distinct))
+            first.append(len(cells))  # the column's cells, in the cells of every column
+            cells += distinct
+    table = csv_text.encode_cells(cells)
+    header = ",".join(_csv_fields([f["name"] for f in fields])) + "\n"
+    with open(path, "wb") as fh, ThreadPoolExecutor(1) as writer:
+        pending = deque([writer.submit(fh.write, header.encode("utf-8"))])
+        for start in range(0, len(df), CSV_CHUNK_ROWS):
+            text = csv_text.csv_rows([c[start:start + CSV_CHUNK_ROWS] for c in columns], widths, first, table)
+            pending.append(writer.submit(fh.write, text))
+            while len(pending) > 2:  # at most two slices' text held beyond the one being built
+                pending.popleft().result()
+        for done in pending:
+            done.result()
+
+
+def _write_parquet(arrow: dict[str, pa.Table], key: str, path: Path) -> None:
+    """Write ``arrow[key]`` to ``path`` (zstd) and take it out of ``arrow``."""
+    pq.write_table(arrow.pop(key), path, compression="zstd")
 
 
 def write_tables(out_dir, matches: pd.DataFrame, pair_loci: pd.DataFrame, provenance: dict) -> dict[str, Path]:
@@ -235,7 +370,9 @@ def write_tables(out_dir, matches: pd.DataFrame, pair_loci: pd.DataFrame, proven
     -----
     Parquet files carry the Arrow schema of :func:`arrow_schema` with the file metadata
     ``schema_id`` and ``provenance`` (the same JSON text as ``provenance.json``). Rows are
-    written in the given order. Same inputs give byte-identical files.
+    written in the given order. Same inputs give byte-identical files. The Parquet files are
+    written on a second thread while the CSV files are built (:func:`_write_csv`); a failure of
+    either is raised once both have stopped.
     """
     out_dir = Path(out_dir)
     tables = {"matches": matches, "pair_loci": pair_loci}
@@ -260,17 +397,17 @@ def write_tables(out_dir, matches: pd.DataFrame, pair_loci: pd.DataFrame, proven
 
     make_private_dirs(out_dir)  # 0700 for the folders it creates
     paths: dict[str, Path] = {}
-    for key, df in tables.items():
-        path = out_dir / f"{key}.parquet"
-        pq.write_table(arrow[key], path, compression="zstd")
-        paths[path.name] = path
-        path = out_dir / f"{key}.csv"
-        with open(path, "w", encoding="utf-8", newline="") as fh:  # a slice of rows at a time: the
-            # text cells of 10^7 pairs at once were ~10 GB (the same bytes as one to_csv call)
-            for start in range(0, max(len(df), 1), CSV_CHUNK_ROWS):
-                _csv_frame(df.iloc[start:start + CSV_CHUNK_ROWS], TABLE_SCHEMAS[key]).to_csv(
-                    fh, index=False, header=start == 0, lineterminator="\n")
-        paths[path.name] = path
+    for key in tables:
+        paths[f"{key}.parquet"] = out_dir / f"{key}.parquet"
+        paths[f"{key}.csv"] = out_dir / f"{key}.csv"
+    # the Parquet files on a second thread (pyarrow releases the GIL) while the CSV files are
+    # built; each Arrow table is let go once written (10^7 rows: ~1 GB)
+    with ThreadPoolExecutor(1) as pool:
+        parquet = [pool.submit(_write_parquet, arrow, key, paths[f"{key}.parquet"]) for key in tables]
+        for key, df in tables.items():
+            _write_csv(paths[f"{key}.csv"], df, TABLE_SCHEMAS[key])
+        for done in parquet:
+            done.result()
     path = out_dir / "provenance.json"
     path.write_text(text, encoding="utf-8")
     paths[path.name] = path

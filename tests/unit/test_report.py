@@ -564,3 +564,116 @@ def test_a_csv_written_a_slice_at_a_time_is_the_one_written_whole(run, tmp_path,
         assert sliced[name].read_bytes() == whole[name].read_bytes(), name
         assert empty[name].read_text(encoding="utf-8").count("\n") == 1  # the header alone
     assert len(matches) > 3 and whole["matches.csv"].read_text(encoding="utf-8").count("\n") == len(matches) + 1
+
+
+def _awkward(matches: pd.DataFrame, loci: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The run's tables with every kind of cell the CSV and Parquet writers must get right:
+    text the csv module quotes (``,``, ``"``, line ends), formula prefixes, non-ASCII, NUL and
+    empty text; floats at the edges of repr's notation; nulls in every nullable column type."""
+    rng = np.random.default_rng(11)
+    texts = np.array(["C,1", 'C"2"', "C\n3", "C\r4", "=C5", "+C6", "-C7", "@C8", "\tC9", "岛-10", "", " C11 ",
+                      "C\x0012", '"=x",y'], dtype=object)
+    odd = matches.copy()
+    n = len(odd)
+    ids = odd["candidate_id"].astype(str).tolist()
+    odd["candidate_id"] = pd.array([texts[(i // 2) % texts.size] if i % 2 == 0 else c for i, c in enumerate(ids)],
+                                   dtype="str")
+    odd["lab"] = odd["lab"].astype(str).to_numpy(dtype=object)  # an object column, not str
+    odd["family_id"] = pd.array([f"F,{i}" if i % 3 == 0 else f"F{i}" for i in range(n)], dtype="str")
+    specials = np.array([-np.inf, -0.0, 0.0, 5e-324, 1e16, 9999999999999998.0, 1e-4, 1e-5, 123456789.125, 1 / 3,
+                         2.0**53, 1e22, 1.7976931348623157e308])
+    odd["log10_lr_total"] = specials[rng.integers(0, specials.size, n)]
+    odd["posterior"] = 10.0 ** -rng.uniform(0, 60, n)
+    odd["p_unrelated"] = np.where(rng.random(n) < 0.3, np.nan, rng.random(n))
+    odd["log10_lr_y"] = pd.array([None if i % 2 else float(i) / 7 for i in range(n)], dtype="Float64")
+    odd["n_y_loci_compared"] = pd.array([None if i % 2 else i % 17 for i in range(n)], dtype="Int16")
+    odd["joint_exact"] = pd.array([None if i % 3 == 0 else bool(i % 2) for i in range(n)], dtype="boolean")
+    odd["rank_for_family"] = pd.array([None if i % 4 == 0 else i for i in range(n)], dtype="Int32")
+    odd["joint_group"] = pd.array([None if i % 5 else 40_000 + i for i in range(n)], dtype="Int32")
+    odd_loci = loci.copy()
+    odd_loci["candidate_genotype"] = [("=" if i % 4 == 0 else "") + g + ("," if i % 3 == 0 else "")
+                                      for i, g in enumerate(odd_loci["candidate_genotype"].astype(str))]
+    return odd, odd_loci
+
+
+def _to_csv_reference(df: pd.DataFrame, name: str) -> bytes:
+    """The file as the per-cell rule and pandas' to_csv write it (the writer before issue 12's outputs work)."""
+    cells = pd.DataFrame(_csv_cells_one_by_one(df, name), dtype=object)
+    return cells.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+@pytest.mark.parametrize("chunk_rows", [3, 200_000])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_csv_files_are_the_bytes_of_the_per_cell_rule_written_by_pandas(run, tmp_path, monkeypatch, chunk_rows,
+                                                                            compiled):
+    """Compiled (numba: repr and the rows) or by the csv module, a slice at a time or whole: the
+    bytes of the per-cell rule's cells written by ``DataFrame.to_csv``, quotes and all."""
+    from kinship.report import csv_text, tables as report_tables
+    matches, loci, prov, _ = run
+    odd, odd_loci = _awkward(matches, loci)
+    assert len(odd) >= 28  # every awkward text once at least
+    if compiled and not csv_text.HAVE_NUMBA:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(csv_text, "HAVE_NUMBA", compiled)
+    monkeypatch.setattr(report_tables, "CSV_CHUNK_ROWS", chunk_rows)
+    paths = write_tables(tmp_path, odd, odd_loci, prov)
+    assert paths["matches.csv"].read_bytes() == _to_csv_reference(odd, TABLE_SCHEMAS["matches"])
+    assert paths["pair_loci.csv"].read_bytes() == _to_csv_reference(odd_loci, TABLE_SCHEMAS["pair_loci"])
+    text = paths["matches.csv"].read_text(encoding="utf-8")
+    assert '"C,1"' in text and '"C""2"""' in text and "'=C5" in text and '"F,0"' in text
+    assert paths["matches.csv"].read_bytes() != _to_csv_reference(matches, TABLE_SCHEMAS["matches"])
+
+
+def test_parquet_columns_are_stored_as_the_numpy_path_stores_them(run, tmp_path):
+    """str columns (one chunk or many), object text, nullable boolean, Int and Float columns:
+    the same Arrow arrays, in one chunk each, as through NumPy, so the same Parquet bytes."""
+    import pyarrow as pa
+    from kinship.report.tables import _arrow_table
+    matches, loci, prov, _ = run
+    odd, _ = _awkward(matches, loci)
+    chunked = pd.concat([odd.iloc[:5], odd.iloc[5:]], ignore_index=True)  # str columns of 2 chunks
+    assert chunked["candidate_id"].array._pa_array.num_chunks == 2
+    schema = arrow_schema(TABLE_SCHEMAS["matches"])
+    for frame in (odd, chunked):
+        numpy_path = pa.Table.from_arrays(
+            [pa.array((frame[f.name].astype(object) if f.type == pa.string() else frame[f.name]).to_numpy(),
+                      type=f.type, from_pandas=True) for f in schema], schema=schema)
+        table = _arrow_table(frame, TABLE_SCHEMAS["matches"], prov)
+        assert all(column.num_chunks == 1 for column in table.columns)
+        assert table.equals(numpy_path.replace_schema_metadata(table.schema.metadata))
+        pq.write_table(table, tmp_path / "new.parquet", compression="zstd")
+        pq.write_table(numpy_path.replace_schema_metadata(table.schema.metadata), tmp_path / "old.parquet",
+                       compression="zstd")
+        assert (tmp_path / "new.parquet").read_bytes() == (tmp_path / "old.parquet").read_bytes()
+
+
+def test_a_failed_parquet_write_is_raised_after_the_csv_thread_stops(run, tmp_path, monkeypatch):
+    from kinship.report import tables as report_tables
+    matches, loci, prov, _ = run
+
+    def full_disk(table, path, **kw):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report_tables.pq, "write_table", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        write_tables(tmp_path, matches, loci, prov)
+    assert (tmp_path / "matches.csv").stat().st_size > 0  # the CSV files were written meanwhile
+
+
+def test_each_familys_best_candidates_in_the_order_of_its_best_pair(run):
+    """The table "best candidates per family": the first ``max_rows`` families by their best
+    pair's LR (then lab, family), each with its pairs ranked 1 to 3 in rank order."""
+    matches, loci, prov, _ = run
+    top = matches[matches["rank_for_family"].le(3).fillna(False)]
+    best = top[top["rank_for_family"] == 1].set_index(["lab", "family_id"])["log10_lr"]
+    families = sorted(best.index, key=lambda k: (-best[k], k))
+    for max_rows in (1, 2, 1000):
+        html = render_html(matches, loci, prov, max_rows=max_rows)
+        section = html[html.index('<table class="matches family-group">'):]
+        section = section[:section.index("</table>")]
+        shown = [f"{lab}/{family_id}" for lab, family_id in families[:max_rows]]
+        found = [cell.split("<br>")[0] for cell in section.split('rowspan="')[1:]]
+        assert [f.split('">', 1)[1] for f in found] == shown
+        for lab, family_id in families[:max_rows]:
+            ranks = top[(top["lab"] == lab) & (top["family_id"] == family_id)]["rank_for_family"].tolist()
+            assert f'rowspan="{len(ranks)}">{lab}/{family_id}<br>' in section
