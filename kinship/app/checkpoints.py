@@ -89,7 +89,10 @@ def load(folder: str | Path, fingerprint: str, index: int) -> ShardResult | None
 def save(folder: str | Path, fingerprint: str, index: int, result: ShardResult) -> Path:
     """Write shard ``index``'s result whole (temporary file, then rename) and owner-only."""
     path = _path(folder, fingerprint, index)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.is_dir()]
+    for folder in reversed(missing):  # each folder made here owner-only (the output folder too, as
+        folder.mkdir(exist_ok=True, mode=0o700)  # kinship.report makes it), an existing one left as it is
+        os.chmod(folder, 0o700)
     arrays = {f"{side}.{field}": getattr(getattr(result, side), field) for side in _SIDES for field in _FIELDS}
     arrays.update({f"{side}.{field}": getattr(getattr(result, side), field) for side in _SIDES for field in _COUNTS
                    if getattr(result, side).has_counts})
