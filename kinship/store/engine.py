@@ -26,11 +26,11 @@ from pandas.api.types import union_categoricals
 from sqlalchemy.engine import Connection
 
 from kinship.errors import StoreError
-from kinship.store.dberrors import scrub_error
+from kinship.store.dberrors import describe_db_error, scrub_error
 from kinship.store.files import prepare_sqlite_file
 from kinship.store.tables import STORE_SCHEMA_VERSION, metadata, store_meta
 
-__all__ = ["StoreBase", "alembic_config"]
+__all__ = ["StoreBase", "alembic_config", "insert_tuples"]
 
 #: Key of the PostgreSQL advisory lock taken by :meth:`StoreBase.write_transaction`.
 _PG_LOCK_KEY = 0x52454E49  # "RENI"
@@ -496,3 +496,59 @@ def chunks(items: list, size: int = 500):
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
+
+
+def insert_tuples(conn: Connection, table: sa.Table, columns: list[str], rows, *, chunk_rows: int | None = None) -> None:
+    """Insert rows of plain values into ``table`` past SQLAlchemy's per-row work, in the caller's transaction.
+
+    On SQLite, one prepared ``INSERT`` run by the driver's ``executemany``, ``chunk_rows`` rows
+    per call; on PostgreSQL, one ``COPY ... FROM STDIN`` through psycopg's ``cursor.copy`` (the
+    fastest bulk path). The values are bound as they are, as SQLAlchemy would bind them for these
+    columns (``str``, ``float``, ``int``, ``bool``, ``None``; no type processing, no defaults
+    filled). A driver error is raised as SQLAlchemy's (``IntegrityError`` for a constraint), as
+    ``conn.execute`` would, and scrubbed of the rows' values as the engine's hook scrubs every
+    other (:func:`kinship.store.dberrors.describe_db_error`: no id or genotype reaches a log).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open (write) transaction on a SQLite or PostgreSQL (psycopg 3) store.
+    table : sqlalchemy.Table
+        The target table (its name resolved on the connection's search path).
+    columns : list of str
+        The columns each row gives, in order.
+    rows : iterable of tuple
+        One tuple per row, values in the order of ``columns`` (a list when ``chunk_rows`` is given).
+    chunk_rows : int, optional
+        SQLite: most rows per ``executemany`` call (default: all at once).
+
+    Raises
+    ------
+    sqlalchemy.exc.DBAPIError
+        The subclass SQLAlchemy raises for the driver's error, e.g. ``IntegrityError`` for a
+        repeated key; its message names the table and constraint, never a value.
+    """
+    prep = conn.dialect.identifier_preparer
+    target = f"{prep.format_table(table)} ({', '.join(prep.quote(c) for c in columns)})"
+    dbapi = conn.connection.driver_connection
+    statement = f"COPY {target} FROM STDIN" if conn.dialect.name == "postgresql" else (
+        f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})")
+    try:
+        if conn.dialect.name == "postgresql":
+            with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor = dbapi.cursor()
+            try:
+                for chunk in (chunks(rows, chunk_rows) if chunk_rows else [rows]):
+                    cursor.executemany(statement, chunk)
+            finally:
+                cursor.close()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        safe = describe_db_error(exc, statement)  # as the engine's scrub_error hook does
+        exc.args = (safe,)
+        wrapped = sa.exc.DBAPIError.instance(statement, None, exc, conn.dialect.loaded_dbapi.Error,
+                                             hide_parameters=True, dialect=conn.dialect)
+        wrapped.args = (safe,)
+        raise wrapped from None

@@ -18,8 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kinship.genetics.alleles import UNKNOWN_ALLELE
-from kinship.store.dberrors import describe_db_error
-from kinship.store.engine import LOOKUP_CHUNK, StoreBase, chunks
+from kinship.store.engine import LOOKUP_CHUNK, StoreBase, chunks, insert_tuples
 from kinship.store.tables import (
     batch_retractions,
     families,
@@ -492,7 +491,8 @@ def _bulk_insert(conn: Connection, table: sa.Table, rows: Iterable[dict], file_i
     ``cursor.copy`` (the fastest bulk path, in the caller's transaction). A driver error is
     raised as SQLAlchemy's (``IntegrityError`` for a constraint), as ``conn.execute`` would,
     and scrubbed of the rows' values as the engine's hook scrubs every other
-    (:func:`kinship.store.dberrors.describe_db_error`: no genotype reaches a log).
+    (:func:`kinship.store.dberrors.describe_db_error`: no genotype reaches a log). The
+    statements are :func:`kinship.store.engine.insert_tuples`'.
 
     Parameters
     ----------
@@ -513,27 +513,4 @@ def _bulk_insert(conn: Connection, table: sa.Table, rows: Iterable[dict], file_i
         columns.append("file_id")
     get = [c for c in columns if c != "file_id"]
     values = [tuple(r[c] for c in get) + ((file_id,) if file_id is not None else ()) for r in rows]
-    prep = conn.dialect.identifier_preparer
-    target = f"{prep.format_table(table)} ({', '.join(prep.quote(c) for c in columns)})"
-    dbapi = conn.connection.driver_connection
-    statement = f"COPY {target} FROM STDIN" if conn.dialect.name == "postgresql" else (
-        f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})")
-    try:
-        if conn.dialect.name == "postgresql":
-            with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
-                for value in values:
-                    copy.write_row(value)
-        else:
-            cursor = dbapi.cursor()
-            try:
-                for chunk in chunks(values, INSERT_CHUNK):
-                    cursor.executemany(statement, chunk)
-            finally:
-                cursor.close()
-    except conn.dialect.loaded_dbapi.Error as exc:
-        safe = describe_db_error(exc, statement)  # as the engine's scrub_error hook does
-        exc.args = (safe,)
-        wrapped = sa.exc.DBAPIError.instance(statement, None, exc, conn.dialect.loaded_dbapi.Error,
-                                             hide_parameters=True, dialect=conn.dialect)
-        wrapped.args = (safe,)
-        raise wrapped from None
+    insert_tuples(conn, table, columns, values, chunk_rows=INSERT_CHUNK)

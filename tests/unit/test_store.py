@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -328,6 +329,90 @@ def test_run_inputs_are_validated_and_atomic_with_the_run(store):
     short.loc[0, "sha256"] = "xyz"
     with pytest.raises(StoreError, match=r"invalid sha256 'xyz'"):
         store.record_run_inputs("run-y", short)
+
+
+
+def _mixed_frame(n: int) -> pd.DataFrame:
+    """``n`` pairs in candidate order (as collect_matches gives them), not in the key's order, with
+    every kind of column the store takes: numpy, masked (Int16/Int32/boolean/Float64 with <NA>),
+    Arrow text, and object columns of Python values (cast value by value)."""
+    rng = np.random.default_rng(7)
+    families = [f"F-{k:04d}" for k in rng.permutation(n)]
+    frame = pd.DataFrame({
+        "candidate_id": [f"C-{k // 4:03d}" for k in range(n)],
+        "lab": [("OUS", "BER", "ÅLE")[k % 3] for k in range(n)],
+        "family_id": families,
+        "family_kind": pd.Series([None if k % 5 == 0 else "couple" for k in range(n)], dtype=object),
+        "log10_lr": np.where(np.arange(n) % 7 == 0, -np.inf, rng.normal(size=n) / 3.0),
+        "n_loci_compared": pd.Series([int(v) for v in rng.integers(10, 24, n)], dtype=object),
+        "n_inconsistent": rng.integers(0, 3, n).astype(np.int16),
+        "rank_for_candidate": pd.array([k % 4 + 1 if k % 3 else None for k in range(n)], dtype="Int32"),
+        "rank_for_family": pd.array([None if k % 2 else 1 for k in range(n)], dtype="Int32"),
+        "posterior": np.where(np.arange(n) % 6 == 0, np.nan, rng.random(n)),
+        "conclusion": pd.Categorical([("support", "inconclusive", "excluded")[k % 3] for k in range(n)]),
+        "flagged": rng.random(n) < 0.5,
+        "log10_lr_y": pd.array([None if k % 2 else 1.0 / (k + 3) for k in range(n)], dtype="Float64"),
+        "n_y_loci_compared": pd.array([None if k % 2 else 23 for k in range(n)], dtype="Int16"),
+        "y_steps": pd.Series([None if k % 2 else float(k % 5) for k in range(n)], dtype="float64"),
+        "posterior_lower": np.full(n, 5e-324),
+        "joint_group": pd.array([None if k % 4 else k for k in range(n)], dtype="Int32"),
+        "joint_exact": pd.array([None if k % 4 else bool(k % 8) for k in range(n)], dtype="boolean"),
+        "conflict": pd.Series([bool(k % 3) for k in range(n)], dtype=object),
+    })
+    frame["lab"] = frame["lab"].astype("str")
+    return frame
+
+
+def test_a_run_lands_in_key_order_with_the_values_each_cast_gives(store, monkeypatch):
+    """Every stored value is the frame's value as its column's type casts it (``None`` for a null),
+    whatever the column's dtype, across chunks; the rows land in the primary key's order."""
+    from kinship.store import match_runs
+
+    monkeypatch.setattr(match_runs, "_ROW_CHUNK", 7)  # chunks end mid-frame
+    frame = _mixed_frame(40)
+    store.save_match_run(_provenance("run-m", "2026-03-01T12:05:00+00:00"), frame)
+    sqlite = store.engine.dialect.name == "sqlite"
+    casts = {**{c: str for c in ("lab", "family_id", "candidate_id", "conclusion", "family_kind")},
+             **{c: float for c in ("log10_lr", "posterior", "log10_lr_y", "posterior_lower")},
+             **{c: int for c in ("n_loci_compared", "n_inconsistent", "rank_for_candidate", "rank_for_family",
+                                 "n_y_loci_compared", "y_steps", "joint_group")},
+             "flag": bool, "joint_exact": bool, "conflict": bool}
+    source = frame.rename(columns={"flagged": "flag"})
+    expected = {}
+    for k in range(len(frame)):
+        key = (source["lab"][k], source["family_id"][k], source["candidate_id"][k])
+        row = []
+        for column, cast in casts.items():
+            value = source[column].astype(object)[k]
+            value = None if source[column].isna()[k] else cast(value)
+            row.append(int(value) if sqlite and isinstance(value, bool) else value)  # SQLite keeps 0/1
+        expected[key] = tuple(row)
+    absent = [c for c in MATCH_V3_COLUMNS if c not in casts]  # not in the frame: NULL
+    with store.engine.connect() as c:
+        names = ", ".join([*casts, *absent])
+        got = c.execute(sa.text(f"select {names} from matches where run_id = 'run-m' "
+                                "order by lab, family_id, candidate_id")).all()
+        if sqlite:  # a null is NULL (bound as NaN, which SQLite stores as NULL), not a REAL
+            types = c.execute(sa.text(f"select {', '.join(f'typeof({n})' for n in [*casts, *absent])} "
+                                      "from matches order by lab, family_id, candidate_id")).all()
+            landed = c.execute(sa.text("select lab, family_id, candidate_id from matches order by rowid")).all()
+    want = [expected[key] for key in sorted(expected)]
+    assert [repr(tuple(r[:len(casts)])) for r in got] == [repr(r) for r in want]  # floats bit for bit, 1 vs True
+    assert all(v is None for r in got for v in r[len(casts):])
+    if sqlite:
+        assert [[t for t, v in zip(ts, r) if v is None] for ts, r in zip(types, got)] == \
+            [["null"] * sum(v is None for v in r) for r in got]
+        assert [tuple(r) for r in landed] == sorted(expected)  # the key's order, not the frame's
+    assert store.load_matches("run-m")["family_kind"].tolist().count("") == 8
+
+
+def test_a_repeated_pair_is_refused_without_its_ids_and_nothing_of_the_run_lands(store):
+    frame = _mixed_frame(12)
+    frame = pd.concat([frame, frame.iloc[[5]]], ignore_index=True)
+    with pytest.raises(StoreError, match=r"pair is repeated or already stored") as refused:
+        store.save_match_run(_provenance("run-d", "2026-03-01T12:05:00+00:00"), frame)
+    assert frame["family_id"][5] not in str(refused.value) and "values not shown" in str(refused.value)
+    assert store.list_match_runs().empty
 
 
 # -- Alembic migrations ------------------------------------------------------------------------
