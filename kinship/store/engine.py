@@ -56,6 +56,31 @@ LOAD_CHUNK_ROWS = 500_000
 #: False: through SQLAlchemy's rows, as PostgreSQL and in-memory stores are read (the same frame, tested).
 ARROW_SQLITE_READS = True
 
+#: The child process of :meth:`StoreBase._adbc_batches`: argv the file's URI (read-only) and the
+#: busy timeout in ms, stdin the query; stdout its rows as an Arrow IPC stream.
+_ADBC_CHILD = """
+import sys
+import adbc_driver_sqlite.dbapi as adbc
+import pyarrow as pa
+uri, busy = sys.argv[1], int(sys.argv[2])
+sql = sys.stdin.read()
+try:
+    with adbc.connect(uri) as conn:
+        cursor = conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {busy}")
+        cursor.fetchall()
+        cursor.execute(sql)
+        reader = cursor.fetch_record_batch()
+        with pa.ipc.new_stream(sys.stdout.buffer, reader.schema) as out:
+            for batch in reader:
+                out.write_batch(batch)
+        cursor.close()
+except Exception as e:  # one line, without the query (it may hold literal values)
+    lines = [line for line in str(e).splitlines() if line.strip() and not line.startswith("query:")]
+    sys.stderr.write(type(e).__name__ + ": " + (lines[0] if lines else "") + "\\n")
+    sys.exit(1)
+"""
+
 
 def _is_url(target: str) -> bool:
     return "://" in target
@@ -321,19 +346,39 @@ class StoreBase:
 
     def _adbc_batches(self, sql: str):
         """The record batches of ``sql`` on a read-only ADBC connection to the store's file, which
-        waits for a writer's lock as the SQLAlchemy connections do (``busy_timeout``)."""
-        import adbc_driver_sqlite.dbapi as adbc
+        waits for a writer's lock as the SQLAlchemy connections do (``busy_timeout``).
+
+        The ADBC driver links its own copy of SQLite. Two copies of SQLite in one process must not
+        open the same file: POSIX locks belong to the process, so the one copy closing its file
+        would drop the locks the other holds (SQLite, "How To Corrupt An SQLite Database File",
+        2.2.1). So the ADBC connection lives in a child process (:data:`_ADBC_CHILD`), which opens
+        nothing else, and sends the batches back as an Arrow IPC stream on a pipe (no file; the
+        query goes on its standard input, not its command line)."""
+        import subprocess
+        import sys
+
+        import pyarrow as pa
 
         uri = Path(self.url.database).resolve().as_uri() + "?mode=ro"
-        with adbc.connect(uri) as conn:
-            cursor = conn.cursor()
+        child = subprocess.Popen([sys.executable, "-c", _ADBC_CHILD, uri, str(int(SQLITE_BUSY_TIMEOUT_MS))],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            child.stdin.write(sql.encode())
+            child.stdin.close()
             try:
-                cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_MS)}")
-                cursor.fetchall()
-                cursor.execute(sql)
-                yield from cursor.fetch_record_batch()
-            finally:
-                cursor.close()
+                reader = pa.ipc.open_stream(child.stdout)
+                yield from reader
+            except pa.ArrowInvalid:  # the child stopped before it sent a stream: its error below
+                pass
+            child.stdout.close()
+            error = child.stderr.read().decode(errors="replace").strip().splitlines()
+            if child.wait() != 0:
+                raise sa.exc.OperationalError("(an ADBC read of the store)", None,
+                                              Exception(error[-1] if error else f"exit status {child.returncode}"))
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
 
     def _sqlite_arrow_typed_frame(self, query, dtypes: Mapping[str, str]) -> pd.DataFrame:
         """A query's rows through ADBC (:meth:`_sqlite_arrow_category_frame`), each column in its

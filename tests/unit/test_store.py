@@ -524,3 +524,39 @@ def test_sqlite_genotypes_read_through_arrow_equal_the_sqlalchemy_rows(tmp_path,
     for column in fast.columns:  # sorted categories, each distinct value once
         assert list(fast[column].cat.categories) == sorted(set(plain[column].astype(str)))
     assert list(empty.columns) == list(plain_empty.columns) and len(empty) == len(plain_empty) == 0
+
+
+def test_arrow_reads_open_the_file_in_a_child_process_only(tmp_path, monkeypatch):
+    """The ADBC driver links its own SQLite: were it to open the store in this process, closing
+    it would drop the locks this process's sqlite3 connections hold on the same file. The read
+    runs in a child; in this process the driver is never used, and a child's error comes back
+    as an OperationalError."""
+    import subprocess
+
+    import adbc_driver_sqlite.dbapi as adbc
+    import sqlalchemy as sa
+
+    from kinship.store import engine
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the ADBC driver opened the store in the calling process")
+
+    monkeypatch.setattr(adbc, "connect", refuse)
+    children = []
+    real_popen = subprocess.Popen
+
+    def spy(args, *a, **kw):
+        children.append(args)
+        return real_popen(args, *a, **kw)
+
+    monkeypatch.setattr(subprocess, "Popen", spy)
+    path = tmp_path / "reunite.db"
+    with Store(path) as store:
+        register_test_labs(store)
+        ingest_batch(store, DATA / "ref3.txt", DATA / "ref3_manifest.csv", lab="OUS", kit="ESX17")
+        fast = store.load_genotypes()
+        assert any(list(c[1:3]) == ["-c", engine._ADBC_CHILD] for c in children)
+        monkeypatch.setattr(engine, "ARROW_SQLITE_READS", False)
+        pd.testing.assert_frame_equal(fast, store.load_genotypes(), check_exact=True)
+        with pytest.raises(sa.exc.OperationalError, match="no such table: no_such_table"):
+            list(store._adbc_batches("SELECT * FROM no_such_table"))
