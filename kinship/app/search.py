@@ -19,10 +19,13 @@ What a search cannot give is the other side's ranking: ``rank_for_family`` of a 
 (``rank_for_candidate`` of a family search) needs every other child scored against each family,
 so it is null, and so are the posteriors after database size and the joint assignment, which
 are sums over the whole run's kept pairs (the last run's report has them).
+
 """
 
 from __future__ import annotations
 
+import mmap
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,7 +125,8 @@ class SearchIndex:
     A search compiles every family (:func:`search_pairs`); a long-running process (the
     workbench, a service) that answers many searches on the same store keeps the tables
     instead, in the shards a full run cuts, and a search is then one row per locus of each
-    family's tables, summed (:func:`_candidate_pairs`).
+    family's tables, summed (:func:`_candidate_pairs`; from the cache's mapped entries only
+    those rows are read from disk).
     Memory: 8 bytes per table row and family (:attr:`nbytes`; measured 0.25 GB for 10^4 national-style
     families at the 20 CODIS loci, the linked pairs' joint tables included: ``benchmarks/bench_search.py``). The index is of one :class:`EncodedRun`: a store
     that changes needs a new one.
@@ -181,16 +185,31 @@ def _candidate_pairs(shards, candidate: int, *, k: int, threshold: float) -> Sha
     so its scores are that row's entries summed over the units, in unit order from 0.0: the sum
     :func:`~kinship.matching.reference.score_all_pairs` and the kernel's exact rescoring make,
     bit for bit (:func:`kinship.matching.streaming.score_shard`), without blocking or
-    quantising a shard for one candidate; from memory-mapped tables only those rows are read.
-    Kept: the best ``k`` (descending score, then ascending family index, as
+    quantising a shard for one candidate. From memory-mapped tables (a table cache's entries)
+    only those rows' pages are read (:func:`_prefetch_rows`): ``8 * n_families`` bytes per unit,
+    plus at most a page at each end of a row, whatever the kernel's read-ahead; a sequence of
+    shards (a :class:`SearchIndex`) has every row asked for before the first is summed, so the
+    reads run together. Kept: the best ``k`` (descending score, then ascending family index, as
     :func:`~kinship.matching.streaming.best_k`) and every family at or above ``threshold``.
     """
-    scores, families_all = [], []
-    for families, tables, genotypes in shards:
+    def rows_of(tables, genotypes):
         g = genotypes[candidate]
+        return [int(table_row(g[u], T.shape[0])) for u, T in enumerate(tables.log10_lr)]
+
+    if isinstance(shards, Sequence):  # all held: every row asked for first, then summed
+        wanted = [rows_of(tables, genotypes) for _, tables, genotypes in shards]
+        for (_, tables, _), rows in zip(shards, wanted):
+            _prefetch_rows(tables.log10_lr, rows)
+    scores, families_all = [], []
+    for i, (families, tables, genotypes) in enumerate(shards):
+        if isinstance(shards, Sequence):
+            rows = wanted[i]
+        else:
+            rows = rows_of(tables, genotypes)
+            _prefetch_rows(tables.log10_lr, rows)
         s = np.zeros(tables.n_families, dtype=np.float64)
-        for u, T in enumerate(tables.log10_lr):
-            s += T[int(table_row(g[u], T.shape[0]))]
+        for T, r in zip(tables.log10_lr, rows):
+            s += T[r]
         scores.append(s)
         families_all.append(np.asarray(families, dtype=np.int64))
     if not scores:
@@ -201,6 +220,54 @@ def _candidate_pairs(shards, candidate: int, *, k: int, threshold: float) -> Sha
     hit = np.flatnonzero(score >= threshold)
     hit = hit[np.argsort(family[hit], kind="stable")]  # by (candidate, family), as a shard's hits
     return ShardResult(best, Entries.empty(), Entries(owner[hit], family[hit], score[hit]))
+
+
+def _mapping(T: np.ndarray) -> tuple[mmap.mmap, int] | None:
+    """The file mapping ``T``'s memory lies in (a :class:`numpy.memmap` or a view of one, as
+    :meth:`~kinship.app.table_cache.TableCache.get` gives) and the offset of ``T``'s first byte
+    in it; None for a table in memory, or where ``madvise`` is not available."""
+    base = T
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if not isinstance(base, mmap.mmap) or not hasattr(base, "madvise") or base.closed:
+        return None
+    start = np.frombuffer(base, dtype=np.uint8).__array_interface__["data"][0]
+    return base, T.__array_interface__["data"][0] - start
+
+
+def _prefetch_rows(tables: Sequence[np.ndarray], rows: Sequence[int]) -> None:
+    """Have the kernel read row ``rows[u]`` of each memory-mapped ``tables[u]`` now, and no
+    other page of their files.
+
+    A page fault on a file mapping reads the pages around it too (the device's read-ahead,
+    ``/sys/block/*/queue/read_ahead_kb``: 8 MB a fault on the national benchmark's machine), so
+    summing one row of each table of a cold cache entry read most of the entry: 1.6 GB of the
+    2.8 GB cache at 10^5 families for the 16 MB of rows a child needs. Here each mapping is
+    marked random access (``MADV_RANDOM``: a fault reads its page only) and each row's pages
+    asked for at once (``MADV_WILLNEED``, which reads that range and no more, without waiting),
+    so the reads of many rows are in flight together and the row sums that follow find their
+    pages in memory. Tables in memory (compiled, not mapped) are left as they are. Only advice:
+    the values read are the file's whatever the kernel does with it.
+
+    Parameters
+    ----------
+    tables : sequence of ndarray, shape (n_rows_u, n_families)
+        C-ordered tables (a shard's ``FamilyTables.log10_lr``).
+    rows : sequence of int
+        The row wanted of each.
+    """
+    random = set()
+    for T, r in zip(tables, rows):
+        found = _mapping(T)
+        if found is None or T.ndim != 2 or T.shape[1] == 0 or T.strides[1] != T.itemsize:
+            continue
+        mm, at = found
+        if id(mm) not in random:
+            mm.madvise(mmap.MADV_RANDOM)
+            random.add(id(mm))
+        first = at + r * T.strides[0]
+        page = first - first % mmap.PAGESIZE
+        mm.madvise(mmap.MADV_WILLNEED, page, first + T.shape[1] * T.itemsize - page)
 
 
 def _family_shards(run: EncodedRun, shard_size: int) -> list[np.ndarray]:
