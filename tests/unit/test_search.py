@@ -177,6 +177,29 @@ def test_a_search_index_gives_the_same_bits_without_compiling(store_like, monkey
         assert sum(compiled) <= 2 * len(got) < len(run.inputs.families) * 2
 
 
+
+def test_a_search_with_an_index_reads_its_pairs_families_only(store_like, monkeypatch):
+    """Past the row sums, a search with an index costs what its pairs do: only the reported
+    families' kinds are read (collect_matches), and the store's male haplotypes are built at the
+    first search, not at each."""
+    from kinship.app.search import SearchIndex
+
+    run, params, genotypes, samples, _ = store_like
+    index = SearchIndex(run, shard_size=params.shard_size)
+    want = {cid: search(run, SearchTarget(candidate_id=cid), params, genotypes=genotypes, samples=samples)
+            for cid in ("U-07", "C-03")}
+    read, built = [], []
+    real_kind, real_male = Family.kind, lineage.male_samples
+    monkeypatch.setattr(Family, "kind", property(lambda f: read.append((f.lab, f.family_id)) or real_kind.fget(f)))
+    monkeypatch.setattr(lineage, "male_samples", lambda *a: built.append(1) or real_male(*a))
+    for cid, expected in want.items():
+        read.clear()
+        got = search(run, SearchTarget(candidate_id=cid), params, genotypes=genotypes, samples=samples, index=index)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        assert set(read) == set(zip(got["lab"], got["family_id"])) and len(read) == len(set(read))
+        assert len(set(read)) < len(run.inputs.families)
+        assert len(built) == 1  # the first search's, kept by the index
+
 # -- what a search reads from the table cache ---------------------------------------------------------
 
 def _resident_pages(path) -> set[int]:
