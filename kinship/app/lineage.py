@@ -3,8 +3,11 @@
 :func:`y_lineage_columns` takes the stored genotypes (all loci), the samples' sex, the run's
 families and its reported pairs, and returns the four Y columns of ``schemas/matches.v3.json``
 (``log10_lr_y``, ``n_y_loci_compared``, ``n_y_mismatches``, ``y_steps``) with the run's
-provenance entry ``y_str``. The math is :mod:`kinship.likelihood.lineage`; how stored genotypes
-become haplotype slots, :mod:`kinship.genetics.ystr`.
+provenance entry ``y_str``. What does not depend on the pairs (every sample's haplotype, who
+is male, the database) is a :class:`MaleHaplotypes`, built at each call, or once by a process
+that answers many searches on one store (:class:`kinship.app.search.SearchIndex`). The math is
+:mod:`kinship.likelihood.lineage`; how stored genotypes become haplotype slots,
+:mod:`kinship.genetics.ystr`.
 
 Who gets a Y comparison (every other pair has the four columns null):
 
@@ -33,6 +36,8 @@ every reference of the family (its own lineage).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -49,7 +54,8 @@ from kinship.likelihood.lineage import (
     paternal_line_meioses,
 )
 
-__all__ = ["Y_COLUMNS", "null_column", "y_evidence", "y_genotypes", "y_lineage_columns", "male_samples", "paternal_line_reference"]
+__all__ = ["Y_COLUMNS", "MaleHaplotypes", "null_column", "y_evidence", "y_genotypes", "y_haplotypes",
+           "y_lineage_columns", "male_samples", "paternal_line_reference"]
 
 #: The Y columns of ``schemas/matches.v3.json`` and their pandas dtypes.
 Y_COLUMNS = {"log10_lr_y": "Float64", "n_y_loci_compared": "Int16", "n_y_mismatches": "Int16", "y_steps": "Int16"}
@@ -146,6 +152,70 @@ def _haplotypes(genotypes: pd.DataFrame, rates: YstrRates) -> tuple[list[str], n
     return ids.tolist(), out.reshape(len(ids), 2 * len(names))
 
 
+@dataclass(frozen=True, eq=False)
+class MaleHaplotypes:
+    """The store-wide part of the Y-STR step: every sample's Y haplotype slots, who is male, and
+    the database of male haplotypes each pair's frequency is counted in.
+
+    It depends on the stored genotypes, the samples' sex, every family of the run (a relationship
+    or pedigree role can make a sample male: :func:`male_samples`) and the rate table (its loci),
+    not on the pairs; :func:`y_lineage_columns` builds it at each call unless given one, so a
+    process answering many searches on one store (:class:`kinship.app.search.SearchIndex`)
+    builds it once. Build it with :meth:`of`.
+
+    Attributes
+    ----------
+    rates : YstrRates
+        The rate table whose loci the slots are of.
+    ids : list of str
+        Sample ids typed at a Y locus of the table, sorted.
+    codes : ndarray of int32, shape (len(ids), 2 * n_loci)
+        Their haplotype slot codes (:func:`kinship.genetics.ystr.pair_codes`).
+    row_of : dict of str to int
+        Each id's row of ``codes``.
+    n_y_typed : dict of str to int
+        Y loci typed per sample of ``ids``.
+    male : set of str
+        Male sample ids (:func:`male_samples`).
+    declared_male : set of str
+        Sample ids of ``samples.sex`` male (a candidate is compared only when declared male).
+    db_rows : ndarray of int64
+        Rows of ``codes`` of the male samples, ascending: the database.
+    db_index : dict of int to int
+        Each of ``db_rows``' position in the database.
+    database : ndarray of int32, shape (len(db_rows), 2 * n_loci)
+        The male haplotypes' slot codes (``codes[db_rows]``).
+    """
+
+    rates: YstrRates
+    ids: list
+    codes: np.ndarray
+    row_of: dict
+    n_y_typed: dict
+    male: set
+    declared_male: set
+    db_rows: np.ndarray
+    db_index: dict
+    database: np.ndarray
+
+    @classmethod
+    def of(cls, genotypes: pd.DataFrame, sex: pd.DataFrame, families, rates: YstrRates | None = None
+           ) -> "MaleHaplotypes":
+        """The haplotypes of ``genotypes`` (all loci: columns ``sample_id, locus, allele_1,
+        allele_2``), ``sex`` (columns ``sample_id, sex``) and every family of the run
+        (``inputs.families``), at the loci of ``rates`` (the bundled table by default)."""
+        rates = rates or default_ystr_rates()
+        n_loci = len(rates.loci)
+        ids, codes = _haplotypes(genotypes, rates)
+        row_of = {s: i for i, s in enumerate(ids)}
+        typed_loci = (codes.reshape(len(ids), n_loci, 2)[:, :, 0] != UNTYPED).sum(axis=1)
+        male = male_samples(sex, families)
+        db_rows = np.array(sorted(row_of[s] for s in male if s in row_of), dtype=np.int64)
+        return cls(rates=rates, ids=ids, codes=codes, row_of=row_of, n_y_typed=dict(zip(ids, typed_loci.tolist())),
+                   male=male, declared_male=set(sex.loc[sex["sex"] == "male", "sample_id"].tolist()),
+                   db_rows=db_rows, db_index={int(r): i for i, r in enumerate(db_rows)}, database=codes[db_rows])
+
+
 def y_lineage_columns(
     genotypes: pd.DataFrame,
     sex: pd.DataFrame,
@@ -155,6 +225,7 @@ def y_lineage_columns(
     rates: YstrRates | None = None,
     confidence: float = 0.95,
     step_ratio: float = DEFAULT_STEP_RATIO,
+    haplotypes: MaleHaplotypes | None = None,
 ) -> tuple[pd.DataFrame, dict, np.ndarray]:
     """The Y columns of a run's reported pairs, and the run's ``y_str`` provenance entry.
 
@@ -176,6 +247,11 @@ def y_lineage_columns(
     step_ratio : float
         Ratio of an (s+1)-step to an s-step mutation (:func:`kinship.likelihood.lineage.stepwise_distribution`;
         0: single-step, where a difference of more steps than meioses reads ``-inf``).
+    haplotypes : MaleHaplotypes, optional
+        The store-wide haplotypes (:meth:`MaleHaplotypes.of` of these ``genotypes``, ``sex``,
+        the whole run's families and ``rates``, whose rate table is then used); built here
+        when not given. With them, ``inputs`` need hold only the families of ``matches`` (and
+        every candidate): nothing else is read from it.
 
     Returns
     -------
@@ -199,17 +275,14 @@ def y_lineage_columns(
     loci compared (typed in both, same copy pattern, whole-repeat differences), ``n_y_mismatches``
     those that differ, ``y_steps`` the repeat steps summed over them.
     """
-    rates = rates or default_ystr_rates()
+    if haplotypes is None:
+        haplotypes = MaleHaplotypes.of(genotypes, sex, inputs.families, rates)
+    rates = haplotypes.rates
     n_loci = len(rates.loci)
-    ids, codes = _haplotypes(genotypes, rates)
-    row_of = {s: i for i, s in enumerate(ids)}
-    typed_loci = (codes.reshape(len(ids), n_loci, 2)[:, :, 0] != UNTYPED).sum(axis=1)
-    n_y_typed = dict(zip(ids, typed_loci.tolist()))
-    male = male_samples(sex, inputs.families)
-    declared_male = set(sex.loc[sex["sex"] == "male", "sample_id"].tolist())
-    db_rows = np.array(sorted(row_of[s] for s in male if s in row_of), dtype=np.int64)
-    db_index = {int(r): i for i, r in enumerate(db_rows)}
-    database = codes[db_rows]
+    row_of, n_y_typed, male, declared_male = (haplotypes.row_of, haplotypes.n_y_typed, haplotypes.male,
+                                              haplotypes.declared_male)
+    db_rows, db_index, database = haplotypes.db_rows, haplotypes.db_index, haplotypes.database
+    codes = haplotypes.codes
 
     by_key = {(f.lab, f.family_id): f for f in inputs.families}
     ref_of: dict = {}  # each family's paternal-line reference, found when a pair needs it
@@ -311,7 +384,8 @@ def y_genotypes(genotypes: pd.DataFrame, params) -> pd.DataFrame:
     return genotypes[genotypes["locus"].isin(rates.names)].reset_index(drop=True)
 
 
-def y_evidence(genotypes: pd.DataFrame, samples: pd.DataFrame, inputs, matches: pd.DataFrame, params) -> tuple[pd.DataFrame, dict, np.ndarray]:
+def y_evidence(genotypes: pd.DataFrame, samples: pd.DataFrame, inputs, matches: pd.DataFrame, params, *,
+               haplotypes: MaleHaplotypes | None = None) -> tuple[pd.DataFrame, dict, np.ndarray]:
     """The match run's Y-STR step: ``matches`` with the Y columns filled, the provenance entry
     ``y_str``, and each candidate's largest possible log10 Y-STR LR (``y_max``).
 
@@ -327,6 +401,9 @@ def y_evidence(genotypes: pd.DataFrame, samples: pd.DataFrame, inputs, matches: 
         The run's reported pairs (:func:`kinship.app.match_run.collect_matches`).
     params : kinship.app.parameters.YstrParameters
         ``use`` false: the columns stay null and ``y_max`` is 0.
+    haplotypes : MaleHaplotypes, optional
+        The store-wide haplotypes, built before with ``params``' rate table (:func:`y_haplotypes`):
+        :func:`y_lineage_columns`'s ``haplotypes``.
 
     Returns
     -------
@@ -341,10 +418,20 @@ def y_evidence(genotypes: pd.DataFrame, samples: pd.DataFrame, inputs, matches: 
         for column, dtype in Y_COLUMNS.items():
             out[column] = null_column(len(out), dtype)
         return out, {"used": False}, np.zeros(len(inputs.candidate_ids))
-    rates = read_ystr_rates(params.rates_file) if params.rates_file else None
+    rates = None if haplotypes is not None or not params.rates_file else read_ystr_rates(params.rates_file)
     columns, provenance, y_max = y_lineage_columns(
         genotypes, samples[["sample_id", "sex"]], inputs, matches, rates=rates,
-        confidence=params.confidence, step_ratio=params.step_ratio)
+        confidence=params.confidence, step_ratio=params.step_ratio, haplotypes=haplotypes)
     for column in Y_COLUMNS:
         out[column] = columns[column]
     return out, {"used": True, **provenance}, y_max
+
+
+def y_haplotypes(genotypes: pd.DataFrame, samples: pd.DataFrame, families, params) -> MaleHaplotypes | None:
+    """The store-wide haplotypes :func:`y_evidence` uses with ``params``
+    (:class:`~kinship.app.parameters.YstrParameters`): :meth:`MaleHaplotypes.of` with its rate
+    table, or None when ``params.use`` is false (no Y-STR step)."""
+    if not params.use:
+        return None
+    rates = read_ystr_rates(params.rates_file) if params.rates_file else None
+    return MaleHaplotypes.of(genotypes, samples[["sample_id", "sex"]], families, rates)

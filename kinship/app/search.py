@@ -19,11 +19,24 @@ What a search cannot give is the other side's ranking: ``rank_for_family`` of a 
 (``rank_for_candidate`` of a family search) needs every other child scored against each family,
 so it is null, and so are the posteriors after database size and the joint assignment, which
 are sums over the whole run's kept pairs (the last run's report has them).
+
+What a child search costs, with the tables held (:class:`SearchIndex`) or read from the table
+cache (:mod:`kinship.app.table_cache`): one row of each unit's table per shard, ``8 *
+n_families`` bytes a unit (~160 MB at 10^6 families and 20 units), read from disk when not in
+memory and nothing else of the entries (:func:`_prefetch_rows`: a page fault's read-ahead read
+most of every entry before); then the reported pairs only, in the part of the run that holds
+their families (:func:`_pairs_part`: their counts and calibration compiled, their Y-STR
+evidence against the store's male haplotypes, built once per index). Measured at 10^5
+families with the page cache dropped (``benchmarks/bench_search.py --drop-caches``): 18 MB
+read and 0.3 s a search (1.75 GB and 2.1-2.4 s before), 0.07 s warm (0.6 s). The first read of
+an entry in a process still hashes it whole (its checksum, :mod:`kinship.app.table_cache`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import mmap
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -122,7 +135,10 @@ class SearchIndex:
     A search compiles every family (:func:`search_pairs`); a long-running process (the
     workbench, a service) that answers many searches on the same store keeps the tables
     instead, in the shards a full run cuts, and a search is then one row per locus of each
-    family's tables, summed (:func:`_candidate_pairs`).
+    family's tables, summed (:func:`_candidate_pairs`; from the cache's mapped entries only
+    those rows are read from disk), and the reported pairs' counts, Y-STR evidence and
+    calibration (the store's male haplotypes built at the first search and kept:
+    :meth:`haplotypes`).
     Memory: 8 bytes per table row and family (:attr:`nbytes`; measured 0.25 GB for 10^4 national-style
     families at the 20 CODIS loci, the linked pairs' joint tables included: ``benchmarks/bench_search.py``). The index is of one :class:`EncodedRun`: a store
     that changes needs a new one.
@@ -147,6 +163,20 @@ class SearchIndex:
                  digests: np.ndarray | None = None):
         self.run = run
         self.shards = list(_shard_tables(run, shard_size, cache, digests))
+        self._haplotypes: dict = {}
+
+    def haplotypes(self, genotypes: pd.DataFrame, samples: pd.DataFrame, params) -> lineage.MaleHaplotypes | None:
+        """The store's male Y haplotypes (:func:`kinship.app.lineage.y_haplotypes` of
+        ``genotypes``, ``samples``, every family of the run and ``params``, a
+        :class:`~kinship.app.parameters.YstrParameters`), built at the first search that asks
+        and kept for the next ones given the same frames (the same objects: the index is of one
+        store) and the same rate table."""
+        key = (id(genotypes), id(samples), params.use, params.rates_file)
+        held = self._haplotypes.get(key)
+        if held is None or held[0] is not genotypes or held[1] is not samples:
+            held = (genotypes, samples, lineage.y_haplotypes(genotypes, samples, self.run.inputs.families, params))
+            self._haplotypes = {key: held}  # one store's frames at a time
+        return held[2]
 
     @property
     def nbytes(self) -> int:
@@ -181,16 +211,31 @@ def _candidate_pairs(shards, candidate: int, *, k: int, threshold: float) -> Sha
     so its scores are that row's entries summed over the units, in unit order from 0.0: the sum
     :func:`~kinship.matching.reference.score_all_pairs` and the kernel's exact rescoring make,
     bit for bit (:func:`kinship.matching.streaming.score_shard`), without blocking or
-    quantising a shard for one candidate; from memory-mapped tables only those rows are read.
-    Kept: the best ``k`` (descending score, then ascending family index, as
+    quantising a shard for one candidate. From memory-mapped tables (a table cache's entries)
+    only those rows' pages are read (:func:`_prefetch_rows`): ``8 * n_families`` bytes per unit,
+    plus at most a page at each end of a row, whatever the kernel's read-ahead; a sequence of
+    shards (a :class:`SearchIndex`) has every row asked for before the first is summed, so the
+    reads run together. Kept: the best ``k`` (descending score, then ascending family index, as
     :func:`~kinship.matching.streaming.best_k`) and every family at or above ``threshold``.
     """
-    scores, families_all = [], []
-    for families, tables, genotypes in shards:
+    def rows_of(tables, genotypes):
         g = genotypes[candidate]
+        return [int(table_row(g[u], T.shape[0])) for u, T in enumerate(tables.log10_lr)]
+
+    if isinstance(shards, Sequence):  # all held: every row asked for first, then summed
+        wanted = [rows_of(tables, genotypes) for _, tables, genotypes in shards]
+        for (_, tables, _), rows in zip(shards, wanted):
+            _prefetch_rows(tables.log10_lr, rows)
+    scores, families_all = [], []
+    for i, (families, tables, genotypes) in enumerate(shards):
+        if isinstance(shards, Sequence):
+            rows = wanted[i]
+        else:
+            rows = rows_of(tables, genotypes)
+            _prefetch_rows(tables.log10_lr, rows)
         s = np.zeros(tables.n_families, dtype=np.float64)
-        for u, T in enumerate(tables.log10_lr):
-            s += T[int(table_row(g[u], T.shape[0]))]
+        for T, r in zip(tables.log10_lr, rows):
+            s += T[r]
         scores.append(s)
         families_all.append(np.asarray(families, dtype=np.int64))
     if not scores:
@@ -201,6 +246,54 @@ def _candidate_pairs(shards, candidate: int, *, k: int, threshold: float) -> Sha
     hit = np.flatnonzero(score >= threshold)
     hit = hit[np.argsort(family[hit], kind="stable")]  # by (candidate, family), as a shard's hits
     return ShardResult(best, Entries.empty(), Entries(owner[hit], family[hit], score[hit]))
+
+
+def _mapping(T: np.ndarray) -> tuple[mmap.mmap, int] | None:
+    """The file mapping ``T``'s memory lies in (a :class:`numpy.memmap` or a view of one, as
+    :meth:`~kinship.app.table_cache.TableCache.get` gives) and the offset of ``T``'s first byte
+    in it; None for a table in memory, or where ``madvise`` is not available."""
+    base = T
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if not isinstance(base, mmap.mmap) or not hasattr(base, "madvise") or base.closed:
+        return None
+    start = np.frombuffer(base, dtype=np.uint8).__array_interface__["data"][0]
+    return base, T.__array_interface__["data"][0] - start
+
+
+def _prefetch_rows(tables: Sequence[np.ndarray], rows: Sequence[int]) -> None:
+    """Have the kernel read row ``rows[u]`` of each memory-mapped ``tables[u]`` now, and no
+    other page of their files.
+
+    A page fault on a file mapping reads the pages around it too (the device's read-ahead,
+    ``/sys/block/*/queue/read_ahead_kb``: 8 MB a fault on the national benchmark's machine), so
+    summing one row of each table of a cold cache entry read most of the entry: 1.6 GB of the
+    2.8 GB cache at 10^5 families for the 16 MB of rows a child needs. Here each mapping is
+    marked random access (``MADV_RANDOM``: a fault reads its page only) and each row's pages
+    asked for at once (``MADV_WILLNEED``, which reads that range and no more, without waiting),
+    so the reads of many rows are in flight together and the row sums that follow find their
+    pages in memory. Tables in memory (compiled, not mapped) are left as they are. Only advice:
+    the values read are the file's whatever the kernel does with it.
+
+    Parameters
+    ----------
+    tables : sequence of ndarray, shape (n_rows_u, n_families)
+        C-ordered tables (a shard's ``FamilyTables.log10_lr``).
+    rows : sequence of int
+        The row wanted of each.
+    """
+    random = set()
+    for T, r in zip(tables, rows):
+        found = _mapping(T)
+        if found is None or T.ndim != 2 or T.shape[1] == 0 or T.strides[1] != T.itemsize:
+            continue
+        mm, at = found
+        if id(mm) not in random:
+            mm.madvise(mmap.MADV_RANDOM)
+            random.add(id(mm))
+        first = at + r * T.strides[0]
+        page = first - first % mmap.PAGESIZE
+        mm.madvise(mmap.MADV_WILLNEED, page, first + T.shape[1] * T.itemsize - page)
 
 
 def _family_shards(run: EncodedRun, shard_size: int) -> list[np.ndarray]:
@@ -248,6 +341,34 @@ def search_pairs(run: EncodedRun, target: SearchTarget, *, k: int, threshold: fl
     return ShardResult(Entries.empty(), result.family_best, result.hits)
 
 
+def _pairs_part(run: EncodedRun, kept: ShardResult) -> tuple[EncodedRun, ShardResult]:
+    """The part of ``run`` that holds the families of ``kept``'s pairs
+    (:func:`kinship.app.match_run.shard_work`: those families, ascending, with their
+    references, and every candidate), and ``kept`` with its family indices in it.
+
+    :func:`~kinship.app.match_run.collect_matches` and
+    :func:`~kinship.app.match_run.calibrate` then build their per-family columns (ids, kinds,
+    layouts) for these families only, not for every family of the store (0.3 s a search at 10^5
+    families, and ten times that at 10^6). The numbers are the same: the families keep their
+    order (every ordering and tie-break by family index is unchanged, and so are the chunks
+    their tables are compiled in), each is compiled from the same references
+    (``tests/unit/test_shard_work.py``), and the candidates are all the run's.
+    """
+    sides = (kept.candidate_best, kept.family_best, kept.hits)
+    families = np.unique(np.concatenate([e.family for e in sides])).astype(np.int64)
+    local = [replace(e, family=np.searchsorted(families, e.family).astype(np.int64)) for e in sides]
+    part = match_run.shard_work(run, families)
+    for name in _CANDIDATE_SIDE:  # the same candidates and units: what the run computed, not again
+        if name in run.__dict__:
+            part.__dict__[name] = run.__dict__[name]
+    return part, ShardResult(*local)
+
+
+#: :class:`EncodedRun`'s cached properties of the candidates and the units, which do not depend
+#: on the families: a search's part of the run takes them from the run.
+_CANDIDATE_SIDE = ("candidate_genotypes", "linked_genotypes", "units")
+
+
 def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
            genotypes: pd.DataFrame, samples: pd.DataFrame, index: SearchIndex | None = None,
            cache: TableCache | None = None) -> pd.DataFrame:
@@ -290,9 +411,13 @@ def search(run: EncodedRun, target: SearchTarget, params: MatchParameters, *,
     """
     kept = search_pairs(run, target, k=params.k, threshold=params.threshold, shard_size=params.shard_size,
                         index=index, cache=cache)
-    matches = match_run.collect_matches(run, [kept], k=params.k)
-    with_y, _, y_max = lineage.y_evidence(genotypes, samples, run.inputs, matches, params.y_str)
-    out = match_run.calibrate(run, with_y, threshold=params.threshold,
+    haplotypes = (index.haplotypes(genotypes, samples, params.y_str) if index is not None
+                  else lineage.y_haplotypes(genotypes, samples, run.inputs.families, params.y_str))
+    part, kept = _pairs_part(run, kept)  # the rest costs what the pairs do, not what the store does
+    matches = match_run.collect_matches(part, [kept], k=params.k)
+    with_y, _, y_max = lineage.y_evidence(genotypes, samples, part.inputs, matches, params.y_str,
+                                          haplotypes=haplotypes)
+    out = match_run.calibrate(part, with_y, threshold=params.threshold,
                               max_expected_unrelated=params.max_expected_unrelated, y_max=y_max)
     out["log10_lr_total"] = match_run.combined_log10_lr(out)[1]
     order = np.lexsort((out["family_id"].to_numpy(), out["lab"].to_numpy(), out["candidate_id"].to_numpy(),

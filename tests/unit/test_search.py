@@ -175,3 +175,167 @@ def test_a_search_index_gives_the_same_bits_without_compiling(store_like, monkey
         pd.testing.assert_frame_equal(got, want, check_exact=True)
         # only the reported pairs' families, for their counts and calibration: not every family
         assert sum(compiled) <= 2 * len(got) < len(run.inputs.families) * 2
+
+
+
+def test_a_search_with_an_index_reads_its_pairs_families_only(store_like, monkeypatch):
+    """Past the row sums, a search with an index costs what its pairs do: only the reported
+    families' kinds are read (collect_matches), and the store's male haplotypes are built at the
+    first search, not at each."""
+    from kinship.app.search import SearchIndex
+
+    run, params, genotypes, samples, _ = store_like
+    index = SearchIndex(run, shard_size=params.shard_size)
+    want = {cid: search(run, SearchTarget(candidate_id=cid), params, genotypes=genotypes, samples=samples)
+            for cid in ("U-07", "C-03")}
+    read, built = [], []
+    real_kind, real_male = Family.kind, lineage.male_samples
+    monkeypatch.setattr(Family, "kind", property(lambda f: read.append((f.lab, f.family_id)) or real_kind.fget(f)))
+    monkeypatch.setattr(lineage, "male_samples", lambda *a: built.append(1) or real_male(*a))
+    for cid, expected in want.items():
+        read.clear()
+        got = search(run, SearchTarget(candidate_id=cid), params, genotypes=genotypes, samples=samples, index=index)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        assert set(read) == set(zip(got["lab"], got["family_id"])) and len(read) == len(set(read))
+        assert len(set(read)) < len(run.inputs.families)
+        assert len(built) == 1  # the first search's, kept by the index
+
+# -- what a search reads from the table cache ---------------------------------------------------------
+
+def _resident_pages(path) -> set[int]:
+    """Pages of the file at ``path`` in the page cache (``mincore`` of a fresh mapping, which
+    reads nothing)."""
+    import ctypes
+    import mmap
+    import os
+
+    size = os.path.getsize(path)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mincore.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+    with open(path, "rb") as f:
+        mm = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+    try:
+        view = np.frombuffer(mm, dtype=np.uint8)
+        vec = np.zeros(-(-size // mmap.PAGESIZE), dtype=np.uint8)
+        if libc.mincore(view.ctypes.data, size, vec.ctypes.data) != 0:
+            pytest.skip(f"mincore failed (errno {ctypes.get_errno()})")
+        del view
+    finally:
+        mm.close()
+    return set(np.flatnonzero(vec & 1).tolist())
+
+
+def _evict(paths) -> None:
+    """Drop the files' pages from the page cache (written back first); skip where that can't be done."""
+    import os
+
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    if any(_resident_pages(p) for p in paths):
+        pytest.skip("this file system keeps the files' pages in memory (tmpfs?): nothing to measure")
+
+
+@pytest.fixture(scope="module")
+def wide_store(tmp_path_factory):
+    """2,048 couples in shards of 1,024 (rows of 8 KB, two pages) and their table cache, with
+    three true children and two unrelated ones."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("page-cache residency (mincore, posix_fadvise) is read on Linux")
+    from kinship.app.table_cache import TableCache, family_digests
+    from kinship.app.search import _family_shards
+
+    rng = np.random.default_rng(20261204)
+    table = load_bundled_table()
+    profiles, families, candidates = {}, [], []
+    for i in range(2048):
+        fid = f"F-{i:04d}"
+        profiles[f"{fid}-f"], profiles[f"{fid}-m"] = _profile(rng, table), _profile(rng, table)
+        families.append(Family("LAB-A", fid, father=f"{fid}-f", mother=f"{fid}-m"))
+        if i in (5, 1500, 2040):
+            profiles[f"C-{i:04d}"] = _child(rng, profiles[f"{fid}-f"], profiles[f"{fid}-m"])
+            candidates.append(f"C-{i:04d}")
+    for i in range(2):
+        profiles[f"U-{i}"] = _profile(rng, table)
+        candidates.append(f"U-{i}")
+    refs = sorted(s for s in profiles if s not in candidates)
+    inputs = mr.MatchInputs(profiles, tuple(refs), tuple(sorted(candidates)), tuple(families))
+    params = MatchParameters(k=3, shard_size=1024)
+    eff, _ = mr.effective_frequencies(inputs, table, floor=params.frequency_floor)
+    run = mr.encode_run(inputs, eff, params.mutation_model, theta=params.theta, linkage=params.linkage)
+    genotypes = pd.DataFrame(
+        [(s, "candidate" if s in candidates else "reference", l, a, b) for s, p in profiles.items() for l, (a, b) in p.items()],
+        columns=["sample_id", "role", "locus", "allele_1", "allele_2"])
+    samples = pd.DataFrame({"sample_id": list(profiles), "sex": "U"})
+    folder = tmp_path_factory.mktemp("wide") / "tables"
+    digests = family_digests(inputs)
+    writer = TableCache(folder)
+    for shard in _family_shards(run, params.shard_size):  # what the match run writes
+        writer.scoring_tables(run, shard, digests=digests[shard])
+    assert writer.stats["written"] == 2
+    return run, params, genotypes, samples, folder, digests
+
+
+def _needed_pages(run, folder, candidate: int) -> dict:
+    """``{log10_lr.npy path: pages holding the candidate's row of each unit}`` of each entry."""
+    import json
+    import mmap
+
+    from kinship.genetics.encoding import table_row
+
+    out = {}
+    for manifest_path in folder.glob("*/*/manifest.json"):
+        manifest = json.loads(manifest_path.read_text())
+        path = manifest_path.parent / "log10_lr.npy"
+        header = np.load(path, mmap_mode="r").offset
+        n, row_bytes = manifest["n_families"], 8 * manifest["n_families"]
+        starts = np.concatenate([[0], np.cumsum(manifest["rows"])])
+        pages = set()
+        for u, rows in enumerate(manifest["rows"]):
+            at = header + (int(starts[u]) + int(table_row(run.candidate_genotypes[candidate, u], rows))) * row_bytes
+            pages |= set(range(at // mmap.PAGESIZE, (at + row_bytes - 1) // mmap.PAGESIZE + 1))
+        assert n == 1024 and len(pages) <= 3 * len(manifest["rows"])
+        out[path] = pages
+    return out
+
+
+@pytest.mark.parametrize("through", ["index", "cache"])
+def test_a_child_search_reads_only_its_rows_of_the_cached_tables(wide_store, through):
+    """Cold page cache: beyond opening the entries (headers, digests), a search reads the one row
+    per unit of each shard's log10_lr that the child's genotypes select, no page around them (the
+    kernel's read-ahead of a page fault read most of each entry), and nothing of the inconsistent
+    and typed arrays; the bits are those of a search that compiles every family."""
+    from kinship.app.search import SearchIndex
+    from kinship.app.table_cache import TableCache
+
+    run, params, genotypes, samples, folder, digests = wide_store
+    files = sorted(p for p in folder.glob("*/*/*.npy"))
+    for cid in ("C-0005", "U-1"):
+        want = search(run, SearchTarget(candidate_id=cid), params, genotypes=genotypes, samples=samples)
+        candidate = run.inputs.candidate_ids.index(cid)
+        needed = _needed_pages(run, folder, candidate)
+        _evict(files)
+        # opening the entries reads their headers and digests (either way): not the search's reads
+        index = SearchIndex(run, shard_size=params.shard_size, cache=TableCache(folder, read_only=True),
+                            digests=digests)
+        before = {p: _resident_pages(p) for p in files}
+        if through == "cache":
+            index = None  # each shard's entry opened again, one at a time, as the search flow does
+        got = search(run, SearchTarget(candidate_id=cid), params, genotypes=genotypes, samples=samples, index=index,
+                     cache=None if index is not None else TableCache(folder, read_only=True))
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert len(got) >= params.k
+        for path in files:
+            read = _resident_pages(path) - before[path]
+            if path.name == "log10_lr.npy":
+                assert read == needed[path] - before[path], (
+                    f"{path.name}: {len(read)} pages read, {len(needed[path] - before[path])} needed")
+            else:
+                assert not read, f"{path.name}: {len(read)} pages read, none needed"
+        del index

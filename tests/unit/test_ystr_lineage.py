@@ -316,3 +316,26 @@ def test_a_genemapper_export_gives_the_same_y_outcomes_as_the_tidy_one():
     out = normalise_records(parse_genemapper(text, file="gm.txt"), file="gm.txt", catalogue=CAT)
     assert out[["locus", "allele_1", "allele_2", "kind"]].values.tolist() == [
         ["DYS385", "11", "14", "ok"], ["DYS19", "", "", "y_copy_number"], ["DYS448", "0", "0", "ok"]]
+
+
+def test_the_store_wide_haplotypes_built_once_give_the_same_columns_for_any_part_of_the_families():
+    """A search builds the male haplotypes once (MaleHaplotypes) and passes only its pairs'
+    families: the columns are those of the whole run's families, bit for bit."""
+    from dataclasses import replace
+
+    from kinship.app.lineage import MaleHaplotypes
+
+    genotypes, sex, inputs = _store()
+    matches = pd.DataFrame({"candidate_id": ["C1", "C2", "C1"], "lab": ["L"] * 3, "family_id": ["B", "B", "C"]})
+    want, prov, y_max = y_lineage_columns(genotypes, sex, inputs, matches)
+    haplotypes = MaleHaplotypes.of(genotypes, sex, inputs.families)
+    part = replace(inputs, families=tuple(f for f in inputs.families if f.family_id in {"B", "C"}))
+    got, prov_got, y_max_got = y_lineage_columns(genotypes, sex, part, matches, haplotypes=haplotypes)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert prov_got == prov and y_max_got.tolist() == y_max.tolist()
+    assert got["log10_lr_y"].notna().sum() == 2
+    # without them, the part's families alone miss F1 (male only as family A's father) from the
+    # database: another count, other numbers
+    alone, prov_alone, _ = y_lineage_columns(genotypes, sex, part, matches)
+    assert prov_alone["n_male_haplotypes"] == prov["n_male_haplotypes"] - 1
+    assert not alone["log10_lr_y"].equals(want["log10_lr_y"])
