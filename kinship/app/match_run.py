@@ -234,6 +234,11 @@ class EncodedRun:
         (:func:`kinship.matching.compiler.linked_units`)."""
         return tuple(linked_units(self.loci, self.linked))
 
+    def units_of(self, tables: FamilyTables) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        """The scoring units ``tables`` are over: :attr:`units` for a linked shard's joint
+        tables, else one unit per locus of :attr:`loci`."""
+        return self.units if tables.loci != self.loci else tuple((l, (i,)) for i, l in enumerate(self.loci))
+
     @cached_property
     def unrelated_observations(self) -> tuple[dict, list[int]]:
         """``(h2, sizes)`` of the calibration (:func:`calibrate`): ``h2[(locus position,
@@ -896,7 +901,7 @@ def with_tails(run: EncodedRun, result: ShardResult, family_index: np.ndarray, t
     order = np.argsort(family_index, kind="stable")
     local = order[np.searchsorted(family_index, hits.family, sorter=order)]
     h2, sizes = run.unrelated_observations
-    units = run.units if tables.loci != run.loci else tuple((l, (i,)) for i, l in enumerate(run.loci))
+    units = run.units_of(tables)
     tail = np.full(len(hits), np.nan)
     _calibrate_hits(np.arange(len(hits)), local, hits.candidate, tables, units, run.candidate_genotypes, h2, sizes,
                     np.full(len(hits), np.nan), hits.score, None, tail, kernel)
@@ -1167,13 +1172,12 @@ def calibrate(
                            f"{out['family_id'].iat[hit[i]]!r}) is not a candidate and a family of the run")
         h2, sizes = run.unrelated_observations
         g = run.candidate_genotypes
-        plain_units = tuple((l, (i,)) for i, l in enumerate(run.loci))
         chunks = list(_family_chunks(fams))  # the hit families, compiled a chunk at a time
         if kernel == "numpy":  # the reference: one hit at a time
             for wanted, pos, local in chunks:
                 layout = {}
                 for where, tables, _ in run.scoring_tables(wanted):
-                    units = run.units if tables.loci != run.loci else plain_units
+                    units = run.units_of(tables)
                     for j, q in enumerate(where):
                         layout[int(q)] = (tables, units, j)
                 for row, lf, c in zip(hit[pos], local, cands[pos]):
@@ -1188,7 +1192,7 @@ def calibrate(
                     scoring = ahead.result()
                     ahead = pool.submit(run.scoring_tables, chunks[k + 1][0]) if k + 1 < len(chunks) else None
                     for where, tables, _ in scoring:
-                        units = run.units if tables.loci != run.loci else plain_units
+                        units = run.units_of(tables)
                         column = np.full(len(wanted), -1, dtype=np.int64)
                         column[where] = np.arange(len(where))
                         j = column[local]

@@ -32,6 +32,17 @@ def _profile(rng, table):
 _child = child_of
 
 
+
+def _encoded(inputs, table, params, profiles, candidates):
+    """The run of ``inputs`` encoded as the flow encodes it, with its genotypes and samples frames."""
+    eff, _ = mr.effective_frequencies(inputs, table, floor=params.frequency_floor)
+    run = mr.encode_run(inputs, eff, params.mutation_model, theta=params.theta, linkage=params.linkage)
+    genotypes = pd.DataFrame(
+        [(s, "candidate" if s in candidates else "reference", l, a, b) for s, p in profiles.items() for l, (a, b) in p.items()],
+        columns=["sample_id", "role", "locus", "allele_1", "allele_2"])
+    samples = pd.DataFrame({"sample_id": list(profiles), "sex": "U"})
+    return run, genotypes, samples
+
 @pytest.fixture(scope="module")
 def store_like():
     """Couples, single parents, sibling and grandparent families (linked loci in the run) with
@@ -71,12 +82,7 @@ def store_like():
     families.sort(key=lambda f: (f.lab, f.family_id))
     inputs = mr.MatchInputs(profiles, tuple(refs), tuple(sorted(candidates)), tuple(families))
     params = MatchParameters(k=3, shard_size=4)
-    eff, _ = mr.effective_frequencies(inputs, table, floor=params.frequency_floor)
-    run = mr.encode_run(inputs, eff, params.mutation_model, theta=params.theta, linkage=params.linkage)
-    genotypes = pd.DataFrame(
-        [(s, "candidate" if s in candidates else "reference", l, a, b) for s, p in profiles.items() for l, (a, b) in p.items()],
-        columns=["sample_id", "role", "locus", "allele_1", "allele_2"])
-    samples = pd.DataFrame({"sample_id": list(profiles), "sex": "U"})
+    run, genotypes, samples = _encoded(inputs, table, params, profiles, candidates)
     plan = mr.plan_run(run, params)
     results = [mr.score_shard(run, f, c, k=params.k, threshold=params.threshold) for f, c in plan.shards]
     full = mr.collect_matches(run, results, k=params.k)
@@ -267,12 +273,7 @@ def wide_store(tmp_path_factory):
     refs = sorted(s for s in profiles if s not in candidates)
     inputs = mr.MatchInputs(profiles, tuple(refs), tuple(sorted(candidates)), tuple(families))
     params = MatchParameters(k=3, shard_size=1024)
-    eff, _ = mr.effective_frequencies(inputs, table, floor=params.frequency_floor)
-    run = mr.encode_run(inputs, eff, params.mutation_model, theta=params.theta, linkage=params.linkage)
-    genotypes = pd.DataFrame(
-        [(s, "candidate" if s in candidates else "reference", l, a, b) for s, p in profiles.items() for l, (a, b) in p.items()],
-        columns=["sample_id", "role", "locus", "allele_1", "allele_2"])
-    samples = pd.DataFrame({"sample_id": list(profiles), "sex": "U"})
+    run, genotypes, samples = _encoded(inputs, table, params, profiles, candidates)
     folder = tmp_path_factory.mktemp("wide") / "tables"
     digests = family_digests(inputs)
     writer = TableCache(folder)
